@@ -1,0 +1,90 @@
+package drain
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// DeadlineFormat is how the drain file writes the kill deadline: RFC 3339
+// with milliseconds, in UTC.
+const DeadlineFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// PrepareFile makes sure path can be created when the drain starts, and
+// removes a file already there: it is stale, left by an earlier container
+// whose volume outlived it, and would tell the new workload to stop at once.
+// It reports whether it removed one.
+func PrepareFile(path string) (removed bool, err error) {
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil {
+		return false, fmt.Errorf("drain file %s: directory %s: %w", path, dir, unwrapPath(err))
+	} else if !fi.IsDir() {
+		return false, fmt.Errorf("drain file %s: %s is not a directory", path, dir)
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.IsDir() {
+			return false, fmt.Errorf("drain file %s: is a directory", path)
+		}
+		// Remove unlinks a symlink itself, never its target.
+		if err := os.Remove(path); err != nil {
+			return false, fmt.Errorf("drain file %s: removing stale file: %w", path, unwrapPath(err))
+		}
+		removed = true
+	}
+	// The only honest test that the file can be written later is to write one
+	// now: permissions, read-only mounts and full disks all show up here.
+	f, err := os.CreateTemp(dir, ".drainit-probe-*")
+	if err != nil {
+		return removed, fmt.Errorf("drain file %s: directory %s is not writable: %w", path, dir, unwrapPath(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return removed, nil
+}
+
+// WriteFile creates the drain file atomically, mode 0644: the deadline on the
+// first line, the whole seconds left until it on the second. A workload that
+// polls for the file never sees it half written, and a symlink planted at
+// path is replaced, not followed.
+func WriteFile(path string, deadline, now time.Time) error {
+	left := int64(math.Round(deadline.Sub(now).Seconds()))
+	body := fmt.Sprintf("%s\n%d\n", deadline.UTC().Format(DeadlineFormat), max(left, 0))
+	f, err := os.CreateTemp(filepath.Dir(path), ".drainit-*")
+	if err != nil {
+		return fmt.Errorf("drain file %s: %w", path, unwrapPath(err))
+	}
+	tmp := f.Name()
+	_, err = f.WriteString(body)
+	if err == nil {
+		// CreateTemp makes 0600 files, and the umask must not decide what a
+		// workload running as another user can read.
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		// rename(2) replaces a symlink at path rather than writing through it.
+		err = unix.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("drain file %s: %w", path, unwrapPath(err))
+	}
+	return nil
+}
+
+// unwrapPath drops the *PathError wrapper so messages name the path once.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,103 @@
+package drain
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestWriteFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "drain")
+	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	deadline := now.Add(27*time.Second + 600*time.Millisecond)
+	if err := WriteFile(path, deadline, now); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(b), "2026-11-24T10:00:27.600Z\n28\n"; got != want {
+		t.Errorf("drain file = %q, want %q", got, want)
+	}
+	fi, _ := os.Stat(path)
+	if fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", fi.Mode().Perm())
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".drainit-*")); len(left) != 0 {
+		t.Errorf("temporary files left behind: %v", left)
+	}
+}
+
+func TestWriteFileReplacesSymlinkWithoutFollowing(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "precious")
+	os.WriteFile(target, []byte("keep me\n"), 0o600)
+	path := filepath.Join(dir, "drain")
+	if err := os.Symlink(target, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(path, time.Now().Add(time.Second), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "keep me\n" {
+		t.Errorf("symlink target changed to %q", b)
+	}
+	if fi, _ := os.Lstat(path); fi.Mode()&os.ModeSymlink != 0 {
+		t.Errorf("drain file is still a symlink")
+	}
+}
+
+func TestPrepareFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "drain")
+	if removed, err := PrepareFile(path); err != nil || removed {
+		t.Fatalf("PrepareFile on fresh path = %v, %v", removed, err)
+	}
+	os.WriteFile(path, []byte("old"), 0o644)
+	if removed, err := PrepareFile(path); err != nil || !removed {
+		t.Fatalf("PrepareFile on stale file = %v, %v", removed, err)
+	}
+	if _, err := os.Lstat(path); !os.IsNotExist(err) {
+		t.Errorf("stale file still there: %v", err)
+	}
+	// A stale symlink goes, its target stays.
+	target := filepath.Join(dir, "target")
+	os.WriteFile(target, []byte("x"), 0o644)
+	os.Symlink(target, path)
+	if removed, err := PrepareFile(path); err != nil || !removed {
+		t.Fatalf("PrepareFile on stale symlink = %v, %v", removed, err)
+	}
+	if _, err := os.Stat(target); err != nil {
+		t.Errorf("symlink target removed: %v", err)
+	}
+	if probes, _ := filepath.Glob(filepath.Join(dir, ".drainit-*")); len(probes) != 0 {
+		t.Errorf("probe files left behind: %v", probes)
+	}
+
+	for name, p := range map[string]string{
+		"missing directory": filepath.Join(dir, "nope", "drain"),
+		"parent is a file":  filepath.Join(target, "drain"),
+		"path is a dir":     dir,
+	} {
+		if _, err := PrepareFile(p); err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: PrepareFile(%s) = %v, want an error naming the path", name, p, err)
+		}
+	}
+}
+
+func TestPrepareFileReadOnlyDirectory(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o555)
+	defer os.Chmod(dir, 0o755)
+	if f, err := os.Create(filepath.Join(dir, "x")); err == nil {
+		f.Close()
+		t.Skip("running with CAP_DAC_OVERRIDE: directory permissions do not bind")
+	}
+	if _, err := PrepareFile(filepath.Join(dir, "drain")); err == nil || !strings.Contains(err.Error(), "not writable") {
+		t.Errorf("PrepareFile in read-only dir = %v", err)
+	}
+}

@@ -1,0 +1,298 @@
+// Command drainit is an init for containers: it runs the workload as its
+// child, reaps zombies, forwards signals, and turns the runtime's SIGTERM
+// into a drain that finishes the work in flight before the deadline.
+//
+// This file is the command line only: it turns flags and DRAINIT_*
+// variables into a supervise.Config and hands over.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/drainit/drainit/drain"
+	"github.com/drainit/drainit/signame"
+	"github.com/drainit/drainit/supervise"
+)
+
+// Set by the Makefile with -ldflags -X.
+var (
+	version = "dev"
+	commit  = ""
+)
+
+const terminationLogDefault = "/dev/termination-log"
+
+func main() {
+	// First, before anything can take time: a signal that arrives while the
+	// workload is being started waits in the channel instead of being lost.
+	// It is large because signal.Notify drops what does not fit.
+	sigs := make(chan os.Signal, 256)
+	signal.Notify(sigs, supervise.Catch()...)
+	os.Exit(run(os.Args, sigs))
+}
+
+// usageError is bad input: drainit exits 2 before starting anything.
+type usageError struct{ error }
+
+func run(args []string, sigs <-chan os.Signal) int {
+	code := 0
+	app := newApp(func(cfg supervise.Config) { code = supervise.Run(cfg, sigs) })
+	if err := app.Run(args); err != nil {
+		fmt.Fprintf(os.Stderr, "drainit: %v\n", err)
+		return supervise.ExitUsage
+	}
+	return code
+}
+
+func env(name string) []string { return []string{"DRAINIT_" + name} }
+
+func newApp(runWorkload func(supervise.Config)) *cli.App {
+	return &cli.App{
+		Name:            "drainit",
+		Usage:           "an init for containers that drains the workload before the runtime's SIGKILL",
+		UsageText:       "drainit [OPTIONS] [--] COMMAND [ARG...]",
+		HideVersion:     true,
+		HideHelpCommand: true,
+		Writer:          os.Stdout,
+		ErrWriter:       os.Stderr,
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{fmt.Errorf("%w (see drainit --help)", err)}
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // main decides the exit status
+		Commands: []*cli.Command{{
+			Name:  "version",
+			Usage: "print drainit's version, commit and Go version",
+			Action: func(c *cli.Context) error {
+				fmt.Fprintln(c.App.Writer, versionLine())
+				return nil
+			},
+		}},
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "group", Aliases: []string{"g"}, EnvVars: env("GROUP"),
+				Usage: "forward signals to the workload's whole process group, not only to it"},
+			&cli.StringSliceFlag{Name: "rewrite", EnvVars: env("REWRITE"),
+				Usage: "forward signal `FROM:TO` as TO; TO may be 0 or none to drop FROM (repeatable)"},
+			&cli.StringSliceFlag{Name: "success-code", EnvVars: env("SUCCESS_CODE"),
+				Usage: "exit 0 when the workload's status would be `N` (repeatable)"},
+			&cli.BoolFlag{Name: "no-subreaper", EnvVars: env("NO_SUBREAPER"),
+				Usage: "do not become a child subreaper when not PID 1"},
+			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: env("LOG_LEVEL"),
+				Usage: "`LEVEL` of drainit's own log lines: debug, info, warn or error"},
+			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: env("LOG_FORMAT"),
+				Usage: "`FORMAT` of drainit's log lines on stderr: text or json"},
+			&cli.StringFlag{Name: "grace", Value: "30s", EnvVars: env("GRACE"),
+				Usage: "`DURATION` the runtime waits between its SIGTERM and its SIGKILL (30s, 1m30s, or bare seconds)"},
+			&cli.StringFlag{Name: "margin", Value: "2s", EnvVars: env("MARGIN"),
+				Usage: "drainit kills what is left `DURATION` before the runtime would"},
+			&cli.StringSliceFlag{Name: "drain-on", EnvVars: env("DRAIN_ON"),
+				Usage: "`SIGNAL` that starts a drain instead of being forwarded; none: never drain (repeatable, default TERM)"},
+			&cli.StringFlag{Name: "drain-signal", Value: "TERM", EnvVars: env("DRAIN_SIGNAL"),
+				Usage: "`SIGNAL` the workload is sent when draining starts; none sends nothing"},
+			&cli.StringFlag{Name: "drain-file", EnvVars: env("DRAIN_FILE"),
+				Usage: "`PATH` created when draining starts: deadline, then seconds left"},
+			&cli.StringFlag{Name: "drain-delay", Value: "0s", EnvVars: env("DRAIN_DELAY"),
+				Usage: "leave the workload alone this `DURATION` after the trigger (load balancers catch up)"},
+			&cli.StringSliceFlag{Name: "escalate", EnvVars: env("ESCALATE"),
+				Usage: "also send SIGNAL at OFFSET after the trigger, as `SIGNAL@OFFSET` (repeatable)"},
+			&cli.StringFlag{Name: "progress", Value: "5s", EnvVars: env("PROGRESS"),
+				Usage: "while draining, log time left and processes alive every `DURATION`; 0 disables"},
+			&cli.StringFlag{Name: "termination-log", Value: "auto", EnvVars: env("TERMINATION_LOG"),
+				Usage: "`PATH` for a one-line summary at exit; auto: " + terminationLogDefault + " when writable; empty or none disables"},
+		},
+		Action: func(c *cli.Context) error {
+			cfg, err := configFrom(c)
+			if err != nil {
+				return usageError{err}
+			}
+			runWorkload(cfg)
+			return nil
+		},
+	}
+}
+
+// configFrom checks every value before anything is started, so bad input
+// never leaves a half-started workload behind.
+func configFrom(c *cli.Context) (supervise.Config, error) {
+	cfg := supervise.Config{
+		Argv:      c.Args().Slice(),
+		Env:       os.Environ(),
+		Group:     c.Bool("group"),
+		Subreaper: !c.Bool("no-subreaper"),
+		Rewrite:   map[unix.Signal]unix.Signal{},
+	}
+	if len(cfg.Argv) == 0 {
+		return cfg, errors.New("missing command: usage: drainit [OPTIONS] [--] COMMAND [ARG...]")
+	}
+	log, err := newLogger(c.String("log-level"), c.String("log-format"), os.Stderr)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Log = log
+	for _, s := range c.StringSlice("success-code") {
+		n, err := supervise.ParseSuccessCode(s)
+		if err != nil {
+			return cfg, fmt.Errorf("--success-code: %w", err)
+		}
+		cfg.SuccessCodes = append(cfg.SuccessCodes, n)
+	}
+	if cfg.Plan, err = planFrom(c); err != nil {
+		return cfg, err
+	}
+	for _, s := range c.StringSlice("rewrite") {
+		r, err := signame.ParseRewrite(s)
+		if err != nil {
+			return cfg, fmt.Errorf("--rewrite: %w", err)
+		}
+		if _, dup := cfg.Rewrite[r.From]; dup {
+			return cfg, fmt.Errorf("--rewrite %s: %s is rewritten twice", s, signame.Name(r.From))
+		}
+		if cfg.Plan.Triggers(r.From) {
+			return cfg, fmt.Errorf("--rewrite %s: %s starts a drain (--drain-on); choose what the workload gets with --drain-signal, or set --drain-on none", s, signame.Name(r.From))
+		}
+		cfg.Rewrite[r.From] = r.To
+	}
+	if cfg.TerminationLog, err = terminationLog(c.String("termination-log")); err != nil {
+		return cfg, err
+	}
+	if cfg.Plan.File != "" {
+		removed, err := drain.PrepareFile(cfg.Plan.File)
+		if err != nil {
+			return cfg, fmt.Errorf("--drain-file: %w", err)
+		}
+		if removed {
+			log.Warn("removed stale drain file left by an earlier run", "path", cfg.Plan.File)
+		}
+	}
+	return cfg, nil
+}
+
+func planFrom(c *cli.Context) (drain.Plan, error) {
+	var p drain.Plan
+	for _, d := range []struct {
+		flag string
+		to   *time.Duration
+	}{
+		{"grace", &p.Grace}, {"margin", &p.Margin}, {"drain-delay", &p.Delay}, {"progress", &p.Progress},
+	} {
+		v, err := drain.ParseDuration(c.String(d.flag))
+		if err != nil {
+			return p, fmt.Errorf("--%s: %w", d.flag, err)
+		}
+		*d.to = v
+	}
+	on := c.StringSlice("drain-on")
+	if len(on) == 0 {
+		on = []string{"TERM"}
+	}
+	for _, s := range on {
+		if strings.EqualFold(strings.TrimSpace(s), "none") {
+			if len(on) > 1 {
+				return p, fmt.Errorf("--drain-on none: cannot be combined with other signals (%s)", strings.Join(on, ","))
+			}
+			break
+		}
+		sig, err := signame.Parse(s)
+		if err != nil {
+			return p, fmt.Errorf("--drain-on: %w", err)
+		}
+		p.On = append(p.On, sig)
+	}
+	var err error
+	if p.Signal, err = signame.ParseOrNone(c.String("drain-signal")); err != nil {
+		return p, fmt.Errorf("--drain-signal: %w", err)
+	}
+	p.File = c.String("drain-file")
+	for _, s := range c.StringSlice("escalate") {
+		st, err := drain.ParseStep(s)
+		if err != nil {
+			return p, fmt.Errorf("--escalate: %w", err)
+		}
+		p.Escalate = append(p.Escalate, st)
+	}
+	return p, p.Validate()
+}
+
+func terminationLog(v string) (string, error) {
+	switch strings.TrimSpace(v) {
+	case "", "none":
+		return "", nil
+	case "auto":
+		if unix.Access(terminationLogDefault, unix.W_OK) == nil {
+			return terminationLogDefault, nil
+		}
+		return "", nil
+	}
+	f, err := os.OpenFile(v, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return "", fmt.Errorf("--termination-log %s: %w", v, errors.Unwrap(err))
+	}
+	f.Close()
+	return v, nil
+}
+
+func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		lv = slog.LevelDebug
+	case "info":
+		lv = slog.LevelInfo
+	case "warn":
+		lv = slog.LevelWarn
+	case "error":
+		lv = slog.LevelError
+	default:
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		// Every line starts with "drainit:" so it stands apart from the
+		// workload's own output on the same stream.
+		return slog.New(slog.NewTextHandler(prefixWriter{w, []byte("drainit: ")}, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)).With("logger", "drainit"), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// prefixWriter relies on slog handlers writing each record in one Write.
+type prefixWriter struct {
+	w      io.Writer
+	prefix []byte
+}
+
+func (p prefixWriter) Write(b []byte) (int, error) {
+	if _, err := p.w.Write(append(p.prefix[:len(p.prefix):len(p.prefix)], b...)); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+func versionLine() string {
+	goVersion, rev := runtime.Version(), commit
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goVersion = bi.GoVersion
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && rev == "" {
+				rev = s.Value
+			}
+		}
+	}
+	if rev == "" {
+		rev = "unknown"
+	}
+	return fmt.Sprintf("drainit %s (commit %s, %s)", version, rev, goVersion)
+}
