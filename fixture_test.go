@@ -1,0 +1,348 @@
+package main
+
+// The fixture workloads. TestMain turns the test binary into one of these when
+// FIXTURE_WORKER=1, the way os/exec's tests use a helper process, so every
+// workload the end-to-end tests run is Go code in this file.
+//
+// Which signals each mode catches or ignores is part of its contract and is
+// said at each mode: a Go program dies of SIGTERM, SIGINT and SIGHUP, and
+// dumps goroutines and exits 2 on SIGQUIT, unless it handles them.
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/drainit/drainit/signame"
+	"github.com/drainit/drainit/supervise"
+)
+
+const fixtureEnv = "FIXTURE_WORKER"
+
+// catchable is every signal a fixture can record. SIGURG is the Go
+// runtime's own and SIGCHLD is the fixture's own children; neither says
+// anything about what drainit forwarded.
+func catchable() []os.Signal {
+	var out []os.Signal
+	for _, s := range supervise.Catch() {
+		if s != unix.SIGCHLD {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func fixture(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "fixture: no mode")
+		return 99
+	}
+	mode, args := args[0], args[1:]
+	switch mode {
+	case "exit": // exit CODE: handles nothing
+		n, _ := strconv.Atoi(args[0])
+		return n
+	case "killself": // killself SIG: dies of SIG (its default action)
+		sig, _ := signame.Parse(args[0])
+		// The Go runtime keeps its own handlers for SEGV, BUS and friends, so
+		// signal.Reset is not enough: put the kernel's default back directly.
+		var dfl [4]uintptr // struct kernel_sigaction, handler SIG_DFL
+		syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
+		unix.Kill(os.Getpid(), sig)
+		time.Sleep(10 * time.Second)
+		return 98
+	case "sleep": // sleep DUR: handles nothing, so TERM and INT kill it
+		d, _ := time.ParseDuration(args[0])
+		time.Sleep(d)
+		return 0
+	case "env": // env FILE: writes its environment and working directory, and a line to stdout
+		fmt.Println("fixture stdout line")
+		wd, _ := os.Getwd()
+		os.WriteFile(args[0], []byte(wd+"\n"+strings.Join(os.Environ(), "\n")+"\n"), 0o644)
+		return 0
+	case "record": // record FILE [EXIT-ON-SIGNAL]: catches and records every signal
+		return record(args)
+	case "ignore": // ignore FILE: ignores every catchable signal, runs until killed
+		signal.Ignore(catchable()...)
+		ready(args[0], "")
+		select {}
+	case "group": // group FILE GRANDCHILD-FILE: records, beside a grandchild in its process group that records too
+		gc := exec.Command(os.Args[0], "record", args[1])
+		gc.Env = os.Environ()
+		if err := gc.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "fixture:", err)
+			return 97
+		}
+		waitReady(args[1])
+		return record(args[:1])
+	case "orphans": // orphans N FILE: N orphans that exit after 200ms; catches TERM and exits 0 on it
+		n, _ := strconv.Atoi(args[0])
+		stop := make(chan os.Signal, 1)
+		signal.Notify(stop, unix.SIGTERM)
+		if err := spawnOrphans(n, 200*time.Millisecond); err != nil {
+			fmt.Fprintln(os.Stderr, "fixture:", err)
+			return 96
+		}
+		ready(args[1], "")
+		<-stop
+		return 0
+	case "orphans-exit": // orphans-exit N DUR: leaves N orphans living DUR with every signal blocked, exits 0
+		n, _ := strconv.Atoi(args[0])
+		d, _ := time.ParseDuration(args[1])
+		if err := spawnOrphans(n, d); err != nil {
+			fmt.Fprintln(os.Stderr, "fixture:", err)
+			return 96
+		}
+		return 0
+	case "daemon": // daemon FILE [exit]: double-forks a daemon that blocks every signal; then ignores every signal, or exits 0
+		pid, err := spawnDaemon()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "fixture:", err)
+			return 96
+		}
+		if len(args) > 1 && args[1] == "exit" {
+			ready(args[0], fmt.Sprintf("daemon=%d", pid))
+			return 0
+		}
+		signal.Ignore(catchable()...)
+		ready(args[0], fmt.Sprintf("daemon=%d", pid))
+		select {}
+	case "jobs": // jobs --log F ...: a job worker; see jobWorker
+		return jobWorker(args)
+	}
+	fmt.Fprintln(os.Stderr, "fixture: unknown mode", mode)
+	return 99
+}
+
+// ready writes the fixture's first line, which tests wait for before they
+// send anything: pid, process group and the terminal's foreground group.
+func ready(path, extra string) {
+	fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	if err != nil {
+		fg = -1
+	}
+	line := fmt.Sprintf("ready pid=%d pgid=%d fg=%d %s\n", os.Getpid(), unix.Getpgrp(), fg, extra)
+	appendLine(path, line)
+}
+
+var appendMu sync.Mutex
+
+func appendLine(path, line string) {
+	appendMu.Lock()
+	defer appendMu.Unlock()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fixture:", err)
+		os.Exit(95)
+	}
+	f.WriteString(line)
+	f.Close()
+}
+
+func waitReady(path string) {
+	for range 1000 {
+		if b, _ := os.ReadFile(path); strings.HasPrefix(string(b), "ready") {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// record appends "NAME UNIXMILLI" for every signal it receives.
+func record(args []string) int {
+	var exitOn unix.Signal
+	if len(args) > 1 {
+		exitOn, _ = signame.Parse(args[1])
+	}
+	ch := make(chan os.Signal, 256)
+	signal.Notify(ch, catchable()...)
+	ready(args[0], "")
+	for s := range ch {
+		sig := s.(unix.Signal)
+		appendLine(args[0], fmt.Sprintf("%s %d\n", signame.Name(sig), time.Now().UnixMilli()))
+		if sig == exitOn {
+			return 0
+		}
+	}
+	return 0
+}
+
+// jobWorker is a worker that takes jobs of a fixed length and stops between
+// jobs, never during one, once it has been told to: by its drain signal or
+// because the drain file appeared. It catches only its drain signal and the
+// signals listed with --ignore; everything else has its default effect.
+func jobWorker(args []string) int {
+	fs := flag.NewFlagSet("jobs", flag.ContinueOnError)
+	logPath := fs.String("log", "", "job log")
+	job := fs.Duration("job", time.Second, "length of one job")
+	sigName := fs.String("signal", "", "drain signal to catch")
+	file := fs.String("file", "", "drain file to poll between jobs")
+	ignore := fs.String("ignore", "", "comma list of signals to ignore")
+	if err := fs.Parse(args); err != nil {
+		return 94
+	}
+	var stop atomicBool
+	if *sigName != "" {
+		sig, _ := signame.Parse(*sigName)
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, sig)
+		go func() {
+			<-ch
+			appendLine(*logPath, fmt.Sprintf("signal %s %d\n", *sigName, time.Now().UnixMilli()))
+			stop.set()
+		}()
+	}
+	for _, name := range strings.Split(*ignore, ",") {
+		if sig, err := signame.Parse(name); err == nil {
+			signal.Ignore(sig)
+		}
+	}
+	ready(*logPath, "")
+	for n := 1; ; n++ {
+		if _, err := os.Stat(*file); *file != "" && err == nil {
+			appendLine(*logPath, fmt.Sprintf("drain-file %d\n", time.Now().UnixMilli()))
+			stop.set()
+		}
+		if stop.get() {
+			appendLine(*logPath, fmt.Sprintf("stop %d\n", time.Now().UnixMilli()))
+			return 0
+		}
+		appendLine(*logPath, fmt.Sprintf("start %d %d\n", n, time.Now().UnixMilli()))
+		time.Sleep(*job)
+		appendLine(*logPath, fmt.Sprintf("done %d %d\n", n, time.Now().UnixMilli()))
+	}
+}
+
+type atomicBool struct {
+	mu sync.Mutex
+	v  bool
+}
+
+func (b *atomicBool) set() { b.mu.Lock(); b.v = true; b.mu.Unlock() }
+func (b *atomicBool) get() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.v
+}
+
+// spawnOrphans makes n processes that outlive the fixture's interest in
+// them: an intermediate child forks them all and exits at once, so they are
+// reparented to drainit, and each exits after d. They are raw clones that
+// run no Go code (a Go program cannot fork without exec any other way), with
+// every signal blocked so that only SIGKILL ends them early.
+func spawnOrphans(n int, d time.Duration) error {
+	ts := unix.NsecToTimespec(d.Nanoseconds())
+	defer blockSignals()()
+	pid := rawClone()
+	if pid == 0 {
+		orphanLoop(n, &ts)
+	}
+	if pid < 0 {
+		return fmt.Errorf("clone: %v", syscall.Errno(-pid))
+	}
+	var ws unix.WaitStatus
+	_, err := unix.Wait4(pid, &ws, 0, nil)
+	return err
+}
+
+// spawnDaemon double-forks a process that sleeps for an hour with every
+// signal blocked, and returns its PID.
+func spawnDaemon() (int, error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return 0, err
+	}
+	ts := unix.NsecToTimespec(time.Hour.Nanoseconds())
+	restore := blockSignals()
+	pid := rawClone()
+	if pid == 0 {
+		daemonize(p[1], &ts)
+	}
+	restore()
+	unix.Close(p[1])
+	if pid < 0 {
+		return 0, fmt.Errorf("clone: %v", syscall.Errno(-pid))
+	}
+	var buf [8]byte
+	_, err := unix.Read(p[0], buf[:])
+	unix.Close(p[0])
+	var ws unix.WaitStatus
+	unix.Wait4(pid, &ws, 0, nil)
+	daemon := 0
+	for i := range buf {
+		daemon |= int(buf[i]) << (8 * i)
+	}
+	return daemon, err
+}
+
+// blockSignals pins the goroutine to its thread and blocks every signal on
+// it, so that raw children start with all signals blocked and no Go signal
+// handler can run in them. It returns the undo.
+func blockSignals() func() {
+	runtime.LockOSThread()
+	var all, old unix.Sigset_t
+	for i := range all.Val {
+		all.Val[i] = ^uint64(0)
+	}
+	unix.PthreadSigmask(unix.SIG_SETMASK, &all, &old)
+	return func() {
+		unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+		runtime.UnlockOSThread()
+	}
+}
+
+// The functions below run in raw children: nosplit, so no stack check can
+// call into the runtime, and raw system calls only.
+
+//go:nosplit
+func rawClone() int {
+	pid, _, errno := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
+	if errno != 0 {
+		return -int(errno)
+	}
+	return int(pid)
+}
+
+//go:nosplit
+func orphanLoop(n int, ts *unix.Timespec) {
+	for i := 0; i < n; i++ {
+		if rawClone() == 0 {
+			rawSleepExit(ts)
+		}
+	}
+	rawExit()
+}
+
+//go:nosplit
+func daemonize(fd int, ts *unix.Timespec) {
+	if rawClone() == 0 {
+		self, _, _ := syscall.RawSyscall(syscall.SYS_GETPID, 0, 0, 0)
+		var buf [8]byte
+		for i := 0; i < 8; i++ {
+			buf[i] = byte(self >> (8 * i))
+		}
+		syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), 8)
+		rawSleepExit(ts)
+	}
+	rawExit()
+}
+
+//go:nosplit
+func rawSleepExit(ts *unix.Timespec) {
+	syscall.RawSyscall(syscall.SYS_NANOSLEEP, uintptr(unsafe.Pointer(ts)), 0, 0)
+	rawExit()
+}
+
+//go:nosplit
+func rawExit() { syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0) }

@@ -1,0 +1,265 @@
+package main
+
+// The harness for end-to-end tests: the real drainit binary, built once, run
+// as PID 1 of a fresh PID namespace (unshare --pid --fork --mount-proc) or as
+// a plain subreaper process, with fixtures from fixture_test.go as workloads.
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+var (
+	drainitBin string // the binary under test
+	fixtureBin string // this test binary, run as a fixture
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(fixtureEnv) == "1" {
+		os.Exit(fixture(os.Args[1:]))
+	}
+	dir, err := os.MkdirTemp("", "drainit-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	drainitBin = filepath.Join(dir, "drainit")
+	build := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", drainitBin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building drainit: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	fixtureBin, _ = os.Executable()
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Modes drainit runs in: as PID 1 of a PID namespace, and as an ordinary
+// process that is the child subreaper of the workload's tree.
+const (
+	pid1      = "pid1"
+	subreaper = "subreaper"
+)
+
+var modes = []string{pid1, subreaper}
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for unshare --pid; CI runs as root")
+	}
+}
+
+// initRun is one drainit process under test.
+type initRun struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	pid     int // drainit's PID as seen from the test
+	stderr  *os.File
+	done    chan struct{}
+	status  unix.WaitStatus
+	started time.Time
+	ended   time.Time
+}
+
+// start runs drainit with args (its options, then "--", then the workload)
+// in mode. A workload argument "@fixture" stands for the fixture binary.
+func start(t *testing.T, mode string, args ...string) *initRun {
+	t.Helper()
+	for i, a := range args {
+		if a == "@fixture" {
+			args[i] = fixtureBin
+		}
+	}
+	var argv []string
+	switch mode {
+	case pid1:
+		needRoot(t)
+		argv = append([]string{"unshare", "--pid", "--fork", "--mount-proc", drainitBin}, args...)
+	case subreaper:
+		argv = append([]string{drainitBin}, args...)
+	default:
+		t.Fatalf("unknown mode %q", mode)
+	}
+	stderr, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &initRun{t: t, stderr: stderr, done: make(chan struct{})}
+	r.cmd = exec.Command(argv[0], argv[1:]...)
+	r.cmd.Env = append(os.Environ(), fixtureEnv+"=1")
+	// Files, not buffers: os/exec would otherwise wait for every process
+	// holding the pipe, daemons included, before Wait returns.
+	r.cmd.Stdout, r.cmd.Stderr = stderr, stderr
+	r.cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGKILL}
+	r.started = time.Now()
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		r.cmd.Wait()
+		r.ended = time.Now()
+		r.status = unix.WaitStatus(r.cmd.ProcessState.Sys().(syscall.WaitStatus))
+		close(r.done)
+	}()
+	t.Cleanup(func() {
+		r.cmd.Process.Kill()
+		if r.pid > 0 {
+			unix.Kill(r.pid, unix.SIGKILL)
+		}
+		<-r.done
+	})
+	r.pid = r.cmd.Process.Pid
+	if mode == pid1 {
+		r.pid = r.childOf(r.cmd.Process.Pid)
+	}
+	return r
+}
+
+// childOf waits for unshare's one child to have become drainit, PID 1
+// inside. Until it has exec'd it is a copy of unshare, with unshare's
+// signal handlers: signalling it then would test unshare, not drainit.
+func (r *initRun) childOf(pid int) int {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			n, _ := strconv.Atoi(f[0])
+			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", n)); exe == drainitBin {
+				return n
+			}
+		}
+		select {
+		case <-r.done:
+			r.t.Fatalf("unshare exited before drainit started: %s", r.log())
+		case <-time.After(time.Millisecond):
+		}
+	}
+	r.t.Fatal("drainit never appeared under unshare")
+	return 0
+}
+
+func (r *initRun) signal(sig unix.Signal) {
+	r.t.Helper()
+	if err := unix.Kill(r.pid, sig); err != nil {
+		r.t.Fatalf("kill %d %v: %v", r.pid, sig, err)
+	}
+}
+
+// wait waits for drainit to exit and returns its exit code (128+N for
+// death by signal N, as unshare passes on).
+func (r *initRun) wait(limit time.Duration) int {
+	r.t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(limit):
+		r.t.Fatalf("drainit still running after %v; log:\n%s", limit, r.log())
+	}
+	if r.status.Signaled() {
+		return 128 + int(r.status.Signal())
+	}
+	return r.status.ExitStatus()
+}
+
+func (r *initRun) running() bool {
+	select {
+	case <-r.done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (r *initRun) log() string {
+	b, _ := os.ReadFile(r.stderr.Name())
+	return string(b)
+}
+
+// waitFor polls cond until it holds, or fails the test after limit.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// lines reads a fixture's record file.
+func lines(path string) []string {
+	b, _ := os.ReadFile(path)
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+func waitReadyFile(t *testing.T, path string) map[string]string {
+	t.Helper()
+	waitFor(t, 10*time.Second, "fixture ready in "+path, func() bool {
+		b, _ := os.ReadFile(path)
+		return bytes.HasPrefix(b, []byte("ready")) && bytes.Contains(b, []byte("\n"))
+	})
+	kv := map[string]string{}
+	for _, f := range strings.Fields(lines(path)[0])[1:] {
+		k, v, _ := strings.Cut(f, "=")
+		kv[k] = v
+	}
+	return kv
+}
+
+// signalsIn lists the signal names a record fixture wrote.
+func signalsIn(path string) []string {
+	var out []string
+	for _, l := range lines(path)[1:] {
+		if f := strings.Fields(l); len(f) == 2 {
+			out = append(out, f[0])
+		}
+	}
+	return out
+}
+
+// procState is a process's state letter from /proc, or "" once it is gone.
+func procState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return strings.Fields(string(b[i+1:]))[0]
+}
+
+// childrenOf lists pid's children and how many of them are zombies.
+func childrenOf(pid int) (all, zombies int) {
+	d, _ := os.ReadDir("/proc")
+	for _, e := range d {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		f := strings.Fields(string(b[i+1:]))
+		if ppid, _ := strconv.Atoi(f[1]); ppid == pid && n != pid {
+			all++
+			if f[0] == "Z" {
+				zombies++
+			}
+		}
+	}
+	return all, zombies
+}
