@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -66,6 +67,7 @@ func needRoot(t *testing.T) {
 type initRun struct {
 	t       *testing.T
 	cmd     *exec.Cmd
+	init    string // the init's binary
 	pid     int // drainit's PID as seen from the test
 	stderr  *os.File
 	done    chan struct{}
@@ -78,6 +80,13 @@ type initRun struct {
 // in mode. A workload argument "@fixture" stands for the fixture binary.
 func start(t *testing.T, mode string, args ...string) *initRun {
 	t.Helper()
+	return startInit(t, mode, []string{drainitBin}, args...)
+}
+
+// startInit is start for any init: init is its path and leading arguments.
+func startInit(t *testing.T, mode string, init []string, args ...string) *initRun {
+	t.Helper()
+	args = slices.Clone(args)
 	for i, a := range args {
 		if a == "@fixture" {
 			args[i] = fixtureBin
@@ -87,9 +96,9 @@ func start(t *testing.T, mode string, args ...string) *initRun {
 	switch mode {
 	case pid1:
 		needRoot(t)
-		argv = append([]string{"unshare", "--pid", "--fork", "--mount-proc", drainitBin}, args...)
+		argv = append(append([]string{"unshare", "--pid", "--fork", "--mount-proc"}, init...), args...)
 	case subreaper:
-		argv = append([]string{drainitBin}, args...)
+		argv = append(slices.Clone(init), args...)
 	default:
 		t.Fatalf("unknown mode %q", mode)
 	}
@@ -97,7 +106,7 @@ func start(t *testing.T, mode string, args ...string) *initRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &initRun{t: t, stderr: stderr, done: make(chan struct{})}
+	r := &initRun{t: t, stderr: stderr, done: make(chan struct{}), init: init[0]}
 	r.cmd = exec.Command(argv[0], argv[1:]...)
 	r.cmd.Env = append(os.Environ(), fixtureEnv+"=1")
 	// Files, not buffers: os/exec would otherwise wait for every process
@@ -137,7 +146,7 @@ func (r *initRun) childOf(pid int) int {
 		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
 		if f := strings.Fields(string(b)); len(f) > 0 {
 			n, _ := strconv.Atoi(f[0])
-			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", n)); exe == drainitBin {
+			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", n)); exe == r.init {
 				return n
 			}
 		}
@@ -240,7 +249,27 @@ func procState(pid int) string {
 	return strings.Fields(string(b[i+1:]))[0]
 }
 
-// childrenOf lists pid's children and how many of them are zombies.
+// children lists pid's children. (/proc/PID/task/TID/children would only
+// list those forked by thread TID.)
+func children(pid int) []int {
+	var out []int
+	d, _ := os.ReadDir("/proc")
+	for _, e := range d {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		f := strings.Fields(string(b[i+1:]))
+		if ppid, _ := strconv.Atoi(f[1]); ppid == pid {
+			n, _ := strconv.Atoi(e.Name())
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// childrenOf counts pid's children and how many of them are zombies.
 func childrenOf(pid int) (all, zombies int) {
 	d, _ := os.ReadDir("/proc")
 	for _, e := range d {
