@@ -263,9 +263,8 @@ func TestSignalDuringStartupIsNotLost(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			// The workload handles nothing, so a forwarded TERM ends it at
 			// once; a lost one leaves it sleeping for a minute.
-			r := start(t, mode, "--drain-on", "none", "--", "@fixture", "sleep", "1m")
-			waitFor(t, 5*time.Second, "drainit to catch TERM", func() bool { return catches(r.pid, unix.SIGTERM) })
-			r.signal(unix.SIGTERM)
+			r := start(t, mode, "--log-level", "debug", "--drain-on", "none", "--", "@fixture", "sleep", "1m")
+			r.signalBeforeWorkloadStarts(unix.SIGTERM)
 			if code := r.wait(10 * time.Second); code != 143 {
 				t.Errorf("exit %d, want 143 (workload killed by the forwarded TERM); log:\n%s", code, r.log())
 			}
@@ -302,18 +301,6 @@ func switches(t *testing.T, pid int) int {
 		}
 	}
 	return total
-}
-
-// catches reports whether pid has a handler installed for sig.
-func catches(pid int, sig unix.Signal) bool {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "SigCgt:"); ok {
-			mask, _ := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			return mask&(1<<(uint(sig)-1)) != 0
-		}
-	}
-	return false
 }
 
 func signameOf(sig unix.Signal) string {

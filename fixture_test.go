@@ -76,7 +76,7 @@ func fixture(args []string) int {
 	case "ignore": // ignore FILE: ignores every catchable signal, runs until killed
 		signal.Ignore(catchable()...)
 		ready(args[0], "")
-		select {}
+		sleepForever()
 	case "group": // group FILE GRANDCHILD-FILE: records, beside a grandchild in its process group that records too
 		gc := exec.Command(os.Args[0], "record", args[1])
 		gc.Env = os.Environ()
@@ -117,7 +117,7 @@ func fixture(args []string) int {
 		}
 		signal.Ignore(catchable()...)
 		ready(args[0], fmt.Sprintf("daemon=%d", pid))
-		select {}
+		sleepForever()
 	case "jobs": // jobs --log F ...: a job worker; see jobWorker
 		return jobWorker(args)
 	}
@@ -346,3 +346,11 @@ func rawSleepExit(ts *unix.Timespec) {
 
 //go:nosplit
 func rawExit() { syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0) }
+
+// sleepForever blocks without tripping the runtime's deadlock detector,
+// which a bare select{} does once no other goroutine is left.
+func sleepForever() {
+	for {
+		time.Sleep(time.Hour)
+	}
+}

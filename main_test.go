@@ -23,6 +23,7 @@ import (
 var (
 	drainitBin string // the binary under test
 	fixtureBin string // this test binary, run as a fixture
+	legacyBin  string // testdata/legacyworker, the demo's worker
 )
 
 func TestMain(m *testing.M) {
@@ -35,11 +36,14 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	drainitBin = filepath.Join(dir, "drainit")
-	build := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", drainitBin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building drainit: %v\n%s", err, out)
-		os.Exit(1)
+	legacyBin = filepath.Join(dir, "legacyworker")
+	for bin, pkg := range map[string]string{drainitBin: ".", legacyBin: "./testdata/legacyworker"} {
+		build := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", bin, pkg)
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)
+			os.Exit(1)
+		}
 	}
 	fixtureBin, _ = os.Executable()
 	code := m.Run()
@@ -88,8 +92,11 @@ func startInit(t *testing.T, mode string, init []string, args ...string) *initRu
 	t.Helper()
 	args = slices.Clone(args)
 	for i, a := range args {
-		if a == "@fixture" {
+		switch a {
+		case "@fixture":
 			args[i] = fixtureBin
+		case "@legacyworker":
+			args[i] = legacyBin
 		}
 	}
 	var argv []string
@@ -164,6 +171,26 @@ func (r *initRun) signal(sig unix.Signal) {
 	r.t.Helper()
 	if err := unix.Kill(r.pid, sig); err != nil {
 		r.t.Fatalf("kill %d %v: %v", r.pid, sig, err)
+	}
+}
+
+// signalBeforeWorkloadStarts sends sig the moment drainit (run with
+// --log-level debug) logs its first line, which it does after subscribing to
+// signals and just before it forks the workload: the signal lands while the
+// workload is being started. (Earlier, while the Go runtime itself starts and
+// before drainit's first instruction, no Go program can handle a signal.)
+func (r *initRun) signalBeforeWorkloadStarts(sig unix.Signal) {
+	r.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(r.log(), "drainit: ") {
+		if time.Now().After(deadline) {
+			r.t.Fatal("drainit logged nothing")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	r.signal(sig)
+	if strings.Contains(r.log(), "started workload") {
+		r.t.Log("the workload was already started when the signal was sent")
 	}
 }
 
