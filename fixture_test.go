@@ -24,7 +24,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/drainit/drainit/signame"
+	"github.com/drainit/drainit/internal/signame"
 	"github.com/drainit/drainit/supervise"
 )
 

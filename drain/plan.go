@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/drainit/drainit/signame"
+	"github.com/drainit/drainit/internal/signame"
 )
 
 // Plan is a drain, as configured. Offsets are measured from the trigger, the

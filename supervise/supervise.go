@@ -18,7 +18,7 @@ import (
 
 	"github.com/drainit/drainit/drain"
 	"github.com/drainit/drainit/reap"
-	"github.com/drainit/drainit/signame"
+	"github.com/drainit/drainit/internal/signame"
 )
 
 // Config is everything Run needs; main builds it from flags.
