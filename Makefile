@@ -11,9 +11,28 @@ export CGO_ENABLED = 0
 build:
 	$(GO) build $(GOFLAGS_BUILD) -o bin/drainit .
 
+# The demo's legacy worker and the demo itself, static like drainit so they
+# run inside a busybox container.
+demo: build
+	$(GO) build -trimpath -o bin/legacyworker ./testdata/legacyworker
+	$(GO) build -trimpath -o bin/demo ./testdata/demo
+	./bin/demo -drainit bin/drainit -worker bin/legacyworker
+
 test:
 	$(GO) vet ./...
 	$(GO) test -tags urfave_cli_no_docs -count=1 -timeout 20m ./...
 
 clean:
 	rm -rf bin
+
+# The image from the Dockerfile's offline stage (bin/drainit, no registry):
+# with docker when a Docker engine answers, else with podman. PODMAN_FLAGS
+# takes host-specific podman settings (see README).
+IMAGE ?= drainit:$(VERSION)
+PODMAN_FLAGS ?=
+image: build
+	@if docker info >/dev/null 2>&1; then \
+		docker build --target offline -t $(IMAGE) . ; \
+	else \
+		podman $(PODMAN_FLAGS) build --target offline -t $(IMAGE) . ; \
+	fi

@@ -18,7 +18,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"time"
+	"unsafe"
 )
 
 func main() {
@@ -26,6 +28,7 @@ func main() {
 	job := flag.Duration("job", 3*time.Second, "how long one job takes")
 	drainFile := flag.String("drain-file", "", "stop between jobs once this file exists")
 	flag.Parse()
+	kernelDefaults(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "legacyworker: -queue is required")
 		os.Exit(2)
@@ -71,4 +74,18 @@ func next(dir string) (string, bool) {
 
 func say(format string, args ...any) {
 	fmt.Printf("%s worker: %s\n", time.Now().UTC().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+}
+
+// kernelDefaults makes this worker behave like a legacy worker written in a
+// language that installs no signal handlers. The Go runtime catches every
+// signal from the first instruction, so even as a container's PID 1 a Go
+// program "dies" of SIGTERM (it exits 2); a Python or C worker there ignores
+// SIGTERM, because the kernel does not apply default actions to a PID
+// namespace's init, and is SIGKILLed by the runtime later. Putting the
+// kernel's SIG_DFL back gives this worker that same behaviour.
+func kernelDefaults(sigs ...syscall.Signal) {
+	var dfl [4]uintptr // struct kernel_sigaction with sa_handler = SIG_DFL
+	for _, s := range sigs {
+		syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(s), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
+	}
 }

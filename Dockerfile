@@ -1,0 +1,26 @@
+# drainit's image: nothing but the static binary, so that any image can take it with
+#   COPY --from=<this image> /drainit /drainit
+#   ENTRYPOINT ["/drainit", "--"]
+#
+# Two ways to build it:
+#   docker build -t drainit .                    # compiles in a Go builder stage (needs the registry)
+#   make build && docker build --target offline -t drainit .
+#                                                # takes bin/drainit from `make build`: no registry needed
+# `make image` does the second with docker, or with podman when no Docker engine answers.
+
+# The offline stage comes first: building it as --target skips every stage after it,
+# so nothing is pulled.
+FROM scratch AS offline
+COPY bin/drainit /drainit
+ENTRYPOINT ["/drainit", "--"]
+
+FROM golang:1.26 AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -tags urfave_cli_no_docs -ldflags "-s -w" -o /drainit .
+
+FROM scratch
+COPY --from=build /drainit /drainit
+ENTRYPOINT ["/drainit", "--"]

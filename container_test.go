@@ -1,0 +1,229 @@
+package main
+
+// drainit in real containers: runc, the OCI runtime under Docker and
+// containerd, with `docker stop -t N` emulated exactly (runc kill TERM, N
+// seconds, runc kill KILL); and the image built from the Dockerfile, run and
+// stopped with podman.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drainit/drainit/internal/runc"
+)
+
+// needContainers skips where containers cannot run, except in CI, where
+// they must.
+func needContainers(t *testing.T, why error) {
+	t.Helper()
+	if why == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI must run the container tests: %v", why)
+	}
+	t.Skip(why)
+}
+
+// TestDemoInRunc runs `make demo`'s program and checks its verdicts: the
+// same legacy worker stopped mid-job bare, under tini and under drainit.
+func TestDemoInRunc(t *testing.T) {
+	needContainers(t, runc.Available())
+	tini := "/usr/bin/tini-static"
+	if _, err := os.Stat(tini); err != nil {
+		needContainers(t, err)
+	}
+	dir := t.TempDir()
+	demo := filepath.Join(dir, "demo")
+	build := exec.Command("go", "build", "-o", demo, "./testdata/demo")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the demo: %v\n%s", err, out)
+	}
+	verdicts := filepath.Join(dir, "verdicts.json")
+	out, err := exec.Command(demo, "-drainit", drainitBin, "-worker", legacyBin, "-tini", tini,
+		"-job", "3s", "-stop", "5s", "-json", verdicts).CombinedOutput()
+	t.Logf("demo output:\n%s", out)
+	if err != nil {
+		t.Fatalf("demo failed: %v", err)
+	}
+	var vs []struct {
+		Name     string
+		Lost     []string
+		Finished []string
+		TookMS   int64 `json:"took_ms"`
+		Killed   bool
+		Code     int
+		Log      string
+	}
+	if err := json.Unmarshal(mustRead(t, verdicts), &vs); err != nil || len(vs) != 3 {
+		t.Fatalf("verdicts %s: %v", mustRead(t, verdicts), err)
+	}
+	bare, tiniRun, drainit := vs[0], vs[1], vs[2]
+	// Bare: PID 1 without a handler ignores SIGTERM; the runtime kills it
+	// at the timeout, mid-job.
+	if !bare.Killed || bare.Code != 137 || len(bare.Lost) != 1 || !strings.Contains(bare.Log, "pid 1\n") {
+		t.Errorf("bare worker: want PID 1, SIGKILLed by the runtime, exit 137, a job lost; got %+v", bare)
+	}
+	// tini: forwards SIGTERM, which kills the worker mid-job at once.
+	if tiniRun.Killed || tiniRun.Code != 143 || len(tiniRun.Lost) != 1 {
+		t.Errorf("tini: want exit 143 at once with the job lost; got %+v", tiniRun)
+	}
+	// drainit: the job in flight finishes, the container's init exits by
+	// itself before the runtime's KILL, with the workload's status.
+	if drainit.Killed || drainit.Code != 0 || len(drainit.Lost) != 0 || len(drainit.Finished) != 1 {
+		t.Errorf("drainit: want the job finished, exit 0, no runtime KILL; got %+v", drainit)
+	}
+	if drainit.TookMS < 1000 || drainit.TookMS > 4500 {
+		t.Errorf("drainit's stop took %dms: want the rest of the 3s job (about 2s), well before the 5s timeout", drainit.TookMS)
+	}
+}
+
+func TestRuncPID1ReapsOrphans(t *testing.T) {
+	needContainers(t, runc.Available())
+	dir := t.TempDir()
+	q := filepath.Join(dir, "q")
+	os.MkdirAll(q, 0o755)
+	logPath := filepath.Join(dir, "log")
+	log, _ := os.Create(logPath)
+	c, err := runc.Run(filepath.Join(dir, "bundle"), runc.UniqueID("drainit-test"), runc.Spec{
+		Files:  map[string]string{"/drainit": drainitBin, "/fixture": fixtureBin},
+		Mounts: map[string]string{"/q": q},
+		Args:   []string{"/drainit", "--log-level", "debug", "--grace", "5s", "--margin", "1s", "--", "/fixture", "orphans", "1000", "/q/ready"},
+		Env:    []string{fixtureEnv + "=1"},
+		Output: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Remove()
+	waitReadyFile(t, filepath.Join(q, "ready"))
+	burst := time.Now()
+	init, err := c.Pid()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sample the container while it runs: within 2s of the burst every
+	// orphan is reaped, and every check after that finds no zombie.
+	clean := time.Time{}
+	for time.Since(burst) < 3*time.Second {
+		all, zombies := childrenOf(init)
+		switch {
+		case all == 1 && zombies == 0 && clean.IsZero():
+			clean = time.Now()
+		case !clean.IsZero() && zombies != 0:
+			t.Errorf("%d zombies reappeared after the orphans were reaped", zombies)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if clean.IsZero() || clean.Sub(burst) > 2*time.Second {
+		t.Errorf("orphans not all reaped within 2s (clean at %v)", clean.Sub(burst))
+	}
+	st, err := c.Stop(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(mustRead(t, logPath))
+	if st.Killed || st.Code != 0 {
+		t.Errorf("stop: %+v, want exit 0 before the runtime's KILL; log:\n%s", st, tail(out, 5))
+	}
+	for _, want := range []string{`msg="running as PID 1"`, `msg="drained in`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, tail(out, 5))
+		}
+	}
+	if n := strings.Count(out, `msg="reaped orphan"`); n != 1000 {
+		t.Errorf("drainit reaped %d orphans, want 1000", n)
+	}
+}
+
+// podman runs podman with the settings this kind of host needs, each for a
+// reason the README gives: storage of its own (vfs: no overlay-on-overlay),
+// cgroupfs (no systemd), runc (crun refuses hybrid cgroups), file events (no
+// journald).
+func podman(t *testing.T, root string, args ...string) (string, error) {
+	t.Helper()
+	base := []string{"--root", filepath.Join(root, "storage"), "--runroot", filepath.Join(root, "run"),
+		"--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--runtime", "runc", "--events-backend", "file"}
+	out, err := exec.Command("podman", append(base, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+func TestImageWithPodman(t *testing.T) {
+	if _, err := exec.LookPath("podman"); err != nil {
+		needContainers(t, err)
+	}
+	needContainers(t, runc.Available())
+	root := t.TempDir()
+	// The build context is what `make build` leaves: bin/drainit.
+	ctx := filepath.Join(root, "context")
+	os.MkdirAll(filepath.Join(ctx, "bin"), 0o755)
+	if err := os.Link(drainitBin, filepath.Join(ctx, "bin", "drainit")); err != nil {
+		exec.Command("cp", drainitBin, filepath.Join(ctx, "bin", "drainit")).Run()
+	}
+	wd, _ := os.Getwd()
+	image := "localhost/drainit:test-" + strconv.Itoa(os.Getpid())
+	if out, err := podman(t, root, "build", "--target", "offline", "-f", filepath.Join(wd, "Dockerfile"), "-t", image, ctx); err != nil {
+		needContainers(t, fmt.Errorf("podman build: %v: %s", err, tail(out, 5)))
+	}
+	t.Cleanup(func() {
+		podman(t, root, "rm", "--all", "--force")
+		podman(t, root, "rmi", "--all", "--force")
+		// vfs layers and runroot are plain directories under root.
+	})
+
+	q := filepath.Join(root, "q")
+	os.MkdirAll(filepath.Join(q, "queue"), 0o755)
+	for _, j := range []string{"job-001", "job-002"} {
+		os.WriteFile(filepath.Join(q, "queue", j), nil, 0o644)
+	}
+	name := "drainit-test-" + strconv.Itoa(os.Getpid())
+	// The image's ENTRYPOINT is ["/drainit", "--"], so drainit's options
+	// come from DRAINIT_* variables, as they would in Kubernetes. The
+	// lowered ulimits are needed where the host cannot raise them.
+	out, err := podman(t, root, "run", "-d", "--name", name, "--network", "none",
+		"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
+		"-v", legacyBin+":/worker:ro", "-v", q+":/q",
+		"-e", "DRAINIT_DRAIN_FILE=/q/drain", "-e", "DRAINIT_DRAIN_SIGNAL=none",
+		"-e", "DRAINIT_GRACE=5s", "-e", "DRAINIT_MARGIN=1s",
+		image, "/worker", "-queue", "/q", "-job", "3s", "-drain-file", "/q/drain")
+	if err != nil {
+		needContainers(t, fmt.Errorf("podman run: %v: %s", err, tail(out, 5)))
+	}
+	waitFor(t, 15*time.Second, "the worker to take a job", func() bool { return len(dirNames(q, "taken")) == 1 })
+	time.Sleep(time.Second)
+	start := time.Now()
+	if out, err := podman(t, root, "stop", "-t", "5", name); err != nil {
+		t.Fatalf("podman stop: %v: %s", err, out)
+	}
+	took := time.Since(start)
+	code, _ := podman(t, root, "inspect", "--format", "{{.State.ExitCode}}", name)
+	logs, _ := podman(t, root, "logs", name)
+	t.Logf("podman logs:\n%s", logs)
+	if strings.TrimSpace(code) != "0" {
+		t.Errorf("exit code %q, want 0", strings.TrimSpace(code))
+	}
+	if took > 4500*time.Millisecond {
+		t.Errorf("podman stop -t 5 took %v: drainit should have finished before the runtime's KILL", took)
+	}
+	// The drain timeline, in order.
+	last := -1
+	for _, step := range []string{`msg="drain started" trigger=TERM budget=4s`, `msg="wrote drain file" path=/q/drain`,
+		"job-001 finished", "drain file /q/drain seen", `msg="drained in`} {
+		i := strings.Index(logs, step)
+		if i < 0 || i < last {
+			t.Errorf("podman logs lack %q in order", step)
+		}
+		last = i
+	}
+	if taken := dirNames(q, "taken"); len(taken) != 0 {
+		t.Errorf("jobs lost: %v", taken)
+	}
+}
