@@ -72,7 +72,7 @@ type initRun struct {
 	t       *testing.T
 	cmd     *exec.Cmd
 	init    string // the init's binary
-	pid     int // drainit's PID as seen from the test
+	pid     int    // drainit's PID as seen from the test
 	stderr  *os.File
 	done    chan struct{}
 	status  unix.WaitStatus

@@ -17,8 +17,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drainit/drainit/drain"
-	"github.com/drainit/drainit/reap"
 	"github.com/drainit/drainit/internal/signame"
+	"github.com/drainit/drainit/reap"
 )
 
 // Config is everything Run needs; main builds it from flags.
