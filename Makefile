@@ -22,6 +22,11 @@ test:
 	$(GO) vet ./...
 	$(GO) test -tags urfave_cli_no_docs -count=1 -timeout 20m ./...
 
+# Not part of `make test` (which runs `bench -short` once, as a smoke test).
+bench: build
+	$(GO) build -trimpath -o bin/bench ./testdata/bench
+	./bin/bench -drainit bin/drainit
+
 clean:
 	rm -rf bin
 

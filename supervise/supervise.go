@@ -5,6 +5,7 @@
 package supervise
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -103,6 +104,7 @@ type supervisor struct {
 	cleanupAt time.Time // SIGKILL for leftovers after the workload exited
 
 	timer *time.Timer
+	exits []reap.Exit
 }
 
 func (s *supervisor) startReaper() {
@@ -301,14 +303,16 @@ func (s *supervisor) left(now time.Time) string {
 }
 
 func (s *supervisor) reap() {
-	exits, remaining, err := reap.All(nil)
+	exits, remaining, err := reap.All(s.exits[:0])
+	s.exits = exits // reused: a burst of orphans costs no allocation per SIGCHLD
 	if err != nil {
 		s.log.Error("reaping failed", "err", err)
 	}
 	s.remaining = remaining
+	debug := s.log.Enabled(context.Background(), slog.LevelDebug)
 	for _, e := range exits {
 		if e.Pid != s.child {
-			if !e.Status.Stopped() {
+			if debug && !e.Status.Stopped() {
 				s.log.Debug("reaped orphan", "pid", e.Pid, "status", describe(e.Status))
 			}
 			continue
