@@ -199,7 +199,9 @@ func (s *supervisor) forward(sig unix.Signal) {
 		return
 	}
 	s.send(to)
-	s.log.Debug("forwarded signal", "received", signame.Name(sig), "sent", signame.Name(to), "to", s.target())
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		s.log.Debug("forwarded signal", "received", signame.Name(sig), "sent", signame.Name(to), "to", s.target())
+	}
 }
 
 // target is the PID signals go to: the workload, or its group with -g.
