@@ -5,6 +5,7 @@ package main
 // and as a subreaper where both apply.
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -82,8 +83,6 @@ func TestForwardsEverySignalButChldAndUrg(t *testing.T) {
 			if got := signalsIn(rec); !slices.Equal(got, want) {
 				t.Errorf("workload received %v, want %v", got, want)
 			}
-			r.signal(unix.SIGKILL)
-			r.wait(10 * time.Second)
 		})
 	}
 }
@@ -270,6 +269,30 @@ func TestSignalDuringStartupIsNotLost(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestLogFormatsAndSubreaperNotices(t *testing.T) {
+	t.Run("json", func(t *testing.T) {
+		r := start(t, subreaper, "--log-format", "json", "--log-level", "debug", "--", "@fixture", "exit", "0")
+		r.wait(10 * time.Second)
+		lines := strings.Split(strings.TrimSpace(r.log()), "\n")
+		for _, l := range lines {
+			var rec map[string]any
+			if err := json.Unmarshal([]byte(l), &rec); err != nil || rec["logger"] != "drainit" {
+				t.Errorf("not a JSON record marked logger=drainit: %q (%v)", l, err)
+			}
+		}
+		if !strings.Contains(r.log(), `"msg":"registered as child subreaper"`) {
+			t.Errorf("subreaper registration not said at debug:\n%s", r.log())
+		}
+	})
+	t.Run("no subreaper", func(t *testing.T) {
+		r := start(t, subreaper, "--no-subreaper", "--", "@fixture", "exit", "0")
+		r.wait(10 * time.Second)
+		if !strings.Contains(r.log(), "level=WARN") || !strings.Contains(r.log(), "neither PID 1 nor a child subreaper") {
+			t.Errorf("no start-up warning without PID 1 or subreaper:\n%s", r.log())
+		}
+	})
 }
 
 func TestIdleDrainitDoesNotWakeUp(t *testing.T) {

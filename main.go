@@ -40,6 +40,9 @@ func main() {
 	// It is large because signal.Notify drops what does not fit.
 	sigs := make(chan os.Signal, 256)
 	signal.Notify(sigs, supervise.Catch()...)
+	// drainit has no parallel work: one P keeps the runtime from spinning
+	// idle threads on the workload's cores during bursts of SIGCHLD.
+	runtime.GOMAXPROCS(1)
 	os.Exit(run(os.Args, sigs))
 }
 

@@ -131,10 +131,15 @@ func startInit(t *testing.T, mode string, init []string, args ...string) *initRu
 		close(r.done)
 	}()
 	t.Cleanup(func() {
-		r.cmd.Process.Kill()
+		// A test that ends with drainit still running, or SIGKILLs it, would
+		// leave its workload behind as an orphan of the host: kill the tree.
 		if r.pid > 0 {
+			for _, pid := range descendants(r.pid) {
+				unix.Kill(pid, unix.SIGKILL)
+			}
 			unix.Kill(r.pid, unix.SIGKILL)
 		}
+		r.cmd.Process.Kill()
 		<-r.done
 	})
 	r.pid = r.cmd.Process.Pid
@@ -292,6 +297,15 @@ func children(pid int) []int {
 			n, _ := strconv.Atoi(e.Name())
 			out = append(out, n)
 		}
+	}
+	return out
+}
+
+// descendants lists every process below pid.
+func descendants(pid int) []int {
+	var out []int
+	for _, c := range children(pid) {
+		out = append(append(out, c), descendants(c)...)
 	}
 	return out
 }
