@@ -35,14 +35,14 @@ var (
 const terminationLogDefault = "/dev/termination-log"
 
 func main() {
+	// drainit has no parallel work: one P keeps the runtime from spinning
+	// idle threads on the workload's cores during bursts of SIGCHLD.
+	runtime.GOMAXPROCS(1)
 	// First, before anything can take time: a signal that arrives while the
 	// workload is being started waits in the channel instead of being lost.
 	// It is large because signal.Notify drops what does not fit.
 	sigs := make(chan os.Signal, 256)
 	signal.Notify(sigs, supervise.Catch()...)
-	// drainit has no parallel work: one P keeps the runtime from spinning
-	// idle threads on the workload's cores during bursts of SIGCHLD.
-	runtime.GOMAXPROCS(1)
 	os.Exit(run(os.Args, sigs))
 }
 
