@@ -14,9 +14,9 @@ build:
 # The demo's legacy worker and the demo itself, static like drainit so they
 # run inside a busybox container.
 demo: build
-	$(GO) build -trimpath -o bin/legacyworker ./testdata/legacyworker
-	$(GO) build -trimpath -o bin/demo ./testdata/demo
-	./bin/demo -drainit bin/drainit -worker bin/legacyworker
+	@$(GO) build -trimpath -o bin/legacyworker ./testdata/legacyworker
+	@$(GO) build -trimpath -o bin/demo ./testdata/demo
+	@./bin/demo -drainit bin/drainit -worker bin/legacyworker
 
 test:
 	$(GO) vet ./...
