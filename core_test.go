@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/drainit/drainit/internal/procfs"
 )
 
 func TestSpawnPassesEnvCwdAndStdio(t *testing.T) {
@@ -298,32 +300,12 @@ func TestLogFormatsAndSubreaperNotices(t *testing.T) {
 func TestIdleDrainitDoesNotWakeUp(t *testing.T) {
 	r := start(t, subreaper, "@fixture", "sleep", "1m")
 	time.Sleep(time.Second) // start-up settles
-	before := switches(t, r.pid)
+	before := procfs.Switches(r.pid)
 	time.Sleep(3 * time.Second)
-	after := switches(t, r.pid)
+	after := procfs.Switches(r.pid)
 	if after != before {
 		t.Errorf("idle drainit made %d context switches in 3s, want 0", after-before)
 	}
-}
-
-// switches sums the context switches of every thread of pid.
-func switches(t *testing.T, pid int) int {
-	t.Helper()
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	total := 0
-	for _, task := range tasks {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
-		for _, l := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
-				n, _ := strconv.Atoi(strings.TrimSpace(v))
-				total += n
-			}
-		}
-	}
-	return total
 }
 
 func signameOf(sig unix.Signal) string {

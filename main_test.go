@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/drainit/drainit/internal/procfs"
 )
 
 var (
@@ -276,30 +278,17 @@ func signalsIn(path string) []string {
 
 // procState is a process's state letter from /proc, or "" once it is gone.
 func procState(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
+	if p, ok := procfs.Read(pid); ok {
+		return string(p.State)
 	}
-	i := bytes.LastIndexByte(b, ')')
-	return strings.Fields(string(b[i+1:]))[0]
+	return ""
 }
 
-// children lists pid's children. (/proc/PID/task/TID/children would only
-// list those forked by thread TID.)
+// children lists pid's children.
 func children(pid int) []int {
 	var out []int
-	d, _ := os.ReadDir("/proc")
-	for _, e := range d {
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		i := bytes.LastIndexByte(b, ')')
-		f := strings.Fields(string(b[i+1:]))
-		if ppid, _ := strconv.Atoi(f[1]); ppid == pid {
-			n, _ := strconv.Atoi(e.Name())
-			out = append(out, n)
-		}
+	for _, c := range procfs.Children(pid) {
+		out = append(out, c.Pid)
 	}
 	return out
 }
@@ -315,23 +304,10 @@ func descendants(pid int) []int {
 
 // childrenOf counts pid's children and how many of them are zombies.
 func childrenOf(pid int) (all, zombies int) {
-	d, _ := os.ReadDir("/proc")
-	for _, e := range d {
-		n, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		i := bytes.LastIndexByte(b, ')')
-		f := strings.Fields(string(b[i+1:]))
-		if ppid, _ := strconv.Atoi(f[1]); ppid == pid && n != pid {
-			all++
-			if f[0] == "Z" {
-				zombies++
-			}
+	for _, c := range procfs.Children(pid) {
+		all++
+		if c.Zombie() {
+			zombies++
 		}
 	}
 	return all, zombies

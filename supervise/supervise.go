@@ -93,7 +93,6 @@ type supervisor struct {
 
 	// Drain state: t0 is zero until a trigger arrives.
 	t0        time.Time
-	trigger   unix.Signal
 	timeline  []drain.Event
 	next      int      // first timeline event not yet carried out
 	done      []string // what the drain did, for the summary
@@ -149,21 +148,22 @@ func (s *supervisor) finished() bool { return s.status != nil && !s.remaining }
 // arm sets the timer to the earliest pending deadline, or leaves it stopped:
 // with nothing pending drainit sleeps in select and never wakes up.
 func (s *supervisor) arm() {
-	var at []time.Time
+	var next time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
 	if !s.t0.IsZero() && s.next < len(s.timeline) {
-		at = append(at, s.t0.Add(s.timeline[s.next].At))
+		consider(s.t0.Add(s.timeline[s.next].At))
 	}
-	if !s.progress.IsZero() {
-		at = append(at, s.progress)
-	}
-	if !s.cleanupAt.IsZero() {
-		at = append(at, s.cleanupAt)
-	}
-	if len(at) == 0 {
+	consider(s.progress)
+	consider(s.cleanupAt)
+	if next.IsZero() {
 		s.timer.Stop()
 		return
 	}
-	s.timer.Reset(time.Until(slices.MinFunc(at, func(a, b time.Time) int { return a.Compare(b) })))
+	s.timer.Reset(time.Until(next))
 }
 
 func (s *supervisor) signal(sig unix.Signal) {
@@ -234,7 +234,7 @@ func (s *supervisor) startDrain(sig unix.Signal) {
 		s.log.Info("already draining: signal ignored", "signal", signame.Name(sig), "left", s.left(time.Now()))
 		return
 	}
-	s.t0, s.trigger = time.Now(), sig
+	s.t0 = time.Now()
 	s.timeline = p.Timeline()
 	if p.Progress > 0 {
 		s.progress = s.t0.Add(p.Progress)

@@ -1,74 +1,31 @@
 package supervise
 
 import (
-	"bytes"
-	"os"
-	"strconv"
-
 	"golang.org/x/sys/unix"
+
+	"github.com/drainit/drainit/internal/procfs"
 )
 
-// proc is what drainit needs to know of a process from /proc/PID/stat.
-type proc struct {
-	pid, ppid, pgid int
-	zombie          bool
-}
-
-// readProcs lists every process visible in /proc. It is only called at
-// shutdown and for progress lines, never in the steady state.
-func readProcs() []proc {
-	d, err := os.Open("/proc")
-	if err != nil {
-		return nil
-	}
-	defer d.Close()
-	names, _ := d.Readdirnames(-1)
-	procs := make([]proc, 0, len(names))
-	for _, name := range names {
-		pid, err := strconv.Atoi(name)
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + name + "/stat")
-		if err != nil {
-			continue // exited since the listing
-		}
-		// The command name is in parentheses and may itself contain spaces
-		// and parentheses, so parse from the last ')'.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := bytes.Fields(b[i+1:])
-		if len(f) < 3 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(string(f[1]))
-		pgid, _ := strconv.Atoi(string(f[2]))
-		procs = append(procs, proc{pid: pid, ppid: ppid, pgid: pgid, zombie: f[0][0] == 'Z'})
-	}
-	return procs
-}
-
-// tree is the set of live processes drainit answers for. As PID 1 that is
+// tree is the set of live processes drainit answers for, read from /proc
+// only at shutdown and for progress lines, never in the steady state. As PID 1 that is
 // every other process in the namespace. Otherwise it is every descendant of
 // drainit (orphans were reparented to it as subreaper) plus whatever is left
 // in the workload's process group, which catches processes that were
 // reparented elsewhere when drainit is not a subreaper.
 func tree(self, pgid int, pid1 bool) []int {
-	procs := readProcs()
+	procs := procfs.All()
 	var live []int
 	if pid1 {
 		for _, p := range procs {
-			if p.pid != self && !p.zombie {
-				live = append(live, p.pid)
+			if p.Pid != self && !p.Zombie() {
+				live = append(live, p.Pid)
 			}
 		}
 		return live
 	}
 	children := map[int][]int{}
 	for _, p := range procs {
-		children[p.ppid] = append(children[p.ppid], p.pid)
+		children[p.PPid] = append(children[p.PPid], p.Pid)
 	}
 	in := map[int]bool{}
 	queue := []int{self}
@@ -83,13 +40,13 @@ func tree(self, pgid int, pid1 bool) []int {
 		}
 	}
 	for _, p := range procs {
-		if p.pgid == pgid && pgid > 0 {
-			in[p.pid] = true
+		if p.Pgid == pgid && pgid > 0 {
+			in[p.Pid] = true
 		}
 	}
 	for _, p := range procs {
-		if in[p.pid] && !p.zombie && p.pid != self {
-			live = append(live, p.pid)
+		if in[p.Pid] && !p.Zombie() && p.Pid != self {
+			live = append(live, p.Pid)
 		}
 	}
 	return live

@@ -25,6 +25,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/drainit/drainit/internal/procfs"
 	"github.com/drainit/drainit/internal/rawfork"
 )
 
@@ -227,15 +228,15 @@ func idleCost(t *table, seconds int) {
 	time.Sleep(time.Second)
 	before := map[string]int{}
 	for _, p := range procs {
-		before[p.in.name] = switches(p.cmd.Process.Pid)
+		before[p.in.name] = procfs.Switches(p.cmd.Process.Pid)
 	}
 	time.Sleep(time.Duration(seconds) * time.Second)
 	rss, anon, threads, sw := map[string]string{}, map[string]string{}, map[string]string{}, map[string]string{}
 	vr, va, vt, vs := map[string]float64{}, map[string]float64{}, map[string]float64{}, map[string]float64{}
 	for _, p := range procs {
 		pid := p.cmd.Process.Pid
-		s := switches(pid) - before[p.in.name]
-		r, a, th := status(pid, "VmRSS"), status(pid, "RssAnon"), status(pid, "Threads")
+		s := procfs.Switches(pid) - before[p.in.name]
+		r, a, th := procfs.Status(pid, "VmRSS"), procfs.Status(pid, "RssAnon"), procfs.Status(pid, "Threads")
 		rss[p.in.name], anon[p.in.name], threads[p.in.name], sw[p.in.name] = strconv.Itoa(r), strconv.Itoa(a), strconv.Itoa(th), strconv.Itoa(s)
 		vr[p.in.name], va[p.in.name], vt[p.in.name], vs[p.in.name] = float64(r), float64(a), float64(th), float64(s)
 		stop(p.cmd)
@@ -395,58 +396,14 @@ func monotonic() int64 {
 	return ts.Nano()
 }
 
-func switches(pid int) int {
-	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	total := 0
-	for _, task := range tasks {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
-		for _, l := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
-				n, _ := strconv.Atoi(strings.TrimSpace(v))
-				total += n
-			}
-		}
-	}
-	return total
-}
-
 // stop kills an init and the workload under it: SIGKILL to an init alone
 // would leave the workload behind.
 func stop(cmd *exec.Cmd) {
-	for _, c := range children(cmd.Process.Pid) {
-		unix.Kill(c, unix.SIGKILL)
+	for _, c := range procfs.Children(cmd.Process.Pid) {
+		unix.Kill(c.Pid, unix.SIGKILL)
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-}
-
-func children(pid int) []int {
-	var out []int
-	d, _ := os.ReadDir("/proc")
-	for _, e := range d {
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if ppid, _ := strconv.Atoi(f[1]); ppid == pid {
-			n, _ := strconv.Atoi(e.Name())
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-// status reads one numeric field of /proc/PID/status (VmRSS is in KiB).
-func status(pid int, field string) int {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, field+":"); ok {
-			n, _ := strconv.Atoi(strings.Fields(v)[0])
-			return n
-		}
-	}
-	return 0
 }
 
 // helper is the workload side. Which signals each mode handles is said at

@@ -1,0 +1,107 @@
+// Package procfs reads what drainit, its tests and its benchmark need to
+// know about processes from /proc: parents, process groups, states, threads.
+package procfs
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Proc is one process, from /proc/PID/stat.
+type Proc struct {
+	Pid, PPid, Pgid int
+	State           byte // R, S, D, T, Z, ...
+}
+
+// Zombie reports whether the process has exited and waits to be reaped.
+func (p Proc) Zombie() bool { return p.State == 'Z' }
+
+// Read reads one process; ok is false once it is gone.
+func Read(pid int) (p Proc, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return Proc{}, false
+	}
+	// The command name is in parentheses and may itself contain spaces and
+	// parentheses, so parse from the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return Proc{}, false
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 3 || len(f[0]) == 0 {
+		return Proc{}, false
+	}
+	p.Pid = pid
+	p.State = f[0][0]
+	p.PPid, _ = strconv.Atoi(string(f[1]))
+	p.Pgid, _ = strconv.Atoi(string(f[2]))
+	return p, true
+}
+
+// All lists every process visible in /proc.
+func All() []Proc {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil
+	}
+	names, _ := d.Readdirnames(-1)
+	d.Close()
+	procs := make([]Proc, 0, len(names))
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
+		if err != nil {
+			continue
+		}
+		if p, ok := Read(pid); ok {
+			procs = append(procs, p)
+		}
+	}
+	return procs
+}
+
+// Children lists pid's children, zombies included. (/proc/PID/task/TID/children
+// would list only those forked by thread TID.)
+func Children(pid int) []Proc {
+	var out []Proc
+	for _, p := range All() {
+		if p.PPid == pid && p.Pid != pid {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Switches sums the voluntary and involuntary context switches of every
+// thread of pid.
+func Switches(pid int) int {
+	tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	total := 0
+	for _, task := range tasks {
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + task.Name() + "/status")
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
+				n, _ := strconv.Atoi(strings.TrimSpace(v))
+				total += n
+			}
+		}
+	}
+	return total
+}
+
+// Status reads one numeric field of /proc/PID/status, such as VmRSS (KiB)
+// or Threads; 0 if it is not there.
+func Status(pid int, field string) int {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			if f := strings.Fields(v); len(f) > 0 {
+				n, _ := strconv.Atoi(f[0])
+				return n
+			}
+		}
+	}
+	return 0
+}
