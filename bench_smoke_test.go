@@ -1,9 +1,7 @@
 package main
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -18,14 +16,7 @@ func TestBenchShortStillRuns(t *testing.T) {
 			needContainers(t, err) // the peers come with the container tooling in .ci/run
 		}
 	}
-	dir := t.TempDir()
-	bench := filepath.Join(dir, "bench")
-	build := exec.Command("go", "build", "-o", bench, "./testdata/bench")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the bench: %v\n%s", err, out)
-	}
-	out, err := exec.Command(bench, "-short", "-drainit", drainitBin).CombinedOutput()
+	out, err := exec.Command(benchBin, "-short", "-drainit", drainitBin).CombinedOutput()
 	t.Logf("bench -short:\n%s", out)
 	if err != nil {
 		t.Fatalf("bench -short failed: %v", err)

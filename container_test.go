@@ -40,15 +40,8 @@ func TestDemoInRunc(t *testing.T) {
 	if _, err := os.Stat(tini); err != nil {
 		needContainers(t, err)
 	}
-	dir := t.TempDir()
-	demo := filepath.Join(dir, "demo")
-	build := exec.Command("go", "build", "-o", demo, "./testdata/demo")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the demo: %v\n%s", err, out)
-	}
-	verdicts := filepath.Join(dir, "verdicts.json")
-	out, err := exec.Command(demo, "-drainit", drainitBin, "-worker", legacyBin, "-tini", tini,
+	verdicts := filepath.Join(t.TempDir(), "verdicts.json")
+	out, err := exec.Command(demoBin, "-drainit", drainitBin, "-worker", legacyBin, "-tini", tini,
 		"-job", "3s", "-stop", "5s", "-json", verdicts).CombinedOutput()
 	t.Logf("demo output:\n%s", out)
 	if err != nil {

@@ -26,6 +26,8 @@ var (
 	drainitBin string // the binary under test
 	fixtureBin string // this test binary, run as a fixture
 	legacyBin  string // testdata/legacyworker, the demo's worker
+	demoBin    string // testdata/demo, `make demo`
+	benchBin   string // testdata/bench, `make bench`
 )
 
 func TestMain(m *testing.M) {
@@ -39,7 +41,9 @@ func TestMain(m *testing.M) {
 	}
 	drainitBin = filepath.Join(dir, "drainit")
 	legacyBin = filepath.Join(dir, "legacyworker")
-	for bin, pkg := range map[string]string{drainitBin: ".", legacyBin: "./testdata/legacyworker"} {
+	demoBin, benchBin = filepath.Join(dir, "demo"), filepath.Join(dir, "bench")
+	for bin, pkg := range map[string]string{drainitBin: ".", legacyBin: "./testdata/legacyworker",
+		demoBin: "./testdata/demo", benchBin: "./testdata/bench"} {
 		build := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", bin, pkg)
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := build.CombinedOutput(); err != nil {
@@ -181,6 +185,24 @@ func (r *initRun) signal(sig unix.Signal) {
 	}
 	if err := unix.Kill(r.pid, sig); err != nil {
 		r.t.Fatalf("kill %d %v: %v", r.pid, sig, err)
+	}
+}
+
+// rejected checks that drainit refused bad input as promised: exit 2, one
+// "drainit: " line on stderr that names the value, and no workload started.
+func rejected(t *testing.T, mode string, args []string, names string) {
+	t.Helper()
+	marker := filepath.Join(t.TempDir(), "started")
+	r := start(t, mode, append(slices.Clone(args), "--", "@fixture", "env", marker)...)
+	if code := r.wait(10 * time.Second); code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	log := strings.TrimSpace(r.log())
+	if strings.Contains(log, "\n") || !strings.HasPrefix(log, "drainit: ") || !strings.Contains(log, names) {
+		t.Errorf("want one drainit: line containing %q, got:\n%s", names, log)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the workload was started despite the bad input")
 	}
 }
 

@@ -58,14 +58,20 @@ func startOnTerminal(t *testing.T, slave *os.File, args ...string) (*exec.Cmd, s
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		for _, pid := range descendants(cmd.Process.Pid) {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
 	return cmd, logPath
 }
 
 func TestTerminalKeysReachTheWorkloadOnly(t *testing.T) {
 	master, slave := openPty(t)
 	rec := filepath.Join(t.TempDir(), "rec")
-	cmd, logPath := startOnTerminal(t, slave, "--log-level", "debug", "--", fixtureBin, "record", rec)
+	_, logPath := startOnTerminal(t, slave, "--log-level", "debug", "--", fixtureBin, "record", rec)
 	ready := waitReadyFile(t, rec)
 	if ready["pgid"] != ready["pid"] || ready["fg"] != ready["pgid"] {
 		t.Fatalf("workload pid=%s pgid=%s, terminal foreground %s: want its own group in the foreground", ready["pid"], ready["pgid"], ready["fg"])
@@ -83,7 +89,6 @@ func TestTerminalKeysReachTheWorkloadOnly(t *testing.T) {
 	if strings.Contains(string(log), "forwarded signal") {
 		t.Errorf("drainit received and forwarded a terminal signal:\n%s", log)
 	}
-	cmd.Process.Signal(unix.SIGKILL)
 }
 
 func TestTerminalStopAndContinue(t *testing.T) {
