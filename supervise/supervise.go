@@ -101,6 +101,7 @@ type supervisor struct {
 	killWhy   string
 	progress  time.Time // next progress line
 	cleanupAt time.Time // SIGKILL for leftovers after the workload exited
+	cleaning  bool      // the leftovers have been sent SIGTERM
 
 	timer *time.Timer
 	exits []reap.Exit
@@ -327,7 +328,7 @@ func (s *supervisor) reap() {
 		s.status, s.childGone = &st, time.Now()
 		s.log.Debug("workload exited", "pid", e.Pid, "status", describe(st))
 	}
-	if s.status != nil && s.remaining && s.cleanupAt.IsZero() && s.killWhy == "" {
+	if s.status != nil && s.remaining && !s.cleaning && s.killWhy == "" {
 		s.cleanup()
 	}
 }
@@ -344,6 +345,7 @@ func (s *supervisor) stopped(st unix.WaitStatus) {
 // cleanup deals with what the workload left behind: SIGTERM now, SIGKILL a
 // second later or at the drain deadline, whichever comes first.
 func (s *supervisor) cleanup() {
+	s.cleaning = true
 	n := signalTree(s.self, s.pgid, s.pid1, unix.SIGTERM)
 	at := time.Now().Add(cleanupGrace)
 	if !s.t0.IsZero() {
