@@ -37,27 +37,39 @@ func jobLog(path string) (events []string, at map[string]int64) {
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
+// stopMidJob sends TERM half a second into the job fixture's first job, runs
+// during (if any) right after, and checks the outcome every drain test wants:
+// exit 0, the job log as want (the job in flight finishes, no new one
+// starts), and drainit gone within 500ms of the job's end, not at the
+// deadline.
+func stopMidJob(t *testing.T, r *initRun, log string, want []string, during func()) {
+	t.Helper()
+	waitReadyFile(t, log)
+	waitFor(t, 5*time.Second, "job 1 to start", func() bool { _, at := jobLog(log); return at["start 1"] > 0 })
+	time.Sleep(500 * time.Millisecond)
+	r.signal(unix.SIGTERM)
+	if during != nil {
+		during()
+	}
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d, want 0; log:\n%s", code, r.log())
+	}
+	events, at := jobLog(log)
+	if !slices.Equal(events, want) {
+		t.Errorf("job log %v, want %v", events, want)
+	}
+	if lag := ms(r.ended) - at["done 1"]; lag > 500 {
+		t.Errorf("drainit exited %dms after the job ended, want under 500ms", lag)
+	}
+}
+
 func TestDrainSignalLetsTheJobInFlightFinish(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode, func(t *testing.T) {
 			log := filepath.Join(t.TempDir(), "jobs")
 			r := start(t, mode, "--grace", "6s", "--margin", "1s", "--drain-signal", "QUIT",
 				"--", "@fixture", "jobs", "--log", log, "--job", "2s", "--signal", "QUIT")
-			waitReadyFile(t, log)
-			waitFor(t, 5*time.Second, "job 1 to start", func() bool { _, at := jobLog(log); return at["start 1"] > 0 })
-			time.Sleep(500 * time.Millisecond) // mid-job
-			r.signal(unix.SIGTERM)
-			if code := r.wait(10 * time.Second); code != 0 {
-				t.Fatalf("exit %d, want 0; log:\n%s", code, r.log())
-			}
-			events, at := jobLog(log)
-			if want := []string{"start 1", "signal QUIT", "done 1", "stop"}; !slices.Equal(events, want) {
-				t.Errorf("job log %v, want %v: the job in flight finishes, no new one starts", events, want)
-			}
-			// drainit leaves as soon as the worker does, not at the deadline.
-			if lag := ms(r.ended) - at["done 1"]; lag > 500 {
-				t.Errorf("drainit exited %dms after the job ended, want under 500ms", lag)
-			}
+			stopMidJob(t, r, log, []string{"start 1", "signal QUIT", "done 1", "stop"}, nil)
 		})
 	}
 }
@@ -69,23 +81,13 @@ func TestDrainFileLetsTheJobInFlightFinish(t *testing.T) {
 			log, file := filepath.Join(dir, "jobs"), filepath.Join(dir, "draining")
 			r := start(t, mode, "--grace", "6s", "--margin", "1s", "--drain-signal", "none", "--drain-file", file,
 				"--", "@fixture", "jobs", "--log", log, "--job", "2s", "--file", file)
-			waitReadyFile(t, log)
-			waitFor(t, 5*time.Second, "job 1 to start", func() bool { _, at := jobLog(log); return at["start 1"] > 0 })
-			time.Sleep(500 * time.Millisecond)
-			sent := time.Now()
-			r.signal(unix.SIGTERM)
-			waitFor(t, 2*time.Second, "the drain file", func() bool { _, err := os.Stat(file); return err == nil })
-			body := lines(file)
-			if code := r.wait(10 * time.Second); code != 0 {
-				t.Fatalf("exit %d, want 0; log:\n%s", code, r.log())
-			}
-			events, at := jobLog(log)
-			if want := []string{"start 1", "done 1", "drain-file", "stop"}; !slices.Equal(events, want) {
-				t.Errorf("job log %v, want %v", events, want)
-			}
-			if lag := ms(r.ended) - at["done 1"]; lag > 500 {
-				t.Errorf("drainit exited %dms after the job ended, want under 500ms", lag)
-			}
+			var sent time.Time
+			var body []string
+			stopMidJob(t, r, log, []string{"start 1", "done 1", "drain-file", "stop"}, func() {
+				sent = time.Now()
+				waitFor(t, 2*time.Second, "the drain file", func() bool { _, err := os.Stat(file); return err == nil })
+				body = lines(file)
+			})
 			// The file: deadline (RFC 3339, ms) then whole seconds left.
 			if len(body) != 2 {
 				t.Fatalf("drain file %q, want two lines", body)
