@@ -86,7 +86,7 @@ func newApp(runWorkload func(supervise.Config)) *cli.App {
 			&cli.BoolFlag{Name: "group", Aliases: []string{"g"}, EnvVars: env("GROUP"),
 				Usage: "forward signals to the workload's whole process group, not only to it"},
 			&cli.StringSliceFlag{Name: "rewrite", EnvVars: env("REWRITE"),
-				Usage: "forward signal `FROM:TO` as TO; TO may be 0 or none to drop FROM (repeatable)"},
+				Usage: "rewrite a forwarded signal, as `FROM:TO`; TO 0 or none drops FROM (repeatable)"},
 			&cli.StringSliceFlag{Name: "success-code", EnvVars: env("SUCCESS_CODE"),
 				Usage: "exit 0 when the workload's status would be `N` (repeatable)"},
 			&cli.BoolFlag{Name: "no-subreaper", EnvVars: env("NO_SUBREAPER"),
