@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/drainit/drainit/internal/signame"
 )
 
 type peer struct {
@@ -72,7 +74,7 @@ func TestConformsToTini(t *testing.T) {
 				waitReadyFile(t, rec)
 				for i, sig := range []unix.Signal{unix.SIGHUP, unix.SIGUSR1, unix.SIGWINCH, unix.SIGINT, unix.SIGTERM} {
 					r.signal(sig)
-					waitFor(t, 5*time.Second, p.name+" forwarding "+signameOf(sig), func() bool { return len(signalsIn(rec)) == i+1 })
+					waitFor(t, 5*time.Second, p.name+" forwarding "+signame.Name(sig), func() bool { return len(signalsIn(rec)) == i+1 })
 				}
 				if code := r.wait(10 * time.Second); code != 0 {
 					t.Errorf("%s: exit %d after the workload exited 0 on TERM", p.name, code)

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drainit/drainit/internal/procfs"
+	"github.com/drainit/drainit/internal/signame"
 )
 
 func TestSpawnPassesEnvCwdAndStdio(t *testing.T) {
@@ -70,8 +70,8 @@ func TestForwardsEverySignalButChldAndUrg(t *testing.T) {
 			var want []string
 			for _, sig := range forwardable {
 				r.signal(sig)
-				want = append(want, signameOf(sig))
-				waitFor(t, 5*time.Second, "workload to record "+signameOf(sig), func() bool {
+				want = append(want, signame.Name(sig))
+				waitFor(t, 5*time.Second, "workload to record "+signame.Name(sig), func() bool {
 					return len(signalsIn(rec)) == len(want)
 				})
 			}
@@ -293,13 +293,6 @@ func TestIdleDrainitDoesNotWakeUp(t *testing.T) {
 	if after != before {
 		t.Errorf("idle drainit made %d context switches in 3s, want 0", after-before)
 	}
-}
-
-func signameOf(sig unix.Signal) string {
-	if sig >= 34 {
-		return "RTMIN+" + strconv.Itoa(int(sig)-34)
-	}
-	return strings.TrimPrefix(unix.SignalName(sig), "SIG")
 }
 
 func mustRead(t *testing.T, path string) []byte {

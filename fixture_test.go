@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -192,7 +193,7 @@ func jobWorker(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 94
 	}
-	var stop atomicBool
+	var stop atomic.Bool
 	if *sigName != "" {
 		sig, _ := signame.Parse(*sigName)
 		ch := make(chan os.Signal, 1)
@@ -200,7 +201,7 @@ func jobWorker(args []string) int {
 		go func() {
 			<-ch
 			appendLine(*logPath, fmt.Sprintf("signal %s %d\n", *sigName, time.Now().UnixMilli()))
-			stop.set()
+			stop.Store(true)
 		}()
 	}
 	for _, name := range strings.Split(*ignore, ",") {
@@ -212,9 +213,9 @@ func jobWorker(args []string) int {
 	for n := 1; ; n++ {
 		if _, err := os.Stat(*file); *file != "" && err == nil {
 			appendLine(*logPath, fmt.Sprintf("drain-file %d\n", time.Now().UnixMilli()))
-			stop.set()
+			stop.Store(true)
 		}
-		if stop.get() {
+		if stop.Load() {
 			appendLine(*logPath, fmt.Sprintf("stop %d\n", time.Now().UnixMilli()))
 			return 0
 		}
@@ -222,18 +223,6 @@ func jobWorker(args []string) int {
 		time.Sleep(*job)
 		appendLine(*logPath, fmt.Sprintf("done %d %d\n", n, time.Now().UnixMilli()))
 	}
-}
-
-type atomicBool struct {
-	mu sync.Mutex
-	v  bool
-}
-
-func (b *atomicBool) set() { b.mu.Lock(); b.v = true; b.mu.Unlock() }
-func (b *atomicBool) get() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.v
 }
 
 // sleepForever blocks without tripping the runtime's deadlock detector,

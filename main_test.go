@@ -241,15 +241,6 @@ func (r *initRun) wait(limit time.Duration) int {
 	return r.status.ExitStatus()
 }
 
-func (r *initRun) running() bool {
-	select {
-	case <-r.done:
-		return false
-	default:
-		return true
-	}
-}
-
 func (r *initRun) log() string {
 	b, _ := os.ReadFile(r.stderr.Name())
 	return string(b)

@@ -171,21 +171,25 @@ func (s *supervisor) signal(sig unix.Signal) {
 	switch {
 	case sig == unix.SIGCHLD:
 		s.reap()
+		return
 	case s.status != nil:
 		s.log.Debug("workload gone, signal not forwarded", "signal", signame.Name(sig))
-	case sig == unix.SIGINT && !s.t0.IsZero() && s.ints > 0:
-		s.kill(time.Now(), "interrupted twice while draining")
-	case s.cfg.Plan.Triggers(sig):
-		if sig == unix.SIGINT {
-			s.ints++
+		return
+	}
+	// Every SIGINT from the start of a drain on counts, the trigger itself
+	// included: the second one kills at once.
+	if sig == unix.SIGINT && (!s.t0.IsZero() || s.cfg.Plan.Triggers(sig)) {
+		if s.ints++; s.ints > 1 {
+			s.kill(time.Now(), "interrupted twice while draining")
+			return
 		}
+	}
+	switch {
+	case s.cfg.Plan.Triggers(sig):
 		s.startDrain(sig)
 	case sig == unix.SIGCONT && s.tty:
 		s.resume()
 	default:
-		if sig == unix.SIGINT && !s.t0.IsZero() {
-			s.ints++
-		}
 		s.forward(sig)
 	}
 }

@@ -92,7 +92,6 @@ func Run(dir, id string, spec Spec) (*Container, error) {
 	}
 	c := &Container{ID: id, Bundle: dir, done: make(chan struct{})}
 	c.cmd = exec.Command("runc", "run", "--bundle", dir, id)
-	c.cmd.Stdin = nil
 	c.cmd.Stdout, c.cmd.Stderr = spec.Output, spec.Output
 	// runc must not outlive a test binary that dies.
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -201,16 +200,6 @@ func (c *Container) Stop(timeout time.Duration) (Stopped, error) {
 	}
 	st.Code, st.Took = c.code, c.ended.Sub(start)
 	return st, nil
-}
-
-// Wait waits up to limit for the container to exit by itself.
-func (c *Container) Wait(limit time.Duration) (int, error) {
-	select {
-	case <-c.done:
-		return c.code, nil
-	case <-time.After(limit):
-		return 0, fmt.Errorf("container %s still running after %v", c.ID, limit)
-	}
 }
 
 // Remove kills the container if it still runs and deletes it and its bundle.
