@@ -25,24 +25,17 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drainit/drainit/internal/rawfork"
+	"github.com/drainit/drainit/internal/signals"
 	"github.com/drainit/drainit/internal/signame"
-	"github.com/drainit/drainit/supervise"
 )
 
 const fixtureEnv = "FIXTURE_WORKER"
 
-// catchable is every signal a fixture can record. SIGURG is the Go
-// runtime's own and SIGCHLD is the fixture's own children; neither says
-// anything about what drainit forwarded.
-func catchable() []os.Signal {
-	var out []os.Signal
-	for _, s := range supervise.Catch() {
-		if s != unix.SIGCHLD {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+// catchable is every signal a fixture can record: what drainit can forward
+// (SIGCHLD, the fixture's own children, says nothing about drainit). SIGURG
+// is on it only where the fixture's runtime sends itself none (see the
+// urg mode).
+func catchable() []os.Signal { return signals.Subscribed() }
 
 func fixture(args []string) int {
 	if len(args) == 0 {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -22,6 +23,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drainit/drainit/drain"
+	"github.com/drainit/drainit/internal/procfs"
+	"github.com/drainit/drainit/internal/signals"
 	"github.com/drainit/drainit/internal/signame"
 	"github.com/drainit/drainit/supervise"
 )
@@ -39,19 +42,24 @@ func main() {
 	// idle threads on the workload's cores during bursts of SIGCHLD.
 	runtime.GOMAXPROCS(1)
 	// First, before anything can take time: a signal that arrives while the
-	// workload is being started waits in the channel instead of being lost.
-	// It is large because signal.Notify drops what does not fit.
+	// workload is being started waits in its channel instead of being lost.
+	// signal.Notify drops what does not fit, so SIGCHLD, which comes in
+	// bursts, rings a doorbell of its own (one pending ring says "reap"),
+	// and every other signal has room in a large channel that no burst of
+	// exits can fill.
+	chld := make(chan os.Signal, 1)
+	signal.Notify(chld, unix.SIGCHLD)
 	sigs := make(chan os.Signal, 256)
-	signal.Notify(sigs, supervise.Catch()...)
-	os.Exit(run(os.Args, sigs))
+	signal.Notify(sigs, signals.Subscribed()...)
+	os.Exit(run(os.Args, sigs, chld))
 }
 
 // usageError is bad input: drainit exits 2 before starting anything.
 type usageError struct{ error }
 
-func run(args []string, sigs <-chan os.Signal) int {
+func run(args []string, sigs, chld <-chan os.Signal) int {
 	code := 0
-	app := newApp(func(cfg supervise.Config) { code = supervise.Run(cfg, sigs) })
+	app := newApp(func(cfg supervise.Config) { code = supervise.Run(cfg, sigs, chld) })
 	if err := app.Run(args); err != nil {
 		fmt.Fprintf(os.Stderr, "drainit: %v\n", err)
 		return supervise.ExitUsage
@@ -134,11 +142,12 @@ func configFrom(c *cli.Context) (supervise.Config, error) {
 		Group:     c.Bool("group"),
 		Subreaper: !c.Bool("no-subreaper"),
 		Rewrite:   map[unix.Signal]unix.Signal{},
+		Stderr:    supervise.NewStderr(2),
 	}
 	if len(cfg.Argv) == 0 {
 		return cfg, errors.New("missing command: usage: drainit [OPTIONS] [--] COMMAND [ARG...]")
 	}
-	log, err := newLogger(c.String("log-level"), c.String("log-format"), os.Stderr)
+	log, err := newLogger(c.String("log-level"), c.String("log-format"), cfg.Stderr)
 	if err != nil {
 		return cfg, err
 	}
@@ -166,8 +175,26 @@ func configFrom(c *cli.Context) (supervise.Config, error) {
 		}
 		cfg.Rewrite[r.From] = r.To
 	}
-	if cfg.TerminationLog, err = terminationLog(c.String("termination-log")); err != nil {
+	tlog, err := terminationLog(c.String("termination-log"))
+	if err != nil {
 		return cfg, err
+	}
+	// Without its own PID namespace's /proc drainit cannot find the
+	// workload's descendants, and would wait for processes it cannot see
+	// until the runtime's SIGKILL.
+	if err := procfs.Check(); err != nil {
+		return cfg, err
+	}
+	// Everything is valid: only now touch the files.
+	if tlog != "" {
+		// Truncated now: a message left by an earlier run must not stand for
+		// this one if the runtime's SIGKILL comes before drainit's summary.
+		f, err := os.OpenFile(tlog, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return cfg, fmt.Errorf("--termination-log %s: %w", tlog, errors.Unwrap(err))
+		}
+		f.Close()
+		cfg.TerminationLog = tlog
 	}
 	if cfg.Plan.File != "" {
 		removed, err := drain.PrepareFile(cfg.Plan.File)
@@ -180,6 +207,10 @@ func configFrom(c *cli.Context) (supervise.Config, error) {
 	}
 	return cfg, nil
 }
+
+// drainOnly are the options that describe a drain: with --drain-on none
+// there is none, and giving them anyway is a mistake worth saying.
+var drainOnly = []string{"drain-signal", "drain-file", "drain-delay", "escalate"}
 
 func planFrom(c *cli.Context) (drain.Plan, error) {
 	var p drain.Plan
@@ -204,6 +235,15 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 			if len(on) > 1 {
 				return p, fmt.Errorf("--drain-on none: cannot be combined with other signals (%s)", strings.Join(on, ","))
 			}
+			for _, flag := range drainOnly {
+				if c.IsSet(flag) {
+					v := c.String(flag)
+					if flag == "escalate" {
+						v = strings.Join(c.StringSlice(flag), ",")
+					}
+					return p, fmt.Errorf("--%s %s: there is no drain with --drain-on none", flag, v)
+				}
+			}
 			break
 		}
 		sig, err := signame.Parse(s)
@@ -212,11 +252,16 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 		}
 		p.On = append(p.On, sig)
 	}
+	if p.Triggers(unix.SIGCONT) && supervise.OwnsTerminal() {
+		return p, errors.New("--drain-on CONT: on a terminal SIGCONT is job control (fg, bg), so it cannot start a drain")
+	}
 	var err error
 	if p.Signal, err = signame.ParseOrNone(c.String("drain-signal")); err != nil {
 		return p, fmt.Errorf("--drain-signal: %w", err)
 	}
-	p.File = c.String("drain-file")
+	if p.File, err = absolute(c.String("drain-file")); err != nil {
+		return p, fmt.Errorf("--drain-file: %w", err)
+	}
 	for _, s := range c.StringSlice("escalate") {
 		st, err := drain.ParseStep(s)
 		if err != nil {
@@ -227,8 +272,18 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 	return p, p.Validate()
 }
 
+// absolute resolves a relative path against the directory drainit started
+// in, before drainit moves to / for the workload's sake.
+func absolute(path string) (string, error) {
+	if path == "" || filepath.IsAbs(path) {
+		return path, nil
+	}
+	return filepath.Abs(path)
+}
+
+// terminationLog resolves --termination-log to a path, or "" for none.
 func terminationLog(v string) (string, error) {
-	switch strings.TrimSpace(v) {
+	switch v = strings.TrimSpace(v); v {
 	case "", "none":
 		return "", nil
 	case "auto":
@@ -237,12 +292,7 @@ func terminationLog(v string) (string, error) {
 		}
 		return "", nil
 	}
-	f, err := os.OpenFile(v, os.O_WRONLY|os.O_CREATE, 0o644)
-	if err != nil {
-		return "", fmt.Errorf("--termination-log %s: %w", v, errors.Unwrap(err))
-	}
-	f.Close()
-	return v, nil
+	return absolute(v)
 }
 
 func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {

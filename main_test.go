@@ -23,7 +23,8 @@ import (
 )
 
 var (
-	drainitBin string // the binary under test
+	drainitBin string // the binary under test, built as make build does
+	plainBin   string // drainit built plainly, as go install would: preemption signals on
 	fixtureBin string // this test binary, run as a fixture
 	legacyBin  string // testdata/legacyworker, the demo's worker
 	demoBin    string // testdata/demo, `make demo`
@@ -39,15 +40,20 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	drainitBin = filepath.Join(dir, "drainit")
+	drainitBin, plainBin = filepath.Join(dir, "drainit"), filepath.Join(dir, "drainit-plain")
 	legacyBin = filepath.Join(dir, "legacyworker")
 	demoBin, benchBin = filepath.Join(dir, "demo"), filepath.Join(dir, "bench")
-	for bin, pkg := range map[string]string{drainitBin: ".", legacyBin: "./testdata/legacyworker",
+	// drainit as shipped, by the Makefile's own recipe.
+	builds := [][]string{{"make", "--no-print-directory", "-s", "build", "OUT=" + drainitBin}}
+	for bin, pkg := range map[string]string{plainBin: ".", legacyBin: "./testdata/legacyworker",
 		demoBin: "./testdata/demo", benchBin: "./testdata/bench"} {
-		build := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", bin, pkg)
+		builds = append(builds, []string{"go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", bin, pkg})
+	}
+	for _, argv := range builds {
+		build := exec.Command(argv[0], argv[1:]...)
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := build.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)
+			fmt.Fprintf(os.Stderr, "%v: %v\n%s", argv, err, out)
 			os.Exit(1)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/drainit/drainit/internal/signals"
 	"github.com/drainit/drainit/internal/signame"
 )
 
@@ -63,7 +64,7 @@ func (p Plan) Validate() error {
 		return nil
 	}
 	for _, sig := range p.On {
-		if !signame.Catchable(sig) || sig == unix.SIGCHLD || sig == unix.SIGURG {
+		if !signals.Forwardable(sig) {
 			return fmt.Errorf("--drain-on %s: drainit never receives that signal", signame.Name(sig))
 		}
 	}

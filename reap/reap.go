@@ -67,3 +67,14 @@ func IsSubreaper() (bool, error) {
 	}
 	return v != 0, nil
 }
+
+// ExitCode is the status a shell would report for a wait status: the exit
+// code, or 128+N for death by signal N. drainit exits with it, and the
+// tests, the demo and the container harness read their inits' statuses
+// with it.
+func ExitCode(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}

@@ -100,3 +100,21 @@ func TestSubreaper(t *testing.T) {
 		t.Fatalf("reaped %d processes, want the shell and its orphaned sleep", len(got))
 	}
 }
+
+func TestExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		st   unix.WaitStatus
+		want int
+	}{
+		{0, 0},
+		{3 << 8, 3},
+		{255 << 8, 255},
+		{unix.WaitStatus(unix.SIGKILL), 137},
+		{unix.WaitStatus(unix.SIGSEGV) | 0x80, 139}, // core dumped
+		{unix.WaitStatus(unix.SIGTERM), 143},
+	} {
+		if got := ExitCode(tc.st); got != tc.want {
+			t.Errorf("ExitCode(%#x) = %d, want %d", tc.st, got, tc.want)
+		}
+	}
+}

@@ -12,10 +12,9 @@ import (
 
 // Exit codes drainit itself answers with, as shells and docker run do.
 const (
-	ExitUsage       = 2   // bad flag or value; nothing was started
-	ExitCannotExec  = 126 // the command exists but cannot be executed
-	ExitNotFound    = 127 // the command is not on PATH or does not exist
-	exitSignalShift = 128 // death by signal N is reported as 128+N
+	ExitUsage      = 2   // bad flag or value; nothing was started
+	ExitCannotExec = 126 // the command exists but cannot be executed
+	ExitNotFound   = 127 // the command is not on PATH or does not exist
 )
 
 // StartError is a workload that could not be started; Code is what drainit
@@ -75,14 +74,14 @@ func startError(cmd string, err error) *StartError {
 	return &StartError{Command: cmd, Err: err, Code: code}
 }
 
-// inForeground reports whether fd is a terminal whose foreground process
-// group is drainit's: only then may the workload take the terminal over.
-// Taking it while drainit runs in the background would steal it from the
-// shell.
-func inForeground(fd int) bool {
-	if _, err := unix.IoctlGetTermios(fd, unix.TCGETS); err != nil {
+// OwnsTerminal reports whether stdin is a terminal whose foreground process
+// group is drainit's: only then does the workload take the terminal over,
+// and SIGCONT means job control. Taking it while drainit runs in the
+// background would steal it from the shell.
+func OwnsTerminal() bool {
+	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err != nil {
 		return false
 	}
-	fg, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
+	fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
 	return err == nil && fg == unix.Getpgrp()
 }

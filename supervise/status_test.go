@@ -1,10 +1,6 @@
 package supervise
 
-import (
-	"testing"
-
-	"golang.org/x/sys/unix"
-)
+import "testing"
 
 func TestParseSuccessCode(t *testing.T) {
 	for _, tc := range []struct {
@@ -19,36 +15,6 @@ func TestParseSuccessCode(t *testing.T) {
 		if tc.bad != (err != nil) || (!tc.bad && got != tc.want) {
 			t.Errorf("ParseSuccessCode(%q) = %v, %v", tc.in, got, err)
 		}
-	}
-}
-
-func TestExitCode(t *testing.T) {
-	for _, tc := range []struct {
-		st   unix.WaitStatus
-		want int
-	}{
-		{0, 0},
-		{3 << 8, 3},
-		{255 << 8, 255},
-		{unix.WaitStatus(unix.SIGKILL), 137},
-		{unix.WaitStatus(unix.SIGSEGV) | 0x80, 139}, // core dumped
-		{unix.WaitStatus(unix.SIGTERM), 143},
-	} {
-		if got := exitCode(tc.st); got != tc.want {
-			t.Errorf("exitCode(%#x) = %d, want %d", tc.st, got, tc.want)
-		}
-	}
-}
-
-func TestCatchLeavesOutRuntimeSignals(t *testing.T) {
-	for _, s := range Catch() {
-		switch s {
-		case unix.SIGURG, unix.SIGKILL, unix.SIGSTOP, unix.Signal(32), unix.Signal(33):
-			t.Errorf("Catch includes %v", s)
-		}
-	}
-	if len(Catch()) != 64-5 {
-		t.Errorf("Catch has %d signals, want %d", len(Catch()), 64-5)
 	}
 }
 

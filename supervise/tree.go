@@ -9,9 +9,11 @@ import (
 // tree is the set of live processes drainit answers for, read from /proc
 // only at shutdown and for progress lines, never in the steady state. As PID 1 that is
 // every other process in the namespace. Otherwise it is every descendant of
-// drainit (orphans were reparented to it as subreaper) plus whatever is left
-// in the workload's process group, which catches processes that were
-// reparented elsewhere when drainit is not a subreaper.
+// drainit (orphans, daemons that called setsid() included, were reparented
+// to it as subreaper) plus whatever is left in the workload's process group
+// pgid, which catches processes that were reparented elsewhere when drainit
+// is not a subreaper. pgid is 0 once the workload is reaped: from then on
+// the number may belong to an unrelated group.
 func tree(self, pgid int, pid1 bool) []int {
 	procs := procfs.All()
 	var live []int
@@ -52,10 +54,10 @@ func tree(self, pgid int, pid1 bool) []int {
 	return live
 }
 
-// signalTree sends sig to the whole tree and returns how many live processes
+// sendToTree sends sig to the whole tree and returns how many live processes
 // it reached. Outside PID 1 mode a process may fork between the listing and
 // the kill, so the listing is repeated until it finds nobody new.
-func signalTree(self, pgid int, pid1 bool, sig unix.Signal) int {
+func sendToTree(self, pgid int, pid1 bool, sig unix.Signal) int {
 	if pid1 {
 		n := len(tree(self, pgid, pid1))
 		// kill(-1) reaches every process in the namespace but drainit, in one

@@ -4,9 +4,13 @@ package procfs
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Proc is one process, from /proc/PID/stat.
@@ -41,6 +45,25 @@ func Read(pid int) (p Proc, ok bool) {
 	return p, true
 }
 
+// Check makes sure /proc describes this process's own PID namespace: the
+// shutdown finds descendants there, and a /proc that is missing, empty or
+// mounted from another namespace would make them invisible.
+func Check() error {
+	self := os.Getpid()
+	p, ok := Read(self)
+	if !ok {
+		return fmt.Errorf("/proc/%d/stat: cannot read it: mount /proc for this PID namespace", self)
+	}
+	link, err := os.Readlink("/proc/self")
+	if err != nil || link != strconv.Itoa(p.Pid) {
+		return fmt.Errorf("/proc/self is %q, not %d: /proc belongs to another PID namespace; mount /proc for this one", link, self)
+	}
+	if len(All()) == 0 {
+		return errors.New("/proc: lists no processes: mount /proc for this PID namespace")
+	}
+	return nil
+}
+
 // All lists every process visible in /proc.
 func All() []Proc {
 	d, err := os.Open("/proc")
@@ -72,6 +95,34 @@ func Children(pid int) []Proc {
 		}
 	}
 	return out
+}
+
+// Descendants lists every live process below pid, children first.
+func Descendants(pid int) []int {
+	children := map[int][]int{}
+	for _, p := range All() {
+		if !p.Zombie() {
+			children[p.PPid] = append(children[p.PPid], p.Pid)
+		}
+	}
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		next := children[queue[0]]
+		queue = append(queue[1:], next...)
+		out = append(out, next...)
+	}
+	return out
+}
+
+// KillTree SIGKILLs pid and everything below it: the tests' and the
+// benchmark's clean-up after an init, which SIGKILLed alone would leave its
+// workload behind. Only for processes the caller started.
+func KillTree(pid int) {
+	for _, d := range Descendants(pid) {
+		unix.Kill(d, unix.SIGKILL)
+	}
+	unix.Kill(pid, unix.SIGKILL)
 }
 
 // Switches sums the voluntary and involuntary context switches of every

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/drainit/drainit/internal/signals"
 )
 
 // maxSignal is the highest signal number Linux delivers (SIGRTMAX).
@@ -109,12 +111,6 @@ func realtime(t string) (unix.Signal, bool) {
 	return unix.Signal(sig), true
 }
 
-// Catchable reports whether a process can install a handler for sig:
-// everything but KILL and STOP.
-func Catchable(sig unix.Signal) bool {
-	return sig != unix.SIGKILL && sig != unix.SIGSTOP
-}
-
 // Rewrite is one --rewrite rule: a received signal From is sent on as To;
 // To 0 drops it.
 type Rewrite struct {
@@ -131,8 +127,8 @@ func ParseRewrite(s string) (Rewrite, error) {
 	if err != nil {
 		return Rewrite{}, fmt.Errorf("rewrite %q: %w", s, err)
 	}
-	if !Catchable(f) || f == unix.SIGCHLD || f == unix.SIGURG {
-		return Rewrite{}, fmt.Errorf("rewrite %q: %s is never forwarded, so it cannot be rewritten", s, Name(f))
+	if !signals.Forwardable(f) {
+		return Rewrite{}, fmt.Errorf("rewrite %q: drainit never receives %s, so it cannot rewrite it", s, Name(f))
 	}
 	t, err := ParseOrNone(to)
 	if err != nil {

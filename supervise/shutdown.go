@@ -1,0 +1,375 @@
+package supervise
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/drainit/drainit/drain"
+	"github.com/drainit/drainit/internal/signame"
+	"github.com/drainit/drainit/reap"
+)
+
+// The shutdown is a state machine: step takes the state, one event and the
+// time, and returns the new state and the actions to carry out. It does no
+// I/O and reads no clock, so every transition is a table test with a fake
+// clock; supervisor carries the actions out and feeds their results back as
+// events.
+
+// phase is where the workload's life stands.
+type phase int
+
+const (
+	running    phase = iota // no drain has started: signals are forwarded
+	delaying                // a trigger arrived; the workload is left alone for --drain-delay
+	draining                // the drain signal and file went out; waiting for the workload or the deadline
+	cleaningUp              // the workload exited; what it left got SIGTERM and gets SIGKILL at the deadline
+	killing                 // SIGKILL went to everything; waiting for the last exits
+	done                    // the workload's status is in and no child is left
+)
+
+var phaseNames = [...]string{"running", "delaying", "draining", "cleaning up", "killing", "done"}
+
+func (p phase) String() string { return phaseNames[p] }
+
+// cleanupGrace is how long descendants left behind by an exited workload get
+// between SIGTERM and SIGKILL.
+const cleanupGrace = time.Second
+
+// rules is what the machine needs to know of the configuration.
+type rules struct {
+	plan         drain.Plan
+	rewrite      map[unix.Signal]unix.Signal
+	successCodes []int
+	tty          bool // the workload got the terminal: SIGCONT is job control, not a signal to forward
+	pid1         bool
+}
+
+// machine is the state. Fields beyond phase hold only what the current
+// phase, or the final summary, needs.
+type machine struct {
+	rules
+	phase    phase
+	trigger  time.Time     // when the drain started
+	deadline time.Time     // the next SIGKILL: the drain's kill, or the end of the clean-up
+	steps    []drain.Event // the drain's steps not yet carried out: Begin, then escalations
+	progress time.Time     // the next progress line; zero when none is due
+	ints     int           // SIGINTs since the drain started, the trigger included
+
+	// For the summary.
+	reaped   bool            // the workload's status is in
+	status   unix.WaitStatus // valid once reaped
+	exitedIn phase           // the phase the workload exited in
+	exitedAt time.Time
+	did      []string // what the drain did: "delay 5s", "QUIT", "file /x", "TERM@20s"
+	killWhy  string   // why drainit SIGKILLed the workload's tree, if it did
+	killed   int      // how many processes that reached
+	leftKill int      // how many left-behind processes the clean-up SIGKILLed
+}
+
+// event is something that happened.
+type event interface{ String() string }
+
+type (
+	signalReceived struct{ sig unix.Signal } // from anyone but the reaper's doorbell
+	workloadExited struct {                  // the reaper collected the workload's status
+		status    unix.WaitStatus
+		remaining bool // other children are still there to be reaped
+	}
+	workloadStopped struct{ sig unix.Signal } // job-control stop of the workload
+	noChildrenLeft  struct{}                  // wait4 has nobody left to report
+	timerFired      struct{}                  // the time machine.wake asked for has come
+	treeSignalled   struct {                  // the answer to signalTree
+		sig   unix.Signal
+		count int
+	}
+	fileWritten struct{ err error } // the answer to writeFile
+)
+
+func (e signalReceived) String() string { return "signal " + signame.Name(e.sig) }
+func (e workloadExited) String() string {
+	return fmt.Sprintf("exit %s remaining=%v", describe(e.status), e.remaining)
+}
+func (e workloadStopped) String() string { return "stopped by " + signame.Name(e.sig) }
+func (noChildrenLeft) String() string    { return "no children left" }
+func (timerFired) String() string        { return "timer" }
+func (e treeSignalled) String() string {
+	return fmt.Sprintf("%s sent to %d", signame.Name(e.sig), e.count)
+}
+func (e fileWritten) String() string { return fmt.Sprintf("file written err=%v", e.err) }
+
+// action is something for the supervisor to do.
+type action interface{ isAction() }
+
+type (
+	forward    struct{ received, sent unix.Signal } // send sent to the workload (its group with -g)
+	send       struct{ sig unix.Signal }            // a drain step: the drain signal or an escalation
+	writeFile  struct{ deadline time.Time }         // write the drain file; answer fileWritten
+	signalTree struct {                             // signal every process drainit answers for; answer treeSignalled
+		sig   unix.Signal
+		group bool // the workload's group may be used: it is not reaped yet, so its number is not reused
+	}
+	resume   struct{} // job control: hand the terminal on if drainit holds it, continue the workload
+	stopSelf struct{} // job control: stop with the workload so the shell sees the job stop
+	logLine  struct { // one log line
+		level slog.Level
+		msg   string
+		args  []any
+	}
+	progressLine struct{ left time.Duration } // count what is alive and log it
+	exit         struct {                     // the end: log and record summary, exit with code
+		code    int
+		summary string
+	}
+)
+
+func (forward) isAction()      {}
+func (send) isAction()         {}
+func (writeFile) isAction()    {}
+func (signalTree) isAction()   {}
+func (resume) isAction()       {}
+func (stopSelf) isAction()     {}
+func (logLine) isAction()      {}
+func (progressLine) isAction() {}
+func (exit) isAction()         {}
+
+func logAt(level slog.Level, msg string, args ...any) action {
+	return logLine{level: level, msg: msg, args: args}
+}
+
+// wake is when the machine next needs timerFired; zero for never, so that
+// an idle drainit sleeps.
+func (m machine) wake() time.Time {
+	var next time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	switch m.phase {
+	case delaying, draining:
+		if len(m.steps) > 0 {
+			consider(m.trigger.Add(m.steps[0].At))
+		}
+		consider(m.progress)
+		consider(m.deadline)
+	case cleaningUp:
+		consider(m.deadline)
+	}
+	return next
+}
+
+// step is the whole shutdown logic.
+func (m machine) step(ev event, now time.Time) (machine, []action) {
+	m.did = slices.Clip(m.did) // appends below must not write into the caller's copy
+	var acts []action
+	switch e := ev.(type) {
+	case signalReceived:
+		acts = m.signal(e.sig, now)
+	case workloadStopped:
+		if m.tty && !m.pid1 && !m.reaped {
+			acts = append(acts, stopSelf{})
+		}
+	case timerFired:
+		acts = m.tick(now)
+	case fileWritten:
+		file := m.plan.File
+		if e.err != nil {
+			m.did = append(m.did, "file "+file+" failed")
+			acts = append(acts, logAt(slog.LevelError, "cannot write drain file", "err", e.err))
+		} else {
+			m.did = append(m.did, "file "+file)
+			acts = append(acts, logAt(slog.LevelInfo, "wrote drain file", "path", file))
+		}
+	case treeSignalled:
+		acts = m.signalled(e, now)
+	case workloadExited:
+		m.reaped, m.status, m.exitedIn, m.exitedAt = true, e.status, m.phase, now
+		switch {
+		case !e.remaining:
+			return m.finish()
+		case m.phase == killing:
+			// Everything already got SIGKILL; only the exits are missing.
+		default:
+			// SIGTERM now, SIGKILL after cleanupGrace, never past the drain's deadline.
+			end := now.Add(cleanupGrace)
+			if (m.phase == delaying || m.phase == draining) && m.deadline.Before(end) {
+				end = m.deadline
+			}
+			m.phase, m.deadline, m.steps, m.progress = cleaningUp, end, nil, time.Time{}
+			acts = append(acts, signalTree{sig: unix.SIGTERM})
+		}
+	case noChildrenLeft:
+		if m.reaped {
+			return m.finish()
+		}
+	}
+	return m, acts
+}
+
+func (m *machine) signal(sig unix.Signal, now time.Time) []action {
+	name := signame.Name(sig)
+	if m.reaped || m.phase == killing {
+		return []action{logAt(slog.LevelDebug, "signal not forwarded: the workload is gone or being killed", "signal", name, "phase", m.phase.String())}
+	}
+	to, rewritten := m.rewrite[sig]
+	if rewritten && to == 0 {
+		// Dropped on purpose: it neither reaches the workload nor counts as a Ctrl-C.
+		return []action{logAt(slog.LevelDebug, "signal dropped by --rewrite", "signal", name)}
+	}
+	if !rewritten {
+		to = sig
+	}
+	drainingNow := m.phase == delaying || m.phase == draining
+	if sig == unix.SIGINT && (drainingNow || m.plan.Triggers(sig)) {
+		// The second-Ctrl-C habit: counted from the start of the drain on, the
+		// trigger itself included.
+		if m.ints++; m.ints > 1 {
+			return m.kill("interrupted twice while draining", now)
+		}
+	}
+	switch {
+	case m.plan.Triggers(sig) && drainingNow:
+		return []action{logAt(slog.LevelInfo, "already draining: signal ignored", "signal", name, "left", left(m.deadline, now))}
+	case m.plan.Triggers(sig):
+		return m.startDrain(sig, now)
+	case sig == unix.SIGCONT && m.tty:
+		return []action{resume{}}
+	}
+	return []action{forward{received: sig, sent: to}}
+}
+
+func (m *machine) startDrain(sig unix.Signal, now time.Time) []action {
+	p := m.plan
+	m.phase, m.trigger, m.deadline = delaying, now, now.Add(p.KillAt())
+	m.steps = p.Timeline()
+	m.steps = m.steps[:len(m.steps)-1] // the last step is the kill, which deadline stands for
+	if p.Progress > 0 {
+		m.progress = now.Add(p.Progress)
+	}
+	acts := []action{logAt(slog.LevelInfo, "drain started", "trigger", signame.Name(sig), "budget", p.KillAt().String(),
+		"deadline", m.deadline.UTC().Format(drain.DeadlineFormat), "delay", p.Delay.String())}
+	return append(acts, m.tick(now)...)
+}
+
+// tick carries out whatever is due at now.
+func (m *machine) tick(now time.Time) []action {
+	var acts []action
+	if m.phase != delaying && m.phase != draining {
+		if m.phase == cleaningUp && !now.Before(m.deadline) {
+			m.phase = killing
+			return []action{signalTree{sig: unix.SIGKILL}}
+		}
+		return nil
+	}
+	for len(m.steps) > 0 && !now.Before(m.trigger.Add(m.steps[0].At)) && now.Before(m.deadline) {
+		ev := m.steps[0]
+		m.steps = m.steps[1:]
+		acts = append(acts, m.carryOut(ev)...)
+	}
+	if !now.Before(m.deadline) {
+		return append(acts, m.kill(fmt.Sprintf("budget %s spent", m.plan.KillAt()), now)...)
+	}
+	if !m.progress.IsZero() && !now.Before(m.progress) {
+		m.progress = now.Add(m.plan.Progress)
+		acts = append(acts, progressLine{left: m.deadline.Sub(now)})
+	}
+	return acts
+}
+
+func (m *machine) carryOut(ev drain.Event) []action {
+	var acts []action
+	switch ev.Action {
+	case drain.Begin:
+		m.phase = draining
+		if m.plan.Delay > 0 {
+			m.did = append(m.did, "delay "+m.plan.Delay.String())
+		}
+		if m.plan.File != "" {
+			acts = append(acts, writeFile{deadline: m.deadline})
+		}
+		if ev.Signal != 0 {
+			m.did = append(m.did, signame.Name(ev.Signal))
+			acts = append(acts, send{sig: ev.Signal},
+				logAt(slog.LevelInfo, "sent drain signal", "signal", signame.Name(ev.Signal)))
+		}
+	case drain.Escalate:
+		m.did = append(m.did, signame.Name(ev.Signal)+"@"+ev.At.String())
+		acts = append(acts, send{sig: ev.Signal},
+			logAt(slog.LevelInfo, "escalated", "signal", signame.Name(ev.Signal), "at", ev.At.String()))
+	}
+	return acts
+}
+
+// kill ends the drain: SIGKILL to the whole tree, then only reaping is left.
+func (m *machine) kill(why string, now time.Time) []action {
+	m.phase, m.killWhy, m.steps, m.progress = killing, why, nil, time.Time{}
+	return []action{signalTree{sig: unix.SIGKILL, group: !m.reaped}}
+}
+
+func (m *machine) signalled(e treeSignalled, now time.Time) []action {
+	switch {
+	case e.sig == unix.SIGTERM && e.count > 0:
+		return []action{logAt(slog.LevelInfo, "workload exited; sent SIGTERM to the processes it left", "count", e.count)}
+	case e.sig == unix.SIGKILL && m.killWhy != "" && !m.reaped:
+		m.killed = e.count
+		return []action{logAt(slog.LevelWarn, "sent SIGKILL", "why", m.killWhy, "processes", e.count,
+			"after", now.Sub(m.trigger).Round(time.Millisecond).String())}
+	case e.sig == unix.SIGKILL:
+		m.leftKill = e.count
+		return []action{logAt(slog.LevelInfo, "killed processes left behind by the workload", "count", e.count)}
+	}
+	return nil
+}
+
+// finish is the last transition: the record of how it ended, and the status.
+func (m machine) finish() (machine, []action) {
+	m.phase = done
+	code := reap.ExitCode(m.status)
+	final := code
+	if slices.Contains(m.successCodes, code) {
+		final = 0
+	}
+	var b strings.Builder
+	switch m.exitedIn {
+	case killing:
+		fmt.Fprintf(&b, "%s: SIGKILL sent to %d processes", m.killWhy, m.killed)
+	case delaying:
+		fmt.Fprintf(&b, "drained in %.1fs of %s (exited during the %s drain delay)", m.exitedAt.Sub(m.trigger).Seconds(), m.plan.KillAt(), m.plan.Delay)
+	case draining:
+		did := "nothing sent"
+		if len(m.did) > 0 {
+			did = strings.Join(m.did, ", ")
+		}
+		fmt.Fprintf(&b, "drained in %.1fs of %s (%s)", m.exitedAt.Sub(m.trigger).Seconds(), m.plan.KillAt(), did)
+	default:
+		fmt.Fprintf(&b, "workload %s", describe(m.status))
+	}
+	if m.leftKill > 0 {
+		fmt.Fprintf(&b, "; SIGKILL sent to %d processes it left", m.leftKill)
+	}
+	fmt.Fprintf(&b, ": exit %d", code)
+	if final != code {
+		b.WriteString(" (reported as 0, --success-code)")
+	}
+	return m, []action{exit{code: final, summary: b.String()}}
+}
+
+func left(deadline, now time.Time) string {
+	return deadline.Sub(now).Round(100 * time.Millisecond).String()
+}
+
+func describe(st unix.WaitStatus) string {
+	switch {
+	case st.Signaled():
+		return "killed by " + signame.Name(st.Signal())
+	case st.Stopped():
+		return "stopped by " + signame.Name(st.StopSignal())
+	default:
+		return fmt.Sprintf("exited with %d", st.ExitStatus())
+	}
+}

@@ -1,0 +1,337 @@
+package supervise
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/drainit/drainit/drain"
+	"github.com/drainit/drainit/internal/signame"
+)
+
+// The state machine under a fake clock: t0 is an arbitrary instant and each
+// event comes at an offset from it. The answers the supervisor would feed
+// back (treeSignalled, fileWritten) are events in the scripts too, so each
+// test reads as the story of one shutdown.
+
+var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+type at struct {
+	off time.Duration
+	ev  event
+}
+
+func sig(s unix.Signal) event { return signalReceived{s} }
+
+func exited(code int, remaining bool) event {
+	return workloadExited{status: unix.WaitStatus(code << 8), remaining: remaining}
+}
+
+func killedBy(s unix.Signal, remaining bool) event {
+	return workloadExited{status: unix.WaitStatus(s), remaining: remaining}
+}
+
+// plan is a drain on TERM with grace 30s and margin 2s: the kill at 28s.
+func plan(change func(*drain.Plan)) drain.Plan {
+	p := drain.Plan{Grace: 30 * time.Second, Margin: 2 * time.Second, On: []unix.Signal{unix.SIGTERM}, Signal: unix.SIGTERM}
+	if change != nil {
+		change(&p)
+	}
+	if err := p.Validate(); err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// run plays script and returns the machine and every action, each written
+// as a short string.
+func run(r rules, script ...at) (machine, []string) {
+	m := machine{rules: r}
+	var out []string
+	for _, s := range script {
+		var acts []action
+		m, acts = m.step(s.ev, t0.Add(s.off))
+		for _, a := range acts {
+			out = append(out, show(a))
+		}
+	}
+	return m, out
+}
+
+func show(a action) string {
+	switch a := a.(type) {
+	case forward:
+		return "forward " + signame.Name(a.received) + "->" + signame.Name(a.sent)
+	case send:
+		return "send " + signame.Name(a.sig)
+	case writeFile:
+		return "file deadline+" + a.deadline.Sub(t0).String()
+	case signalTree:
+		return fmt.Sprintf("tree %s group=%v", signame.Name(a.sig), a.group)
+	case resume:
+		return "resume"
+	case stopSelf:
+		return "stop self"
+	case logLine:
+		return "log " + a.msg
+	case progressLine:
+		return "progress left=" + a.left.String()
+	case exit:
+		return fmt.Sprintf("exit %d %q", a.code, a.summary)
+	}
+	return fmt.Sprintf("unknown %T", a)
+}
+
+func TestMachineTransitions(t *testing.T) {
+	drainP := plan(nil)
+	for _, tc := range []struct {
+		name   string
+		rules  rules
+		script []at
+		phase  phase
+		want   []string // the actions, in order
+	}{
+		{
+			name:   "running: forwards, rewrites, drops",
+			rules:  rules{plan: drainP, rewrite: map[unix.Signal]unix.Signal{unix.SIGHUP: unix.SIGUSR1, unix.SIGWINCH: 0}},
+			script: []at{{0, sig(unix.SIGUSR2)}, {0, sig(unix.SIGHUP)}, {0, sig(unix.SIGWINCH)}, {0, sig(unix.SIGINT)}, {0, sig(unix.SIGINT)}},
+			phase:  running,
+			want:   []string{"forward USR2->USR2", "forward HUP->USR1", "log signal dropped by --rewrite", "forward INT->INT", "forward INT->INT"},
+		},
+		{
+			name:   "running: SIGCONT is job control only with a terminal",
+			rules:  rules{plan: drainP, tty: true},
+			script: []at{{0, sig(unix.SIGCONT)}, {0, workloadStopped{unix.SIGTSTP}}},
+			phase:  running,
+			want:   []string{"resume", "stop self"},
+		},
+		{
+			name:   "running: no terminal, SIGCONT forwarded; PID 1 does not stop itself",
+			rules:  rules{plan: drainP, pid1: true},
+			script: []at{{0, sig(unix.SIGCONT)}, {0, workloadStopped{unix.SIGTSTP}}},
+			phase:  running,
+			want:   []string{"forward CONT->CONT"},
+		},
+		{
+			name:   "workload exits alone",
+			rules:  rules{plan: drainP},
+			script: []at{{3 * time.Second, exited(3, false)}},
+			phase:  done,
+			want:   []string{`exit 3 "workload exited with 3: exit 3"`},
+		},
+		{
+			name:   "success code",
+			rules:  rules{plan: drainP, successCodes: []int{143}},
+			script: []at{{0, killedBy(unix.SIGTERM, false)}},
+			phase:  done,
+			want:   []string{`exit 0 "workload killed by TERM: exit 143 (reported as 0, --success-code)"`},
+		},
+		{
+			name:  "leftovers: SIGTERM, then SIGKILL a second later, only to descendants",
+			rules: rules{plan: drainP},
+			script: []at{{0, exited(0, true)}, {0, treeSignalled{unix.SIGTERM, 2}},
+				{time.Second, timerFired{}}, {time.Second, treeSignalled{unix.SIGKILL, 2}},
+				{time.Second, sig(unix.SIGUSR1)}, {1100 * time.Millisecond, noChildrenLeft{}}},
+			phase: done,
+			want: []string{"tree TERM group=false", "log workload exited; sent SIGTERM to the processes it left",
+				"tree KILL group=false", "log killed processes left behind by the workload",
+				"log signal not forwarded: the workload is gone or being killed",
+				`exit 0 "workload exited with 0; SIGKILL sent to 2 processes it left: exit 0"`},
+		},
+		{
+			name:   "leftovers that go after SIGTERM",
+			rules:  rules{plan: drainP},
+			script: []at{{0, exited(0, true)}, {0, treeSignalled{unix.SIGTERM, 1}}, {100 * time.Millisecond, noChildrenLeft{}}},
+			phase:  done,
+			want:   []string{"tree TERM group=false", "log workload exited; sent SIGTERM to the processes it left", `exit 0 "workload exited with 0: exit 0"`},
+		},
+		{
+			name:   "drain: signal at once, workload finishes",
+			rules:  rules{plan: drainP},
+			script: []at{{0, sig(unix.SIGTERM)}, {12400 * time.Millisecond, exited(0, false)}},
+			phase:  done,
+			want:   []string{"log drain started", "send TERM", "log sent drain signal", `exit 0 "drained in 12.4s of 28s (TERM): exit 0"`},
+		},
+		{
+			name: "drain: delay, then file and signal",
+			rules: rules{plan: plan(func(p *drain.Plan) {
+				p.Delay, p.File, p.Signal = 5*time.Second, "/d", unix.SIGQUIT
+			})},
+			script: []at{{0, sig(unix.SIGTERM)}, {5 * time.Second, timerFired{}}, {5 * time.Second, fileWritten{}},
+				{9 * time.Second, exited(0, false)}},
+			phase: done,
+			want: []string{"log drain started", "file deadline+28s", "send QUIT", "log sent drain signal", "log wrote drain file",
+				`exit 0 "drained in 9.0s of 28s (delay 5s, QUIT, file /d): exit 0"`},
+		},
+		{
+			name:   "drain: exit during the delay",
+			rules:  rules{plan: plan(func(p *drain.Plan) { p.Delay = 5 * time.Second })},
+			script: []at{{0, sig(unix.SIGTERM)}, {200 * time.Millisecond, sig(unix.SIGUSR1)}, {300 * time.Millisecond, exited(0, false)}},
+			phase:  done,
+			want:   []string{"log drain started", "forward USR1->USR1", `exit 0 "drained in 0.3s of 28s (exited during the 5s drain delay): exit 0"`},
+		},
+		{
+			name:   "drain: nothing to send says so",
+			rules:  rules{plan: plan(func(p *drain.Plan) { p.Signal = 0 })},
+			script: []at{{0, sig(unix.SIGTERM)}, {2 * time.Second, exited(0, false)}},
+			phase:  done,
+			want:   []string{"log drain started", `exit 0 "drained in 2.0s of 28s (nothing sent): exit 0"`},
+		},
+		{
+			name:   "drain: a failed drain file says so",
+			rules:  rules{plan: plan(func(p *drain.Plan) { p.Signal, p.File = 0, "/d" })},
+			script: []at{{0, sig(unix.SIGTERM)}, {0, fileWritten{fmt.Errorf("disk full")}}, {time.Second, exited(0, false)}},
+			phase:  done,
+			want:   []string{"log drain started", "file deadline+28s", "log cannot write drain file", `exit 0 "drained in 1.0s of 28s (file /d failed): exit 0"`},
+		},
+		{
+			name:  "drain: repeated triggers are ignored",
+			rules: rules{plan: plan(func(p *drain.Plan) { p.On = []unix.Signal{unix.SIGTERM, unix.SIGQUIT} })},
+			script: []at{{0, sig(unix.SIGQUIT)}, {time.Second, sig(unix.SIGTERM)}, {2 * time.Second, sig(unix.SIGQUIT)},
+				{3 * time.Second, exited(0, false)}},
+			phase: done,
+			want: []string{"log drain started", "send TERM", "log sent drain signal", "log already draining: signal ignored",
+				"log already draining: signal ignored", `exit 0 "drained in 3.0s of 28s (TERM): exit 0"`},
+		},
+		{
+			name:  "drain: escalation steps at their offsets",
+			rules: rules{plan: plan(func(p *drain.Plan) { p.Signal, p.Escalate = unix.SIGTSTP, []drain.Step{{unix.SIGTERM, 20 * time.Second}} })},
+			script: []at{{0, sig(unix.SIGTERM)}, {20 * time.Second, timerFired{}},
+				{21 * time.Second, exited(0, false)}},
+			phase: done,
+			want: []string{"log drain started", "send TSTP", "log sent drain signal", "send TERM", "log escalated",
+				`exit 0 "drained in 21.0s of 28s (TSTP, TERM@20s): exit 0"`},
+		},
+		{
+			name:  "drain: budget spent kills the whole tree, group included",
+			rules: rules{plan: drainP},
+			script: []at{{0, sig(unix.SIGTERM)}, {28 * time.Second, timerFired{}}, {28 * time.Second, treeSignalled{unix.SIGKILL, 3}},
+				{28 * time.Second, sig(unix.SIGINT)}, {28 * time.Second, killedBy(unix.SIGKILL, true)}, {28 * time.Second, noChildrenLeft{}}},
+			phase: done,
+			want: []string{"log drain started", "send TERM", "log sent drain signal", "tree KILL group=true", "log sent SIGKILL",
+				"log signal not forwarded: the workload is gone or being killed",
+				`exit 137 "budget 28s spent: SIGKILL sent to 3 processes: exit 137"`},
+		},
+		{
+			name:  "second SIGINT kills; a third changes nothing",
+			rules: rules{plan: drainP},
+			script: []at{{0, sig(unix.SIGTERM)}, {time.Second, sig(unix.SIGINT)}, {2 * time.Second, sig(unix.SIGINT)},
+				{2 * time.Second, treeSignalled{unix.SIGKILL, 1}}, {2 * time.Second, sig(unix.SIGINT)},
+				{2 * time.Second, killedBy(unix.SIGKILL, false)}},
+			phase: done,
+			want: []string{"log drain started", "send TERM", "log sent drain signal", "forward INT->INT", "tree KILL group=true", "log sent SIGKILL",
+				"log signal not forwarded: the workload is gone or being killed",
+				`exit 137 "interrupted twice while draining: SIGKILL sent to 1 processes: exit 137"`},
+		},
+		{
+			name:   "SIGINT as the trigger counts: the next one kills",
+			rules:  rules{plan: plan(func(p *drain.Plan) { p.On = []unix.Signal{unix.SIGINT, unix.SIGTERM} })},
+			script: []at{{0, sig(unix.SIGINT)}, {time.Second, sig(unix.SIGINT)}},
+			phase:  killing,
+			want:   []string{"log drain started", "send TERM", "log sent drain signal", "tree KILL group=true"},
+		},
+		{
+			name:   "SIGINT dropped by --rewrite never counts",
+			rules:  rules{plan: drainP, rewrite: map[unix.Signal]unix.Signal{unix.SIGINT: 0}},
+			script: []at{{0, sig(unix.SIGTERM)}, {time.Second, sig(unix.SIGINT)}, {2 * time.Second, sig(unix.SIGINT)}},
+			phase:  draining,
+			want:   []string{"log drain started", "send TERM", "log sent drain signal", "log signal dropped by --rewrite", "log signal dropped by --rewrite"},
+		},
+		{
+			name:   "SIGINT rewritten to something else still counts",
+			rules:  rules{plan: drainP, rewrite: map[unix.Signal]unix.Signal{unix.SIGINT: unix.SIGUSR1}},
+			script: []at{{0, sig(unix.SIGTERM)}, {time.Second, sig(unix.SIGINT)}, {2 * time.Second, sig(unix.SIGINT)}},
+			phase:  killing,
+			want:   []string{"log drain started", "send TERM", "log sent drain signal", "forward INT->USR1", "tree KILL group=true"},
+		},
+		{
+			name:  "exit mid-drain with children: clean-up bounded by the deadline",
+			rules: rules{plan: drainP},
+			script: []at{{0, sig(unix.SIGTERM)}, {27500 * time.Millisecond, exited(0, true)},
+				{27500 * time.Millisecond, treeSignalled{unix.SIGTERM, 1}}, {28 * time.Second, timerFired{}},
+				{28 * time.Second, treeSignalled{unix.SIGKILL, 1}}, {28 * time.Second, noChildrenLeft{}}},
+			phase: done,
+			want: []string{"log drain started", "send TERM", "log sent drain signal", "tree TERM group=false",
+				"log workload exited; sent SIGTERM to the processes it left", "tree KILL group=false",
+				"log killed processes left behind by the workload",
+				`exit 0 "drained in 27.5s of 28s (TERM); SIGKILL sent to 1 processes it left: exit 0"`},
+		},
+		{
+			name:   "progress lines while draining",
+			rules:  rules{plan: plan(func(p *drain.Plan) { p.Progress = 5 * time.Second })},
+			script: []at{{0, sig(unix.SIGTERM)}, {5 * time.Second, timerFired{}}, {10 * time.Second, timerFired{}}},
+			phase:  draining,
+			want:   []string{"log drain started", "send TERM", "log sent drain signal", "progress left=23s", "progress left=18s"},
+		},
+		{
+			name:   "no drain: --drain-on none forwards TERM",
+			rules:  rules{plan: drain.Plan{Grace: 30 * time.Second, Margin: 2 * time.Second}},
+			script: []at{{0, sig(unix.SIGTERM)}, {0, killedBy(unix.SIGTERM, false)}},
+			phase:  done,
+			want:   []string{"forward TERM->TERM", `exit 143 "workload killed by TERM: exit 143"`},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, got := run(tc.rules, tc.script...)
+			if m.phase != tc.phase {
+				t.Errorf("phase %v, want %v", m.phase, tc.phase)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("actions:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+			}
+		})
+	}
+}
+
+func TestMachineWake(t *testing.T) {
+	p := plan(func(p *drain.Plan) {
+		p.Delay, p.Progress, p.Escalate = 2*time.Second, 3*time.Second, []drain.Step{{unix.SIGTERM, 4 * time.Second}}
+	})
+	m := machine{rules: rules{plan: p}}
+	if w := m.wake(); !w.IsZero() {
+		t.Fatalf("a running machine wants to wake at %v: idle drainit must sleep", w)
+	}
+	// The timer fires exactly at each wake: delay end, progress, step, progress, ..., deadline.
+	m, _ = m.step(sig(unix.SIGTERM), t0)
+	var wakes []time.Duration
+	for m.phase == delaying || m.phase == draining {
+		w := m.wake()
+		wakes = append(wakes, w.Sub(t0))
+		m, _ = m.step(timerFired{}, w)
+	}
+	want := []time.Duration{2 * time.Second, 3 * time.Second, 4 * time.Second, 6 * time.Second, 9 * time.Second,
+		12 * time.Second, 15 * time.Second, 18 * time.Second, 21 * time.Second, 24 * time.Second, 27 * time.Second, 28 * time.Second}
+	if !slices.Equal(wakes, want) {
+		t.Errorf("wakes %v, want %v", wakes, want)
+	}
+	if m.phase != killing || !m.wake().IsZero() {
+		t.Errorf("after the deadline: phase %v, wake %v; want killing and no timer", m.phase, m.wake())
+	}
+}
+
+func TestMachineCleanupWaitsAtMostASecond(t *testing.T) {
+	m := machine{rules: rules{plan: plan(nil)}}
+	m, _ = m.step(exited(0, true), t0)
+	if m.phase != cleaningUp || m.wake() != t0.Add(cleanupGrace) {
+		t.Errorf("phase %v wake %v, want cleaning up until +1s", m.phase, m.wake().Sub(t0))
+	}
+	// An early timer does nothing.
+	if m2, acts := m.step(timerFired{}, t0.Add(500*time.Millisecond)); len(acts) != 0 || m2.phase != cleaningUp {
+		t.Errorf("early timer: %v, %v", m2.phase, acts)
+	}
+}
+
+func TestMachineStepDoesNotChangeItsInput(t *testing.T) {
+	p := plan(func(p *drain.Plan) { p.Escalate = []drain.Step{{unix.SIGUSR1, time.Second}, {unix.SIGUSR2, 2 * time.Second}} })
+	m, _ := machine{rules: rules{plan: p}}.step(sig(unix.SIGTERM), t0)
+	before := fmt.Sprint(m.did, m.steps)
+	m.step(timerFired{}, t0.Add(time.Second))
+	m.step(timerFired{}, t0.Add(2*time.Second))
+	if after := fmt.Sprint(m.did, m.steps); after != before {
+		t.Errorf("step changed the state it was given: %s -> %s", before, after)
+	}
+}
