@@ -198,8 +198,10 @@ func TestMachineTransitions(t *testing.T) {
 				"log already draining: signal ignored", `exit 0 "drained in 3.0s of 28s (TERM): exit 0"`},
 		},
 		{
-			name:  "drain: escalation steps at their offsets",
-			rules: rules{plan: plan(func(p *drain.Plan) { p.Signal, p.Escalate = unix.SIGTSTP, []drain.Step{{unix.SIGTERM, 20 * time.Second}} })},
+			name: "drain: escalation steps at their offsets",
+			rules: rules{plan: plan(func(p *drain.Plan) {
+				p.Signal, p.Escalate = unix.SIGTSTP, []drain.Step{{unix.SIGTERM, 20 * time.Second}}
+			})},
 			script: []at{{0, sig(unix.SIGTERM)}, {20 * time.Second, timerFired{}},
 				{21 * time.Second, exited(0, false)}},
 			phase: done,
@@ -326,7 +328,9 @@ func TestMachineCleanupWaitsAtMostASecond(t *testing.T) {
 }
 
 func TestMachineStepDoesNotChangeItsInput(t *testing.T) {
-	p := plan(func(p *drain.Plan) { p.Escalate = []drain.Step{{unix.SIGUSR1, time.Second}, {unix.SIGUSR2, 2 * time.Second}} })
+	p := plan(func(p *drain.Plan) {
+		p.Escalate = []drain.Step{{unix.SIGUSR1, time.Second}, {unix.SIGUSR2, 2 * time.Second}}
+	})
 	m, _ := machine{rules: rules{plan: p}}.step(sig(unix.SIGTERM), t0)
 	before := fmt.Sprint(m.did, m.steps)
 	m.step(timerFired{}, t0.Add(time.Second))
