@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/drainit/drainit/internal/procfs"
 	"github.com/drainit/drainit/internal/rawfork"
 	"github.com/drainit/drainit/internal/signals"
 	"github.com/drainit/drainit/internal/signame"
@@ -99,19 +101,59 @@ func fixture(args []string) int {
 			return 96
 		}
 		return 0
-	case "daemon": // daemon FILE [exit]: double-forks a daemon that blocks every signal; then ignores every signal, or exits 0
-		pid, err := rawfork.Daemon()
+	case "daemon": // daemon FILE [exit] [setsid]: double-forks a daemon that blocks every signal (in a session of its own with setsid); then ignores every signal, or exits 0
+		pid, err := rawfork.Daemon(slices.Contains(args, "setsid"))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "fixture:", err)
 			return 96
 		}
-		if len(args) > 1 && args[1] == "exit" {
-			ready(args[0], fmt.Sprintf("daemon=%d", pid))
+		d, _ := procfs.Read(pid)
+		info := fmt.Sprintf("daemon=%d daemonpgid=%d", pid, d.Pgid)
+		if slices.Contains(args, "exit") {
+			ready(args[0], info)
 			return 0
 		}
 		signal.Ignore(catchable()...)
-		ready(args[0], fmt.Sprintf("daemon=%d", pid))
+		ready(args[0], info)
 		sleepForever()
+	case "leave": // leave FILE: double-forks a daemon that blocks every signal, then exits 0 on USR1 (other signals have their default effect)
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, unix.SIGUSR1)
+		pid, err := rawfork.Daemon(false)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "fixture:", err)
+			return 96
+		}
+		ready(args[0], fmt.Sprintf("daemon=%d", pid))
+		<-usr1
+		return 0
+	case "join-group": // join-group PGID FILE: moves into process group PGID, then records like record
+		pgid, _ := strconv.Atoi(args[0])
+		if err := unix.Setpgid(0, pgid); err != nil {
+			fmt.Fprintln(os.Stderr, "fixture: setpgid:", err)
+			return 96
+		}
+		return record(args[1:])
+	case "orphans-record": // orphans-record N DUR FILE [EXIT-ON-SIGNAL]: N orphans living DUR, then records like record
+		n, _ := strconv.Atoi(args[0])
+		d, _ := time.ParseDuration(args[1])
+		ch := make(chan os.Signal, 256)
+		signal.Notify(ch, catchable()...)
+		if err := rawfork.Orphans(n, d); err != nil {
+			fmt.Fprintln(os.Stderr, "fixture:", err)
+			return 96
+		}
+		return recordFrom(ch, args[2:])
+	case "noproc": // noproc ARGV...: in a mount namespace of its own (the caller unshared it), hides /proc under an empty tmpfs and execs ARGV; handles nothing
+		if err := unix.Mount("tmpfs", "/proc", "tmpfs", 0, ""); err != nil {
+			fmt.Fprintln(os.Stderr, "fixture: mount:", err)
+			return 96
+		}
+		err := syscall.Exec(args[0], args, os.Environ())
+		fmt.Fprintln(os.Stderr, "fixture: exec:", err)
+		return 96
+	case "shell": // shell LOG ARGV...: a job-control shell; see jobShell
+		return jobShell(args[0], args[1:])
 	case "jobs": // jobs --log F ...: a job worker; see jobWorker
 		return jobWorker(args)
 	}
@@ -153,14 +195,19 @@ func waitReady(path string) {
 	}
 }
 
-// record appends "NAME UNIXMILLI" for every signal it receives.
+// record appends "NAME UNIXMILLI" for every signal it receives: args are
+// FILE [EXIT-ON-SIGNAL].
 func record(args []string) int {
+	ch := make(chan os.Signal, 256)
+	signal.Notify(ch, catchable()...)
+	return recordFrom(ch, args)
+}
+
+func recordFrom(ch chan os.Signal, args []string) int {
 	var exitOn unix.Signal
 	if len(args) > 1 {
 		exitOn, _ = signame.Parse(args[1])
 	}
-	ch := make(chan os.Signal, 256)
-	signal.Notify(ch, catchable()...)
 	ready(args[0], "")
 	for s := range ch {
 		sig := s.(unix.Signal)
@@ -215,6 +262,65 @@ func jobWorker(args []string) int {
 		appendLine(*logPath, fmt.Sprintf("start %d %d\n", n, time.Now().UnixMilli()))
 		time.Sleep(*job)
 		appendLine(*logPath, fmt.Sprintf("done %d %d\n", n, time.Now().UnixMilli()))
+	}
+}
+
+// jobShell plays an interactive shell for the terminal tests: the session
+// leader on its terminal (stdin) starts ARGV as a foreground job in a
+// process group of its own; when the job stops (Ctrl-Z) it takes the
+// terminal back, as shells do; on USR1 it runs fg (terminal to the job, then
+// SIGCONT to the job's group), on USR2 bg (SIGCONT only). It logs each step
+// with the terminal's foreground group to LOG. It catches USR1 and USR2 and
+// ignores TTOU and TTIN, like shells, once the job is started so the job
+// does not inherit that.
+func jobShell(logPath string, argv []string) int {
+	ctl := make(chan os.Signal, 4)
+	signal.Notify(ctl, unix.SIGUSR1, unix.SIGUSR2)
+	pid, err := syscall.ForkExec(argv[0], argv, &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{0, 1, 2},
+		Sys: &syscall.SysProcAttr{Setpgid: true, Foreground: true}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fixture: shell:", err)
+		return 96
+	}
+	signal.Ignore(unix.SIGTTOU, unix.SIGTTIN)
+	say := func(what string) {
+		fg, _ := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+		appendLine(logPath, fmt.Sprintf("%s job=%d fg=%d\n", what, pid, fg))
+	}
+	say("started")
+	stops, gone := make(chan struct{}, 4), make(chan struct{})
+	go func() {
+		for {
+			var ws unix.WaitStatus
+			_, err := unix.Wait4(pid, &ws, unix.WUNTRACED, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil || !ws.Stopped() {
+				close(gone)
+				return
+			}
+			stops <- struct{}{}
+		}
+	}()
+	for {
+		select {
+		case <-stops:
+			unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, unix.Getpgrp())
+			say("stopped")
+		case s := <-ctl:
+			if s == unix.SIGUSR1 {
+				unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, pid)
+				unix.Kill(-pid, unix.SIGCONT)
+				say("fg")
+			} else {
+				unix.Kill(-pid, unix.SIGCONT)
+				say("bg")
+			}
+		case <-gone:
+			say("exited")
+			return 0
+		}
 	}
 }
 

@@ -35,8 +35,10 @@ func Orphans(n int, d time.Duration) error {
 }
 
 // Daemon double-forks a process that sleeps for an hour with every
-// signal blocked, and returns its PID.
-func Daemon() (int, error) {
+// signal blocked, and returns its PID. With setsid the daemon starts a
+// session of its own, as real daemons do, leaving the caller's process
+// group: only its ancestry then ties it to the workload.
+func Daemon(setsid bool) (int, error) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		return 0, err
@@ -45,7 +47,7 @@ func Daemon() (int, error) {
 	restore := blockSignals()
 	pid := rawClone()
 	if pid == 0 {
-		daemonize(p[1], &ts)
+		daemonize(p[1], &ts, setsid)
 	}
 	restore()
 	unix.Close(p[1])
@@ -103,8 +105,11 @@ func orphanLoop(n int, ts *unix.Timespec) {
 }
 
 //go:nosplit
-func daemonize(fd int, ts *unix.Timespec) {
+func daemonize(fd int, ts *unix.Timespec, setsid bool) {
 	if rawClone() == 0 {
+		if setsid {
+			syscall.RawSyscall(syscall.SYS_SETSID, 0, 0, 0)
+		}
 		self, _, _ := syscall.RawSyscall(syscall.SYS_GETPID, 0, 0, 0)
 		var buf [8]byte
 		for i := 0; i < 8; i++ {
