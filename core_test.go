@@ -6,11 +6,15 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -57,11 +61,14 @@ func TestSpawnPassesEnvCwdAndStdio(t *testing.T) {
 }
 
 // forwardable are signals a workload may well be sent, one of each kind:
-// plain, job control, real-time, and the ones that start or end things.
+// plain, job control, real-time, out-of-band data (URG, forwarded because
+// the shipped build turns the Go runtime's own SIGURGs off), and the ones
+// that start or end things.
 var forwardable = []unix.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2,
-	unix.SIGWINCH, unix.SIGTTIN, unix.SIGTTOU, unix.SIGCONT, unix.SIGALRM, unix.SIGPWR, unix.Signal(35), unix.SIGTERM}
+	unix.SIGWINCH, unix.SIGTTIN, unix.SIGTTOU, unix.SIGCONT, unix.SIGALRM, unix.SIGPWR, unix.SIGURG,
+	unix.SIGPIPE, unix.Signal(35), unix.SIGTERM}
 
-func TestForwardsEverySignalButChldAndUrg(t *testing.T) {
+func TestForwardsEverySignalButChld(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode, func(t *testing.T) {
 			rec := filepath.Join(t.TempDir(), "rec")
@@ -75,10 +82,9 @@ func TestForwardsEverySignalButChldAndUrg(t *testing.T) {
 					return len(signalsIn(rec)) == len(want)
 				})
 			}
-			// CHLD is drainit's own business and URG the Go runtime's: neither
-			// may reach the workload. USR1 afterwards marks the end.
+			// CHLD is drainit's own business: it must not reach the workload.
+			// USR1 afterwards marks the end.
 			r.signal(unix.SIGCHLD)
-			r.signal(unix.SIGURG)
 			r.signal(unix.SIGUSR1)
 			want = append(want, "USR1")
 			waitFor(t, 5*time.Second, "the closing USR1", func() bool { return len(signalsIn(rec)) >= len(want) })
@@ -86,6 +92,65 @@ func TestForwardsEverySignalButChldAndUrg(t *testing.T) {
 				t.Errorf("workload received %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// Built without the Makefile's flags (go install, go build), the Go
+// runtime sends drainit SIGURG itself, so drainit cannot tell a SIGURG
+// someone sent from its own and forwards none, and says so.
+func TestSIGURGNotForwardedByAPlainBuild(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "rec")
+	r := startInit(t, subreaper, []string{plainBin}, "--log-level", "debug", "--drain-on", "none", "--", "@fixture", "record", rec, "USR1")
+	waitReadyFile(t, rec)
+	r.signal(unix.SIGURG)
+	waitFor(t, 5*time.Second, "drainit to handle URG", func() bool { return strings.Contains(r.log(), "SIGURG is not forwarded") })
+	r.signal(unix.SIGUSR1)
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, r.log())
+	}
+	if got := signalsIn(rec); !slices.Equal(got, []string{"USR1"}) {
+		t.Errorf("the plain build forwarded %v, want only the USR1 marker", got)
+	}
+	if !strings.Contains(r.log(), `because="built without asyncpreemptoff=1"`) {
+		t.Errorf("drainit does not say why SIGURG is not forwarded:\n%s", tail(r.log(), 5))
+	}
+}
+
+// The shipped build must really keep the Go runtime from raising SIGURG
+// while it works hard: every SIGURG the workload gets during a burst of
+// 10,000 exits is one the test sent.
+func TestNoRuntimeSIGURGUnderLoad(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "rec")
+	r := start(t, pid1, "--log-level", "debug", "--drain-on", "none", "--", "@fixture", "orphans-record", "10000", "500ms", rec, "USR2")
+	waitReadyFile(t, rec)
+	if !strings.Contains(r.log(), "SIGURG is forwarded") {
+		t.Fatalf("the shipped build does not forward SIGURG:\n%s", r.log())
+	}
+	urgs := func() int {
+		n := 0
+		for _, s := range signalsIn(rec) {
+			if s == "URG" {
+				n++
+			}
+		}
+		return n
+	}
+	// One at a time, each waited for, so that none merges with another.
+	sent := 0
+	for all := 0; all != 1; all, _ = childrenOf(r.pid) {
+		r.signal(unix.SIGURG)
+		sent++
+		waitFor(t, 10*time.Second, "the workload to record the SIGURG", func() bool { return urgs() >= sent })
+	}
+	r.signal(unix.SIGUSR2)
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log tail:\n%s", code, tail(r.log(), 5))
+	}
+	if got := urgs(); got != sent {
+		t.Errorf("the workload got %d SIGURGs, the test sent %d: the difference came from drainit's runtime", got, sent)
+	}
+	if n := strings.Count(r.log(), `msg="reaped orphan"`); n != 10000 {
+		t.Errorf("drainit reaped %d orphans, want 10000", n)
 	}
 }
 
@@ -307,4 +372,246 @@ func mustRead(t *testing.T, path string) []byte {
 func tail(s string, n int) string {
 	l := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(l[max(0, len(l)-n):], "\n")
+}
+
+func TestStartFailureIsInTheTerminationLog(t *testing.T) {
+	dir := t.TempDir()
+	notExec := filepath.Join(dir, "worker")
+	os.WriteFile(notExec, []byte("data\n"), 0o644)
+	for _, tc := range []struct {
+		cmd  string
+		want string
+	}{
+		{notExec, "cannot execute " + notExec + ": permission denied: exit 126"},
+		{"no-such-command-here", "cannot execute no-such-command-here: not found on PATH: exit 127"},
+	} {
+		t.Run(tc.cmd, func(t *testing.T) {
+			tlog := filepath.Join(t.TempDir(), "termination-log")
+			start(t, subreaper, "--termination-log", tlog, "--", tc.cmd).wait(10 * time.Second)
+			if got := strings.TrimSpace(string(mustRead(t, tlog))); got != tc.want {
+				t.Errorf("termination log %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// Without its PID namespace's /proc, drainit could not find the workload's
+// descendants at shutdown: it refuses to start instead.
+func TestProcOfThisNamespaceIsRequired(t *testing.T) {
+	needRoot(t)
+	for _, tc := range []struct {
+		name string
+		cmd  *exec.Cmd
+		want string
+	}{
+		// A PID namespace whose /proc is still the host's.
+		{"another namespace's /proc", exec.Command("unshare", "--pid", "--fork", drainitBin, "--", fixtureBin, "exit", "0"),
+			"/proc belongs to another PID namespace"},
+		// An empty /proc, through a mount namespace of the fixture's own.
+		{"empty /proc", exec.Command(fixtureBin, "noproc", drainitBin, "--", fixtureBin, "exit", "0"), "mount /proc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cmd.Env = append(os.Environ(), fixtureEnv+"=1")
+			tc.cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
+			out, err := tc.cmd.CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+				t.Errorf("exit %v, want 2; output:\n%s", err, out)
+			}
+			line := strings.TrimSpace(string(out))
+			if strings.Contains(line, "\n") || !strings.HasPrefix(line, "drainit: ") || !strings.Contains(line, tc.want) {
+				t.Errorf("want one drainit: line saying %q, got:\n%s", tc.want, out)
+			}
+		})
+	}
+}
+
+// drainit moves to / once the workload runs, so that it does not keep the
+// workload's directory busy; relative paths it was given still mean the
+// directory it started in.
+func TestDrainitLeavesTheWorkloadsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	rec := filepath.Join(dir, "rec")
+	r := start(t, subreaper, "--drain-file", "drain", "--termination-log", "tlog", "--drain-signal", "USR1",
+		"--", "@fixture", "record", rec, "USR1")
+	info := waitReadyFile(t, rec)
+	if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", r.pid)); cwd != "/" {
+		t.Errorf("drainit's directory is %q, want /", cwd)
+	}
+	if cwd, _ := os.Readlink("/proc/" + info["pid"] + "/cwd"); cwd != dir {
+		t.Errorf("the workload's directory is %q, want %s", cwd, dir)
+	}
+	r.signal(unix.SIGTERM)
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, r.log())
+	}
+	for _, f := range []string{"drain", "tlog"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("relative path %s was not resolved against %s: %v", f, dir, err)
+		}
+	}
+}
+
+// A failed write to drainit's own stderr (a pipe nobody reads) makes the
+// kernel send drainit SIGPIPE: that one is not the workload's.
+func TestOwnSIGPIPEIsNotForwarded(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "rec")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.Close() // nobody will ever read drainit's stderr
+	cmd := exec.Command(drainitBin, "--drain-signal", "USR2", "--", fixtureBin, "record", rec, "USR1")
+	cmd.Env = append(os.Environ(), fixtureEnv+"=1")
+	cmd.Stderr = pw
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	t.Cleanup(func() { procfs.KillTree(cmd.Process.Pid); cmd.Wait() })
+	waitReadyFile(t, rec)
+	unix.Kill(cmd.Process.Pid, unix.SIGTERM) // "drain started" goes to the broken stderr
+	waitFor(t, 5*time.Second, "the drain signal", func() bool { return len(signalsIn(rec)) >= 1 })
+	unix.Kill(cmd.Process.Pid, unix.SIGUSR1) // the marker, and the workload's exit
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("drainit: %v", err)
+	}
+	if got := signalsIn(rec); !slices.Equal(got, []string{"USR2", "USR1"}) {
+		t.Errorf("workload received %v, want [USR2 USR1]: drainit's own SIGPIPE is not the workload's", got)
+	}
+}
+
+// --no-subreaper really leaves orphans to someone else: a daemon the
+// workload leaves is not drainit's to wait for or kill.
+func TestNoSubreaperLeavesOrphansAlone(t *testing.T) {
+	ready := filepath.Join(t.TempDir(), "ready")
+	r := start(t, subreaper, "--no-subreaper", "--", "@fixture", "daemon", ready, "exit")
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, r.log())
+	}
+	daemon, _ := strconv.Atoi(waitReadyFile(t, ready)["daemon"])
+	t.Cleanup(func() { unix.Kill(daemon, unix.SIGKILL) })
+	p, ok := procfs.Read(daemon)
+	if !ok || p.Zombie() {
+		t.Fatalf("the daemon %d is gone: drainit reached it without being its subreaper", daemon)
+	}
+	if p.PPid == r.pid {
+		t.Errorf("the daemon was reparented to drainit despite --no-subreaper")
+	}
+	if strings.Contains(r.log(), "sent SIGTERM to the processes it left") {
+		t.Errorf("drainit cleaned up after the workload without being its subreaper:\n%s", r.log())
+	}
+}
+
+// A process that joins the workload's process group without being drainit's
+// descendant stands for a group number reused once the workload is gone:
+// the clean-up after the workload must leave it alone.
+func TestCleanupSignalsOnlyDescendants(t *testing.T) {
+	dir := t.TempDir()
+	ready, intruder := filepath.Join(dir, "ready"), filepath.Join(dir, "intruder")
+	r := start(t, subreaper, "--", "@fixture", "leave", ready)
+	info := waitReadyFile(t, ready)
+	join := exec.Command(fixtureBin, "join-group", info["pgid"], intruder)
+	join.Env = append(os.Environ(), fixtureEnv+"=1")
+	if err := join.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { join.Process.Kill(); join.Wait() })
+	if got := waitReadyFile(t, intruder)["pgid"]; got != info["pgid"] {
+		t.Fatalf("the intruder is in group %s, not the workload's %s", got, info["pgid"])
+	}
+	r.signal(unix.SIGUSR1) // the workload exits, leaving its daemon
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, r.log())
+	}
+	if !strings.Contains(r.log(), `msg="killed processes left behind by the workload" count=1`) {
+		t.Errorf("want the daemon, and only it, killed; log:\n%s", r.log())
+	}
+	if got := signalsIn(intruder); len(got) != 0 {
+		t.Errorf("the intruder in the workload's old group received %v", got)
+	}
+	if st := procState(join.Process.Pid); st == "" || st == "Z" {
+		t.Errorf("the intruder was killed (state %q)", st)
+	}
+}
+
+// A daemon in a session of its own is found by ancestry alone (the /proc
+// walk), and killed at the deadline with the workload.
+func TestSetsidDaemonDiesAtTheDeadline(t *testing.T) {
+	ready := filepath.Join(t.TempDir(), "ready")
+	r := start(t, subreaper, "--grace", "3s", "--margin", "1s", "--", "@fixture", "daemon", ready, "setsid")
+	info := waitReadyFile(t, ready)
+	daemon, _ := strconv.Atoi(info["daemon"])
+	if daemon == 0 || info["daemonpgid"] == info["pgid"] {
+		t.Fatalf("want a daemon outside the workload's group: %v", info)
+	}
+	r.signal(unix.SIGTERM)
+	if code := r.wait(10 * time.Second); code != 137 {
+		t.Errorf("exit %d, want 137", code)
+	}
+	if !strings.Contains(r.log(), `msg="sent SIGKILL" why="budget 2s spent" processes=2`) {
+		t.Errorf("want SIGKILL sent to the workload and its daemon; log:\n%s", r.log())
+	}
+	if st := procState(daemon); st != "" {
+		t.Errorf("daemon %d survived drainit (state %s)", daemon, st)
+	}
+}
+
+// A flag on the command line wins over its DRAINIT_* variable, for every
+// option: the variable holds a value drainit would refuse, the flag a good
+// one, and drainit must run with the flag's.
+func TestFlagWinsOverEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		env, bad string
+		flag     []string
+	}{
+		{"REWRITE", "BOGUS", []string{"--rewrite", "HUP:USR1"}},
+		{"SUCCESS_CODE", "300", []string{"--success-code", "3"}},
+		{"LOG_LEVEL", "loud", []string{"--log-level", "warn"}},
+		{"LOG_FORMAT", "xml", []string{"--log-format", "json"}},
+		{"GRACE", "-1s", []string{"--grace", "20s"}},
+		{"MARGIN", "forever", []string{"--margin", "3s"}},
+		{"DRAIN_ON", "BOGUS", []string{"--drain-on", "QUIT"}},
+		{"DRAIN_SIGNAL", "BOGUS", []string{"--drain-signal", "QUIT"}},
+		{"DRAIN_FILE", "/no/such/dir/drain", []string{"--drain-file", filepath.Join(dir, "drain")}},
+		{"DRAIN_DELAY", "-5s", []string{"--drain-delay", "1s"}},
+		{"ESCALATE", "BOGUS", []string{"--escalate", "TERM@5s"}},
+		{"PROGRESS", "-1s", []string{"--progress", "1s"}},
+		{"TERMINATION_LOG", "/no/such/dir/log", []string{"--termination-log", filepath.Join(dir, "tlog")}},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			t.Setenv("DRAINIT_"+tc.env, tc.bad)
+			r := start(t, subreaper, append(tc.flag, "--", "@fixture", "exit", "3")...)
+			want := 3
+			if tc.env == "SUCCESS_CODE" {
+				want = 0
+			}
+			if code := r.wait(10 * time.Second); code != want {
+				t.Errorf("DRAINIT_%s=%s with %v: exit %d, want %d; log:\n%s", tc.env, tc.bad, tc.flag, code, want, r.log())
+			}
+		})
+	}
+	// The switches: a variable saying false, the flag saying true.
+	t.Run("GROUP", func(t *testing.T) {
+		t.Setenv("DRAINIT_GROUP", "false")
+		rec := filepath.Join(t.TempDir(), "rec")
+		r := start(t, subreaper, "--group", "--log-level", "debug", "--drain-on", "none", "--", "@fixture", "record", rec, "USR1")
+		info := waitReadyFile(t, rec)
+		r.signal(unix.SIGUSR1)
+		r.wait(10 * time.Second)
+		if !strings.Contains(r.log(), `msg="forwarded signal" received=USR1 sent=USR1 to=-`+info["pgid"]) {
+			t.Errorf("--group did not win over DRAINIT_GROUP=false:\n%s", r.log())
+		}
+	})
+	t.Run("NO_SUBREAPER", func(t *testing.T) {
+		t.Setenv("DRAINIT_NO_SUBREAPER", "false")
+		r := start(t, subreaper, "--no-subreaper", "--", "@fixture", "exit", "0")
+		r.wait(10 * time.Second)
+		if !strings.Contains(r.log(), "neither PID 1 nor a child subreaper") {
+			t.Errorf("--no-subreaper did not win over DRAINIT_NO_SUBREAPER=false:\n%s", r.log())
+		}
+	})
 }
