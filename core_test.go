@@ -114,6 +114,13 @@ func TestSIGURGNotForwardedByAPlainBuild(t *testing.T) {
 	if !strings.Contains(r.log(), `because="built without asyncpreemptoff=1"`) {
 		t.Errorf("drainit does not say why SIGURG is not forwarded:\n%s", tail(r.log(), 5))
 	}
+	// Nor will it take options naming SIGURG.
+	for _, opt := range [][]string{{"--drain-on", "URG"}, {"--rewrite", "URG:TERM"}} {
+		r := startInit(t, subreaper, []string{plainBin}, append(opt, "--", "@fixture", "exit", "0")...)
+		if code := r.wait(10 * time.Second); code != 2 || !strings.Contains(r.log(), "URG") {
+			t.Errorf("plain build with %v: exit %d, want 2 naming URG; log:\n%s", opt, code, r.log())
+		}
+	}
 }
 
 // The shipped build must really keep the Go runtime from raising SIGURG

@@ -6,15 +6,20 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/drainit/drainit/internal/procfs"
 )
 
 // jobLog is the job fixture's log: event name -> unix ms of its first time.
@@ -300,6 +305,14 @@ func TestBadDrainInput(t *testing.T) {
 		{[]string{"--drain-file", "/proc/drainit-drain"}, "/proc/drainit-drain"},
 		{[]string{"--rewrite", "TERM:QUIT"}, "--rewrite TERM:QUIT"},
 		{[]string{"--termination-log", filepath.Join(dir, "missing", "log")}, filepath.Join(dir, "missing", "log")},
+		// Signals drainit never receives.
+		{[]string{"--drain-on", "33"}, "--drain-on 33"},
+		{[]string{"--drain-on", "32"}, "--drain-on 32"},
+		{[]string{"--drain-on", "PROF"}, "--drain-on PROF"},
+		{[]string{"--drain-on", "CHLD"}, "--drain-on CHLD"},
+		{[]string{"--rewrite", "32:TERM"}, `"32:TERM"`},
+		{[]string{"--rewrite", "PROF:TERM"}, `"PROF:TERM"`},
+		{[]string{"--rewrite", "CHLD:TERM"}, `"CHLD:TERM"`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) { rejected(t, pid1, tc.args, tc.names) })
 	}
@@ -384,4 +397,237 @@ func dirNames(parts ...string) []string {
 		out = append(out, e.Name())
 	}
 	return out
+}
+
+func TestSecondIntDroppedByRewriteDoesNotKill(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "rec")
+	r := start(t, pid1, "--log-level", "debug", "--rewrite", "INT:none", "--", "@fixture", "record", rec, "USR1")
+	waitReadyFile(t, rec)
+	r.signal(unix.SIGTERM)
+	waitFor(t, 5*time.Second, "drain TERM", func() bool { return len(signalsIn(rec)) == 1 })
+	for i := 1; i <= 3; i++ {
+		r.signal(unix.SIGINT)
+		waitFor(t, 5*time.Second, "INT dropped", func() bool { return strings.Count(r.log(), "signal dropped by --rewrite") == i })
+	}
+	r.signal(unix.SIGUSR1) // the workload's own way out
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Errorf("exit %d, want 0: SIGINTs dropped by --rewrite INT:none must not kill; log:\n%s", code, tail(r.log(), 5))
+	}
+	if got := signalsIn(rec); !slices.Equal(got, []string{"TERM", "USR1"}) {
+		t.Errorf("workload received %v, want [TERM USR1]", got)
+	}
+}
+
+// SIGCHLD rings a doorbell of its own: a burst of exits cannot crowd the
+// trigger out of drainit's signal channel. The burst is made to count:
+// drainit's stderr is a pipe the test does not read yet, so drainit blocks
+// writing its "reaped orphan" lines while thousands of exits are signalled
+// to it; only then does TERM arrive, and only then is the pipe read.
+func TestTriggerSurvivesABurstOfExits(t *testing.T) {
+	ready := filepath.Join(t.TempDir(), "ready")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(drainitBin, "--log-level", "debug", "--", fixtureBin, "orphans", "10000", ready)
+	cmd.Env = append(os.Environ(), fixtureEnv+"=1")
+	cmd.Stderr = pw
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	t.Cleanup(func() { procfs.KillTree(cmd.Process.Pid); cmd.Wait() })
+	waitReadyFile(t, ready)
+	drainit := cmd.Process.Pid
+	waitFor(t, 30*time.Second, "drainit blocked on its stderr with every orphan exited", func() bool {
+		all, zombies := childrenOf(drainit)
+		return blockedWriting(drainit) && all > 1 && zombies == all-1
+	})
+	unix.Kill(drainit, unix.SIGTERM)
+	var log strings.Builder
+	copied := make(chan struct{})
+	go func() { io.Copy(&log, pr); close(copied) }()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("drainit: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		procfs.KillTree(drainit)
+		<-done
+		t.Errorf("the trigger was lost in the burst: drainit never drained")
+	}
+	<-copied
+	if !strings.Contains(log.String(), `msg="drain started" trigger=TERM`) {
+		t.Errorf("no drain; log tail:\n%s", tail(log.String(), 5))
+	}
+}
+
+func TestDrainWithNothingToSendSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	rec, tlog := filepath.Join(dir, "rec"), filepath.Join(dir, "tlog")
+	r := start(t, pid1, "--drain-signal", "none", "--termination-log", tlog, "--", "@fixture", "record", rec, "USR1")
+	waitReadyFile(t, rec)
+	r.signal(unix.SIGTERM)
+	waitFor(t, 5*time.Second, "the drain", func() bool { return strings.Contains(r.log(), "drain started") })
+	r.signal(unix.SIGUSR1)
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	got := strings.TrimSpace(string(mustRead(t, tlog)))
+	if !strings.HasPrefix(got, "drained in ") || !strings.HasSuffix(got, " of 28s (nothing sent): exit 0") {
+		t.Errorf("termination log %q, want drained in …s of 28s (nothing sent): exit 0", got)
+	}
+}
+
+// -g sends the drain signal and the escalation to the whole group, and the
+// kill reaches it too.
+func TestGroupDrain(t *testing.T) {
+	dir := t.TempDir()
+	child, grandchild := filepath.Join(dir, "child"), filepath.Join(dir, "grandchild")
+	r := start(t, pid1, "-g", "--drain-signal", "USR1", "--escalate", "USR2@1s", "--grace", "4s", "--margin", "1s",
+		"--", "@fixture", "group", child, grandchild)
+	c, g := waitReadyFile(t, child), waitReadyFile(t, grandchild)
+	if c["pgid"] != g["pgid"] {
+		t.Fatalf("grandchild is in group %s, child in %s", g["pgid"], c["pgid"])
+	}
+	r.signal(unix.SIGTERM)
+	if code := r.wait(15 * time.Second); code != 137 {
+		t.Errorf("exit %d, want 137", code)
+	}
+	for _, f := range []string{child, grandchild} {
+		if got := signalsIn(f); !slices.Equal(got, []string{"USR1", "USR2"}) {
+			t.Errorf("%s received %v, want [USR1 USR2]", filepath.Base(f), got)
+		}
+	}
+	if !strings.Contains(r.log(), `msg="sent SIGKILL" why="budget 3s spent" processes=2`) {
+		t.Errorf("the kill did not reach both; log:\n%s", r.log())
+	}
+}
+
+// A workload that exits mid-drain and leaves a child behind: the child gets
+// SIGTERM and then SIGKILL one second later, but never past the deadline.
+func TestCleanupAfterADrainEndsAtTheDeadline(t *testing.T) {
+	dir := t.TempDir()
+	ready, tlog := filepath.Join(dir, "ready"), filepath.Join(dir, "tlog")
+	// Deadline 3s; the workload leaves at 2.9s (the drain signal, after the
+	// delay), so the clean-up's SIGKILL is due at 3s, not 3.9s.
+	r := start(t, subreaper, "--grace", "4s", "--margin", "1s", "--drain-delay", "2900ms", "--drain-signal", "USR1",
+		"--termination-log", tlog, "--", "@fixture", "leave", ready)
+	daemon, _ := strconv.Atoi(waitReadyFile(t, ready)["daemon"])
+	r.signal(unix.SIGTERM)
+	if code := r.wait(15 * time.Second); code != 0 {
+		t.Fatalf("exit %d, want the workload's 0; log:\n%s", code, r.log())
+	}
+	started, killed := logTime(t, r.log(), "drain started"), logTime(t, r.log(), "killed processes left behind")
+	if d := killed.Sub(started); d < 2950*time.Millisecond || d > 3500*time.Millisecond {
+		t.Errorf("leftovers SIGKILLed %v after the trigger, want at the 3s deadline (unbounded it would be 3.9s)", d)
+	}
+	if st := procState(daemon); st != "" {
+		t.Errorf("the workload's daemon survived (state %s)", st)
+	}
+	got := strings.TrimSpace(string(mustRead(t, tlog)))
+	if !strings.Contains(got, "(delay 2.9s, USR1); SIGKILL sent to 1 processes it left: exit 0") {
+		t.Errorf("termination log %q", got)
+	}
+}
+
+// blockedWriting reports whether a thread of pid waits to write to a full pipe.
+func blockedWriting(pid int) bool {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/wchan", pid))
+	for _, task := range tasks {
+		if b, _ := os.ReadFile(task); strings.Contains(string(b), "pipe_write") {
+			return true
+		}
+	}
+	return false
+}
+
+// logTime is the time drainit logged the first line containing msg.
+func logTime(t *testing.T, log, msg string) time.Time {
+	t.Helper()
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, msg) {
+			for _, f := range strings.Fields(l) {
+				if v, ok := strings.CutPrefix(f, "time="); ok {
+					at, err := time.Parse(time.RFC3339Nano, v)
+					if err != nil {
+						t.Fatalf("log line %q: %v", l, err)
+					}
+					return at
+				}
+			}
+		}
+	}
+	t.Fatalf("no log line with %q:\n%s", msg, log)
+	return time.Time{}
+}
+
+// Images with STOPSIGNAL SIGQUIT: the runtime's QUIT starts the drain, and
+// TERM is then a plain signal.
+func TestDrainOnQuit(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "rec")
+	r := start(t, pid1, "--drain-on", "QUIT", "--drain-signal", "USR1", "--", "@fixture", "record", rec, "TERM")
+	waitReadyFile(t, rec)
+	r.signal(unix.SIGQUIT)
+	waitFor(t, 5*time.Second, "the drain signal", func() bool { return len(signalsIn(rec)) == 1 })
+	r.signal(unix.SIGTERM)
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, r.log())
+	}
+	if got := signalsIn(rec); !slices.Equal(got, []string{"USR1", "TERM"}) {
+		t.Errorf("workload received %v, want [USR1 TERM]", got)
+	}
+	if !strings.Contains(r.log(), `msg="drain started" trigger=QUIT`) {
+		t.Errorf("log:\n%s", r.log())
+	}
+}
+
+// A termination log left by an earlier run is emptied at start: if the
+// runtime's SIGKILL came before drainit's summary, the old message would
+// otherwise stand for this run.
+func TestTerminationLogIsTruncatedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	rec, tlog := filepath.Join(dir, "rec"), filepath.Join(dir, "tlog")
+	os.WriteFile(tlog, []byte(strings.Repeat("an earlier run's message\n", 100)), 0o644)
+	r := start(t, subreaper, "--termination-log", " "+tlog+" ", "--", "@fixture", "record", rec, "USR1")
+	waitReadyFile(t, rec)
+	if b := mustRead(t, tlog); len(b) != 0 {
+		t.Errorf("while the workload runs the termination log holds %d bytes, want none", len(b))
+	}
+	r.signal(unix.SIGUSR1)
+	r.wait(10 * time.Second)
+	if got := string(mustRead(t, tlog)); got != "workload exited with 0: exit 0\n" {
+		t.Errorf("termination log %q", got)
+	}
+}
+
+func TestDrainOptionsConflictWithDrainOnNone(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, "drain")
+	for _, tc := range []struct {
+		args  []string
+		names string
+	}{
+		{[]string{"--drain-on", "none", "--drain-file", stale}, "--drain-file " + stale},
+		{[]string{"--drain-on", "none", "--escalate", "TERM@5s"}, "--escalate TERM@5s"},
+		{[]string{"--drain-on", "none", "--drain-signal", "QUIT"}, "--drain-signal QUIT"},
+		{[]string{"--drain-on", "none", "--drain-delay", "5s"}, "--drain-delay 5s"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			os.WriteFile(stale, []byte("from an earlier run\n"), 0o644)
+			rejected(t, subreaper, tc.args, tc.names)
+			if _, err := os.Stat(stale); err != nil {
+				t.Errorf("a refused start removed the drain file: %v", err)
+			}
+		})
+	}
+	t.Run("from the environment", func(t *testing.T) {
+		t.Setenv("DRAINIT_DRAIN_ON", "none")
+		t.Setenv("DRAINIT_DRAIN_FILE", stale)
+		rejected(t, subreaper, nil, "--drain-file "+stale)
+	})
 }
