@@ -13,7 +13,7 @@ func TestBenchShortStillRuns(t *testing.T) {
 	needRoot(t)
 	for _, peer := range []string{"tini", "dumb-init", "catatonit"} {
 		if _, err := exec.LookPath(peer); err != nil {
-			needContainers(t, err) // the peers come with the container tooling in .ci/run
+			needInCI(t, err) // the peers come with the container tooling in .ci/run
 		}
 	}
 	out, err := exec.Command(benchBin, "-short", "-drainit", drainitBin).CombinedOutput()

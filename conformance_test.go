@@ -6,6 +6,7 @@ package main
 // design, the test asserts both behaviours and says why.
 
 import (
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -27,7 +28,7 @@ func peers(t *testing.T) []peer {
 	t.Helper()
 	tini, err := exec.LookPath("tini")
 	if err != nil {
-		t.Skip("tini is not installed (Debian package tini; .ci/run installs it)")
+		needInCI(t, fmt.Errorf("tini is not installed (Debian package tini; .ci/run installs it): %w", err))
 	}
 	return []peer{
 		{"drainit", []string{drainitBin, "--drain-on", "none", "--"}, []string{drainitBin, "--drain-on", "none", "--"}},

@@ -163,16 +163,16 @@ func TestNoRuntimeSIGURGUnderLoad(t *testing.T) {
 
 func TestRewrite(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "rec")
-	r := start(t, subreaper, "--drain-on", "none", "--rewrite", "INT:TERM", "--rewrite", "hup:none", "--", "@fixture", "record", rec)
+	r := start(t, subreaper, "--log-level", "debug", "--drain-on", "none", "--rewrite", "INT:TERM", "--rewrite", "hup:none",
+		"--", "@fixture", "record", rec)
 	waitReadyFile(t, rec)
 	r.signal(unix.SIGINT)
+	waitFor(t, 5*time.Second, "INT as TERM", func() bool { return len(signalsIn(rec)) == 1 })
 	r.signal(unix.SIGHUP)
-	r.signal(unix.SIGUSR1)
-	waitFor(t, 5*time.Second, "two signals recorded", func() bool { return len(signalsIn(rec)) >= 2 })
-	time.Sleep(100 * time.Millisecond)
-	got := signalsIn(rec)
-	slices.Sort(got)
-	if want := []string{"TERM", "USR1"}; !slices.Equal(got, want) {
+	waitFor(t, 5*time.Second, "HUP dropped", func() bool { return strings.Contains(r.log(), "signal dropped by --rewrite") })
+	r.signal(unix.SIGUSR1) // the marker: a forwarded HUP would have arrived before it
+	waitFor(t, 5*time.Second, "the USR1 marker", func() bool { return slices.Contains(signalsIn(rec), "USR1") })
+	if got, want := signalsIn(rec), []string{"TERM", "USR1"}; !slices.Equal(got, want) {
 		t.Errorf("with INT:TERM and HUP:none the workload received %v, want %v", got, want)
 	}
 }
@@ -211,9 +211,13 @@ func TestGroupReachesGrandchild(t *testing.T) {
 			if group {
 				waitFor(t, 5*time.Second, "grandchild to record USR1", func() bool { return len(signalsIn(grandchild)) == 1 })
 			} else {
-				time.Sleep(200 * time.Millisecond)
-				if got := signalsIn(grandchild); len(got) != 0 {
-					t.Errorf("without -g the grandchild received %v", got)
+				// A marker straight to the grandchild: a USR1 drainit had sent
+				// the group would have arrived before it.
+				gc, _ := strconv.Atoi(g["pid"])
+				unix.Kill(gc, unix.SIGUSR2)
+				waitFor(t, 5*time.Second, "grandchild to record the marker", func() bool { return len(signalsIn(grandchild)) >= 1 })
+				if got := signalsIn(grandchild); !slices.Equal(got, []string{"USR2"}) {
+					t.Errorf("without -g the grandchild received %v, want only the marker USR2", got)
 				}
 			}
 		})
@@ -270,16 +274,17 @@ func TestBadInputExits2BeforeStarting(t *testing.T) {
 	}
 }
 
-func TestReapsThousandOrphansWithinTwoSeconds(t *testing.T) {
+func TestReapsThousandOrphans(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode, func(t *testing.T) {
 			ready := filepath.Join(t.TempDir(), "ready")
 			r := start(t, mode, "--log-level", "debug", "--", "@fixture", "orphans", "1000", ready)
 			waitReadyFile(t, ready)
 			spawned := time.Now()
-			// The orphans live 200ms; within 2s of their creation every one
-			// must be gone: no zombie, no child of drainit but the workload.
-			waitFor(t, 2*time.Second, "every orphan reaped", func() bool {
+			// The orphans live 200ms; then every one must be gone: no zombie,
+			// no child of drainit but the workload. (How fast is make bench's
+			// business; the bound only keeps a hang from passing.)
+			waitFor(t, 30*time.Second, "every orphan reaped", func() bool {
 				all, zombies := childrenOf(r.pid)
 				return all == 1 && zombies == 0
 			})

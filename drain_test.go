@@ -63,8 +63,9 @@ func stopMidJob(t *testing.T, r *initRun, log string, want []string, during func
 	if !slices.Equal(events, want) {
 		t.Errorf("job log %v, want %v", events, want)
 	}
-	if lag := ms(r.ended) - at["done 1"]; lag > 500 {
-		t.Errorf("drainit exited %dms after the job ended, want under 500ms", lag)
+	// At once, not at the deadline, which is seconds later.
+	if lag := ms(r.ended) - at["done 1"]; lag > 2000 {
+		t.Errorf("drainit exited %dms after the job ended, want at once", lag)
 	}
 }
 
@@ -101,7 +102,7 @@ func TestDrainFileLetsTheJobInFlightFinish(t *testing.T) {
 			if err != nil {
 				t.Errorf("first line %q is not an RFC 3339 time with milliseconds: %v", body[0], err)
 			}
-			if d := deadline.Sub(sent); d < 4500*time.Millisecond || d > 5500*time.Millisecond {
+			if d := deadline.Sub(sent); d < 4900*time.Millisecond || d > 7*time.Second {
 				t.Errorf("deadline %v after the trigger, want 5s (grace 6s - margin 1s)", d)
 			}
 			if body[1] != "5" {
@@ -127,8 +128,8 @@ func TestWorkloadIgnoringEverythingIsKilledAtTheDeadline(t *testing.T) {
 			if code != 137 {
 				t.Errorf("exit %d, want 137", code)
 			}
-			if d := r.ended.Sub(sent); d < 1700*time.Millisecond || d > 2300*time.Millisecond {
-				t.Errorf("killed %v after the trigger, want 2s (grace 3s - margin 1s) ± 300ms", d)
+			if d := r.ended.Sub(sent); d < 1900*time.Millisecond || d > 5*time.Second {
+				t.Errorf("killed %v after the trigger, want 2s (grace 3s - margin 1s), not before", d)
 			}
 			got := strings.TrimSpace(string(mustRead(t, tlog)))
 			if want := "budget 2s spent: SIGKILL sent to 1 processes: exit 137"; got != want {
@@ -194,7 +195,7 @@ func TestDrainDelay(t *testing.T) {
 			t.Fatalf("exit %d, want 0; log:\n%s", code, r.log())
 		}
 		_, at := jobLog(rec)
-		if d := at["TERM"] - ms(sent); d < 1950 || d > 3500 {
+		if d := at["TERM"] - ms(sent); d < 1950 || d > 6000 {
 			t.Errorf("workload got TERM %dms after the trigger, want after the 2s delay", d)
 		}
 	})
@@ -205,14 +206,14 @@ func TestDrainDelay(t *testing.T) {
 			"--", "@fixture", "record", rec, "USR1")
 		waitReadyFile(t, rec)
 		r.signal(unix.SIGTERM)
-		time.Sleep(200 * time.Millisecond)
+		waitFor(t, 5*time.Second, "the drain", func() bool { return strings.Contains(r.log(), "drain started") })
 		r.signal(unix.SIGUSR1) // still forwarded while draining; the workload exits on it
 		sent := time.Now()
 		if code := r.wait(10 * time.Second); code != 0 {
 			t.Fatalf("exit %d, want 0", code)
 		}
-		if d := r.ended.Sub(sent); d > time.Second {
-			t.Errorf("drainit took %v after the workload exited", d)
+		if d := r.ended.Sub(sent); d > 3*time.Second {
+			t.Errorf("drainit took %v after the workload exited, want at once (the delay had 5s to go)", d)
 		}
 		if got := signalsIn(rec); !slices.Equal(got, []string{"USR1"}) {
 			t.Errorf("workload received %v, want only USR1: the delay was not over", got)
@@ -234,7 +235,7 @@ func TestEscalation(t *testing.T) {
 	if code := r.wait(10 * time.Second); code != 0 {
 		t.Fatalf("exit %d, want 0", code)
 	}
-	if d := r.ended.Sub(sent); d < 900*time.Millisecond || d > 2500*time.Millisecond {
+	if d := r.ended.Sub(sent); d < 900*time.Millisecond || d > 6*time.Second {
 		t.Errorf("exited %v after the trigger, want about 1s", d)
 	}
 	if got := signalsIn(rec); !slices.Equal(got, []string{"QUIT", "TERM"}) {
@@ -265,8 +266,8 @@ func TestRepeatedSignalsWhileDraining(t *testing.T) {
 		if code := r.wait(10 * time.Second); code != 137 {
 			t.Errorf("exit %d, want 137", code)
 		}
-		if d := r.ended.Sub(sent); d > 2*time.Second {
-			t.Errorf("second INT took %v to kill, want at once", d)
+		if d := r.ended.Sub(sent); d > 10*time.Second {
+			t.Errorf("second INT took %v to kill, want at once (the deadline is 28s away)", d)
 		}
 		if got := signalsIn(rec); !slices.Equal(got, []string{"TERM", "INT"}) {
 			t.Errorf("workload received %v, want [TERM INT]", got)
@@ -455,7 +456,7 @@ func TestTriggerSurvivesABurstOfExits(t *testing.T) {
 		if err != nil {
 			t.Errorf("drainit: %v", err)
 		}
-	case <-time.After(60 * time.Second):
+	case <-time.After(30 * time.Second):
 		procfs.KillTree(drainit)
 		<-done
 		t.Errorf("the trigger was lost in the burst: drainit never drained")

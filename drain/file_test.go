@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestWriteFile(t *testing.T) {
@@ -89,13 +91,23 @@ func TestPrepareFile(t *testing.T) {
 	}
 }
 
+// A directory drainit cannot write to: a read-only file system (as with
+// Kubernetes' readOnlyRootFilesystem) where the test may mount one, which
+// binds root too; else a directory without write permission, which binds
+// everybody else.
 func TestPrepareFileReadOnlyDirectory(t *testing.T) {
 	dir := t.TempDir()
-	os.Chmod(dir, 0o555)
-	defer os.Chmod(dir, 0o755)
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_RDONLY, "size=64k"); err == nil {
+		t.Cleanup(func() { unix.Unmount(dir, 0) })
+	} else if os.Geteuid() != 0 {
+		os.Chmod(dir, 0o555)
+		t.Cleanup(func() { os.Chmod(dir, 0o755) })
+	} else {
+		t.Fatalf("as root, mounting a read-only tmpfs failed: %v", err)
+	}
 	if f, err := os.Create(filepath.Join(dir, "x")); err == nil {
 		f.Close()
-		t.Skip("running with CAP_DAC_OVERRIDE: directory permissions do not bind")
+		t.Fatalf("%s is writable after all", dir)
 	}
 	if _, err := PrepareFile(filepath.Join(dir, "drain")); err == nil || !strings.Contains(err.Error(), "not writable") {
 		t.Errorf("PrepareFile in read-only dir = %v", err)
