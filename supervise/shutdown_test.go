@@ -200,7 +200,7 @@ func TestMachineTransitions(t *testing.T) {
 		{
 			name: "drain: escalation steps at their offsets",
 			rules: rules{plan: plan(func(p *drain.Plan) {
-				p.Signal, p.Escalate = unix.SIGTSTP, []drain.Step{{unix.SIGTERM, 20 * time.Second}}
+				p.Signal, p.Escalate = unix.SIGTSTP, []drain.Step{{Signal: unix.SIGTERM, At: 20 * time.Second}}
 			})},
 			script: []at{{0, sig(unix.SIGTERM)}, {20 * time.Second, timerFired{}},
 				{21 * time.Second, exited(0, false)}},
@@ -291,7 +291,7 @@ func TestMachineTransitions(t *testing.T) {
 
 func TestMachineWake(t *testing.T) {
 	p := plan(func(p *drain.Plan) {
-		p.Delay, p.Progress, p.Escalate = 2*time.Second, 3*time.Second, []drain.Step{{unix.SIGTERM, 4 * time.Second}}
+		p.Delay, p.Progress, p.Escalate = 2*time.Second, 3*time.Second, []drain.Step{{Signal: unix.SIGTERM, At: 4 * time.Second}}
 	})
 	m := machine{rules: rules{plan: p}}
 	if w := m.wake(); !w.IsZero() {
@@ -329,7 +329,7 @@ func TestMachineCleanupWaitsAtMostASecond(t *testing.T) {
 
 func TestMachineStepDoesNotChangeItsInput(t *testing.T) {
 	p := plan(func(p *drain.Plan) {
-		p.Escalate = []drain.Step{{unix.SIGUSR1, time.Second}, {unix.SIGUSR2, 2 * time.Second}}
+		p.Escalate = []drain.Step{{Signal: unix.SIGUSR1, At: time.Second}, {Signal: unix.SIGUSR2, At: 2 * time.Second}}
 	})
 	m, _ := machine{rules: rules{plan: p}}.step(sig(unix.SIGTERM), t0)
 	before := fmt.Sprint(m.did, m.steps)

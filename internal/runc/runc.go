@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/drainit/drainit/reap"
 )
 
 // Available says why containers cannot run here, or nil if they can.
@@ -101,11 +103,7 @@ func Run(dir, id string, spec Spec) (*Container, error) {
 	go func() {
 		c.cmd.Wait()
 		c.ended = time.Now()
-		ws := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
-		c.code = ws.ExitStatus()
-		if ws.Signaled() {
-			c.code = 128 + int(ws.Signal())
-		}
+		c.code = reap.ExitCode(unix.WaitStatus(c.cmd.ProcessState.Sys().(syscall.WaitStatus)))
 		close(c.done)
 	}()
 	return c, nil
@@ -183,22 +181,35 @@ type Stopped struct {
 	Killed bool          // the timeout ran out and the runtime sent SIGKILL
 }
 
-// Stop does what `docker stop -t timeout` does: SIGTERM to the container's
-// init, up to timeout for it to exit, then SIGKILL.
+// Stop does what `docker stop -t timeout` does to the container.
 func (c *Container) Stop(timeout time.Duration) (Stopped, error) {
+	st, err := StopLikeDocker(func(sig unix.Signal) error {
+		if out, err := exec.Command("runc", "kill", c.ID, unix.SignalName(sig)).CombinedOutput(); err != nil {
+			return fmt.Errorf("runc kill %s %s: %v: %s", c.ID, unix.SignalName(sig), err, bytes.TrimSpace(out))
+		}
+		return nil
+	}, c.done, timeout)
+	st.Code = c.code
+	return st, err
+}
+
+// StopLikeDocker is `docker stop -t timeout` for any init: send it
+// SIGTERM, give it up to timeout to be gone (done closes then), then send
+// SIGKILL and wait. Code is left for the caller, which knows the status.
+func StopLikeDocker(send func(unix.Signal) error, done <-chan struct{}, timeout time.Duration) (Stopped, error) {
 	start := time.Now()
-	if out, err := exec.Command("runc", "kill", c.ID, "TERM").CombinedOutput(); err != nil {
-		return Stopped{}, fmt.Errorf("runc kill %s TERM: %v: %s", c.ID, err, bytes.TrimSpace(out))
+	if err := send(unix.SIGTERM); err != nil {
+		return Stopped{}, err
 	}
 	var st Stopped
 	select {
-	case <-c.done:
+	case <-done:
 	case <-time.After(timeout):
 		st.Killed = true
-		exec.Command("runc", "kill", c.ID, "KILL").Run()
-		<-c.done
+		send(unix.SIGKILL)
+		<-done
 	}
-	st.Code, st.Took = c.code, c.ended.Sub(start)
+	st.Took = time.Since(start)
 	return st, nil
 }
 

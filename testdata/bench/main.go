@@ -27,6 +27,7 @@ import (
 
 	"github.com/drainit/drainit/internal/procfs"
 	"github.com/drainit/drainit/internal/rawfork"
+	"github.com/drainit/drainit/internal/signals"
 )
 
 const helperEnv = "BENCH_HELPER"
@@ -399,10 +400,7 @@ func monotonic() int64 {
 // stop kills an init and the workload under it: SIGKILL to an init alone
 // would leave the workload behind.
 func stop(cmd *exec.Cmd) {
-	for _, c := range procfs.Children(cmd.Process.Pid) {
-		unix.Kill(c.Pid, unix.SIGKILL)
-	}
-	cmd.Process.Kill()
+	procfs.KillTree(cmd.Process.Pid)
 	cmd.Wait()
 }
 
@@ -419,12 +417,8 @@ func helper(args []string) int {
 			binary.LittleEndian.PutUint64(buf[:], uint64(monotonic()))
 			os.Stdout.Write(buf[:])
 		}
-	case "ignore": // ignores every signal it can; writes one byte when ready
-		for s := syscall.Signal(1); s < 32; s++ {
-			if s != unix.SIGKILL && s != unix.SIGSTOP && s != unix.SIGURG && s != unix.SIGCHLD {
-				signal.Ignore(s)
-			}
-		}
+	case "ignore": // ignores every signal drainit could send it; writes one byte when ready
+		signal.Ignore(signals.Subscribed()...)
 		os.Stdout.Write([]byte{1})
 		for {
 			time.Sleep(time.Hour)

@@ -23,7 +23,10 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/drainit/drainit/internal/runc"
+	"github.com/drainit/drainit/reap"
 )
 
 // Verdict is how one run ended.
@@ -251,23 +254,9 @@ func (h *nsHandle) Stop(timeout time.Duration) (runc.Stopped, error) {
 	if pid == 0 {
 		return runc.Stopped{}, errors.New("no PID 1 under unshare")
 	}
-	start := time.Now()
-	syscall.Kill(pid, syscall.SIGTERM)
-	var st runc.Stopped
-	select {
-	case <-h.done:
-	case <-time.After(timeout):
-		st.Killed = true
-		syscall.Kill(pid, syscall.SIGKILL)
-		<-h.done
-	}
-	st.Took = time.Since(start)
-	ws := h.cmd.ProcessState.Sys().(syscall.WaitStatus)
-	st.Code = ws.ExitStatus()
-	if ws.Signaled() {
-		st.Code = 128 + int(ws.Signal())
-	}
-	return st, nil
+	st, err := runc.StopLikeDocker(func(sig unix.Signal) error { return unix.Kill(pid, sig) }, h.done, timeout)
+	st.Code = reap.ExitCode(unix.WaitStatus(h.cmd.ProcessState.Sys().(syscall.WaitStatus)))
+	return st, err
 }
 
 func (h *nsHandle) Remove() {
