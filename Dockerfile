@@ -19,7 +19,9 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -tags urfave_cli_no_docs -ldflags "-s -w" -o /drainit .
+# The Makefile's flags: asyncpreemptoff=1 for drainit alone, so it can forward SIGURG.
+RUN CGO_ENABLED=0 go build -trimpath -tags urfave_cli_no_docs -o /drainit \
+    -ldflags "-s -w -X runtime.godebugDefault=asyncpreemptoff=1 -X github.com/drainit/drainit/internal/signals.runtimeGodebug=asyncpreemptoff=1" .
 
 FROM scratch
 COPY --from=build /drainit /drainit

@@ -28,7 +28,7 @@ demo: build
 	@./bin/demo -drainit bin/drainit -worker bin/legacyworker
 
 test:
-	$(GO) vet ./...
+	$(GO) vet ./... ./testdata/bench ./testdata/demo ./testdata/legacyworker
 	$(GO) test -tags urfave_cli_no_docs -count=1 -timeout 20m ./...
 
 # Not part of `make test` (which runs `bench -short` once, as a smoke test).

@@ -86,9 +86,13 @@ func TestRuncPID1ReapsOrphans(t *testing.T) {
 	os.MkdirAll(q, 0o755)
 	logPath := filepath.Join(dir, "log")
 	log, _ := os.Create(logPath)
+	// As the kubelet does: a file of the host's at /dev/termination-log,
+	// which --termination-log auto (the default) finds.
+	tlog := filepath.Join(dir, "termination-log")
+	os.WriteFile(tlog, []byte("left by an earlier container\n"), 0o644)
 	c, err := runc.Run(filepath.Join(dir, "bundle"), runc.UniqueID("drainit-test"), runc.Spec{
 		Files:  map[string]string{"/drainit": drainitBin, "/fixture": fixtureBin},
-		Mounts: map[string]string{"/q": q},
+		Mounts: map[string]string{"/q": q, "/dev/termination-log": tlog},
 		Args:   []string{"/drainit", "--log-level", "debug", "--grace", "5s", "--margin", "1s", "--", "/fixture", "orphans", "1000", "/q/ready"},
 		Env:    []string{fixtureEnv + "=1"},
 		Output: log,
@@ -134,6 +138,9 @@ func TestRuncPID1ReapsOrphans(t *testing.T) {
 	}
 	if n := strings.Count(out, `msg="reaped orphan"`); n != 1000 {
 		t.Errorf("drainit reaped %d orphans, want 1000", n)
+	}
+	if got := string(mustRead(t, tlog)); !strings.HasPrefix(got, "drained in ") || !strings.HasSuffix(got, "(TERM): exit 0\n") {
+		t.Errorf("/dev/termination-log (auto) holds %q, want this run's summary alone", got)
 	}
 }
 

@@ -213,8 +213,15 @@ func TestGroupReachesGrandchild(t *testing.T) {
 			} else {
 				// A marker straight to the grandchild: a USR1 drainit had sent
 				// the group would have arrived before it.
-				gc, _ := strconv.Atoi(g["pid"])
-				unix.Kill(gc, unix.SIGUSR2)
+				// (Its PID as the host sees it: drainit's grandchild.)
+				var gc []int
+				if c := children(r.pid); len(c) == 1 {
+					gc = children(c[0])
+				}
+				if len(gc) != 1 {
+					t.Fatalf("cannot find the grandchild below drainit %d", r.pid)
+				}
+				unix.Kill(gc[0], unix.SIGUSR2)
 				waitFor(t, 5*time.Second, "grandchild to record the marker", func() bool { return len(signalsIn(grandchild)) >= 1 })
 				if got := signalsIn(grandchild); !slices.Equal(got, []string{"USR2"}) {
 					t.Errorf("without -g the grandchild received %v, want only the marker USR2", got)
