@@ -476,20 +476,8 @@ func TestDrainitLeavesTheWorkloadsDirectory(t *testing.T) {
 // kernel send drainit SIGPIPE: that one is not the workload's.
 func TestOwnSIGPIPEIsNotForwarded(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "rec")
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr.Close() // nobody will ever read drainit's stderr
-	cmd := exec.Command(drainitBin, "--drain-signal", "USR2", "--", fixtureBin, "record", rec, "USR1")
-	cmd.Env = append(os.Environ(), fixtureEnv+"=1")
-	cmd.Stderr = pw
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pw.Close()
-	t.Cleanup(func() { procfs.KillTree(cmd.Process.Pid); cmd.Wait() })
+	cmd, stderr := startPiped(t, "--drain-signal", "USR2", "--", "@fixture", "record", rec, "USR1")
+	stderr.Close() // nobody will ever read drainit's stderr
 	waitReadyFile(t, rec)
 	unix.Kill(cmd.Process.Pid, unix.SIGTERM) // "drain started" goes to the broken stderr
 	waitFor(t, 5*time.Second, "the drain signal", func() bool { return len(signalsIn(rec)) >= 1 })

@@ -8,12 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -426,19 +424,7 @@ func TestSecondIntDroppedByRewriteDoesNotKill(t *testing.T) {
 // to it; only then does TERM arrive, and only then is the pipe read.
 func TestTriggerSurvivesABurstOfExits(t *testing.T) {
 	ready := filepath.Join(t.TempDir(), "ready")
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(drainitBin, "--log-level", "debug", "--", fixtureBin, "orphans", "10000", ready)
-	cmd.Env = append(os.Environ(), fixtureEnv+"=1")
-	cmd.Stderr = pw
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pw.Close()
-	t.Cleanup(func() { procfs.KillTree(cmd.Process.Pid); cmd.Wait() })
+	cmd, pr := startPiped(t, "--log-level", "debug", "--", "@fixture", "orphans", "10000", ready)
 	waitReadyFile(t, ready)
 	drainit := cmd.Process.Pid
 	waitFor(t, 30*time.Second, "drainit blocked on its stderr with every orphan exited", func() bool {

@@ -225,6 +225,33 @@ func rejected(t *testing.T, mode string, args []string, names string) {
 	}
 }
 
+// startPiped runs drainit, with the fixture as "@fixture", in subreaper mode
+// with its stderr on a pipe, and returns the pipe's read end: tests of what
+// drainit does when nobody reads its log, or reads it late.
+func startPiped(t *testing.T, args ...string) (*exec.Cmd, *os.File) {
+	t.Helper()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args = slices.Clone(args)
+	for i, a := range args {
+		if a == "@fixture" {
+			args[i] = fixtureBin
+		}
+	}
+	cmd := exec.Command(drainitBin, args...)
+	cmd.Env = append(os.Environ(), fixtureEnv+"=1")
+	cmd.Stderr = pw
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	t.Cleanup(func() { procfs.KillTree(cmd.Process.Pid); cmd.Wait(); pr.Close() })
+	return cmd, pr
+}
+
 // signalBeforeWorkloadStarts sends sig the moment drainit (run with
 // --log-level debug) logs its first line, which it does after subscribing to
 // signals and just before it forks the workload: the signal lands while the
