@@ -38,9 +38,6 @@ var (
 const terminationLogDefault = "/dev/termination-log"
 
 func main() {
-	// drainit has no parallel work: one P keeps the runtime from spinning
-	// idle threads on the workload's cores during bursts of SIGCHLD.
-	runtime.GOMAXPROCS(1)
 	// First, before anything can take time: a signal that arrives while the
 	// workload is being started waits in its channel instead of being lost.
 	// signal.Notify drops what does not fit, so SIGCHLD, which comes in
@@ -51,6 +48,11 @@ func main() {
 	signal.Notify(chld, unix.SIGCHLD)
 	sigs := make(chan os.Signal, 256)
 	signal.Notify(sigs, signals.Subscribed()...)
+	// drainit has no parallel work: one P keeps the runtime from spinning
+	// idle threads on the workload's cores during bursts of SIGCHLD. Only
+	// now: each subscription above is a round trip to the runtime's signal
+	// goroutine, which answers sooner with a P of its own.
+	runtime.GOMAXPROCS(1)
 	os.Exit(run(os.Args, sigs, chld))
 }
 
