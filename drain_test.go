@@ -130,7 +130,7 @@ func TestWorkloadIgnoringEverythingIsKilledAtTheDeadline(t *testing.T) {
 				t.Errorf("killed %v after the trigger, want 2s (grace 3s - margin 1s), not before", d)
 			}
 			got := strings.TrimSpace(string(mustRead(t, tlog)))
-			if want := "budget 2s spent: SIGKILL sent to 1 processes: exit 137"; got != want {
+			if want := "budget 2s spent (deadline: flag): SIGKILL sent to 1 processes: exit 137"; got != want {
 				t.Errorf("termination log %q, want %q", got, want)
 			}
 		})
@@ -147,7 +147,7 @@ func TestDoubleForkedDaemonDiesAtTheDeadline(t *testing.T) {
 			if code := r.wait(10 * time.Second); code != 137 {
 				t.Errorf("exit %d, want 137", code)
 			}
-			if !strings.Contains(r.log(), `msg="sent SIGKILL" why="budget 2s spent" processes=2`) {
+			if !strings.Contains(r.log(), `msg="sent SIGKILL" why="budget 2s spent (deadline: flag)" processes=2`) {
 				t.Errorf("want SIGKILL sent to the workload and its daemon; log:\n%s", r.log())
 			}
 			if mode == subreaper {
@@ -465,8 +465,8 @@ func TestDrainWithNothingToSendSaysSo(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	got := strings.TrimSpace(string(mustRead(t, tlog)))
-	if !strings.HasPrefix(got, "drained in ") || !strings.HasSuffix(got, " of 28s (nothing sent): exit 0") {
-		t.Errorf("termination log %q, want drained in …s of 28s (nothing sent): exit 0", got)
+	if !strings.HasPrefix(got, "drained in ") || !strings.HasSuffix(got, " of 28s (deadline: flag; nothing sent): exit 0") {
+		t.Errorf("termination log %q, want drained in …s of 28s (deadline: flag; nothing sent): exit 0", got)
 	}
 }
 
@@ -490,7 +490,7 @@ func TestGroupDrain(t *testing.T) {
 			t.Errorf("%s received %v, want [USR1 USR2]", filepath.Base(f), got)
 		}
 	}
-	if !strings.Contains(r.log(), `msg="sent SIGKILL" why="budget 3s spent" processes=2`) {
+	if !strings.Contains(r.log(), `msg="sent SIGKILL" why="budget 3s spent (deadline: flag)" processes=2`) {
 		t.Errorf("the kill did not reach both; log:\n%s", r.log())
 	}
 }
@@ -517,7 +517,7 @@ func TestCleanupAfterADrainEndsAtTheDeadline(t *testing.T) {
 		t.Errorf("the workload's daemon survived (state %s)", st)
 	}
 	got := strings.TrimSpace(string(mustRead(t, tlog)))
-	if !strings.Contains(got, "(delay 2.9s, USR1); SIGKILL sent to 1 processes it left: exit 0") {
+	if !strings.Contains(got, "(deadline: flag; delay 2.9s, USR1); SIGKILL sent to 1 processes it left: exit 0") {
 		t.Errorf("termination log %q", got)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/drainit/drainit/internal/procfs"
 	"github.com/drainit/drainit/internal/signals"
 	"github.com/drainit/drainit/internal/signame"
+	"github.com/drainit/drainit/kube"
 	"github.com/drainit/drainit/supervise"
 )
 
@@ -123,6 +124,18 @@ func newApp(runWorkload func(supervise.Config)) *cli.App {
 				Usage: "while draining, log time left and processes alive every `DURATION`; 0 disables"},
 			&cli.StringFlag{Name: "termination-log", Value: "auto", EnvVars: env("TERMINATION_LOG"),
 				Usage: "`PATH` for a one-line summary at exit; auto: " + terminationLogDefault + " when writable; empty or none disables"},
+			&cli.StringFlag{Name: "kube", Value: "auto", EnvVars: env("KUBE"),
+				Usage: "read drainit's own pod from the Kubernetes API for the real deadline: `auto` (when in a pod with a service-account token), on or off"},
+			&cli.StringFlag{Name: "kube-api", EnvVars: env("KUBE_API"),
+				Usage: "API server `URL` (default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)"},
+			&cli.StringFlag{Name: "kube-token-file", EnvVars: env("KUBE_TOKEN_FILE"),
+				Usage: "bearer token `PATH`, re-read for every request (default " + kube.TokenFile + ")"},
+			&cli.StringFlag{Name: "kube-ca-file", EnvVars: env("KUBE_CA_FILE"),
+				Usage: "`PATH` of the CA bundle for the API server (default " + kube.CAFile + " when there, else the system's)"},
+			&cli.StringFlag{Name: "pod-name", EnvVars: env("POD_NAME"),
+				Usage: "drainit's pod `NAME` (default $POD_NAME, else the hostname)"},
+			&cli.StringFlag{Name: "pod-namespace", EnvVars: env("POD_NAMESPACE"),
+				Usage: "drainit's pod `NAMESPACE` (default $POD_NAMESPACE, else " + kube.NamespaceFile + ")"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg, err := configFrom(c)
@@ -181,6 +194,10 @@ func configFrom(c *cli.Context) (supervise.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
+	if cfg.Kube, err = kubeFrom(c); err != nil {
+		return cfg, err
+	}
+	cfg.GraceFromPod = cfg.Kube != nil && !c.IsSet("grace")
 	// Without its own PID namespace's /proc drainit cannot find the
 	// workload's descendants, and would wait for processes it cannot see
 	// until the runtime's SIGKILL.
@@ -281,6 +298,61 @@ func absolute(path string) (string, error) {
 		return path, nil
 	}
 	return filepath.Abs(path)
+}
+
+// kubeFrom makes the Kubernetes client, or nil when Kubernetes is off: with
+// --kube auto, whenever drainit is not in a pod with a service-account
+// token.
+func kubeFrom(c *cli.Context) (*kube.Client, error) {
+	mode := strings.ToLower(strings.TrimSpace(c.String("kube")))
+	switch mode {
+	case "off":
+		return nil, nil
+	case "auto", "on":
+	default:
+		return nil, fmt.Errorf("--kube %q: want auto, on or off", c.String("kube"))
+	}
+	cfg := kube.Config{API: strings.TrimSpace(c.String("kube-api")), TokenFile: c.String("kube-token-file"), CAFile: c.String("kube-ca-file"),
+		Pod: c.String("pod-name"), Namespace: c.String("pod-namespace")}
+	if cfg.API == "" {
+		cfg.API = kube.InClusterAPI(os.Getenv)
+	}
+	if cfg.TokenFile == "" {
+		cfg.TokenFile = kube.TokenFile
+	}
+	_, tokenErr := os.Stat(cfg.TokenFile)
+	switch {
+	case mode == "auto" && (cfg.API == "" || tokenErr != nil):
+		return nil, nil
+	case cfg.API == "":
+		return nil, errors.New("--kube on: no API server: set --kube-api, or run in a pod (KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT)")
+	case tokenErr != nil:
+		return nil, fmt.Errorf("--kube on: token file %s: %w", cfg.TokenFile, errors.Unwrap(tokenErr))
+	}
+	var err error
+	if cfg.TokenFile, err = absolute(cfg.TokenFile); err != nil {
+		return nil, fmt.Errorf("--kube-token-file: %w", err)
+	}
+	if cfg.CAFile == "" {
+		if _, err := os.Stat(kube.CAFile); err == nil {
+			cfg.CAFile = kube.CAFile
+		}
+	}
+	if cfg.Pod == "" {
+		if cfg.Pod = os.Getenv("POD_NAME"); cfg.Pod == "" {
+			cfg.Pod, _ = os.Hostname()
+		}
+	}
+	if cfg.Namespace == "" {
+		if cfg.Namespace = os.Getenv("POD_NAMESPACE"); cfg.Namespace == "" {
+			b, err := os.ReadFile(kube.NamespaceFile)
+			if err != nil {
+				return nil, fmt.Errorf("--pod-namespace: not given, no POD_NAMESPACE, and %s: %w", kube.NamespaceFile, errors.Unwrap(err))
+			}
+			cfg.Namespace = strings.TrimSpace(string(b))
+		}
+	}
+	return kube.New(cfg)
 }
 
 // terminationLog resolves --termination-log to a path, or "" for none.

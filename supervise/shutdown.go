@@ -11,6 +11,7 @@ import (
 
 	"github.com/drainit/drainit/drain"
 	"github.com/drainit/drainit/internal/signame"
+	"github.com/drainit/drainit/kube"
 	"github.com/drainit/drainit/reap"
 )
 
@@ -47,12 +48,23 @@ type rules struct {
 	successCodes []int
 	tty          bool // the workload got the terminal: SIGCONT is job control, not a signal to forward
 	pid1         bool
+	kube         bool // drainit reads its pod: at the trigger, for a deletion's deadline
+	graceFromPod bool // --grace was not given: the pod spec's terminationGracePeriodSeconds is the budget
 }
+
+// Where the budget, and so the deadline, came from.
+const (
+	sourceFlag     = "flag"     // --grace, given or its default
+	sourcePodSpec  = "pod spec" // terminationGracePeriodSeconds
+	sourceDeletion = "deletion" // the pod's deletionGracePeriodSeconds and deletionTimestamp
+)
 
 // machine is the state. Fields beyond phase hold only what the current
 // phase, or the final summary, needs.
 type machine struct {
 	rules
+	budget   time.Duration // the runtime's grace, as best known
+	source   string        // where budget came from
 	phase    phase
 	trigger  time.Time     // when the drain started
 	deadline time.Time     // the next SIGKILL: the drain's kill, or the end of the clean-up
@@ -65,6 +77,7 @@ type machine struct {
 	status   unix.WaitStatus // valid once reaped
 	exitedIn phase           // the phase the workload exited in
 	exitedAt time.Time
+	budgetAt time.Duration // the drain's budget when the workload exited
 	did      []string // what the drain did: "delay 5s", "QUIT", "file /x", "TERM@20s"
 	killWhy  string   // why drainit SIGKILLed the workload's tree, if it did
 	killed   int      // how many processes that reached
@@ -87,7 +100,15 @@ type (
 		sig   unix.Signal
 		count int
 	}
-	fileWritten struct{ err error } // the answer to writeFile
+	fileWritten struct { // the answer to writeFile
+		err     error
+		rewrite bool
+	}
+	podRead struct { // the answer to readPod, or the read at start
+		pod       kube.Pod
+		err       error
+		atTrigger bool
+	}
 )
 
 func (e signalReceived) String() string { return "signal " + signame.Name(e.sig) }
@@ -101,15 +122,22 @@ func (e treeSignalled) String() string {
 	return fmt.Sprintf("%s sent to %d", signame.Name(e.sig), e.count)
 }
 func (e fileWritten) String() string { return fmt.Sprintf("file written err=%v", e.err) }
+func (e podRead) String() string {
+	return fmt.Sprintf("pod %+v err=%v trigger=%v", e.pod, e.err, e.atTrigger)
+}
 
 // action is something for the supervisor to do.
 type action interface{ isAction() }
 
 type (
-	forward    struct{ received, sent unix.Signal } // send sent to the workload (its group with -g)
-	send       struct{ sig unix.Signal }            // a drain step: the drain signal or an escalation
-	writeFile  struct{ deadline time.Time }         // write the drain file; answer fileWritten
-	signalTree struct {                             // signal every process drainit answers for; answer treeSignalled
+	forward   struct{ received, sent unix.Signal } // send sent to the workload (its group with -g)
+	send      struct{ sig unix.Signal }            // a drain step: the drain signal or an escalation
+	writeFile struct {                             // write the drain file; answer fileWritten
+		deadline time.Time
+		rewrite  bool // the deadline moved: the file is there already
+	}
+	readPod    struct{} // read the pod off the loop; answer podRead
+	signalTree struct { // signal every process drainit answers for; answer treeSignalled
 		sig   unix.Signal
 		group bool // the workload's group may be used: it is not reaped yet, so its number is not reused
 	}
@@ -130,12 +158,19 @@ type (
 func (forward) isAction()      {}
 func (send) isAction()         {}
 func (writeFile) isAction()    {}
+func (readPod) isAction()      {}
 func (signalTree) isAction()   {}
 func (resume) isAction()       {}
 func (stopSelf) isAction()     {}
 func (logLine) isAction()      {}
 func (progressLine) isAction() {}
 func (exit) isAction()         {}
+
+// newMachine is a machine before anything happened: the budget is --grace
+// until the pod says otherwise.
+func newMachine(r rules) machine {
+	return machine{rules: r, budget: r.plan.Grace, source: sourceFlag}
+}
 
 func logAt(level slog.Level, msg string, args ...any) action {
 	return logLine{level: level, msg: msg, args: args}
@@ -176,8 +211,18 @@ func (m machine) step(ev event, now time.Time) (machine, []action) {
 		}
 	case timerFired:
 		acts = m.tick(now)
+	case podRead:
+		acts = m.podRead(e, now)
 	case fileWritten:
 		file := m.plan.File
+		if e.rewrite {
+			if e.err != nil {
+				acts = append(acts, logAt(slog.LevelError, "cannot rewrite drain file with the new deadline", "err", e.err))
+			} else {
+				acts = append(acts, logAt(slog.LevelInfo, "rewrote drain file with the new deadline", "path", file))
+			}
+			break
+		}
 		if e.err != nil {
 			m.did = append(m.did, "file "+file+" failed")
 			acts = append(acts, logAt(slog.LevelError, "cannot write drain file", "err", e.err))
@@ -188,7 +233,7 @@ func (m machine) step(ev event, now time.Time) (machine, []action) {
 	case treeSignalled:
 		acts = m.signalled(e, now)
 	case workloadExited:
-		m.reaped, m.status, m.exitedIn, m.exitedAt = true, e.status, m.phase, now
+		m.reaped, m.status, m.exitedIn, m.exitedAt, m.budgetAt = true, e.status, m.phase, now, m.killAt()
 		switch {
 		case !e.remaining:
 			return m.finish()
@@ -245,15 +290,64 @@ func (m *machine) signal(sig unix.Signal, now time.Time) []action {
 
 func (m *machine) startDrain(sig unix.Signal, now time.Time) []action {
 	p := m.plan
-	m.phase, m.trigger, m.deadline = delaying, now, now.Add(p.KillAt())
+	m.phase, m.trigger, m.deadline = delaying, now, now.Add(m.budget-p.Margin)
 	m.steps = p.Timeline()
 	m.steps = m.steps[:len(m.steps)-1] // the last step is the kill, which deadline stands for
 	if p.Progress > 0 {
 		m.progress = now.Add(p.Progress)
 	}
-	acts := []action{logAt(slog.LevelInfo, "drain started", "trigger", signame.Name(sig), "budget", p.KillAt().String(),
-		"deadline", m.deadline.UTC().Format(drain.DeadlineFormat), "delay", p.Delay.String())}
+	acts := []action{logAt(slog.LevelInfo, "drain started", "trigger", signame.Name(sig), "budget", m.killAt().String(),
+		"source", m.source, "deadline", m.deadline.UTC().Format(drain.DeadlineFormat), "delay", p.Delay.String())}
+	if m.kube {
+		// The deletion may have a grace of its own: ask, without waiting.
+		acts = append(acts, readPod{})
+	}
 	return append(acts, m.tick(now)...)
+}
+
+// killAt is the drain's budget as it stands: from the trigger to the kill.
+func (m *machine) killAt() time.Duration { return m.deadline.Sub(m.trigger) }
+
+// podRead takes in what the API said of the pod. At start, the pod spec's
+// grace becomes the budget unless --grace was given; at the trigger, a
+// deletion's own grace and deadline replace it. Nothing here delays the
+// drain: only its deadline moves.
+func (m *machine) podRead(e podRead, now time.Time) []action {
+	if e.err != nil {
+		return []action{logAt(slog.LevelWarn, "cannot read the pod; the deadline stays", "source", m.source, "err", e.err)}
+	}
+	p, margin := e.pod, m.plan.Margin
+	switch {
+	case !e.atTrigger && m.graceFromPod && p.HasGrace && m.source == sourceFlag:
+		m.budget, m.source = p.Grace, sourcePodSpec
+		acts := []action{logAt(slog.LevelInfo, "budget from the pod spec", "grace", p.Grace.String())}
+		return append(acts, m.moveDeadline(m.trigger.Add(m.budget-margin), now)...)
+	case e.atTrigger && p.Deleting:
+		m.budget, m.source = p.DeletionGrace, sourceDeletion
+		deadline := m.trigger.Add(p.DeletionGrace)
+		if p.DeletionTimestamp.Before(deadline) {
+			deadline = p.DeletionTimestamp // a preStop hook or an earlier delete used part of the grace
+		}
+		return m.moveDeadline(deadline.Add(-margin), now)
+	case e.atTrigger:
+		return []action{logAt(slog.LevelDebug, "the pod is not being deleted; the deadline stays", "source", m.source)}
+	}
+	return nil
+}
+
+// moveDeadline sets a drain's new deadline; the drain file, once written,
+// is rewritten to show it.
+func (m *machine) moveDeadline(deadline time.Time, now time.Time) []action {
+	if (m.phase != delaying && m.phase != draining) || deadline.Equal(m.deadline) {
+		return nil
+	}
+	m.deadline = deadline
+	acts := []action{logAt(slog.LevelInfo, "deadline moved", "source", m.source, "budget", m.killAt().String(),
+		"deadline", deadline.UTC().Format(drain.DeadlineFormat), "left", left(deadline, now))}
+	if m.phase == draining && m.plan.File != "" {
+		acts = append(acts, writeFile{deadline: deadline, rewrite: true})
+	}
+	return acts
 }
 
 // tick carries out whatever is due at now.
@@ -272,7 +366,7 @@ func (m *machine) tick(now time.Time) []action {
 		acts = append(acts, m.carryOut(ev)...)
 	}
 	if !now.Before(m.deadline) {
-		return append(acts, m.kill(fmt.Sprintf("budget %s spent", m.plan.KillAt()), now)...)
+		return append(acts, m.kill(fmt.Sprintf("budget %s spent (deadline: %s)", m.killAt(), m.source), now)...)
 	}
 	if !m.progress.IsZero() && !now.Before(m.progress) {
 		m.progress = now.Add(m.plan.Progress)
@@ -339,13 +433,14 @@ func (m machine) finish() (machine, []action) {
 	case killing:
 		fmt.Fprintf(&b, "%s: SIGKILL sent to %d processes", m.killWhy, m.killed)
 	case delaying:
-		fmt.Fprintf(&b, "drained in %.1fs of %s (exited during the %s drain delay)", m.exitedAt.Sub(m.trigger).Seconds(), m.plan.KillAt(), m.plan.Delay)
+		fmt.Fprintf(&b, "drained in %.1fs of %s (deadline: %s; exited during the %s drain delay)",
+			m.exitedAt.Sub(m.trigger).Seconds(), m.budgetAt, m.source, m.plan.Delay)
 	case draining:
 		did := "nothing sent"
 		if len(m.did) > 0 {
 			did = strings.Join(m.did, ", ")
 		}
-		fmt.Fprintf(&b, "drained in %.1fs of %s (%s)", m.exitedAt.Sub(m.trigger).Seconds(), m.plan.KillAt(), did)
+		fmt.Fprintf(&b, "drained in %.1fs of %s (deadline: %s; %s)", m.exitedAt.Sub(m.trigger).Seconds(), m.budgetAt, m.source, did)
 	default:
 		fmt.Fprintf(&b, "workload %s", describe(m.status))
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/drainit/drainit/drain"
 	"github.com/drainit/drainit/internal/signame"
+	"github.com/drainit/drainit/kube"
 )
 
 // The state machine under a fake clock: t0 is an arbitrary instant and each
@@ -50,7 +51,7 @@ func plan(change func(*drain.Plan)) drain.Plan {
 // run plays script and returns the machine and every action, each written
 // as a short string.
 func run(r rules, script ...at) (machine, []string) {
-	m := machine{rules: r}
+	m := newMachine(r)
 	var out []string
 	for _, s := range script {
 		var acts []action
@@ -78,6 +79,8 @@ func show(a action) string {
 		return "stop self"
 	case logLine:
 		return "log " + a.msg
+	case readPod:
+		return "read pod"
 	case progressLine:
 		return "progress left=" + a.left.String()
 	case exit:
@@ -154,7 +157,7 @@ func TestMachineTransitions(t *testing.T) {
 			rules:  rules{plan: drainP},
 			script: []at{{0, sig(unix.SIGTERM)}, {12400 * time.Millisecond, exited(0, false)}},
 			phase:  done,
-			want:   []string{"log drain started", "send TERM", "log sent drain signal", `exit 0 "drained in 12.4s of 28s (TERM): exit 0"`},
+			want:   []string{"log drain started", "send TERM", "log sent drain signal", `exit 0 "drained in 12.4s of 28s (deadline: flag; TERM): exit 0"`},
 		},
 		{
 			name: "drain: delay, then file and signal",
@@ -165,28 +168,28 @@ func TestMachineTransitions(t *testing.T) {
 				{9 * time.Second, exited(0, false)}},
 			phase: done,
 			want: []string{"log drain started", "file deadline+28s", "send QUIT", "log sent drain signal", "log wrote drain file",
-				`exit 0 "drained in 9.0s of 28s (delay 5s, QUIT, file /d): exit 0"`},
+				`exit 0 "drained in 9.0s of 28s (deadline: flag; delay 5s, QUIT, file /d): exit 0"`},
 		},
 		{
 			name:   "drain: exit during the delay",
 			rules:  rules{plan: plan(func(p *drain.Plan) { p.Delay = 5 * time.Second })},
 			script: []at{{0, sig(unix.SIGTERM)}, {200 * time.Millisecond, sig(unix.SIGUSR1)}, {300 * time.Millisecond, exited(0, false)}},
 			phase:  done,
-			want:   []string{"log drain started", "forward USR1->USR1", `exit 0 "drained in 0.3s of 28s (exited during the 5s drain delay): exit 0"`},
+			want:   []string{"log drain started", "forward USR1->USR1", `exit 0 "drained in 0.3s of 28s (deadline: flag; exited during the 5s drain delay): exit 0"`},
 		},
 		{
 			name:   "drain: nothing to send says so",
 			rules:  rules{plan: plan(func(p *drain.Plan) { p.Signal = 0 })},
 			script: []at{{0, sig(unix.SIGTERM)}, {2 * time.Second, exited(0, false)}},
 			phase:  done,
-			want:   []string{"log drain started", `exit 0 "drained in 2.0s of 28s (nothing sent): exit 0"`},
+			want:   []string{"log drain started", `exit 0 "drained in 2.0s of 28s (deadline: flag; nothing sent): exit 0"`},
 		},
 		{
 			name:   "drain: a failed drain file says so",
 			rules:  rules{plan: plan(func(p *drain.Plan) { p.Signal, p.File = 0, "/d" })},
-			script: []at{{0, sig(unix.SIGTERM)}, {0, fileWritten{fmt.Errorf("disk full")}}, {time.Second, exited(0, false)}},
+			script: []at{{0, sig(unix.SIGTERM)}, {0, fileWritten{err: fmt.Errorf("disk full")}}, {time.Second, exited(0, false)}},
 			phase:  done,
-			want:   []string{"log drain started", "file deadline+28s", "log cannot write drain file", `exit 0 "drained in 1.0s of 28s (file /d failed): exit 0"`},
+			want:   []string{"log drain started", "file deadline+28s", "log cannot write drain file", `exit 0 "drained in 1.0s of 28s (deadline: flag; file /d failed): exit 0"`},
 		},
 		{
 			name:  "drain: repeated triggers are ignored",
@@ -195,7 +198,7 @@ func TestMachineTransitions(t *testing.T) {
 				{3 * time.Second, exited(0, false)}},
 			phase: done,
 			want: []string{"log drain started", "send TERM", "log sent drain signal", "log already draining: signal ignored",
-				"log already draining: signal ignored", `exit 0 "drained in 3.0s of 28s (TERM): exit 0"`},
+				"log already draining: signal ignored", `exit 0 "drained in 3.0s of 28s (deadline: flag; TERM): exit 0"`},
 		},
 		{
 			name: "drain: escalation steps at their offsets",
@@ -206,7 +209,7 @@ func TestMachineTransitions(t *testing.T) {
 				{21 * time.Second, exited(0, false)}},
 			phase: done,
 			want: []string{"log drain started", "send TSTP", "log sent drain signal", "send TERM", "log escalated",
-				`exit 0 "drained in 21.0s of 28s (TSTP, TERM@20s): exit 0"`},
+				`exit 0 "drained in 21.0s of 28s (deadline: flag; TSTP, TERM@20s): exit 0"`},
 		},
 		{
 			name:  "drain: budget spent kills the whole tree, group included",
@@ -216,7 +219,7 @@ func TestMachineTransitions(t *testing.T) {
 			phase: done,
 			want: []string{"log drain started", "send TERM", "log sent drain signal", "tree KILL group=true", "log sent SIGKILL",
 				"log signal not forwarded: the workload is gone or being killed",
-				`exit 137 "budget 28s spent: SIGKILL sent to 3 processes: exit 137"`},
+				`exit 137 "budget 28s spent (deadline: flag): SIGKILL sent to 3 processes: exit 137"`},
 		},
 		{
 			name:  "second SIGINT kills; a third changes nothing",
@@ -260,7 +263,16 @@ func TestMachineTransitions(t *testing.T) {
 			want: []string{"log drain started", "send TERM", "log sent drain signal", "tree TERM group=false",
 				"log workload exited; sent SIGTERM to the processes it left", "tree KILL group=false",
 				"log killed processes left behind by the workload",
-				`exit 0 "drained in 27.5s of 28s (TERM); SIGKILL sent to 1 processes it left: exit 0"`},
+				`exit 0 "drained in 27.5s of 28s (deadline: flag; TERM); SIGKILL sent to 1 processes it left: exit 0"`},
+		},
+		{
+			name:  "exit early in a drain with children: the summary keeps the drain's budget",
+			rules: rules{plan: drainP},
+			script: []at{{0, sig(unix.SIGTERM)}, {2 * time.Second, exited(0, true)}, {2 * time.Second, treeSignalled{unix.SIGTERM, 1}},
+				{2100 * time.Millisecond, noChildrenLeft{}}},
+			phase: done,
+			want: []string{"log drain started", "send TERM", "log sent drain signal", "tree TERM group=false",
+				"log workload exited; sent SIGTERM to the processes it left", `exit 0 "drained in 2.0s of 28s (deadline: flag; TERM): exit 0"`},
 		},
 		{
 			name:   "progress lines while draining",
@@ -268,6 +280,55 @@ func TestMachineTransitions(t *testing.T) {
 			script: []at{{0, sig(unix.SIGTERM)}, {5 * time.Second, timerFired{}}, {10 * time.Second, timerFired{}}},
 			phase:  draining,
 			want:   []string{"log drain started", "send TERM", "log sent drain signal", "progress left=23s", "progress left=18s"},
+		},
+		{
+			name:  "kube: the pod spec's grace is the budget when --grace was not given",
+			rules: rules{plan: drainP, kube: true, graceFromPod: true},
+			script: []at{{0, podRead{pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true}}},
+				{time.Second, sig(unix.SIGTERM)}, {time.Second, podRead{atTrigger: true, pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true}}},
+				{2 * time.Second, exited(0, false)}},
+			phase: done,
+			want: []string{"log budget from the pod spec", "log drain started", "read pod", "send TERM", "log sent drain signal",
+				"log the pod is not being deleted; the deadline stays",
+				`exit 0 "drained in 1.0s of 18s (deadline: pod spec; TERM): exit 0"`},
+		},
+		{
+			name:   "kube: an explicit --grace wins over the pod spec",
+			rules:  rules{plan: drainP, kube: true},
+			script: []at{{0, podRead{pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true}}}, {time.Second, sig(unix.SIGTERM)}, {2 * time.Second, killedBy(unix.SIGTERM, false)}},
+			phase:  done,
+			want:   []string{"log drain started", "read pod", "send TERM", "log sent drain signal", `exit 143 "drained in 1.0s of 28s (deadline: flag; TERM): exit 143"`},
+		},
+		{
+			name:  "kube: a shorter deletion grace moves the deadline and rewrites the drain file",
+			rules: rules{plan: plan(func(p *drain.Plan) { p.File = "/d" }), kube: true},
+			script: []at{{0, sig(unix.SIGTERM)}, {0, fileWritten{}},
+				{100 * time.Millisecond, podRead{atTrigger: true, pod: kube.Pod{Deleting: true, DeletionGrace: 7 * time.Second, DeletionTimestamp: t0.Add(7 * time.Second)}}},
+				{100 * time.Millisecond, fileWritten{rewrite: true}},
+				{5 * time.Second, timerFired{}}, {5 * time.Second, treeSignalled{unix.SIGKILL, 1}}, {5 * time.Second, killedBy(unix.SIGKILL, false)}},
+			phase: done,
+			want: []string{"log drain started", "read pod", "file deadline+28s", "send TERM", "log sent drain signal", "log wrote drain file",
+				"log deadline moved", "file deadline+5s", "log rewrote drain file with the new deadline",
+				"tree KILL group=true", "log sent SIGKILL", `exit 137 "budget 5s spent (deadline: deletion): SIGKILL sent to 1 processes: exit 137"`},
+		},
+		{
+			name:  "kube: a longer deletion grace, but a preStop hook used 3s of it: deletionTimestamp bounds the deadline",
+			rules: rules{plan: drainP, kube: true},
+			script: []at{{0, sig(unix.SIGTERM)},
+				{100 * time.Millisecond, podRead{atTrigger: true, pod: kube.Pod{Deleting: true, DeletionGrace: 60 * time.Second, DeletionTimestamp: t0.Add(57 * time.Second)}}},
+				{10 * time.Second, exited(0, false)}},
+			phase: done,
+			want: []string{"log drain started", "read pod", "send TERM", "log sent drain signal", "log deadline moved",
+				`exit 0 "drained in 10.0s of 55s (deadline: deletion; TERM): exit 0"`},
+		},
+		{
+			name:  "kube: a failed read warns and the deadline stays",
+			rules: rules{plan: drainP, kube: true, graceFromPod: true},
+			script: []at{{0, podRead{err: fmt.Errorf("403 Forbidden")}}, {0, sig(unix.SIGTERM)}, {0, podRead{atTrigger: true, err: fmt.Errorf("timeout")}},
+				{28 * time.Second, timerFired{}}},
+			phase: killing,
+			want: []string{"log cannot read the pod; the deadline stays", "log drain started", "read pod", "send TERM", "log sent drain signal",
+				"log cannot read the pod; the deadline stays", "tree KILL group=true"},
 		},
 		{
 			name:   "no drain: --drain-on none forwards TERM",
@@ -293,7 +354,7 @@ func TestMachineWake(t *testing.T) {
 	p := plan(func(p *drain.Plan) {
 		p.Delay, p.Progress, p.Escalate = 2*time.Second, 3*time.Second, []drain.Step{{Signal: unix.SIGTERM, At: 4 * time.Second}}
 	})
-	m := machine{rules: rules{plan: p}}
+	m := newMachine(rules{plan: p})
 	if w := m.wake(); !w.IsZero() {
 		t.Fatalf("a running machine wants to wake at %v: idle drainit must sleep", w)
 	}
@@ -316,7 +377,7 @@ func TestMachineWake(t *testing.T) {
 }
 
 func TestMachineCleanupWaitsAtMostASecond(t *testing.T) {
-	m := machine{rules: rules{plan: plan(nil)}}
+	m := newMachine(rules{plan: plan(nil)})
 	m, _ = m.step(exited(0, true), t0)
 	if m.phase != cleaningUp || m.wake() != t0.Add(cleanupGrace) {
 		t.Errorf("phase %v wake %v, want cleaning up until +1s", m.phase, m.wake().Sub(t0))
@@ -331,7 +392,7 @@ func TestMachineStepDoesNotChangeItsInput(t *testing.T) {
 	p := plan(func(p *drain.Plan) {
 		p.Escalate = []drain.Step{{Signal: unix.SIGUSR1, At: time.Second}, {Signal: unix.SIGUSR2, At: 2 * time.Second}}
 	})
-	m, _ := machine{rules: rules{plan: p}}.step(sig(unix.SIGTERM), t0)
+	m, _ := newMachine(rules{plan: p}).step(sig(unix.SIGTERM), t0)
 	before := fmt.Sprint(m.did, m.steps)
 	m.step(timerFired{}, t0.Add(time.Second))
 	m.step(timerFired{}, t0.Add(2*time.Second))

@@ -21,6 +21,7 @@ import (
 	"github.com/drainit/drainit/drain"
 	"github.com/drainit/drainit/internal/signals"
 	"github.com/drainit/drainit/internal/signame"
+	"github.com/drainit/drainit/kube"
 	"github.com/drainit/drainit/reap"
 )
 
@@ -35,7 +36,9 @@ type Config struct {
 	Plan           drain.Plan
 	TerminationLog string // file for the one-line summary; "" for none
 	Log            *slog.Logger
-	Stderr         *Stderr // where Log writes, if it is drainit's stderr: its SIGPIPEs are drainit's own
+	Stderr         *Stderr      // where Log writes, if it is drainit's stderr: its SIGPIPEs are drainit's own
+	Kube           *kube.Client // reads drainit's pod; nil when Kubernetes is off
+	GraceFromPod   bool         // the budget is the pod spec's grace: --grace was not given
 }
 
 // Run starts the workload and supervises it until it and every process it
@@ -45,11 +48,17 @@ type Config struct {
 // and no burst of exits can crowd out another signal. It returns drainit's
 // exit status.
 func Run(cfg Config, sigs, chld <-chan os.Signal) int {
-	s := &supervisor{cfg: cfg, log: cfg.Log, self: os.Getpid()}
+	// Room for both pod reads: their goroutines never wait for the loop.
+	s := &supervisor{cfg: cfg, log: cfg.Log, self: os.Getpid(), answers: make(chan event, 2)}
 	tty := OwnsTerminal()
-	s.m = machine{rules: rules{plan: cfg.Plan, rewrite: cfg.Rewrite, successCodes: cfg.SuccessCodes,
-		tty: tty, pid1: s.self == 1}}
+	s.m = newMachine(rules{plan: cfg.Plan, rewrite: cfg.Rewrite, successCodes: cfg.SuccessCodes,
+		tty: tty, pid1: s.self == 1, kube: cfg.Kube != nil, graceFromPod: cfg.GraceFromPod})
 	s.startReaper()
+	if cfg.Kube != nil {
+		// At start: the pod spec's grace, and an early word if RBAC forbids the read.
+		s.log.Debug("reading the pod from the Kubernetes API", "url", cfg.Kube.URL(), "grace from pod", cfg.GraceFromPod)
+		go s.readPod(false)
+	}
 
 	pid, err := start(cfg.Argv, cfg.Env, tty)
 	if err != nil {
@@ -88,6 +97,7 @@ type supervisor struct {
 	child, pgid int // the workload, and its process group
 	code        int // drainit's exit status, once the machine is done
 	exits       []reap.Exit
+	answers     chan event // what work done off the loop found out
 }
 
 func (s *supervisor) startReaper() {
@@ -134,6 +144,8 @@ func (s *supervisor) loop(sigs, chld <-chan os.Signal) int {
 			s.handle(signalReceived{sig.(unix.Signal)})
 		case <-timer.C:
 			s.handle(timerFired{})
+		case ev := <-s.answers:
+			s.handle(ev)
 		}
 	}
 	return s.code
@@ -163,7 +175,9 @@ func (s *supervisor) do(a action) event {
 	case send:
 		s.send(a.sig)
 	case writeFile:
-		return fileWritten{drain.WriteFile(s.cfg.Plan.File, a.deadline, time.Now())}
+		return fileWritten{err: drain.WriteFile(s.cfg.Plan.File, a.deadline, time.Now()), rewrite: a.rewrite}
+	case readPod:
+		go s.readPod(true)
 	case signalTree:
 		return treeSignalled{a.sig, sendToTree(s.self, s.groupIf(a.group), s.m.pid1, a.sig)}
 	case resume:
@@ -181,6 +195,15 @@ func (s *supervisor) do(a action) event {
 		s.code = a.code
 	}
 	return nil
+}
+
+// readPod asks the API server about drainit's pod, off the loop: a slow or
+// absent API server must never hold up a signal or an exit.
+func (s *supervisor) readPod(atTrigger bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), kube.Timeout)
+	defer cancel()
+	pod, err := s.cfg.Kube.Pod(ctx)
+	s.answers <- podRead{pod: pod, err: err, atTrigger: atTrigger}
 }
 
 // groupIf is the workload's process group when it may be used: once the

@@ -1,0 +1,10 @@
+//go:build tools
+
+// The commands this module builds; the build tag keeps the file out of
+// every ordinary build.
+package controlplane
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+)
