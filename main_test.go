@@ -75,6 +75,7 @@ func TestMain(m *testing.M) {
 	}
 	fixtureBin, _ = os.Executable()
 	code := m.Run()
+	stopControlPlane()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

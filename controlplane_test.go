@@ -1,0 +1,487 @@
+package main
+
+// A real Kubernetes control plane for the Kubernetes tests: Debian's etcd
+// and kube-apiserver built from k8s.io/kubernetes (testdata/controlplane
+// pins the release), on loopback ports, with token authentication and RBAC
+// on. The test harness plays the kubelet: it binds pods to a node, marks
+// them running and ready, runs one drainit per pod, and when the API marks a
+// pod for deletion it sends SIGTERM, SIGKILL once the deletion's grace is
+// over, and removes the pod object, as the kubelet does.
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// kubeRelease is the control plane's release: testdata/controlplane/go.mod
+// pins k8s.io/kubernetes to it, and the binaries are cached under it.
+const kubeRelease = "v1.36.3"
+
+type controlPlane struct {
+	url, port  string
+	adminToken string
+	caFile     string
+	dir        string
+	procs      []*exec.Cmd
+	client     *http.Client
+	err        error // why it could not start
+}
+
+var (
+	planeOnce sync.Once
+	plane     *controlPlane
+)
+
+// needControlPlane starts the control plane once for the whole run, or
+// skips (fails in CI) with the reason it cannot.
+func needControlPlane(t *testing.T) *controlPlane {
+	t.Helper()
+	needRoot(t)
+	planeOnce.Do(func() { plane = startControlPlane() })
+	if plane.err != nil {
+		needInCI(t, plane.err)
+	}
+	return plane
+}
+
+// stopControlPlane ends what needControlPlane started; TestMain calls it.
+func stopControlPlane() {
+	if plane != nil {
+		plane.stop()
+	}
+}
+
+func (cp *controlPlane) stop() {
+	for _, p := range cp.procs {
+		p.Process.Kill()
+	}
+	if cp.dir != "" {
+		os.RemoveAll(cp.dir)
+	}
+}
+
+// controlPlaneBinaries builds kube-apiserver and kube-controller-manager
+// from testdata/controlplane once per machine and release.
+func controlPlaneBinaries() (string, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "drainit", "controlplane-"+kubeRelease)
+	if _, err := os.Stat(filepath.Join(dir, "kube-controller-manager")); err == nil {
+		return dir, nil
+	}
+	tmp := dir + ".building"
+	os.RemoveAll(tmp)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(os.Stderr, "building kube-apiserver and kube-controller-manager %s into %s (once per machine; minutes)\n", kubeRelease, dir)
+	build := exec.Command("go", "build", "-trimpath", "-o", tmp+"/",
+		"k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager")
+	build.Dir = "testdata/controlplane"
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the control plane: %v: %s", err, tail(string(out), 10))
+	}
+	os.RemoveAll(dir)
+	return dir, os.Rename(tmp, dir)
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
+}
+
+func startControlPlane() *controlPlane {
+	cp := &controlPlane{adminToken: "admin-" + strconv.Itoa(os.Getpid())}
+	if cp.err = cp.start(); cp.err != nil {
+		cp.stop()
+	}
+	return cp
+}
+
+func (cp *controlPlane) start() error {
+	etcd, err := exec.LookPath("etcd")
+	if err != nil {
+		return errors.New("etcd is not installed (Debian package etcd-server; .ci/run installs it)")
+	}
+	bins, err := controlPlaneBinaries()
+	if err != nil {
+		return err
+	}
+	if cp.dir, err = os.MkdirTemp("", "drainit-controlplane-"); err != nil {
+		return err
+	}
+	if err := cp.writeKeys(); err != nil {
+		return err
+	}
+	client, peer, secure := mustPort(), mustPort(), mustPort()
+	cp.port = secure
+	cp.run(etcd, "--data-dir", filepath.Join(cp.dir, "etcd"), "--name", "drainit-test",
+		"--listen-client-urls", "http://127.0.0.1:"+client, "--advertise-client-urls", "http://127.0.0.1:"+client,
+		"--listen-peer-urls", "http://127.0.0.1:"+peer, "--initial-advertise-peer-urls", "http://127.0.0.1:"+peer,
+		"--initial-cluster", "drainit-test=http://127.0.0.1:"+peer)
+	cp.run(filepath.Join(bins, "kube-apiserver"), "--etcd-servers", "http://127.0.0.1:"+client,
+		"--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", secure,
+		"--tls-cert-file", cp.caFile, "--tls-private-key-file", filepath.Join(cp.dir, "serving.key"),
+		"--token-auth-file", filepath.Join(cp.dir, "tokens.csv"), "--authorization-mode", "RBAC",
+		"--service-account-issuer", "https://kubernetes.default.svc", "--api-audiences", "https://kubernetes.default.svc",
+		"--service-account-key-file", filepath.Join(cp.dir, "sa.pub"),
+		"--service-account-signing-key-file", filepath.Join(cp.dir, "sa.key"),
+		"--service-cluster-ip-range", "10.0.0.0/24", "--cert-dir", filepath.Join(cp.dir, "certs"))
+	cp.url = "https://127.0.0.1:" + secure
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(mustReadFile(cp.caFile))
+	cp.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		code, _, _ := cp.do("GET", "/readyz", "", nil)
+		if code == http.StatusOK {
+			break
+		}
+		for _, p := range cp.procs {
+			if p.ProcessState != nil {
+				return fmt.Errorf("%s exited: %s", p.Path, tail(string(mustReadFile(p.Stderr.(*os.File).Name())), 10))
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("kube-apiserver not ready after 90s: %s", tail(string(mustReadFile(filepath.Join(cp.dir, "kube-apiserver.log"))), 10))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// The node the harness's pods are bound to.
+	return cp.apply("", "apiVersion: v1\nkind: Node\nmetadata:\n  name: node-1\n")
+}
+
+func mustPort() string {
+	p, err := freePort()
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+func mustReadFile(path string) []byte {
+	b, _ := os.ReadFile(path)
+	return b
+}
+
+// run starts one control-plane process with its log in cp.dir.
+func (cp *controlPlane) run(bin string, args ...string) {
+	log, _ := os.Create(filepath.Join(cp.dir, filepath.Base(bin)+".log"))
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return
+	}
+	cp.procs = append(cp.procs, cmd)
+	go cmd.Wait()
+}
+
+// writeKeys makes the serving certificate (self-signed, for 127.0.0.1; it
+// is also the CA drainit trusts), the service-account signing key and the
+// admin's token.
+func (cp *controlPlane) writeKeys() error {
+	serving, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &serving.PublicKey, serving)
+	if err != nil {
+		return err
+	}
+	sa, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	saPub, err := x509.MarshalPKIXPublicKey(&sa.PublicKey)
+	if err != nil {
+		return err
+	}
+	cp.caFile = filepath.Join(cp.dir, "serving.crt")
+	for path, body := range map[string][]byte{
+		cp.caFile:                            pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		filepath.Join(cp.dir, "serving.key"): pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(serving)}),
+		filepath.Join(cp.dir, "sa.key"):      pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(sa)}),
+		filepath.Join(cp.dir, "sa.pub"):      pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: saPub}),
+		filepath.Join(cp.dir, "tokens.csv"):  []byte(cp.adminToken + ",admin,admin,system:masters\n"),
+	} {
+		if err := os.WriteFile(path, body, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// do is one request as the cluster's admin. contentType "" sends JSON.
+func (cp *controlPlane) do(method, path, contentType string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequest(method, cp.url+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	if contentType == "" {
+		contentType = "application/json"
+	}
+	req.Header.Set("Authorization", "Bearer "+cp.adminToken)
+	req.Header.Set("Content-Type", contentType)
+	resp, err := cp.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// must is do for requests that must succeed.
+func (cp *controlPlane) must(t *testing.T, method, path, contentType string, body []byte) []byte {
+	t.Helper()
+	code, b, err := cp.do(method, path, contentType, body)
+	if err != nil || code >= 300 {
+		t.Fatalf("%s %s: %d %v: %s", method, path, code, err, b)
+	}
+	return b
+}
+
+// collections says where each kind the tests create lives in the API.
+var collections = map[string]string{
+	"Namespace": "/api/v1/namespaces", "Node": "/api/v1/nodes",
+	"ServiceAccount": "/api/v1/namespaces/%s/serviceaccounts", "Pod": "/api/v1/namespaces/%s/pods",
+	"Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles", "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/rolebindings",
+	"Deployment": "/apis/apps/v1/namespaces/%s/deployments",
+}
+
+// apply creates every object of a YAML stream in namespace ns, sent as it
+// is: the API server reads YAML itself.
+func (cp *controlPlane) apply(ns, stream string) error {
+	for _, doc := range strings.Split(stream, "\n---\n") {
+		kind := ""
+		for _, l := range strings.Split(doc, "\n") {
+			if k, ok := strings.CutPrefix(l, "kind: "); ok {
+				kind = strings.TrimSpace(k)
+			}
+		}
+		coll, ok := collections[kind]
+		if !ok {
+			return fmt.Errorf("apply: no collection for kind %q", kind)
+		}
+		if strings.Contains(coll, "%s") {
+			coll = fmt.Sprintf(coll, ns)
+		}
+		code, b, err := cp.do("POST", coll, "application/yaml", []byte(doc))
+		if err != nil || code != http.StatusCreated {
+			return fmt.Errorf("apply %s into %q: %d %v: %s", kind, ns, code, err, b)
+		}
+	}
+	return nil
+}
+
+// manifests is the README's Kubernetes manifests, testdata/kube/*.yaml.
+func manifests(t *testing.T) []string {
+	t.Helper()
+	files, _ := filepath.Glob("testdata/kube/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no manifests in testdata/kube")
+	}
+	var out []string
+	for _, f := range files {
+		out = append(out, string(mustRead(t, f)))
+	}
+	return out
+}
+
+var namespaces int
+
+// namespace makes a namespace of the test's own, with the README's
+// manifests applied unchanged.
+func (cp *controlPlane) namespace(t *testing.T) string {
+	t.Helper()
+	namespaces++
+	ns := fmt.Sprintf("t%d-%d", os.Getpid()%100000, namespaces)
+	if err := cp.apply("", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: "+ns+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range manifests(t) {
+		if err := cp.apply(ns, m); err != nil {
+			t.Fatalf("the README's manifests do not apply: %v", err)
+		}
+	}
+	return ns
+}
+
+// token is a bound token of service account sa, as the kubelet projects
+// into a pod.
+func (cp *controlPlane) token(t *testing.T, ns, sa string) string {
+	t.Helper()
+	b := cp.must(t, "POST", fmt.Sprintf("/api/v1/namespaces/%s/serviceaccounts/%s/token", ns, sa), "",
+		[]byte(`{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"audiences":["https://kubernetes.default.svc"],"expirationSeconds":3600}}`))
+	var tr struct {
+		Status struct{ Token string } `json:"status"`
+	}
+	if err := json.Unmarshal(b, &tr); err != nil || tr.Status.Token == "" {
+		t.Fatalf("token request: %v: %s", err, b)
+	}
+	return tr.Status.Token
+}
+
+// apiPod is what the harness reads of a pod.
+type apiPod struct {
+	Metadata struct {
+		DeletionTimestamp          *time.Time `json:"deletionTimestamp"`
+		DeletionGracePeriodSeconds *int64     `json:"deletionGracePeriodSeconds"`
+	} `json:"metadata"`
+}
+
+// pod is one pod run by the harness's kubelet.
+type pod struct {
+	cp          *controlPlane
+	ns, name    string
+	path        string
+	init        *initRun
+	dir         string // the pod's token and CA, as the kubelet mounts them
+	preStop     time.Duration
+	noticed     time.Time // when the kubelet saw the deletion
+	deletion    apiPod
+	termAt      time.Time // when the kubelet sent SIGTERM
+	kubeletKill bool      // the kubelet had to SIGKILL drainit
+	done        chan struct{}
+}
+
+type podSpec struct {
+	grace   int           // terminationGracePeriodSeconds
+	preStop time.Duration // how long the emulated preStop hook takes before SIGTERM
+	sa      string        // the service account whose token the pod gets; "" for drainit's
+	env     []string      // extra environment for drainit
+	args    []string      // drainit's options and the workload
+}
+
+// runPod creates the pod, binds it to node-1, marks it running and ready,
+// and starts its drainit as PID 1 of a PID namespace with the in-cluster
+// environment the kubelet gives a container.
+func (cp *controlPlane) runPod(t *testing.T, ns, name string, spec podSpec) *pod {
+	t.Helper()
+	if spec.sa == "" {
+		spec.sa = "drainit"
+	}
+	p := &pod{cp: cp, ns: ns, name: name, path: fmt.Sprintf("/api/v1/namespaces/%s/pods/%s", ns, name),
+		dir: t.TempDir(), preStop: spec.preStop, done: make(chan struct{})}
+	manifest := fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":%q},"spec":{"nodeName":"node-1","serviceAccountName":%q,
+		"terminationGracePeriodSeconds":%d,"containers":[{"name":"worker","image":"drainit-test"}]}}`, name, spec.sa, spec.grace)
+	cp.must(t, "POST", fmt.Sprintf("/api/v1/namespaces/%s/pods", ns), "", []byte(manifest))
+	cp.must(t, "PATCH", p.path+"/status", "application/merge-patch+json",
+		[]byte(`{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}`))
+	os.WriteFile(filepath.Join(p.dir, "token"), []byte(cp.token(t, ns, spec.sa)), 0o600)
+	env := append([]string{"KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=" + cp.port,
+		"POD_NAME=" + name, "POD_NAMESPACE=" + ns, "DRAINIT_KUBE_TOKEN_FILE=" + filepath.Join(p.dir, "token"),
+		"DRAINIT_KUBE_CA_FILE=" + cp.caFile}, spec.env...)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	p.init = start(t, pid1, spec.args...)
+	go p.kubelet()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		case <-time.After(time.Minute):
+		}
+	})
+	return p
+}
+
+// kubelet follows the pod as the kubelet's kill path does: on deletion,
+// the preStop hook's time, SIGTERM, and SIGKILL when the deletion's grace
+// (counted from when the deletion was seen) is over; then the pod object
+// goes.
+func (p *pod) kubelet() {
+	defer close(p.done)
+	for {
+		select {
+		case <-p.init.done:
+			p.cp.do("DELETE", p.path, "", []byte(`{"gracePeriodSeconds":0}`))
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		code, b, err := p.cp.do("GET", p.path, "", nil)
+		if err != nil || code != http.StatusOK {
+			continue
+		}
+		var obj apiPod
+		if json.Unmarshal(b, &obj) != nil || obj.Metadata.DeletionTimestamp == nil {
+			continue
+		}
+		p.noticed, p.deletion = time.Now(), obj
+		grace := time.Duration(*obj.Metadata.DeletionGracePeriodSeconds) * time.Second
+		select {
+		case <-p.init.done:
+		case <-time.After(p.preStop):
+			p.termAt = time.Now()
+			unix.Kill(p.init.pid, unix.SIGTERM)
+		}
+		select {
+		case <-p.init.done:
+		case <-time.After(time.Until(p.noticed.Add(grace))):
+			p.kubeletKill = true
+			unix.Kill(p.init.pid, unix.SIGKILL)
+			<-p.init.done
+		}
+		p.cp.do("DELETE", p.path, "", []byte(`{"gracePeriodSeconds":0}`))
+		return
+	}
+}
+
+// delete asks the API to delete the pod, with the deletion's own grace
+// when grace >= 0, as kubectl delete --grace-period does.
+func (p *pod) delete(t *testing.T, grace int) {
+	t.Helper()
+	body := []byte(nil)
+	if grace >= 0 {
+		body = []byte(fmt.Sprintf(`{"gracePeriodSeconds":%d}`, grace))
+	}
+	p.cp.must(t, "DELETE", p.path, "", body)
+}
+
+// wait waits for the kubelet to be done with the pod.
+func (p *pod) wait(t *testing.T, limit time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(limit):
+		t.Fatalf("pod %s still running after %v; drainit's log:\n%s", p.name, limit, p.init.log())
+	}
+	return p.init.wait(time.Second)
+}

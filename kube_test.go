@@ -1,0 +1,224 @@
+package main
+
+// drainit in pods of a real control plane (controlplane_test.go): the
+// budget from the pod spec, the deadline from a deletion, and what happens
+// when the API cannot help.
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// logAttr is attribute key of the first log line with msg.
+func logAttr(t *testing.T, log, msg, key string) string {
+	t.Helper()
+	for _, l := range strings.Split(log, "\n") {
+		if !strings.Contains(l, `msg="`+msg+`"`) && !strings.Contains(l, "msg="+msg+" ") {
+			continue
+		}
+		if _, v, ok := strings.Cut(l, " "+key+"="); ok {
+			if rest, quoted := strings.CutPrefix(v, `"`); quoted {
+				v, _, _ = strings.Cut(rest, `"`)
+			} else {
+				v, _, _ = strings.Cut(v, " ")
+			}
+			return v
+		}
+	}
+	t.Fatalf("no log line %q with %s=:\n%s", msg, key, log)
+	return ""
+}
+
+func logDeadline(t *testing.T, log, msg string) time.Time {
+	t.Helper()
+	v := logAttr(t, log, msg, "deadline")
+	d, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		t.Fatalf("deadline %q: %v", v, err)
+	}
+	return d
+}
+
+// The pod spec's 20s is the budget, with no DRAINIT_GRACE; a plain delete
+// gives the same 20s, so the deadline is 20s - margin after SIGTERM.
+func TestKubeBudgetFromThePodSpec(t *testing.T) {
+	cp := needControlPlane(t)
+	ns := cp.namespace(t)
+	rec := filepath.Join(t.TempDir(), "rec")
+	tlog := filepath.Join(t.TempDir(), "tlog")
+	p := cp.runPod(t, ns, "worker", podSpec{grace: 20,
+		args: []string{"--termination-log", tlog, "--", "@fixture", "record", rec, "USR1"}})
+	waitReadyFile(t, rec)
+	waitFor(t, 10*time.Second, "the budget from the pod spec", func() bool { return strings.Contains(p.init.log(), "budget from the pod spec") })
+	p.delete(t, -1)
+	waitFor(t, 10*time.Second, "the deadline from the deletion", func() bool { return strings.Contains(p.init.log(), "deadline moved") })
+	log := p.init.log()
+	if src := logAttr(t, log, "drain started", "source"); src != "pod spec" {
+		t.Errorf("drain started with the budget from %q, want the pod spec", src)
+	}
+	// deletionTimestamp has whole seconds: the deadline may be up to 1s early, never late.
+	if d := logDeadline(t, log, "deadline moved").Sub(p.termAt); d < 16500*time.Millisecond || d > 18500*time.Millisecond {
+		t.Errorf("deadline %v after SIGTERM, want 18s (20s - margin 2s)", d)
+	}
+	unix.Kill(p.init.pid, unix.SIGUSR1) // the workload's own way out
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Errorf("exit %d; log:\n%s", code, p.init.log())
+	}
+	if got := string(mustRead(t, tlog)); !strings.Contains(got, "(deadline: deletion; TERM): exit 0") {
+		t.Errorf("termination log %q does not name the deletion", got)
+	}
+}
+
+// kubectl delete --grace-period=7 on a pod whose spec says 30: the kubelet
+// SIGKILLs after 7s, so drainit must kill the tree margin before that.
+func TestKubeDeletionGraceShortensTheDeadline(t *testing.T) {
+	cp := needControlPlane(t)
+	ns := cp.namespace(t)
+	ready, tlog := filepath.Join(t.TempDir(), "ready"), filepath.Join(t.TempDir(), "tlog")
+	p := cp.runPod(t, ns, "worker", podSpec{grace: 30,
+		args: []string{"--termination-log", tlog, "--", "@fixture", "ignore", ready}})
+	waitReadyFile(t, ready)
+	p.delete(t, 7)
+	if code := p.wait(t, 30*time.Second); code != 137 {
+		t.Errorf("exit %d, want 137; log:\n%s", code, p.init.log())
+	}
+	if p.kubeletKill {
+		t.Errorf("the kubelet had to SIGKILL drainit: its deadline was not the deletion's; log:\n%s", p.init.log())
+	}
+	if took := p.init.ended.Sub(p.termAt); took < 3500*time.Millisecond || took > 6500*time.Millisecond {
+		t.Errorf("drainit ended %v after SIGTERM, want about 5s (7s - margin 2s)", took)
+	}
+	got := string(mustRead(t, tlog))
+	if !strings.Contains(got, "(deadline: deletion): SIGKILL sent to 1 processes: exit 137") {
+		t.Errorf("termination log %q does not name the deletion", got)
+	}
+}
+
+// A preStop hook took 3s before SIGTERM: the deadline still lands margin
+// before deletionTimestamp, not margin before trigger + grace.
+func TestKubePreStopTimeCounts(t *testing.T) {
+	cp := needControlPlane(t)
+	ns := cp.namespace(t)
+	ready := filepath.Join(t.TempDir(), "ready")
+	p := cp.runPod(t, ns, "worker", podSpec{grace: 10, preStop: 3 * time.Second,
+		args: []string{"--", "@fixture", "ignore", ready}})
+	waitReadyFile(t, ready)
+	p.delete(t, -1)
+	if code := p.wait(t, 30*time.Second); code != 137 {
+		t.Errorf("exit %d, want 137; log:\n%s", code, p.init.log())
+	}
+	if p.kubeletKill {
+		t.Errorf("the kubelet had to SIGKILL drainit; log:\n%s", p.init.log())
+	}
+	want := p.deletion.Metadata.DeletionTimestamp.Add(-2 * time.Second)
+	if got := logDeadline(t, p.init.log(), "deadline moved"); !got.Equal(want) {
+		t.Errorf("deadline %v, want deletionTimestamp %v - margin 2s = %v", got, p.deletion.Metadata.DeletionTimestamp, want)
+	}
+}
+
+// When the API cannot help, drainit says so once per read and drains on
+// --grace as it would without Kubernetes.
+func TestKubeReadFailuresFallBackToGrace(t *testing.T) {
+	cp := needControlPlane(t)
+	ns := cp.namespace(t)
+	cp.must(t, "POST", "/api/v1/namespaces/"+ns+"/serviceaccounts", "application/yaml", []byte("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: no-role\n"))
+	closed := mustPort()
+	for _, tc := range []struct {
+		name string
+		spec podSpec
+		want string
+	}{
+		{"unreachable", podSpec{env: []string{"KUBERNETES_SERVICE_PORT=" + closed}}, "connection refused"},
+		{"forbidden", podSpec{sa: "no-role"}, "403 Forbidden"},
+		{"not found", podSpec{env: []string{"POD_NAME=no-such-pod"}}, "404 Not Found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := filepath.Join(t.TempDir(), "rec")
+			tc.spec.grace = 30
+			tc.spec.args = []string{"--grace", "5s", "--", "@fixture", "record", rec, "USR1"}
+			p := cp.runPod(t, ns, "w-"+strings.ReplaceAll(tc.name, " ", "-"), tc.spec)
+			waitReadyFile(t, rec)
+			waitFor(t, 10*time.Second, "the warning at start", func() bool { return strings.Count(p.init.log(), "cannot read the pod") == 1 })
+			p.delete(t, 7)
+			waitFor(t, 10*time.Second, "the warning at the trigger", func() bool { return strings.Count(p.init.log(), "cannot read the pod") == 2 })
+			unix.Kill(p.init.pid, unix.SIGUSR1)
+			if code := p.wait(t, 30*time.Second); code != 0 {
+				t.Errorf("exit %d; log:\n%s", code, p.init.log())
+			}
+			log := p.init.log()
+			for _, l := range strings.Split(log, "\n") {
+				if strings.Contains(l, "cannot read the pod") {
+					podName := ns + "/" + os.Getenv("POD_NAME")
+					if !strings.Contains(l, "level=WARN") || !strings.Contains(l, podName) || !strings.Contains(l, "https://127.0.0.1:") || !strings.Contains(l, tc.want) {
+						t.Errorf("warning does not name the pod %s, the URL and %q: %s", podName, tc.want, l)
+					}
+				}
+			}
+			if src := logAttr(t, log, "drain started", "source"); src != "flag" || strings.Contains(log, "deadline moved") {
+				t.Errorf("the drain did not keep --grace:\n%s", log)
+			}
+		})
+	}
+}
+
+// The token is read for every request, as bound tokens rotate: the read at
+// start succeeds with the kubelet's token; the file is then replaced, as
+// the kubelet replaces it, and the read at the trigger uses the new one.
+func TestKubeTokenIsReadForEveryRequest(t *testing.T) {
+	cp := needControlPlane(t)
+	ns := cp.namespace(t)
+	rec := filepath.Join(t.TempDir(), "rec")
+	p := cp.runPod(t, ns, "worker", podSpec{grace: 30, args: []string{"--", "@fixture", "record", rec, "USR1"}})
+	waitReadyFile(t, rec)
+	waitFor(t, 10*time.Second, "the read at start", func() bool { return strings.Contains(p.init.log(), "budget from the pod spec") })
+	tmp := filepath.Join(p.dir, ".token")
+	os.WriteFile(tmp, []byte("a-token-the-api-server-never-issued"), 0o600)
+	os.Rename(tmp, filepath.Join(p.dir, "token"))
+	p.delete(t, 20)
+	waitFor(t, 10*time.Second, "the read at the trigger, with the new token", func() bool { return strings.Contains(p.init.log(), "401 Unauthorized") })
+	unix.Kill(p.init.pid, unix.SIGUSR1)
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Errorf("exit %d; log:\n%s", code, p.init.log())
+	}
+}
+
+func TestKubeBadInput(t *testing.T) {
+	dir := t.TempDir()
+	token := filepath.Join(dir, "token")
+	os.WriteFile(token, []byte("x\n"), 0o600)
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	t.Setenv("KUBERNETES_SERVICE_PORT", "")
+	for _, tc := range []struct {
+		args  []string
+		names string
+	}{
+		{[]string{"--kube", "on", "--kube-token-file", token}, "--kube on: no API server"},
+		{[]string{"--kube", "on", "--kube-api", "https://127.0.0.1:6443", "--kube-token-file", filepath.Join(dir, "none")}, filepath.Join(dir, "none")},
+		{[]string{"--kube", "maybe"}, `--kube "maybe"`},
+		{[]string{"--kube", "on", "--kube-api", "127.0.0.1:6443", "--kube-token-file", token, "--pod-namespace", "ns"}, `--kube-api "127.0.0.1:6443"`},
+		{[]string{"--kube", "on", "--kube-api", "https://127.0.0.1:6443", "--kube-token-file", token, "--pod-namespace", "ns",
+			"--kube-ca-file", filepath.Join(dir, "no-ca")}, "--kube-ca-file " + filepath.Join(dir, "no-ca")},
+		{[]string{"--kube", "on", "--kube-api", "https://127.0.0.1:6443", "--kube-token-file", token, "--pod-namespace", "ns",
+			"--kube-ca-file", token}, "--kube-ca-file " + token},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) { rejected(t, subreaper, tc.args, tc.names) })
+	}
+}
+
+// The README's manifests apply cleanly to a real API server (every Kube
+// test applies them to its namespace; this one says so by name).
+func TestKubeManifestsApply(t *testing.T) {
+	cp := needControlPlane(t)
+	ns := cp.namespace(t)
+	for _, path := range []string{"serviceaccounts/drainit", "pods"} {
+		cp.must(t, "GET", fmt.Sprintf("/api/v1/namespaces/%s/%s", ns, path), "", nil)
+	}
+	cp.must(t, "GET", fmt.Sprintf("/apis/apps/v1/namespaces/%s/deployments/worker", ns), "", nil)
+	cp.must(t, "GET", fmt.Sprintf("/apis/rbac.authorization.k8s.io/v1/namespaces/%s/rolebindings/drainit", ns), "", nil)
+}
