@@ -101,6 +101,11 @@ func TestRuncPID1ReapsOrphans(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Remove()
+	defer func() {
+		if t.Failed() {
+			t.Logf("container output:\n%s", mustRead(t, logPath))
+		}
+	}()
 	waitReadyFile(t, filepath.Join(q, "ready"))
 	burst := time.Now()
 	init, err := c.Pid()
@@ -139,7 +144,7 @@ func TestRuncPID1ReapsOrphans(t *testing.T) {
 	if n := strings.Count(out, `msg="reaped orphan"`); n != 1000 {
 		t.Errorf("drainit reaped %d orphans, want 1000", n)
 	}
-	if got := string(mustRead(t, tlog)); !strings.HasPrefix(got, "drained in ") || !strings.HasSuffix(got, "(TERM): exit 0\n") {
+	if got := string(mustRead(t, tlog)); !strings.HasPrefix(got, "drained in ") || !strings.HasSuffix(got, "TERM): exit 0\n") {
 		t.Errorf("/dev/termination-log (auto) holds %q, want this run's summary alone", got)
 	}
 }

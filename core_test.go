@@ -296,6 +296,10 @@ func TestReapsThousandOrphans(t *testing.T) {
 				return all == 1 && zombies == 0
 			})
 			t.Logf("1000 orphans reaped %v after they were made", time.Since(spawned).Round(time.Millisecond))
+			// drainit logs a batch of exits after it has collected all of them.
+			waitFor(t, 10*time.Second, "drainit to log 1000 reaped orphans", func() bool {
+				return strings.Count(r.log(), `msg="reaped orphan"`) >= 1000
+			})
 			if n := strings.Count(r.log(), `msg="reaped orphan"`); n != 1000 {
 				t.Errorf("drainit logged %d reaped orphans, want 1000", n)
 			}
