@@ -420,16 +420,18 @@ func TestSecondIntDroppedByRewriteDoesNotKill(t *testing.T) {
 // SIGCHLD rings a doorbell of its own: a burst of exits cannot crowd the
 // trigger out of drainit's signal channel. The burst is made to count:
 // drainit's stderr is a pipe the test does not read yet, so drainit blocks
-// writing its "reaped orphan" lines while thousands of exits are signalled
-// to it; only then does TERM arrive, and only then is the pipe read.
+// writing its "reaped orphan" lines; only then do 10,000 exits follow, each
+// signalled to it; then TERM arrives, and only then is the pipe read.
 func TestTriggerSurvivesABurstOfExits(t *testing.T) {
 	ready := filepath.Join(t.TempDir(), "ready")
-	cmd, pr := startPiped(t, "--log-level", "debug", "--", "@fixture", "orphans", "10000", ready)
-	waitReadyFile(t, ready)
+	cmd, pr := startPiped(t, "--log-level", "debug", "--", "@fixture", "orphan-bursts", "2000", "10000", ready)
+	workload, _ := strconv.Atoi(waitReadyFile(t, ready)["pid"])
 	drainit := cmd.Process.Pid
-	waitFor(t, 30*time.Second, "drainit blocked on its stderr with every orphan exited", func() bool {
+	waitFor(t, 30*time.Second, "drainit blocked on its stderr", func() bool { return blockedWriting(drainit) })
+	unix.Kill(workload, unix.SIGUSR1) // the burst
+	waitFor(t, 60*time.Second, "10,000 exits while drainit is blocked", func() bool {
 		all, zombies := childrenOf(drainit)
-		return blockedWriting(drainit) && all > 1 && zombies == all-1
+		return all > 10000 && zombies == all-1
 	})
 	unix.Kill(drainit, unix.SIGTERM)
 	var log strings.Builder
@@ -442,7 +444,7 @@ func TestTriggerSurvivesABurstOfExits(t *testing.T) {
 		if err != nil {
 			t.Errorf("drainit: %v", err)
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(60 * time.Second):
 		procfs.KillTree(drainit)
 		<-done
 		t.Errorf("the trigger was lost in the burst: drainit never drained")
@@ -450,75 +452,6 @@ func TestTriggerSurvivesABurstOfExits(t *testing.T) {
 	<-copied
 	if !strings.Contains(log.String(), `msg="drain started" trigger=TERM`) {
 		t.Errorf("no drain; log tail:\n%s", tail(log.String(), 5))
-	}
-}
-
-func TestDrainWithNothingToSendSaysSo(t *testing.T) {
-	dir := t.TempDir()
-	rec, tlog := filepath.Join(dir, "rec"), filepath.Join(dir, "tlog")
-	r := start(t, pid1, "--drain-signal", "none", "--termination-log", tlog, "--", "@fixture", "record", rec, "USR1")
-	waitReadyFile(t, rec)
-	r.signal(unix.SIGTERM)
-	waitFor(t, 5*time.Second, "the drain", func() bool { return strings.Contains(r.log(), "drain started") })
-	r.signal(unix.SIGUSR1)
-	if code := r.wait(10 * time.Second); code != 0 {
-		t.Fatalf("exit %d", code)
-	}
-	got := strings.TrimSpace(string(mustRead(t, tlog)))
-	if !strings.HasPrefix(got, "drained in ") || !strings.HasSuffix(got, " of 28s (deadline: flag; nothing sent): exit 0") {
-		t.Errorf("termination log %q, want drained in …s of 28s (deadline: flag; nothing sent): exit 0", got)
-	}
-}
-
-// -g sends the drain signal and the escalation to the whole group, and the
-// kill reaches it too.
-func TestGroupDrain(t *testing.T) {
-	dir := t.TempDir()
-	child, grandchild := filepath.Join(dir, "child"), filepath.Join(dir, "grandchild")
-	r := start(t, pid1, "-g", "--drain-signal", "USR1", "--escalate", "USR2@1s", "--grace", "4s", "--margin", "1s",
-		"--", "@fixture", "group", child, grandchild)
-	c, g := waitReadyFile(t, child), waitReadyFile(t, grandchild)
-	if c["pgid"] != g["pgid"] {
-		t.Fatalf("grandchild is in group %s, child in %s", g["pgid"], c["pgid"])
-	}
-	r.signal(unix.SIGTERM)
-	if code := r.wait(15 * time.Second); code != 137 {
-		t.Errorf("exit %d, want 137", code)
-	}
-	for _, f := range []string{child, grandchild} {
-		if got := signalsIn(f); !slices.Equal(got, []string{"USR1", "USR2"}) {
-			t.Errorf("%s received %v, want [USR1 USR2]", filepath.Base(f), got)
-		}
-	}
-	if !strings.Contains(r.log(), `msg="sent SIGKILL" why="budget 3s spent (deadline: flag)" processes=2`) {
-		t.Errorf("the kill did not reach both; log:\n%s", r.log())
-	}
-}
-
-// A workload that exits mid-drain and leaves a child behind: the child gets
-// SIGTERM and then SIGKILL one second later, but never past the deadline.
-func TestCleanupAfterADrainEndsAtTheDeadline(t *testing.T) {
-	dir := t.TempDir()
-	ready, tlog := filepath.Join(dir, "ready"), filepath.Join(dir, "tlog")
-	// Deadline 3s; the workload leaves at 2.9s (the drain signal, after the
-	// delay), so the clean-up's SIGKILL is due at 3s, not 3.9s.
-	r := start(t, subreaper, "--grace", "4s", "--margin", "1s", "--drain-delay", "2900ms", "--drain-signal", "USR1",
-		"--termination-log", tlog, "--", "@fixture", "leave", ready)
-	daemon, _ := strconv.Atoi(waitReadyFile(t, ready)["daemon"])
-	r.signal(unix.SIGTERM)
-	if code := r.wait(15 * time.Second); code != 0 {
-		t.Fatalf("exit %d, want the workload's 0; log:\n%s", code, r.log())
-	}
-	started, killed := logTime(t, r.log(), "drain started"), logTime(t, r.log(), "killed processes left behind")
-	if d := killed.Sub(started); d < 2950*time.Millisecond || d > 3500*time.Millisecond {
-		t.Errorf("leftovers SIGKILLed %v after the trigger, want at the 3s deadline (unbounded it would be 3.9s)", d)
-	}
-	if st := procState(daemon); st != "" {
-		t.Errorf("the workload's daemon survived (state %s)", st)
-	}
-	got := strings.TrimSpace(string(mustRead(t, tlog)))
-	if !strings.Contains(got, "(deadline: flag; delay 2.9s, USR1); SIGKILL sent to 1 processes it left: exit 0") {
-		t.Errorf("termination log %q", got)
 	}
 }
 

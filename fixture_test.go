@@ -93,6 +93,24 @@ func fixture(args []string) int {
 		ready(args[1], "")
 		<-stop
 		return 0
+	case "orphan-bursts": // orphan-bursts N M FILE: N orphans that exit after 200ms, then M more on each USR1; exits 0 on TERM
+		n, _ := strconv.Atoi(args[0])
+		m, _ := strconv.Atoi(args[1])
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, unix.SIGTERM, unix.SIGUSR1)
+		for first := true; ; first = false {
+			if err := rawfork.Orphans(n, 200*time.Millisecond); err != nil {
+				fmt.Fprintln(os.Stderr, "fixture:", err)
+				return 96
+			}
+			if first {
+				ready(args[2], "")
+			}
+			if <-ch == unix.SIGTERM {
+				return 0
+			}
+			n = m
+		}
 	case "orphans-exit": // orphans-exit N DUR: leaves N orphans living DUR with every signal blocked, exits 0
 		n, _ := strconv.Atoi(args[0])
 		d, _ := time.ParseDuration(args[1])
