@@ -111,6 +111,17 @@ func fixture(args []string) int {
 			}
 			n = m
 		}
+	case "locker": // locker PATH FILE: holds an exclusive flock on PATH until killed; handles nothing
+		f, err := os.OpenFile(args[0], os.O_WRONLY, 0)
+		if err == nil {
+			err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "fixture:", err)
+			return 96
+		}
+		ready(args[1], "")
+		sleepForever()
 	case "orphans-exit": // orphans-exit N DUR: leaves N orphans living DUR with every signal blocked, exits 0
 		n, _ := strconv.Atoi(args[0])
 		d, _ := time.ParseDuration(args[1])
@@ -248,6 +259,8 @@ func jobWorker(args []string) int {
 	sigName := fs.String("signal", "", "drain signal to catch")
 	file := fs.String("file", "", "drain file to poll between jobs")
 	ignore := fs.String("ignore", "", "comma list of signals to ignore")
+	busyPath := fs.String("busy", "", "busy file to hold an exclusive flock on during each job")
+	gap := fs.Duration("gap", 0, "pause between jobs")
 	if err := fs.Parse(args); err != nil {
 		return 94
 	}
@@ -277,9 +290,24 @@ func jobWorker(args []string) int {
 			appendLine(*logPath, fmt.Sprintf("stop %d\n", time.Now().UnixMilli()))
 			return 0
 		}
+		var lock *os.File
+		if *busyPath != "" {
+			var err error
+			if lock, err = os.OpenFile(*busyPath, os.O_WRONLY, 0); err == nil {
+				err = unix.Flock(int(lock.Fd()), unix.LOCK_EX)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "fixture: busy file:", err)
+				return 93
+			}
+		}
 		appendLine(*logPath, fmt.Sprintf("start %d %d\n", n, time.Now().UnixMilli()))
 		time.Sleep(*job)
 		appendLine(*logPath, fmt.Sprintf("done %d %d\n", n, time.Now().UnixMilli()))
+		if lock != nil {
+			lock.Close() // the task's end releases the lock
+		}
+		time.Sleep(*gap)
 	}
 }
 

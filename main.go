@@ -22,6 +22,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/drainit/drainit/busy"
 	"github.com/drainit/drainit/drain"
 	"github.com/drainit/drainit/internal/procfs"
 	"github.com/drainit/drainit/internal/signals"
@@ -124,6 +125,8 @@ func newApp(runWorkload func(supervise.Config)) *cli.App {
 				Usage: "while draining, log time left and processes alive every `DURATION`; 0 disables"},
 			&cli.StringFlag{Name: "termination-log", Value: "auto", EnvVars: env("TERMINATION_LOG"),
 				Usage: "`PATH` for a one-line summary at exit; auto: " + terminationLogDefault + " when writable; empty or none disables"},
+			&cli.StringFlag{Name: "busy-file", EnvVars: env("BUSY_FILE"),
+				Usage: "`PATH` the workload holds an exclusive flock on while it works on a task; a drain ends as soon as it is free"},
 			&cli.StringFlag{Name: "kube", Value: "auto", EnvVars: env("KUBE"),
 				Usage: "read drainit's own pod from the Kubernetes API for the real deadline: `auto` (when in a pod with a service-account token), on or off"},
 			&cli.StringFlag{Name: "kube-api", EnvVars: env("KUBE_API"),
@@ -214,6 +217,14 @@ func configFrom(c *cli.Context) (supervise.Config, error) {
 		}
 		f.Close()
 		cfg.TerminationLog = tlog
+	}
+	if path := c.String("busy-file"); path != "" {
+		if path, err = absolute(path); err == nil {
+			cfg.Busy, err = busy.Open(path)
+		}
+		if err != nil {
+			return cfg, fmt.Errorf("--busy-file: %w", err)
+		}
 	}
 	if cfg.Plan.File != "" {
 		removed, err := drain.PrepareFile(cfg.Plan.File)

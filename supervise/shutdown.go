@@ -28,12 +28,13 @@ const (
 	running    phase = iota // no drain has started: signals are forwarded
 	delaying                // a trigger arrived; the workload is left alone for --drain-delay
 	draining                // the drain signal and file went out; waiting for the workload or the deadline
+	stopping                // the workload went idle in the drain: drainit holds the busy lock and sent SIGTERM
 	cleaningUp              // the workload exited; what it left got SIGTERM and gets SIGKILL at the deadline
 	killing                 // SIGKILL went to everything; waiting for the last exits
 	done                    // the workload's status is in and no child is left
 )
 
-var phaseNames = [...]string{"running", "delaying", "draining", "cleaning up", "killing", "done"}
+var phaseNames = [...]string{"running", "delaying", "draining", "stopping", "cleaning up", "killing", "done"}
 
 func (p phase) String() string { return phaseNames[p] }
 
@@ -50,6 +51,7 @@ type rules struct {
 	pid1         bool
 	kube         bool // drainit reads its pod: at the trigger, for a deletion's deadline
 	graceFromPod bool // --grace was not given: the pod spec's terminationGracePeriodSeconds is the budget
+	busyFile     bool // the workload holds a busy lock while it works on a task
 }
 
 // Where the budget, and so the deadline, came from.
@@ -71,6 +73,9 @@ type machine struct {
 	steps    []drain.Event // the drain's steps not yet carried out: Begin, then escalations
 	progress time.Time     // the next progress line; zero when none is due
 	ints     int           // SIGINTs since the drain started, the trigger included
+	busy     bool          // the workload holds the busy lock
+	since    time.Time     // when busy last changed
+	idleAt   time.Time     // when drainit took the busy lock in the drain
 
 	// For the summary.
 	reaped   bool            // the workload's status is in
@@ -78,14 +83,14 @@ type machine struct {
 	exitedIn phase           // the phase the workload exited in
 	exitedAt time.Time
 	budgetAt time.Duration // the drain's budget when the workload exited
-	did      []string // what the drain did: "delay 5s", "QUIT", "file /x", "TERM@20s"
-	killWhy  string   // why drainit SIGKILLed the workload's tree, if it did
-	killed   int      // how many processes that reached
-	leftKill int      // how many left-behind processes the clean-up SIGKILLed
+	did      []string      // what the drain did: "delay 5s", "QUIT", "file /x", "TERM@20s"
+	killWhy  string        // why drainit SIGKILLed the workload's tree, if it did
+	killed   int           // how many processes that reached
+	leftKill int           // how many left-behind processes the clean-up SIGKILLed
 }
 
 // event is something that happened.
-type event interface{ String() string }
+type event interface{ isEvent() }
 
 type (
 	signalReceived struct{ sig unix.Signal } // from anyone but the reaper's doorbell
@@ -109,22 +114,20 @@ type (
 		err       error
 		atTrigger bool
 	}
+	busyChanged struct{ busy bool } // the busy lock was taken or released
+	lockTaken   struct{ err error } // the answer to takeLock: drainit holds the busy lock
 )
 
-func (e signalReceived) String() string { return "signal " + signame.Name(e.sig) }
-func (e workloadExited) String() string {
-	return fmt.Sprintf("exit %s remaining=%v", describe(e.status), e.remaining)
-}
-func (e workloadStopped) String() string { return "stopped by " + signame.Name(e.sig) }
-func (noChildrenLeft) String() string    { return "no children left" }
-func (timerFired) String() string        { return "timer" }
-func (e treeSignalled) String() string {
-	return fmt.Sprintf("%s sent to %d", signame.Name(e.sig), e.count)
-}
-func (e fileWritten) String() string { return fmt.Sprintf("file written err=%v", e.err) }
-func (e podRead) String() string {
-	return fmt.Sprintf("pod %+v err=%v trigger=%v", e.pod, e.err, e.atTrigger)
-}
+func (signalReceived) isEvent()  {}
+func (workloadExited) isEvent()  {}
+func (workloadStopped) isEvent() {}
+func (noChildrenLeft) isEvent()  {}
+func (timerFired) isEvent()      {}
+func (treeSignalled) isEvent()   {}
+func (fileWritten) isEvent()     {}
+func (podRead) isEvent()         {}
+func (busyChanged) isEvent()     {}
+func (lockTaken) isEvent()       {}
 
 // action is something for the supervisor to do.
 type action interface{ isAction() }
@@ -137,6 +140,7 @@ type (
 		rewrite  bool // the deadline moved: the file is there already
 	}
 	readPod    struct{} // read the pod off the loop; answer podRead
+	takeLock   struct{} // wait for the busy lock off the loop, and keep it; answer lockTaken
 	signalTree struct { // signal every process drainit answers for; answer treeSignalled
 		sig   unix.Signal
 		group bool // the workload's group may be used: it is not reaped yet, so its number is not reused
@@ -148,8 +152,11 @@ type (
 		msg   string
 		args  []any
 	}
-	progressLine struct{ left time.Duration } // count what is alive and log it
-	exit         struct {                     // the end: log and record summary, exit with code
+	progressLine struct { // count what is alive and log it
+		left time.Duration
+		busy string // "task in flight for 12s", "idle", or "" without a busy file
+	}
+	exit struct { // the end: log and record summary, exit with code
 		code    int
 		summary string
 	}
@@ -159,6 +166,7 @@ func (forward) isAction()      {}
 func (send) isAction()         {}
 func (writeFile) isAction()    {}
 func (readPod) isAction()      {}
+func (takeLock) isAction()     {}
 func (signalTree) isAction()   {}
 func (resume) isAction()       {}
 func (stopSelf) isAction()     {}
@@ -186,7 +194,7 @@ func (m machine) wake() time.Time {
 		}
 	}
 	switch m.phase {
-	case delaying, draining:
+	case delaying, draining, stopping:
 		if len(m.steps) > 0 {
 			consider(m.trigger.Add(m.steps[0].At))
 		}
@@ -196,6 +204,11 @@ func (m machine) wake() time.Time {
 		consider(m.deadline)
 	}
 	return next
+}
+
+// inDrain reports whether a drain is under way and the workload still there.
+func (m machine) inDrain() bool {
+	return m.phase == delaying || m.phase == draining || m.phase == stopping
 }
 
 // step is the whole shutdown logic.
@@ -213,6 +226,18 @@ func (m machine) step(ev event, now time.Time) (machine, []action) {
 		acts = m.tick(now)
 	case podRead:
 		acts = m.podRead(e, now)
+	case busyChanged:
+		// Once drainit holds the lock itself, what it sees is its own hold.
+		if m.idleAt.IsZero() && e.busy != m.busy {
+			m.busy, m.since = e.busy, now
+			msg := "workload idle"
+			if e.busy {
+				msg = "workload busy"
+			}
+			acts = append(acts, logAt(slog.LevelDebug, msg))
+		}
+	case lockTaken:
+		acts = m.lockTaken(e, now)
 	case fileWritten:
 		file := m.plan.File
 		if e.rewrite {
@@ -242,7 +267,7 @@ func (m machine) step(ev event, now time.Time) (machine, []action) {
 		default:
 			// SIGTERM now, SIGKILL after cleanupGrace, never past the drain's deadline.
 			end := now.Add(cleanupGrace)
-			if (m.phase == delaying || m.phase == draining) && m.deadline.Before(end) {
+			if m.inDrain() && m.deadline.Before(end) {
 				end = m.deadline
 			}
 			m.phase, m.deadline, m.steps, m.progress = cleaningUp, end, nil, time.Time{}
@@ -269,7 +294,7 @@ func (m *machine) signal(sig unix.Signal, now time.Time) []action {
 	if !rewritten {
 		to = sig
 	}
-	drainingNow := m.phase == delaying || m.phase == draining
+	drainingNow := m.inDrain()
 	if sig == unix.SIGINT && (drainingNow || m.plan.Triggers(sig)) {
 		// The second-Ctrl-C habit: counted from the start of the drain on, the
 		// trigger itself included.
@@ -338,7 +363,7 @@ func (m *machine) podRead(e podRead, now time.Time) []action {
 // moveDeadline sets a drain's new deadline; the drain file, once written,
 // is rewritten to show it.
 func (m *machine) moveDeadline(deadline time.Time, now time.Time) []action {
-	if (m.phase != delaying && m.phase != draining) || deadline.Equal(m.deadline) {
+	if !m.inDrain() || deadline.Equal(m.deadline) || (m.phase == stopping && deadline.After(m.deadline)) {
 		return nil
 	}
 	m.deadline = deadline
@@ -353,11 +378,13 @@ func (m *machine) moveDeadline(deadline time.Time, now time.Time) []action {
 // tick carries out whatever is due at now.
 func (m *machine) tick(now time.Time) []action {
 	var acts []action
-	if m.phase != delaying && m.phase != draining {
-		if m.phase == cleaningUp && !now.Before(m.deadline) {
-			m.phase = killing
-			return []action{signalTree{sig: unix.SIGKILL}}
-		}
+	switch {
+	case m.phase == cleaningUp && !now.Before(m.deadline):
+		m.phase = killing
+		return []action{signalTree{sig: unix.SIGKILL}}
+	case m.phase == stopping && !now.Before(m.deadline):
+		return m.kill(fmt.Sprintf("idle after %.1fs: SIGTERM did not end it", m.idleAt.Sub(m.trigger).Seconds()), now)
+	case m.phase != delaying && m.phase != draining:
 		return nil
 	}
 	for len(m.steps) > 0 && !now.Before(m.trigger.Add(m.steps[0].At)) && now.Before(m.deadline) {
@@ -370,7 +397,7 @@ func (m *machine) tick(now time.Time) []action {
 	}
 	if !m.progress.IsZero() && !now.Before(m.progress) {
 		m.progress = now.Add(m.plan.Progress)
-		acts = append(acts, progressLine{left: m.deadline.Sub(now)})
+		acts = append(acts, progressLine{left: m.deadline.Sub(now), busy: m.busyText(now)})
 	}
 	return acts
 }
@@ -391,12 +418,45 @@ func (m *machine) carryOut(ev drain.Event) []action {
 			acts = append(acts, send{sig: ev.Signal},
 				logAt(slog.LevelInfo, "sent drain signal", "signal", signame.Name(ev.Signal)))
 		}
+		if m.busyFile {
+			// The task in flight may finish; no new one may start.
+			acts = append(acts, takeLock{})
+		}
 	case drain.Escalate:
 		m.did = append(m.did, signame.Name(ev.Signal)+"@"+ev.At.String())
 		acts = append(acts, send{sig: ev.Signal},
 			logAt(slog.LevelInfo, "escalated", "signal", signame.Name(ev.Signal), "at", ev.At.String()))
 	}
 	return acts
+}
+
+// busyText says what the workload is doing, for progress lines.
+func (m *machine) busyText(now time.Time) string {
+	switch {
+	case !m.busyFile:
+		return ""
+	case m.busy:
+		return "task in flight for " + now.Sub(m.since).Round(time.Second).String()
+	}
+	return "idle"
+}
+
+// lockTaken: the task in flight is over and no other can start, so the
+// drain has nothing left to wait for. SIGTERM now, SIGKILL to the tree a
+// second later if anything is left, never past the deadline.
+func (m *machine) lockTaken(e lockTaken, now time.Time) []action {
+	if e.err != nil {
+		return []action{logAt(slog.LevelError, "cannot take the busy lock; the drain waits for the workload or the deadline", "err", e.err)}
+	}
+	if m.phase != draining {
+		return nil
+	}
+	m.phase, m.idleAt, m.steps, m.progress = stopping, now, nil, time.Time{}
+	if end := now.Add(cleanupGrace); end.Before(m.deadline) {
+		m.deadline = end
+	}
+	return []action{send{sig: unix.SIGTERM},
+		logAt(slog.LevelInfo, "workload idle: took the busy lock, sent SIGTERM", "after", now.Sub(m.trigger).Round(time.Millisecond).String())}
 }
 
 // kill ends the drain: SIGKILL to the whole tree, then only reaping is left.
@@ -432,6 +492,8 @@ func (m machine) finish() (machine, []action) {
 	switch m.exitedIn {
 	case killing:
 		fmt.Fprintf(&b, "%s: SIGKILL sent to %d processes", m.killWhy, m.killed)
+	case stopping:
+		fmt.Fprintf(&b, "idle after %.1fs: stopped", m.idleAt.Sub(m.trigger).Seconds())
 	case delaying:
 		fmt.Fprintf(&b, "drained in %.1fs of %s (deadline: %s; exited during the %s drain delay)",
 			m.exitedAt.Sub(m.trigger).Seconds(), m.budgetAt, m.source, m.plan.Delay)

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/drainit/drainit/busy"
 	"github.com/drainit/drainit/drain"
 	"github.com/drainit/drainit/internal/signals"
 	"github.com/drainit/drainit/internal/signame"
@@ -39,6 +40,7 @@ type Config struct {
 	Stderr         *Stderr      // where Log writes, if it is drainit's stderr: its SIGPIPEs are drainit's own
 	Kube           *kube.Client // reads drainit's pod; nil when Kubernetes is off
 	GraceFromPod   bool         // the budget is the pod spec's grace: --grace was not given
+	Busy           *busy.Lock   // the workload's busy lock; nil for none
 }
 
 // Run starts the workload and supervises it until it and every process it
@@ -48,12 +50,19 @@ type Config struct {
 // and no burst of exits can crowd out another signal. It returns drainit's
 // exit status.
 func Run(cfg Config, sigs, chld <-chan os.Signal) int {
-	// Room for both pod reads: their goroutines never wait for the loop.
-	s := &supervisor{cfg: cfg, log: cfg.Log, self: os.Getpid(), answers: make(chan event, 2)}
+	// Room for both pod reads and the lock: their goroutines never wait for the loop.
+	s := &supervisor{cfg: cfg, log: cfg.Log, self: os.Getpid(), answers: make(chan event, 3)}
 	tty := OwnsTerminal()
 	s.m = newMachine(rules{plan: cfg.Plan, rewrite: cfg.Rewrite, successCodes: cfg.SuccessCodes,
-		tty: tty, pid1: s.self == 1, kube: cfg.Kube != nil, graceFromPod: cfg.GraceFromPod})
+		tty: tty, pid1: s.self == 1, kube: cfg.Kube != nil, graceFromPod: cfg.GraceFromPod, busyFile: cfg.Busy != nil})
 	s.startReaper()
+	if cfg.Busy != nil {
+		// Changes come one at a time, each after the last was sent.
+		s.busy = make(chan bool, 64)
+		if err := cfg.Busy.Watch(s.busy); err != nil {
+			s.log.Warn("cannot watch the busy file: drains wait for the workload or the deadline", "err", err)
+		}
+	}
 	if cfg.Kube != nil {
 		// At start: the pod spec's grace, and an early word if RBAC forbids the read.
 		s.log.Debug("reading the pod from the Kubernetes API", "url", cfg.Kube.URL(), "grace from pod", cfg.GraceFromPod)
@@ -98,6 +107,7 @@ type supervisor struct {
 	code        int // drainit's exit status, once the machine is done
 	exits       []reap.Exit
 	answers     chan event // what work done off the loop found out
+	busy        chan bool  // the busy lock's changes; nil without a busy file
 }
 
 func (s *supervisor) startReaper() {
@@ -146,6 +156,8 @@ func (s *supervisor) loop(sigs, chld <-chan os.Signal) int {
 			s.handle(timerFired{})
 		case ev := <-s.answers:
 			s.handle(ev)
+		case b := <-s.busy:
+			s.handle(busyChanged{b})
 		}
 	}
 	return s.code
@@ -178,6 +190,8 @@ func (s *supervisor) do(a action) event {
 		return fileWritten{err: drain.WriteFile(s.cfg.Plan.File, a.deadline, time.Now()), rewrite: a.rewrite}
 	case readPod:
 		go s.readPod(true)
+	case takeLock:
+		go func() { s.answers <- lockTaken{s.cfg.Busy.Take()} }()
 	case signalTree:
 		return treeSignalled{a.sig, sendToTree(s.self, s.groupIf(a.group), s.m.pid1, a.sig)}
 	case resume:
@@ -187,8 +201,11 @@ func (s *supervisor) do(a action) event {
 	case logLine:
 		s.log.Log(context.Background(), a.level, a.msg, a.args...)
 	case progressLine:
-		s.log.Info("draining", "left", a.left.Round(100*time.Millisecond).String(),
-			"alive", len(tree(s.self, s.groupIf(!s.m.reaped), s.m.pid1)))
+		args := []any{"left", a.left.Round(100 * time.Millisecond).String(), "alive", len(tree(s.self, s.groupIf(!s.m.reaped), s.m.pid1))}
+		if a.busy != "" {
+			args = append(args, "workload", a.busy)
+		}
+		s.log.Info("draining", args...)
 	case exit:
 		s.log.Info(a.summary)
 		s.writeTerminationLog(a.summary)

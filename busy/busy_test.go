@@ -1,0 +1,116 @@
+package busy
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// hold opens path and locks it as a worker would; the returned func is the
+// task's end (close).
+func hold(t *testing.T, path string) func() {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	return func() { f.Close() }
+}
+
+func next(t *testing.T, ch <-chan bool) bool {
+	t.Helper()
+	select {
+	case b := <-ch:
+		return b
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change reported within 5s")
+		return false
+	}
+}
+
+func TestOpenCreatesAndRefuses(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "busy")
+	l, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o666 {
+		t.Errorf("busy file %v, %v: want a regular file, mode 0666", fi, err)
+	}
+	if l.Busy() {
+		t.Errorf("a fresh busy file is busy")
+	}
+	os.Symlink(path, filepath.Join(dir, "link"))
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	for _, bad := range []string{filepath.Join(dir, "missing", "busy"), filepath.Join(dir, "link"), filepath.Join(dir, "sub")} {
+		if _, err := Open(bad); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("Open(%s) = %v, want an error naming it", bad, err)
+		}
+	}
+}
+
+func TestWatchFollowsTheLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "busy")
+	l, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan bool, 16)
+	if err := l.Watch(ch); err != nil {
+		t.Fatal(err)
+	}
+	if next(t, ch) {
+		t.Fatal("busy at start")
+	}
+	for i := 0; i < 3; i++ {
+		done := hold(t, path)
+		if !next(t, ch) {
+			t.Fatalf("task %d: not seen busy", i)
+		}
+		if !l.Busy() {
+			t.Fatalf("task %d: Busy() false while locked", i)
+		}
+		done()
+		if next(t, ch) {
+			t.Fatalf("task %d: not seen idle after the close", i)
+		}
+	}
+}
+
+func TestTakeWaitsForTheTask(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "busy")
+	l, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := hold(t, path)
+	took := make(chan time.Time, 1)
+	go func() { l.Take(); took <- time.Now() }()
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-took:
+		t.Fatal("Take returned while the task held the lock")
+	default:
+	}
+	ended := time.Now()
+	done()
+	select {
+	case at := <-took:
+		if at.Before(ended) {
+			t.Errorf("Take returned before the task ended")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Take did not return after the task ended")
+	}
+	if !l.Busy() {
+		t.Errorf("after Take the lock is not held")
+	}
+}
