@@ -107,6 +107,13 @@ func TestBusyFileBadInput(t *testing.T) {
 		{[]string{"--busy-file", filepath.Join(dir, "missing", "busy")}, filepath.Join(dir, "missing")},
 		{[]string{"--busy-file", link}, link + ": is a symlink"},
 		{[]string{"--busy-file", dir}, dir},
+		{[]string{"--busy-file", filepath.Join(dir, "b"), "--busy-cost", "-1"}, `--busy-cost "-1"`},
+		{[]string{"--busy-file", filepath.Join(dir, "b"), "--idle-cost", "x"}, `--idle-cost "x"`},
+		{[]string{"--busy-file", filepath.Join(dir, "b"), "--idle-cost", "3000000000"}, `--idle-cost "3000000000"`},
+		{[]string{"--busy-file", filepath.Join(dir, "b"), "--cost-interval", "-5s"}, `"-5s"`},
+		{[]string{"--busy-file", filepath.Join(dir, "b"), "--cost-interval", "0"}, "--cost-interval"},
+		{[]string{"--busy-file", filepath.Join(dir, "b"), "--busy-annotation", "example.com/x"}, `"example.com/x"`},
+		{[]string{"--busy-annotation", "example.com/x=a:b"}, "--busy-annotation: needs --busy-file"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) { rejected(t, subreaper, tc.args, tc.names) })
 	}

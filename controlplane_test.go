@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +35,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/drainit/drainit/internal/procfs"
 )
 
 // kubeRelease is the control plane's release: testdata/controlplane/go.mod
@@ -382,11 +385,13 @@ type pod struct {
 }
 
 type podSpec struct {
-	grace   int           // terminationGracePeriodSeconds
-	preStop time.Duration // how long the emulated preStop hook takes before SIGTERM
-	sa      string        // the service account whose token the pod gets; "" for drainit's
-	env     []string      // extra environment for drainit
-	args    []string      // drainit's options and the workload
+	annotations map[string]string // the pod's at creation
+	bind        bool              // the pod was made by a controller: bind it to node-1
+	grace       int               // terminationGracePeriodSeconds
+	preStop     time.Duration     // how long the emulated preStop hook takes before SIGTERM
+	sa          string            // the service account whose token the pod gets; "" for drainit's
+	env         []string          // extra environment for drainit
+	args        []string          // drainit's options and the workload
 }
 
 // runPod creates the pod, binds it to node-1, marks it running and ready,
@@ -397,27 +402,49 @@ func (cp *controlPlane) runPod(t *testing.T, ns, name string, spec podSpec) *pod
 	if spec.sa == "" {
 		spec.sa = "drainit"
 	}
+	annotations := "{}"
+	if spec.annotations != nil {
+		b, _ := json.Marshal(spec.annotations)
+		annotations = string(b)
+	}
+	manifest := fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":%q,"annotations":%s},"spec":{"nodeName":"node-1","serviceAccountName":%q,
+		"terminationGracePeriodSeconds":%d,"containers":[{"name":"worker","image":"drainit-test"}]}}`, name, annotations, spec.sa, spec.grace)
+	cp.must(t, "POST", fmt.Sprintf("/api/v1/namespaces/%s/pods", ns), "", []byte(manifest))
+	return cp.startPod(t, ns, name, spec)
+}
+
+// startPod is the kubelet's part for a pod that exists: bind it to node-1
+// if it is not bound, mark it running and ready, run its drainit.
+func (cp *controlPlane) startPod(t *testing.T, ns, name string, spec podSpec) *pod {
+	t.Helper()
+	if spec.sa == "" {
+		spec.sa = "drainit"
+	}
 	p := &pod{cp: cp, ns: ns, name: name, path: fmt.Sprintf("/api/v1/namespaces/%s/pods/%s", ns, name),
 		dir: t.TempDir(), preStop: spec.preStop, done: make(chan struct{})}
-	manifest := fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":%q},"spec":{"nodeName":"node-1","serviceAccountName":%q,
-		"terminationGracePeriodSeconds":%d,"containers":[{"name":"worker","image":"drainit-test"}]}}`, name, spec.sa, spec.grace)
-	cp.must(t, "POST", fmt.Sprintf("/api/v1/namespaces/%s/pods", ns), "", []byte(manifest))
+	if spec.bind {
+		cp.must(t, "POST", p.path+"/binding", "", []byte(fmt.Sprintf(
+			`{"apiVersion":"v1","kind":"Binding","metadata":{"name":%q},"target":{"apiVersion":"v1","kind":"Node","name":"node-1"}}`, name)))
+	}
 	cp.must(t, "PATCH", p.path+"/status", "application/merge-patch+json",
 		[]byte(`{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}`))
 	os.WriteFile(filepath.Join(p.dir, "token"), []byte(cp.token(t, ns, spec.sa)), 0o600)
 	env := append([]string{"KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=" + cp.port,
 		"POD_NAME=" + name, "POD_NAMESPACE=" + ns, "DRAINIT_KUBE_TOKEN_FILE=" + filepath.Join(p.dir, "token"),
 		"DRAINIT_KUBE_CA_FILE=" + cp.caFile}, spec.env...)
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
+	args := slices.Clone(spec.args)
+	for i, a := range args {
+		args[i] = strings.ReplaceAll(a, "@dir", p.dir)
 	}
-	p.init = start(t, pid1, spec.args...)
+	p.init = startEnv(t, pid1, env, []string{drainitBin}, args...)
 	go p.kubelet()
 	t.Cleanup(func() {
+		// A pod the test left running goes as a node's pods go: killed.
 		select {
 		case <-p.done:
-		case <-time.After(time.Minute):
+		default:
+			procfs.KillTree(p.init.pid)
+			<-p.done
 		}
 	})
 	return p
@@ -484,4 +511,132 @@ func (p *pod) wait(t *testing.T, limit time.Duration) int {
 		t.Fatalf("pod %s still running after %v; drainit's log:\n%s", p.name, limit, p.init.log())
 	}
 	return p.init.wait(time.Second)
+}
+
+// startControllerManager runs kube-controller-manager with the ReplicaSet
+// controller alone, once for the whole run: the controller that decides
+// which pod a scale-down deletes.
+func (cp *controlPlane) startControllerManager(t *testing.T) {
+	t.Helper()
+	cmOnce.Do(func() {
+		kubeconfig := filepath.Join(cp.dir, "kubeconfig")
+		os.WriteFile(kubeconfig, []byte(fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: test, cluster: {server: %q, certificate-authority: %q}}]
+users: [{name: admin, user: {token: %q}}]
+contexts: [{name: test, context: {cluster: test, user: admin}}]
+current-context: test
+`, cp.url, cp.caFile, cp.adminToken)), 0o600)
+		bins, err := controlPlaneBinaries()
+		if err != nil {
+			cmErr = err
+			return
+		}
+		cp.run(filepath.Join(bins, "kube-controller-manager"), "--kubeconfig", kubeconfig, "--controllers", "replicaset",
+			"--leader-elect=false", "--secure-port", "0", "--use-service-account-credentials=false")
+	})
+	if cmErr != nil {
+		needInCI(t, cmErr)
+	}
+}
+
+var (
+	cmOnce sync.Once
+	cmErr  error
+)
+
+// newPods reports, by name, each pod a controller makes in namespace ns,
+// for the test to start as the kubelet would (startPod with bind).
+func (cp *controlPlane) newPods(t *testing.T, ns string) <-chan string {
+	t.Helper()
+	out := make(chan string, 16)
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	seen := map[string]bool{}
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			_, b, err := cp.do("GET", "/api/v1/namespaces/"+ns+"/pods", "", nil)
+			if err != nil {
+				continue
+			}
+			var list struct {
+				Items []struct {
+					Metadata struct{ Name string } `json:"metadata"`
+				} `json:"items"`
+			}
+			json.Unmarshal(b, &list)
+			for _, it := range list.Items {
+				if name := it.Metadata.Name; !seen[name] {
+					seen[name] = true
+					out <- name
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// annotationsOf reads a pod's annotations.
+func (cp *controlPlane) annotationsOf(t *testing.T, path string) map[string]string {
+	t.Helper()
+	var obj struct {
+		Metadata struct {
+			Annotations map[string]string `json:"annotations"`
+		} `json:"metadata"`
+	}
+	json.Unmarshal(cp.must(t, "GET", path, "", nil), &obj)
+	return obj.Metadata.Annotations
+}
+
+// watchAnnotation counts the changes of a pod's annotation key through a
+// watch, from now until stop is called, which returns the count and the
+// values seen in order.
+func (cp *controlPlane) watchAnnotation(t *testing.T, ns, name, key string) (stop func() []string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", cp.url+"/api/v1/namespaces/"+ns+"/pods?watch=true&fieldSelector=metadata.name%3D"+name, nil)
+	req.Header.Set("Authorization", "Bearer "+cp.adminToken)
+	client := &http.Client{Transport: cp.client.Transport}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var values []string
+	go func() {
+		dec := json.NewDecoder(resp.Body)
+		last, first := "", true
+		for {
+			var ev struct {
+				Object struct {
+					Metadata struct {
+						Annotations map[string]string `json:"annotations"`
+					} `json:"metadata"`
+				} `json:"object"`
+			}
+			if dec.Decode(&ev) != nil {
+				return
+			}
+			v, ok := ev.Object.Metadata.Annotations[key]
+			if !ok {
+				v = "(none)"
+			}
+			mu.Lock()
+			if first || v != last {
+				values = append(values, v)
+			}
+			first, last = false, v
+			mu.Unlock()
+		}
+	}()
+	return func() []string {
+		resp.Body.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(values)
+	}
 }

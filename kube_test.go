@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/drainit/drainit/kube"
 )
 
 // logAttr is attribute key of the first log line with msg.
@@ -154,7 +157,12 @@ func TestKubeReadFailuresFallBackToGrace(t *testing.T) {
 			log := p.init.log()
 			for _, l := range strings.Split(log, "\n") {
 				if strings.Contains(l, "cannot read the pod") {
-					podName := ns + "/" + os.Getenv("POD_NAME")
+					podName := ns + "/" + p.name
+					for _, kv := range tc.spec.env {
+						if v, ok := strings.CutPrefix(kv, "POD_NAME="); ok {
+							podName = ns + "/" + v
+						}
+					}
 					if !strings.Contains(l, "level=WARN") || !strings.Contains(l, podName) || !strings.Contains(l, "https://127.0.0.1:") || !strings.Contains(l, tc.want) {
 						t.Errorf("warning does not name the pod %s, the URL and %q: %s", podName, tc.want, l)
 					}
@@ -221,4 +229,142 @@ func TestKubeManifestsApply(t *testing.T) {
 	}
 	cp.must(t, "GET", fmt.Sprintf("/apis/apps/v1/namespaces/%s/deployments/worker", ns), "", nil)
 	cp.must(t, "GET", fmt.Sprintf("/apis/rbac.authorization.k8s.io/v1/namespaces/%s/rolebindings/drainit", ns), "", nil)
+}
+
+// lockBusy takes the busy lock as a worker does at the start of a task; the
+// returned func is the task's end.
+func lockBusy(t *testing.T, path string) func() {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err == nil {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() { f.Close() }
+}
+
+// The deletion cost follows the busy lock: the idle value at start over a
+// stale busy one, busy at once, idle once idle has lasted the interval,
+// and a worker doing task after task costs no writes between tasks.
+func TestKubeDeletionCostFollowsTheLock(t *testing.T) {
+	cp := needControlPlane(t)
+	ns := cp.namespace(t)
+	rec := filepath.Join(t.TempDir(), "rec")
+	const cost, mark = kube.DeletionCost, "example.com/busy"
+	p := cp.runPod(t, ns, "worker", podSpec{grace: 30, annotations: map[string]string{cost: "1000", mark: "stale"},
+		args: []string{"--busy-file", "@dir/busy", "--cost-interval", "2s", "--busy-annotation", mark + "=yes:",
+			"--", "@fixture", "record", rec, "USR1"}})
+	waitReadyFile(t, rec)
+	state := func() string {
+		a := cp.annotationsOf(t, p.path)
+		v, ok := a[mark]
+		if !ok {
+			v = "(none)"
+		}
+		return a[cost] + " " + v
+	}
+	waitFor(t, 10*time.Second, "the idle state written at start", func() bool { return state() == "0 (none)" })
+
+	done := lockBusy(t, filepath.Join(p.dir, "busy"))
+	locked := time.Now()
+	waitFor(t, 10*time.Second, "busy written", func() bool { return state() == "1000 yes" })
+	if d := time.Since(locked); d > 2*time.Second {
+		t.Errorf("busy written %v after the lock, want at once", d)
+	}
+	done()
+	idle := time.Now()
+	waitFor(t, 10*time.Second, "idle written", func() bool { return state() == "0 (none)" })
+	if d := time.Since(idle); d < 1900*time.Millisecond {
+		t.Errorf("idle written %v after the task, want once idle had lasted --cost-interval 2s", d)
+	}
+
+	stop := cp.watchAnnotation(t, ns, p.name, cost)
+	burst := time.Now()
+	for i := 0; i < 50; i++ {
+		done := lockBusy(t, filepath.Join(p.dir, "busy"))
+		time.Sleep(90 * time.Millisecond)
+		done()
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("50 tasks in %v", time.Since(burst).Round(time.Millisecond))
+	waitFor(t, 15*time.Second, "idle after the burst", func() bool { return state() == "0 (none)" })
+	time.Sleep(500 * time.Millisecond) // the watch's last event
+	values := stop()
+	// values[0] is the state when the watch began; each later one a write.
+	if len(values) == 0 || len(values)-1 > 2 || values[len(values)-1] != "0" {
+		t.Errorf("the deletion cost went through %v during and after 50 tasks: want at most 2 writes, ending at 0", values)
+	}
+	unix.Kill(p.init.pid, unix.SIGUSR1)
+	p.wait(t, 30*time.Second)
+}
+
+// The ReplicaSet controller, scaling 3 → 2 with one worker busy, deletes an
+// idle pod: drainit kept the busy one's deletion cost up. Deleted anyway,
+// the busy pod finishes its task and drainit stops it then, not at the
+// deadline.
+func TestKubeScaleDownDeletesAnIdlePod(t *testing.T) {
+	cp := needControlPlane(t)
+	cp.startControllerManager(t)
+	ns := cp.namespace(t)
+	names := cp.newPods(t, ns)
+	rs := `{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"workers"},"spec":{"replicas":3,
+		"selector":{"matchLabels":{"app":"w"}},"template":{"metadata":{"labels":{"app":"w"}},"spec":{"serviceAccountName":"drainit",
+		"terminationGracePeriodSeconds":30,"containers":[{"name":"worker","image":"drainit-test"}]}}}}`
+	rsPath := "/apis/apps/v1/namespaces/" + ns + "/replicasets"
+	cp.must(t, "POST", rsPath, "", []byte(rs))
+	var pods []*pod
+	for i := 0; i < 3; i++ {
+		var name string
+		select {
+		case name = <-names:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the ReplicaSet controller made %d pods in 30s, want 3", i)
+		}
+		job := []string{"--job", "10ms", "--gap", "1h"} // one quick task, then idle
+		if i == 0 {
+			job = []string{"--job", "12s", "--gap", "1h"} // busy for the whole scale-down
+		}
+		pods = append(pods, cp.startPod(t, ns, name, podSpec{bind: true, args: append([]string{
+			"--busy-file", "@dir/busy", "--cost-interval", "1s", "--termination-log", "@dir/tlog", "--drain-signal", "none",
+			"--", "@fixture", "jobs", "--log", "@dir/jobs", "--busy", "@dir/busy"}, job...)}))
+	}
+	for i, p := range pods {
+		want := map[bool]string{true: "1000", false: "0"}[i == 0]
+		waitFor(t, 15*time.Second, p.name+"'s deletion cost "+want, func() bool {
+			return cp.annotationsOf(t, p.path)[kube.DeletionCost] == want
+		})
+	}
+	cp.must(t, "PATCH", rsPath+"/workers", "application/merge-patch+json", []byte(`{"spec":{"replicas":2}}`))
+	var deleted *pod
+	cases := make(chan *pod, 3)
+	for _, p := range pods {
+		go func(p *pod) { <-p.done; cases <- p }(p)
+	}
+	select {
+	case deleted = <-cases:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no pod deleted 30s after the scale-down")
+	}
+	if deleted == pods[0] {
+		t.Fatalf("the controller deleted the busy pod %s", deleted.name)
+	}
+	t.Logf("the controller deleted idle %s; busy %s stays", deleted.name, pods[0].name)
+
+	busy := pods[0]
+	busy.delete(t, -1) // kubectl delete, anyway
+	if code := busy.wait(t, 40*time.Second); code != 143 {
+		t.Errorf("busy pod: exit %d, want 143 (the worker dies of drainit's SIGTERM); log:\n%s", code, busy.init.log())
+	}
+	events, at := jobLog(filepath.Join(busy.dir, "jobs"))
+	if !slices.Equal(events, []string{"start 1", "done 1"}) {
+		t.Errorf("busy pod's jobs %v: want its task finished and no other started", events)
+	}
+	if lag := ms(busy.init.ended) - at["done 1"]; lag > 5000 {
+		t.Errorf("drainit stopped the worker %dms after its task, want at once, not at the deadline", lag)
+	}
+	if got := string(mustRead(t, filepath.Join(busy.dir, "tlog"))); !strings.HasPrefix(got, "idle after ") || !strings.HasSuffix(got, ": stopped: exit 143\n") {
+		t.Errorf("termination log %q", got)
+	}
 }

@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -127,6 +129,14 @@ func newApp(runWorkload func(supervise.Config)) *cli.App {
 				Usage: "`PATH` for a one-line summary at exit; auto: " + terminationLogDefault + " when writable; empty or none disables"},
 			&cli.StringFlag{Name: "busy-file", EnvVars: env("BUSY_FILE"),
 				Usage: "`PATH` the workload holds an exclusive flock on while it works on a task; a drain ends as soon as it is free"},
+			&cli.StringFlag{Name: "busy-cost", Value: "1000", EnvVars: env("BUSY_COST"),
+				Usage: "pod-deletion-cost `N` drainit keeps on its pod while a task is in flight (with Kubernetes)"},
+			&cli.StringFlag{Name: "idle-cost", Value: "0", EnvVars: env("IDLE_COST"),
+				Usage: "pod-deletion-cost `N` while the workload is idle"},
+			&cli.StringFlag{Name: "cost-interval", Value: "5s", EnvVars: env("COST_INTERVAL"),
+				Usage: "idle is written once it has lasted this `DURATION`, and the pod is written at most once per interval for it"},
+			&cli.StringSliceFlag{Name: "busy-annotation", EnvVars: env("BUSY_ANNOTATION"),
+				Usage: "also keep annotation KEY on the pod, as `KEY=BUSY:IDLE`; an empty IDLE removes it (repeatable)"},
 			&cli.StringFlag{Name: "kube", Value: "auto", EnvVars: env("KUBE"),
 				Usage: "read drainit's own pod from the Kubernetes API for the real deadline: `auto` (when in a pod with a service-account token), on or off"},
 			&cli.StringFlag{Name: "kube-api", EnvVars: env("KUBE_API"),
@@ -201,6 +211,12 @@ func configFrom(c *cli.Context) (supervise.Config, error) {
 		return cfg, err
 	}
 	cfg.GraceFromPod = cfg.Kube != nil && !c.IsSet("grace")
+	if cfg.Annotations, cfg.CostInterval, err = annotationsFrom(c); err != nil {
+		return cfg, err
+	}
+	if cfg.Kube == nil && (c.IsSet("busy-cost") || c.IsSet("idle-cost") || c.IsSet("busy-annotation")) {
+		log.Warn("Kubernetes is off (--kube): the busy lock ends drains, but no pod annotation is kept")
+	}
 	// Without its own PID namespace's /proc drainit cannot find the
 	// workload's descendants, and would wait for processes it cannot see
 	// until the runtime's SIGKILL.
@@ -364,6 +380,45 @@ func kubeFrom(c *cli.Context) (*kube.Client, error) {
 		}
 	}
 	return kube.New(cfg)
+}
+
+// annotationsFrom reads what drainit keeps on its pod while the workload is
+// busy: the deletion cost first, then every --busy-annotation.
+func annotationsFrom(c *cli.Context) ([]kube.Annotation, time.Duration, error) {
+	given := ""
+	for _, f := range []string{"busy-cost", "idle-cost", "cost-interval", "busy-annotation"} {
+		if c.IsSet(f) && given == "" {
+			given = f
+		}
+	}
+	if given != "" && c.String("busy-file") == "" {
+		return nil, 0, fmt.Errorf("--%s: needs --busy-file, the lock that says when the workload is busy", given)
+	}
+	costs := map[string]string{}
+	for _, f := range []string{"busy-cost", "idle-cost"} {
+		v := strings.TrimSpace(c.String(f))
+		if n, err := strconv.ParseInt(v, 10, 32); err != nil || n < 0 {
+			return nil, 0, fmt.Errorf("--%s %q: want a whole number from 0 to %d", f, c.String(f), math.MaxInt32)
+		}
+		costs[f] = v
+	}
+	interval, err := drain.ParseDuration(c.String("cost-interval"))
+	if err == nil && interval == 0 {
+		err = errors.New("must be more than 0")
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("--cost-interval: %w", err)
+	}
+	anns := []kube.Annotation{{Key: kube.DeletionCost, Busy: costs["busy-cost"], Idle: costs["idle-cost"]}}
+	for _, s := range c.StringSlice("busy-annotation") {
+		key, values, ok := strings.Cut(s, "=")
+		busyV, idleV, ok2 := strings.Cut(values, ":")
+		if !ok || !ok2 || strings.TrimSpace(key) == "" || busyV == "" {
+			return nil, 0, fmt.Errorf("--busy-annotation %q: want KEY=BUSY:IDLE, e.g. cluster-autoscaler.kubernetes.io/safe-to-evict=false:true", s)
+		}
+		anns = append(anns, kube.Annotation{Key: strings.TrimSpace(key), Busy: busyV, Idle: idleV})
+	}
+	return anns, interval, nil
 }
 
 // terminationLog resolves --termination-log to a path, or "" for none.

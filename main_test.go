@@ -119,6 +119,12 @@ func start(t *testing.T, mode string, args ...string) *initRun {
 // startInit is start for any init: init is its path and leading arguments.
 func startInit(t *testing.T, mode string, init []string, args ...string) *initRun {
 	t.Helper()
+	return startEnv(t, mode, nil, init, args...)
+}
+
+// startEnv is startInit with env added to the test's environment.
+func startEnv(t *testing.T, mode string, env, init []string, args ...string) *initRun {
+	t.Helper()
 	args = slices.Clone(args)
 	for i, a := range args {
 		switch a {
@@ -144,7 +150,7 @@ func startInit(t *testing.T, mode string, init []string, args ...string) *initRu
 	}
 	r := &initRun{t: t, stderr: stderr, done: make(chan struct{}), init: init[0]}
 	r.cmd = exec.Command(argv[0], argv[1:]...)
-	r.cmd.Env = append(os.Environ(), fixtureEnv+"=1")
+	r.cmd.Env = append(append(os.Environ(), fixtureEnv+"=1"), env...)
 	// Files, not buffers: os/exec would otherwise wait for every process
 	// holding the pipe, daemons included, before Wait returns.
 	r.cmd.Stdout, r.cmd.Stderr = stderr, stderr

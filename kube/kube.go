@@ -20,6 +20,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -150,7 +151,42 @@ func decodePod(body []byte) (Pod, error) {
 	return p, nil
 }
 
-func (c *Client) get(ctx context.Context) ([]byte, error) {
+// Annotation is one annotation drainit keeps on its pod: Busy while the
+// workload works on a task, Idle otherwise; an empty Idle removes it.
+type Annotation struct{ Key, Busy, Idle string }
+
+// DeletionCost is the annotation the ReplicaSet controller ranks pods by
+// when it scales down (after readiness): the lower, the sooner deleted.
+const DeletionCost = "controller.kubernetes.io/pod-deletion-cost"
+
+// Annotate sets each annotation to its busy or idle value with one JSON
+// merge patch of the annotations alone.
+func (c *Client) Annotate(ctx context.Context, anns []Annotation, busy bool) error {
+	values := map[string]any{}
+	for _, a := range anns {
+		v := a.Idle
+		if busy {
+			v = a.Busy
+		}
+		if v == "" {
+			values[a.Key] = nil // null removes the key
+		} else {
+			values[a.Key] = v
+		}
+	}
+	body, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": values}})
+	if err == nil {
+		_, err = c.do(ctx, "PATCH", "application/merge-patch+json", body)
+	}
+	if err != nil {
+		return fmt.Errorf("pod %s/%s: PATCH %s: %w", c.cfg.Namespace, c.cfg.Pod, c.url, err)
+	}
+	return nil
+}
+
+func (c *Client) get(ctx context.Context) ([]byte, error) { return c.do(ctx, "GET", "", nil) }
+
+func (c *Client) do(ctx context.Context, method, contentType string, body []byte) ([]byte, error) {
 	token, err := os.ReadFile(c.cfg.TokenFile)
 	if err != nil {
 		return nil, fmt.Errorf("token %s: %w", c.cfg.TokenFile, unwrapPath(err))
@@ -171,9 +207,12 @@ func (c *Client) get(ctx context.Context) ([]byte, error) {
 	conn.SetDeadline(deadline)
 	// HTTP/1.0: the answer ends when the server closes the connection, so
 	// there is no chunked encoding and no connection to keep.
-	req := "GET " + c.path + " HTTP/1.0\r\nHost: " + c.host + "\r\nAuthorization: Bearer " + strings.TrimSpace(string(token)) +
-		"\r\nAccept: application/json\r\nUser-Agent: drainit\r\n\r\n"
-	if _, err := io.WriteString(conn, req); err != nil {
+	req := method + " " + c.path + " HTTP/1.0\r\nHost: " + c.host + "\r\nAuthorization: Bearer " + strings.TrimSpace(string(token)) +
+		"\r\nAccept: application/json\r\nUser-Agent: drainit\r\n"
+	if body != nil {
+		req += "Content-Type: " + contentType + "\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n"
+	}
+	if _, err := io.WriteString(conn, req+"\r\n"+string(body)); err != nil {
 		return nil, err
 	}
 	// A pod is a few KiB; a megabyte is an answer from something else.
@@ -193,14 +232,14 @@ func (c *Client) get(ctx context.Context) ([]byte, error) {
 	if te := header.Get("Transfer-Encoding"); te != "" {
 		return nil, fmt.Errorf("unexpected Transfer-Encoding %q", te)
 	}
-	body, err := io.ReadAll(r.R)
+	answer, err := io.ReadAll(r.R)
 	if err != nil {
 		return nil, err
 	}
 	if !strings.HasPrefix(code, "200 ") && code != "200" {
-		return nil, fmt.Errorf("%s%s", code, statusMessage(body))
+		return nil, fmt.Errorf("%s%s", code, statusMessage(answer))
 	}
-	return body, nil
+	return answer, nil
 }
 
 // statusMessage is the message of a Kubernetes Status object, if the body

@@ -52,7 +52,18 @@ type rules struct {
 	kube         bool // drainit reads its pod: at the trigger, for a deletion's deadline
 	graceFromPod bool // --grace was not given: the pod spec's terminationGracePeriodSeconds is the budget
 	busyFile     bool // the workload holds a busy lock while it works on a task
+	annotate     bool // keep the pod's annotations (pod-deletion-cost …) in step with the busy lock
+	costInterval time.Duration
 }
+
+// What the pod's annotations were last written as.
+type written int
+
+const (
+	writtenNothing written = iota
+	writtenIdle
+	writtenBusy
+)
 
 // Where the budget, and so the deadline, came from.
 const (
@@ -76,6 +87,15 @@ type machine struct {
 	busy     bool          // the workload holds the busy lock
 	since    time.Time     // when busy last changed
 	idleAt   time.Time     // when drainit took the busy lock in the drain
+	known    bool          // the busy lock's state is known: the watch reported once
+
+	// The pod's annotations: busy is written at once, idle once it has
+	// lasted costInterval, and never twice within costInterval.
+	written   written
+	writing   bool // a write is under way
+	lastWrite time.Time
+	retryAt   time.Time // after a failed write
+	backoff   time.Duration
 
 	// For the summary.
 	reaped   bool            // the workload's status is in
@@ -114,6 +134,10 @@ type (
 		err       error
 		atTrigger bool
 	}
+	annotated struct { // the answer to writeAnnotations
+		busy bool
+		err  error
+	}
 	busyChanged struct{ busy bool } // the busy lock was taken or released
 	lockTaken   struct{ err error } // the answer to takeLock: drainit holds the busy lock
 )
@@ -127,6 +151,7 @@ func (treeSignalled) isEvent()   {}
 func (fileWritten) isEvent()     {}
 func (podRead) isEvent()         {}
 func (busyChanged) isEvent()     {}
+func (annotated) isEvent()       {}
 func (lockTaken) isEvent()       {}
 
 // action is something for the supervisor to do.
@@ -139,9 +164,10 @@ type (
 		deadline time.Time
 		rewrite  bool // the deadline moved: the file is there already
 	}
-	readPod    struct{} // read the pod off the loop; answer podRead
-	takeLock   struct{} // wait for the busy lock off the loop, and keep it; answer lockTaken
-	signalTree struct { // signal every process drainit answers for; answer treeSignalled
+	readPod          struct{}            // read the pod off the loop; answer podRead
+	takeLock         struct{}            // wait for the busy lock off the loop, and keep it; answer lockTaken
+	writeAnnotations struct{ busy bool } // patch the pod's annotations off the loop; answer annotated
+	signalTree       struct {            // signal every process drainit answers for; answer treeSignalled
 		sig   unix.Signal
 		group bool // the workload's group may be used: it is not reaped yet, so its number is not reused
 	}
@@ -162,17 +188,18 @@ type (
 	}
 )
 
-func (forward) isAction()      {}
-func (send) isAction()         {}
-func (writeFile) isAction()    {}
-func (readPod) isAction()      {}
-func (takeLock) isAction()     {}
-func (signalTree) isAction()   {}
-func (resume) isAction()       {}
-func (stopSelf) isAction()     {}
-func (logLine) isAction()      {}
-func (progressLine) isAction() {}
-func (exit) isAction()         {}
+func (forward) isAction()          {}
+func (send) isAction()             {}
+func (writeFile) isAction()        {}
+func (readPod) isAction()          {}
+func (takeLock) isAction()         {}
+func (writeAnnotations) isAction() {}
+func (signalTree) isAction()       {}
+func (resume) isAction()           {}
+func (stopSelf) isAction()         {}
+func (logLine) isAction()          {}
+func (progressLine) isAction()     {}
+func (exit) isAction()             {}
 
 // newMachine is a machine before anything happened: the budget is --grace
 // until the pod says otherwise.
@@ -202,6 +229,8 @@ func (m machine) wake() time.Time {
 		consider(m.deadline)
 	case cleaningUp:
 		consider(m.deadline)
+	case running:
+		consider(m.annotateAt())
 	}
 	return next
 }
@@ -228,14 +257,29 @@ func (m machine) step(ev event, now time.Time) (machine, []action) {
 		acts = m.podRead(e, now)
 	case busyChanged:
 		// Once drainit holds the lock itself, what it sees is its own hold.
-		if m.idleAt.IsZero() && e.busy != m.busy {
-			m.busy, m.since = e.busy, now
+		if m.idleAt.IsZero() && (e.busy != m.busy || !m.known) {
+			m.busy, m.since, m.known = e.busy, now, true
 			msg := "workload idle"
 			if e.busy {
 				msg = "workload busy"
 			}
 			acts = append(acts, logAt(slog.LevelDebug, msg))
+			acts = append(acts, m.annotations(now)...)
 		}
+	case annotated:
+		m.writing = false
+		if e.err != nil {
+			m.backoff = min(max(2*m.backoff, time.Second), time.Minute)
+			m.retryAt = now.Add(m.backoff)
+			acts = append(acts, logAt(slog.LevelWarn, "cannot write the pod's annotations", "retry in", m.backoff.String(), "err", e.err))
+		} else {
+			m.written, m.lastWrite, m.backoff, m.retryAt = writtenIdle, now, 0, time.Time{}
+			if e.busy {
+				m.written = writtenBusy
+			}
+			acts = append(acts, logAt(slog.LevelDebug, "wrote the pod's annotations", "busy", e.busy))
+		}
+		acts = append(acts, m.annotations(now)...)
 	case lockTaken:
 		acts = m.lockTaken(e, now)
 	case fileWritten:
@@ -384,6 +428,8 @@ func (m *machine) tick(now time.Time) []action {
 		return []action{signalTree{sig: unix.SIGKILL}}
 	case m.phase == stopping && !now.Before(m.deadline):
 		return m.kill(fmt.Sprintf("idle after %.1fs: SIGTERM did not end it", m.idleAt.Sub(m.trigger).Seconds()), now)
+	case m.phase == running:
+		return m.annotations(now)
 	case m.phase != delaying && m.phase != draining:
 		return nil
 	}
@@ -428,6 +474,43 @@ func (m *machine) carryOut(ev drain.Event) []action {
 			logAt(slog.LevelInfo, "escalated", "signal", signame.Name(ev.Signal), "at", ev.At.String()))
 	}
 	return acts
+}
+
+// annotateAt is when the pod's annotations are next due to be written;
+// zero for not at all. Becoming busy is written at once (protect at once),
+// becoming idle only once it has lasted costInterval (release lazily), and
+// an idle write never comes within costInterval of the last write, so a
+// worker doing task after task writes nothing between them. Nothing is
+// written once a drain has started.
+func (m *machine) annotateAt() time.Time {
+	want := writtenIdle
+	if m.busy {
+		want = writtenBusy
+	}
+	if !m.annotate || !m.known || m.phase != running || m.writing || m.written == want {
+		return time.Time{}
+	}
+	at := m.retryAt
+	if want == writtenIdle && m.written != writtenNothing {
+		for _, t := range []time.Time{m.since.Add(m.costInterval), m.lastWrite.Add(m.costInterval)} {
+			if t.After(at) {
+				at = t
+			}
+		}
+	}
+	if at.IsZero() {
+		return m.since // at once: any time already passed will do
+	}
+	return at
+}
+
+// annotations writes the pod's annotations if they are due.
+func (m *machine) annotations(now time.Time) []action {
+	if at := m.annotateAt(); at.IsZero() || now.Before(at) {
+		return nil
+	}
+	m.writing = true
+	return []action{writeAnnotations{busy: m.busy}}
 }
 
 // busyText says what the workload is doing, for progress lines.

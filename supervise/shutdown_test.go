@@ -81,6 +81,10 @@ func show(a action) string {
 		return "log " + a.msg
 	case readPod:
 		return "read pod"
+	case takeLock:
+		return "take lock"
+	case writeAnnotations:
+		return fmt.Sprintf("annotate busy=%v", a.busy)
 	case progressLine:
 		return "progress left=" + a.left.String()
 	case exit:
@@ -399,4 +403,81 @@ func TestMachineStepDoesNotChangeItsInput(t *testing.T) {
 	if after := fmt.Sprint(m.did, m.steps); after != before {
 		t.Errorf("step changed the state it was given: %s -> %s", before, after)
 	}
+}
+
+func TestMachineAnnotations(t *testing.T) {
+	r := rules{plan: plan(nil), kube: true, busyFile: true, annotate: true, costInterval: 5 * time.Second}
+	ms := time.Millisecond
+	t.Run("protect at once, release lazily", func(t *testing.T) {
+		_, got := run(r,
+			at{0, busyChanged{false}}, at{10 * ms, annotated{busy: false}}, // the state at start, written at once
+			at{time.Second, busyChanged{true}}, at{1010 * ms, annotated{busy: true}},
+			at{3 * time.Second, busyChanged{false}}, at{4 * time.Second, busyChanged{true}}, // back to back: nothing
+			at{6 * time.Second, busyChanged{false}}, at{10 * time.Second, timerFired{}}, // idle for 4s: not yet
+			at{11 * time.Second, timerFired{}}, at{11010 * ms, annotated{busy: false}})
+		want := []string{"log workload idle", "annotate busy=false", "log wrote the pod's annotations",
+			"log workload busy", "annotate busy=true", "log wrote the pod's annotations",
+			"log workload idle", "log workload busy", "log workload idle",
+			"annotate busy=false", "log wrote the pod's annotations"}
+		if !slices.Equal(got, want) {
+			t.Errorf("actions:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+		}
+	})
+	t.Run("50 tasks in 5s: two writes", func(t *testing.T) {
+		m := newMachine(r)
+		m, _ = m.step(busyChanged{false}, t0)
+		m, _ = m.step(annotated{busy: false}, t0)
+		writes := 0
+		now := t0
+		feed := func(ev event) {
+			var acts []action
+			m, acts = m.step(ev, now)
+			for _, a := range acts {
+				if w, ok := a.(writeAnnotations); ok {
+					writes++
+					m, _ = m.step(annotated{busy: w.busy}, now)
+				}
+			}
+		}
+		for i := 0; i < 50; i++ {
+			now = now.Add(90 * ms)
+			feed(busyChanged{true})
+			now = now.Add(10 * ms)
+			feed(busyChanged{false})
+			if w := m.wake(); !w.IsZero() && !now.Before(w) {
+				feed(timerFired{})
+			}
+		}
+		for w := m.wake(); !w.IsZero(); w = m.wake() {
+			now = w
+			feed(timerFired{})
+		}
+		if writes != 2 || m.written != writtenIdle {
+			t.Errorf("%d writes ending %v, want 2 ending idle", writes, m.written)
+		}
+		if got := now.Sub(t0); got < 10*time.Second {
+			t.Errorf("the idle write came %v after start, want once idle lasted 5s after the last task", got)
+		}
+	})
+	t.Run("a failed write is retried with backoff", func(t *testing.T) {
+		m, got := run(r, at{0, busyChanged{true}}, at{10 * ms, annotated{busy: true, err: fmt.Errorf("503")}})
+		if w := m.wake(); w != t0.Add(1010*ms) {
+			t.Errorf("retry at %v, want 1s after the failure", w.Sub(t0))
+		}
+		m, acts := m.step(timerFired{}, m.wake())
+		if len(acts) != 1 || show(acts[0]) != "annotate busy=true" {
+			t.Errorf("retry: %v (before: %v)", acts, got)
+		}
+		m, _ = m.step(annotated{busy: true, err: fmt.Errorf("503")}, t0.Add(1020*ms))
+		if w := m.wake(); w != t0.Add(3020*ms) {
+			t.Errorf("second retry at %v, want 2s later", w.Sub(t0))
+		}
+	})
+	t.Run("no writes once a drain has started", func(t *testing.T) {
+		m, _ := run(r, at{0, busyChanged{true}}, at{0, annotated{busy: true}}, at{time.Second, sig(unix.SIGTERM)},
+			at{2 * time.Second, busyChanged{false}})
+		if m.writing || m.written != writtenBusy {
+			t.Errorf("wrote during the drain: %v", m.written)
+		}
+	})
 }

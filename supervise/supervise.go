@@ -37,10 +37,12 @@ type Config struct {
 	Plan           drain.Plan
 	TerminationLog string // file for the one-line summary; "" for none
 	Log            *slog.Logger
-	Stderr         *Stderr      // where Log writes, if it is drainit's stderr: its SIGPIPEs are drainit's own
-	Kube           *kube.Client // reads drainit's pod; nil when Kubernetes is off
-	GraceFromPod   bool         // the budget is the pod spec's grace: --grace was not given
-	Busy           *busy.Lock   // the workload's busy lock; nil for none
+	Stderr         *Stderr           // where Log writes, if it is drainit's stderr: its SIGPIPEs are drainit's own
+	Kube           *kube.Client      // reads drainit's pod; nil when Kubernetes is off
+	GraceFromPod   bool              // the budget is the pod spec's grace: --grace was not given
+	Busy           *busy.Lock        // the workload's busy lock; nil for none
+	Annotations    []kube.Annotation // kept in step with Busy on the pod, with Kube
+	CostInterval   time.Duration     // how long idle lasts before it is written, and the least time between writes
 }
 
 // Run starts the workload and supervises it until it and every process it
@@ -50,11 +52,13 @@ type Config struct {
 // and no burst of exits can crowd out another signal. It returns drainit's
 // exit status.
 func Run(cfg Config, sigs, chld <-chan os.Signal) int {
-	// Room for both pod reads and the lock: their goroutines never wait for the loop.
-	s := &supervisor{cfg: cfg, log: cfg.Log, self: os.Getpid(), answers: make(chan event, 3)}
+	// Room for both pod reads, the lock and a write: their goroutines never
+	// wait for the loop.
+	s := &supervisor{cfg: cfg, log: cfg.Log, self: os.Getpid(), answers: make(chan event, 4)}
 	tty := OwnsTerminal()
 	s.m = newMachine(rules{plan: cfg.Plan, rewrite: cfg.Rewrite, successCodes: cfg.SuccessCodes,
-		tty: tty, pid1: s.self == 1, kube: cfg.Kube != nil, graceFromPod: cfg.GraceFromPod, busyFile: cfg.Busy != nil})
+		tty: tty, pid1: s.self == 1, kube: cfg.Kube != nil, graceFromPod: cfg.GraceFromPod, busyFile: cfg.Busy != nil,
+		annotate: cfg.Kube != nil && cfg.Busy != nil && len(cfg.Annotations) > 0, costInterval: cfg.CostInterval})
 	s.startReaper()
 	if cfg.Busy != nil {
 		// Changes come one at a time, each after the last was sent.
@@ -192,6 +196,12 @@ func (s *supervisor) do(a action) event {
 		go s.readPod(true)
 	case takeLock:
 		go func() { s.answers <- lockTaken{s.cfg.Busy.Take()} }()
+	case writeAnnotations:
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), kube.Timeout)
+			defer cancel()
+			s.answers <- annotated{busy: a.busy, err: s.cfg.Kube.Annotate(ctx, s.cfg.Annotations, a.busy)}
+		}()
 	case signalTree:
 		return treeSignalled{a.sig, sendToTree(s.self, s.groupIf(a.group), s.m.pid1, a.sig)}
 	case resume:
