@@ -368,3 +368,42 @@ func TestKubeScaleDownDeletesAnIdlePod(t *testing.T) {
 		t.Errorf("termination log %q", got)
 	}
 }
+
+// Why readiness must not mean busy: the ReplicaSet controller deletes a
+// not-ready pod before it looks at any deletion cost. A busy worker marked
+// NotReady with a cost of 100 is the one scaled away.
+func TestKubeReadinessAsBusyLosesTheBusyPod(t *testing.T) {
+	cp := needControlPlane(t)
+	cp.startControllerManager(t)
+	ns := cp.namespace(t)
+	names := cp.newPods(t, ns)
+	rsPath := "/apis/apps/v1/namespaces/" + ns + "/replicasets"
+	cp.must(t, "POST", rsPath, "", []byte(`{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"workers"},"spec":{"replicas":3,
+		"selector":{"matchLabels":{"app":"w"}},"template":{"metadata":{"labels":{"app":"w"}},"spec":{"serviceAccountName":"drainit",
+		"terminationGracePeriodSeconds":30,"containers":[{"name":"worker","image":"drainit-test"}]}}}}`))
+	var pods []*pod
+	for i := 0; i < 3; i++ {
+		select {
+		case name := <-names:
+			pods = append(pods, cp.startPod(t, ns, name, podSpec{bind: true, args: []string{"--", "@fixture", "sleep", "1h"}}))
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the ReplicaSet controller made %d pods in 30s, want 3", i)
+		}
+	}
+	busy := pods[0]
+	cp.must(t, "PATCH", busy.path+"/status", "application/merge-patch+json", []byte(`{"status":{"conditions":[{"type":"Ready","status":"False"}]}}`))
+	cp.must(t, "PATCH", busy.path, "application/merge-patch+json", []byte(`{"metadata":{"annotations":{"`+kube.DeletionCost+`":"100"}}}`))
+	cp.must(t, "PATCH", rsPath+"/workers", "application/merge-patch+json", []byte(`{"spec":{"replicas":2}}`))
+	select {
+	case <-busy.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the not-ready busy pod was not the one deleted")
+	}
+	for _, p := range pods[1:] {
+		select {
+		case <-p.done:
+			t.Errorf("ready pod %s was deleted too", p.name)
+		default:
+		}
+	}
+}
