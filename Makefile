@@ -15,7 +15,7 @@ export CGO_ENABLED = 0
 # Where make build puts the binary; the tests build theirs with OUT=.
 OUT ?= bin/drainit
 
-.PHONY: build test demo bench image clean
+.PHONY: build test demo demo-kube bench image clean
 
 build:
 	$(GO) build $(GOFLAGS_BUILD) -o $(OUT) .
@@ -26,6 +26,11 @@ demo: build
 	@$(GO) build -trimpath -o bin/legacyworker ./testdata/legacyworker
 	@$(GO) build -trimpath -o bin/demo ./testdata/demo
 	@./bin/demo -drainit bin/drainit -worker bin/legacyworker
+
+# The busy-worker story on a real control plane (the tests' own, as root;
+# the first run on a machine builds kube-apiserver, about 5 minutes).
+demo-kube:
+	@$(GO) test -tags urfave_cli_no_docs -count=1 -run '^TestKubeDemo$$' -v . | grep -E '^(demo-kube|\| |--- |FAIL|ok)'
 
 test:
 	$(GO) vet ./... ./testdata/bench ./testdata/demo ./testdata/legacyworker

@@ -374,8 +374,11 @@ func (m *machine) startDrain(sig unix.Signal, now time.Time) []action {
 	return append(acts, m.tick(now)...)
 }
 
-// killAt is the drain's budget as it stands: from the trigger to the kill.
-func (m *machine) killAt() time.Duration { return m.deadline.Sub(m.trigger) }
+// killAt is the drain's budget as it stands: from the trigger to the kill,
+// to a tenth of a second (a deletion's deadline is not a round number).
+func (m *machine) killAt() time.Duration {
+	return m.deadline.Sub(m.trigger).Round(100 * time.Millisecond)
+}
 
 // podRead takes in what the API said of the pod. At start, the pod spec's
 // grace becomes the budget unless --grace was given; at the trigger, a
