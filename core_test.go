@@ -30,9 +30,7 @@ func TestSpawnPassesEnvCwdAndStdio(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(dir, "env")
 			t.Setenv("DRAINIT_TEST_MARKER", "kept")
-			wd, _ := os.Getwd()
-			os.Chdir(dir)
-			defer os.Chdir(wd)
+			t.Chdir(dir)
 			r := start(t, mode, "--log-level", "debug", "--", "@fixture", "env", out)
 			if code := r.wait(10 * time.Second); code != 0 {
 				t.Fatalf("exit %d, log:\n%s", code, r.log())

@@ -26,6 +26,7 @@ import (
 
 	"github.com/drainit/drainit/busy"
 	"github.com/drainit/drainit/drain"
+	"github.com/drainit/drainit/internal/fserr"
 	"github.com/drainit/drainit/internal/procfs"
 	"github.com/drainit/drainit/internal/signals"
 	"github.com/drainit/drainit/internal/signame"
@@ -75,12 +76,27 @@ func run(args []string, sigs, chld <-chan os.Signal) int {
 
 func env(name string) []string { return []string{"DRAINIT_" + name} }
 
+// The help page's groups, by purpose.
+const (
+	catSignals = "signals and reaping"
+	catDrain   = "drain"
+	catBusy    = "busy and Kubernetes"
+	catReport  = "logging and reporting"
+)
+
+func init() {
+	// As tini and dumb-init answer: --version and -V. There is no version
+	// subcommand: it would make a workload named version unrunnable.
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Aliases: []string{"V"}, Usage: "print drainit's version, commit and Go version", DisableDefaultText: true}
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, c.App.Version) }
+}
+
 func newApp(runWorkload func(supervise.Config)) *cli.App {
 	return &cli.App{
 		Name:            "drainit",
 		Usage:           "an init for containers that drains the workload before the runtime's SIGKILL",
 		UsageText:       "drainit [OPTIONS] [--] COMMAND [ARG...]",
-		HideVersion:     true,
+		Version:         versionLine(),
 		HideHelpCommand: true,
 		Writer:          os.Stdout,
 		ErrWriter:       os.Stderr,
@@ -88,66 +104,66 @@ func newApp(runWorkload func(supervise.Config)) *cli.App {
 			return usageError{fmt.Errorf("%w (see drainit --help)", err)}
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main decides the exit status
-		Commands: []*cli.Command{{
-			Name:  "version",
-			Usage: "print drainit's version, commit and Go version",
-			Action: func(c *cli.Context) error {
-				fmt.Fprintln(c.App.Writer, versionLine())
-				return nil
-			},
-		}},
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "group", Aliases: []string{"g"}, EnvVars: env("GROUP"),
+			&cli.BoolFlag{Name: "group", Category: catSignals, Aliases: []string{"g"}, EnvVars: env("GROUP"),
 				Usage: "forward signals to the workload's whole process group, not only to it"},
-			&cli.StringSliceFlag{Name: "rewrite", EnvVars: env("REWRITE"),
+			&cli.StringSliceFlag{Name: "rewrite", Category: catSignals, EnvVars: env("REWRITE"),
 				Usage: "rewrite a forwarded signal, as `FROM:TO`; TO 0 or none drops FROM (repeatable)"},
-			&cli.StringSliceFlag{Name: "success-code", EnvVars: env("SUCCESS_CODE"),
-				Usage: "exit 0 when the workload's status would be `N` (repeatable)"},
-			&cli.BoolFlag{Name: "no-subreaper", EnvVars: env("NO_SUBREAPER"),
+			&cli.IntSliceFlag{Name: "success-code", Category: catReport, EnvVars: env("SUCCESS_CODE"),
+				Usage: "exit 0 when the workload's status would be `N`, 0-255 (repeatable)",
+				Action: func(_ *cli.Context, codes []int) error {
+					for _, n := range codes {
+						if n < 0 || n > 255 {
+							return usageError{fmt.Errorf("--success-code %d: want a whole number from 0 to 255", n)}
+						}
+					}
+					return nil
+				}},
+			&cli.BoolFlag{Name: "no-subreaper", Category: catSignals, EnvVars: env("NO_SUBREAPER"),
 				Usage: "do not become a child subreaper when not PID 1"},
-			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: env("LOG_LEVEL"),
+			&cli.StringFlag{Name: "log-level", Category: catReport, Value: "info", EnvVars: env("LOG_LEVEL"),
 				Usage: "`LEVEL` of drainit's own log lines: debug, info, warn or error"},
-			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: env("LOG_FORMAT"),
+			&cli.StringFlag{Name: "log-format", Category: catReport, Value: "text", EnvVars: env("LOG_FORMAT"),
 				Usage: "`FORMAT` of drainit's log lines on stderr: text or json"},
-			&cli.StringFlag{Name: "grace", Value: "30s", EnvVars: env("GRACE"),
+			&cli.StringFlag{Name: "grace", Category: catDrain, Value: "30s", EnvVars: env("GRACE"),
 				Usage: "`DURATION` the runtime waits between its SIGTERM and its SIGKILL (30s, 1m30s, or bare seconds)"},
-			&cli.StringFlag{Name: "margin", Value: "2s", EnvVars: env("MARGIN"),
+			&cli.StringFlag{Name: "margin", Category: catDrain, Value: "2s", EnvVars: env("MARGIN"),
 				Usage: "drainit kills what is left `DURATION` before the runtime would"},
-			&cli.StringSliceFlag{Name: "drain-on", EnvVars: env("DRAIN_ON"),
+			&cli.StringSliceFlag{Name: "drain-on", Category: catDrain, EnvVars: env("DRAIN_ON"),
 				Usage: "`SIGNAL` that starts a drain instead of being forwarded; none: never drain (repeatable, default TERM)"},
-			&cli.StringFlag{Name: "drain-signal", Value: "TERM", EnvVars: env("DRAIN_SIGNAL"),
+			&cli.StringFlag{Name: "drain-signal", Category: catDrain, Value: "TERM", EnvVars: env("DRAIN_SIGNAL"),
 				Usage: "`SIGNAL` the workload is sent when draining starts; none sends nothing"},
-			&cli.StringFlag{Name: "drain-file", EnvVars: env("DRAIN_FILE"),
+			&cli.StringFlag{Name: "drain-file", Category: catDrain, EnvVars: env("DRAIN_FILE"),
 				Usage: "`PATH` created when draining starts: deadline, then seconds left"},
-			&cli.StringFlag{Name: "drain-delay", Value: "0s", EnvVars: env("DRAIN_DELAY"),
+			&cli.StringFlag{Name: "drain-delay", Category: catDrain, Value: "0s", EnvVars: env("DRAIN_DELAY"),
 				Usage: "leave the workload alone this `DURATION` after the trigger (load balancers catch up)"},
-			&cli.StringSliceFlag{Name: "escalate", EnvVars: env("ESCALATE"),
+			&cli.StringSliceFlag{Name: "escalate", Category: catDrain, EnvVars: env("ESCALATE"),
 				Usage: "also send SIGNAL at OFFSET after the trigger, as `SIGNAL@OFFSET` (repeatable)"},
-			&cli.StringFlag{Name: "progress", Value: "5s", EnvVars: env("PROGRESS"),
+			&cli.StringFlag{Name: "progress", Category: catDrain, Value: "5s", EnvVars: env("PROGRESS"),
 				Usage: "while draining, log time left and processes alive every `DURATION`; 0 disables"},
-			&cli.StringFlag{Name: "termination-log", Value: "auto", EnvVars: env("TERMINATION_LOG"),
+			&cli.StringFlag{Name: "termination-log", Category: catReport, Value: "auto", EnvVars: env("TERMINATION_LOG"),
 				Usage: "`PATH` for a one-line summary at exit; auto: " + terminationLogDefault + " when writable; empty or none disables"},
-			&cli.StringFlag{Name: "busy-file", EnvVars: env("BUSY_FILE"),
+			&cli.StringFlag{Name: "busy-file", Category: catBusy, EnvVars: env("BUSY_FILE"),
 				Usage: "`PATH` the workload holds an exclusive flock on while it works on a task; a drain ends as soon as it is free"},
-			&cli.StringFlag{Name: "busy-cost", Value: "1000", EnvVars: env("BUSY_COST"),
+			&cli.StringFlag{Name: "busy-cost", Category: catBusy, Value: "1000", EnvVars: env("BUSY_COST"),
 				Usage: "pod-deletion-cost `N` drainit keeps on its pod while a task is in flight (with Kubernetes)"},
-			&cli.StringFlag{Name: "idle-cost", Value: "0", EnvVars: env("IDLE_COST"),
+			&cli.StringFlag{Name: "idle-cost", Category: catBusy, Value: "0", EnvVars: env("IDLE_COST"),
 				Usage: "pod-deletion-cost `N` while the workload is idle"},
-			&cli.StringFlag{Name: "cost-interval", Value: "5s", EnvVars: env("COST_INTERVAL"),
+			&cli.StringFlag{Name: "cost-interval", Category: catBusy, Value: "5s", EnvVars: env("COST_INTERVAL"),
 				Usage: "idle is written once it has lasted this `DURATION`, and the pod is written at most once per interval for it"},
-			&cli.StringSliceFlag{Name: "busy-annotation", EnvVars: env("BUSY_ANNOTATION"),
+			&cli.StringSliceFlag{Name: "busy-annotation", Category: catBusy, EnvVars: env("BUSY_ANNOTATION"),
 				Usage: "also keep annotation KEY on the pod, as `KEY=BUSY:IDLE`; an empty IDLE removes it (repeatable)"},
-			&cli.StringFlag{Name: "kube", Value: "auto", EnvVars: env("KUBE"),
-				Usage: "read drainit's own pod from the Kubernetes API for the real deadline: `auto` (when in a pod with a service-account token), on or off"},
-			&cli.StringFlag{Name: "kube-api", EnvVars: env("KUBE_API"),
+			&cli.StringFlag{Name: "kube", Category: catBusy, Value: "auto", EnvVars: env("KUBE"),
+				Usage: "`MODE` of reading drainit's own pod from the Kubernetes API (the real deadline, the busy annotations): auto (when in a pod with a service-account token), on or off"},
+			&cli.StringFlag{Name: "kube-api", Category: catBusy, EnvVars: env("KUBE_API"),
 				Usage: "API server `URL` (default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)"},
-			&cli.StringFlag{Name: "kube-token-file", EnvVars: env("KUBE_TOKEN_FILE"),
+			&cli.StringFlag{Name: "kube-token-file", Category: catBusy, EnvVars: env("KUBE_TOKEN_FILE"),
 				Usage: "bearer token `PATH`, re-read for every request (default " + kube.TokenFile + ")"},
-			&cli.StringFlag{Name: "kube-ca-file", EnvVars: env("KUBE_CA_FILE"),
+			&cli.StringFlag{Name: "kube-ca-file", Category: catBusy, EnvVars: env("KUBE_CA_FILE"),
 				Usage: "`PATH` of the CA bundle for the API server (default " + kube.CAFile + " when there, else the system's)"},
-			&cli.StringFlag{Name: "pod-name", EnvVars: env("POD_NAME"),
+			&cli.StringFlag{Name: "pod-name", Category: catBusy, EnvVars: env("POD_NAME"),
 				Usage: "drainit's pod `NAME` (default $POD_NAME, else the hostname)"},
-			&cli.StringFlag{Name: "pod-namespace", EnvVars: env("POD_NAMESPACE"),
+			&cli.StringFlag{Name: "pod-namespace", Category: catBusy, EnvVars: env("POD_NAMESPACE"),
 				Usage: "drainit's pod `NAMESPACE` (default $POD_NAMESPACE, else " + kube.NamespaceFile + ")"},
 		},
 		Action: func(c *cli.Context) error {
@@ -180,13 +196,7 @@ func configFrom(c *cli.Context) (supervise.Config, error) {
 		return cfg, err
 	}
 	cfg.Log = log
-	for _, s := range c.StringSlice("success-code") {
-		n, err := supervise.ParseSuccessCode(s)
-		if err != nil {
-			return cfg, fmt.Errorf("--success-code: %w", err)
-		}
-		cfg.SuccessCodes = append(cfg.SuccessCodes, n)
-	}
+	cfg.SuccessCodes = c.IntSlice("success-code")
 	if cfg.Plan, err = planFrom(c); err != nil {
 		return cfg, err
 	}
@@ -229,7 +239,7 @@ func configFrom(c *cli.Context) (supervise.Config, error) {
 		// this one if the runtime's SIGKILL comes before drainit's summary.
 		f, err := os.OpenFile(tlog, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
-			return cfg, fmt.Errorf("--termination-log %s: %w", tlog, errors.Unwrap(err))
+			return cfg, fmt.Errorf("--termination-log %s: %w", tlog, fserr.Cause(err))
 		}
 		f.Close()
 		cfg.TerminationLog = tlog
@@ -354,7 +364,7 @@ func kubeFrom(c *cli.Context) (*kube.Client, error) {
 	case cfg.API == "":
 		return nil, errors.New("--kube on: no API server: set --kube-api, or run in a pod (KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT)")
 	case tokenErr != nil:
-		return nil, fmt.Errorf("--kube on: token file %s: %w", cfg.TokenFile, errors.Unwrap(tokenErr))
+		return nil, fmt.Errorf("--kube on: token file %s: %w", cfg.TokenFile, fserr.Cause(tokenErr))
 	}
 	var err error
 	if cfg.TokenFile, err = absolute(cfg.TokenFile); err != nil {
@@ -374,7 +384,7 @@ func kubeFrom(c *cli.Context) (*kube.Client, error) {
 		if cfg.Namespace = os.Getenv("POD_NAMESPACE"); cfg.Namespace == "" {
 			b, err := os.ReadFile(kube.NamespaceFile)
 			if err != nil {
-				return nil, fmt.Errorf("--pod-namespace: not given, no POD_NAMESPACE, and %s: %w", kube.NamespaceFile, errors.Unwrap(err))
+				return nil, fmt.Errorf("--pod-namespace: not given, no POD_NAMESPACE, and %s: %w", kube.NamespaceFile, fserr.Cause(err))
 			}
 			cfg.Namespace = strings.TrimSpace(string(b))
 		}
@@ -437,16 +447,7 @@ func terminationLog(v string) (string, error) {
 
 func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 	var lv slog.Level
-	switch strings.ToLower(level) {
-	case "debug":
-		lv = slog.LevelDebug
-	case "info":
-		lv = slog.LevelInfo
-	case "warn":
-		lv = slog.LevelWarn
-	case "error":
-		lv = slog.LevelError
-	default:
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
 	opts := &slog.HandlerOptions{Level: lv}

@@ -8,13 +8,14 @@ package busy
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/drainit/drainit/internal/fserr"
 )
 
 // Lock is the busy file, held open by drainit for the lock test.
@@ -28,7 +29,7 @@ type Lock struct {
 func Open(path string) (*Lock, error) {
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("busy file %s: directory %s: %w", path, dir, unwrapPath(err))
+		return nil, fmt.Errorf("busy file %s: directory %s: %w", path, dir, fserr.Cause(err))
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("busy file %s: %s is not a directory", path, dir)
 	}
@@ -141,12 +142,4 @@ func (l *Lock) Take() error {
 			return err // fd stays open: the lock is drainit's until it exits
 		}
 	}
-}
-
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

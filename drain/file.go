@@ -1,15 +1,13 @@
 package drain
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/drainit/drainit/internal/fserr"
 )
 
 // DeadlineFormat is how the drain file writes the kill deadline: RFC 3339
@@ -23,7 +21,7 @@ const DeadlineFormat = "2006-01-02T15:04:05.000Z07:00"
 func PrepareFile(path string) (removed bool, err error) {
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(dir); err != nil {
-		return false, fmt.Errorf("drain file %s: directory %s: %w", path, dir, unwrapPath(err))
+		return false, fmt.Errorf("drain file %s: directory %s: %w", path, dir, fserr.Cause(err))
 	} else if !fi.IsDir() {
 		return false, fmt.Errorf("drain file %s: %s is not a directory", path, dir)
 	}
@@ -33,7 +31,7 @@ func PrepareFile(path string) (removed bool, err error) {
 		}
 		// Remove unlinks a symlink itself, never its target.
 		if err := os.Remove(path); err != nil {
-			return false, fmt.Errorf("drain file %s: removing stale file: %w", path, unwrapPath(err))
+			return false, fmt.Errorf("drain file %s: removing stale file: %w", path, fserr.Cause(err))
 		}
 		removed = true
 	}
@@ -41,7 +39,7 @@ func PrepareFile(path string) (removed bool, err error) {
 	// now: permissions, read-only mounts and full disks all show up here.
 	f, err := os.CreateTemp(dir, ".drainit-probe-*")
 	if err != nil {
-		return removed, fmt.Errorf("drain file %s: directory %s is not writable: %w", path, dir, unwrapPath(err))
+		return removed, fmt.Errorf("drain file %s: directory %s is not writable: %w", path, dir, fserr.Cause(err))
 	}
 	f.Close()
 	os.Remove(f.Name())
@@ -57,7 +55,7 @@ func WriteFile(path string, deadline, now time.Time) error {
 	body := fmt.Sprintf("%s\n%d\n", deadline.UTC().Format(DeadlineFormat), max(left, 0))
 	f, err := os.CreateTemp(filepath.Dir(path), ".drainit-*")
 	if err != nil {
-		return fmt.Errorf("drain file %s: %w", path, unwrapPath(err))
+		return fmt.Errorf("drain file %s: %w", path, fserr.Cause(err))
 	}
 	tmp := f.Name()
 	_, err = f.WriteString(body)
@@ -71,20 +69,11 @@ func WriteFile(path string, deadline, now time.Time) error {
 	}
 	if err == nil {
 		// rename(2) replaces a symlink at path rather than writing through it.
-		err = unix.Rename(tmp, path)
+		err = os.Rename(tmp, path)
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("drain file %s: %w", path, unwrapPath(err))
+		return fmt.Errorf("drain file %s: %w", path, fserr.Cause(err))
 	}
 	return nil
-}
-
-// unwrapPath drops the *PathError wrapper so messages name the path once.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -12,10 +12,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/textproto"
 	"net/url"
@@ -23,6 +21,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/drainit/drainit/internal/fserr"
 )
 
 // Where the kubelet mounts a pod's service-account credentials.
@@ -83,7 +83,7 @@ func New(cfg Config) (*Client, error) {
 		if cfg.CAFile != "" {
 			pem, err := os.ReadFile(cfg.CAFile)
 			if err != nil {
-				return nil, fmt.Errorf("--kube-ca-file %s: %w", cfg.CAFile, unwrapPath(err))
+				return nil, fmt.Errorf("--kube-ca-file %s: %w", cfg.CAFile, fserr.Cause(err))
 			}
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(pem) {
@@ -189,7 +189,7 @@ func (c *Client) get(ctx context.Context) ([]byte, error) { return c.do(ctx, "GE
 func (c *Client) do(ctx context.Context, method, contentType string, body []byte) ([]byte, error) {
 	token, err := os.ReadFile(c.cfg.TokenFile)
 	if err != nil {
-		return nil, fmt.Errorf("token %s: %w", c.cfg.TokenFile, unwrapPath(err))
+		return nil, fmt.Errorf("token %s: %w", c.cfg.TokenFile, fserr.Cause(err))
 	}
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
@@ -253,12 +253,4 @@ func statusMessage(body []byte) string {
 		return ": " + st.Message
 	}
 	return ""
-}
-
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

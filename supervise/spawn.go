@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/drainit/drainit/internal/fserr"
 )
 
 // Exit codes drainit itself answers with, as shells and docker run do.
@@ -67,11 +69,7 @@ func startError(cmd string, err error) *StartError {
 			err = errors.New("not found on PATH")
 		}
 	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	return &StartError{Command: cmd, Err: err, Code: code}
+	return &StartError{Command: cmd, Err: fserr.Cause(err), Code: code}
 }
 
 // OwnsTerminal reports whether stdin is a terminal whose foreground process
