@@ -14,13 +14,16 @@ FROM scratch AS offline
 COPY bin/drainit /drainit
 ENTRYPOINT ["/drainit", "--"]
 
-FROM golang:1.26 AS build
+# Built on the build machine's platform for the target's (buildx or
+# podman --platform set TARGETARCH): Go cross-compiles, no emulator needed.
+FROM --platform=$BUILDPLATFORM golang:1.26 AS build
+ARG TARGETARCH
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 # The Makefile's flags: asyncpreemptoff=1 for drainit alone, so it can forward SIGURG.
-RUN CGO_ENABLED=0 go build -trimpath -tags urfave_cli_no_docs -o /drainit \
+RUN CGO_ENABLED=0 GOARCH=$TARGETARCH go build -trimpath -tags urfave_cli_no_docs -o /drainit \
     -ldflags "-s -w -X runtime.godebugDefault=asyncpreemptoff=1 -X github.com/drainit/drainit/internal/signals.runtimeGodebug=asyncpreemptoff=1" .
 
 FROM scratch

@@ -15,7 +15,7 @@ export CGO_ENABLED = 0
 # Where make build puts the binary; the tests build theirs with OUT=.
 OUT ?= bin/drainit
 
-.PHONY: build test demo demo-kube bench image clean
+.PHONY: build test demo demo-kube bench image release clean
 
 build:
 	$(GO) build $(GOFLAGS_BUILD) -o $(OUT) .
@@ -41,8 +41,20 @@ bench: build
 	$(GO) build -trimpath -o bin/bench ./testdata/bench
 	./bin/bench -drainit bin/drainit
 
+# Static, stripped binaries for each platform, named drainit-VERSION-linux-ARCH,
+# with SHA256SUMS, in $(DIST).
+DIST ?= dist
+RELEASE_ARCHES = amd64 arm64
+release:
+	@rm -rf $(DIST) && mkdir -p $(DIST)
+	@for arch in $(RELEASE_ARCHES); do \
+		GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -o $(DIST)/drainit-$(VERSION)-linux-$$arch . || exit 1; \
+	done
+	@cd $(DIST) && sha256sum drainit-$(VERSION)-linux-* > SHA256SUMS
+	@echo "release binaries in $(abspath $(DIST)):" && ls -l $(DIST)
+
 clean:
-	rm -rf bin
+	rm -rf bin $(DIST)
 
 # The image from the Dockerfile's offline stage (bin/drainit, no registry):
 # with docker when a Docker engine answers, else with podman. PODMAN_FLAGS

@@ -6,6 +6,7 @@ package main
 // stopped with podman.
 
 import (
+	"archive/tar"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -230,5 +231,100 @@ func TestImageWithPodman(t *testing.T) {
 	}
 	if taken := dirNames(q, "taken"); len(taken) != 0 {
 		t.Errorf("jobs lost: %v", taken)
+	}
+}
+
+// busyboxImage imports a busybox root file system, made here from a tar
+// stream, as an image: no registry.
+func busyboxImage(t *testing.T, root string) string {
+	t.Helper()
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		needInCI(t, fmt.Errorf("busybox is not installed (Debian package busybox-static): %w", err))
+	}
+	tarPath := filepath.Join(root, "rootfs.tar")
+	f, err := os.Create(tarPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(f)
+	body := mustRead(t, bb)
+	for _, d := range []string{"bin/", "tmp/", "q/"} {
+		tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o755})
+	}
+	tw.WriteHeader(&tar.Header{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(body))})
+	tw.Write(body)
+	tw.WriteHeader(&tar.Header{Name: "bin/sh", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777})
+	tw.Close()
+	f.Close()
+	image := "localhost/busybox-drainit-test:" + strconv.Itoa(os.Getpid())
+	if out, err := podman(t, root, "import", tarPath, image); err != nil {
+		needInCI(t, fmt.Errorf("podman import: %v: %s", err, tail(out, 5)))
+	}
+	return image
+}
+
+// TestPodmanInitDropIn uses drainit the way podman run --init injects its
+// init: bind-mounted at /run/podman-init and run as PID 1 with "-- CMD",
+// options only from DRAINIT_* variables, no image rebuilt. The same stop
+// with podman's own init, catatonit, loses the job in flight.
+func TestPodmanInitDropIn(t *testing.T) {
+	if _, err := exec.LookPath("podman"); err != nil {
+		needInCI(t, err)
+	}
+	needInCI(t, runc.Available())
+	root := t.TempDir()
+	t.Cleanup(func() {
+		podman(t, root, "rm", "--all", "--force")
+		podman(t, root, "rmi", "--all", "--force")
+	})
+	image := busyboxImage(t, root)
+	for _, tc := range []struct {
+		init string
+		args []string
+	}{
+		{"drainit", []string{"--init", "--init-path", drainitBin, "-e", "DRAINIT_DRAIN_FILE=/q/drain", "-e", "DRAINIT_DRAIN_SIGNAL=none",
+			"-e", "DRAINIT_GRACE=5", "-e", "DRAINIT_MARGIN=1s", "-e", "DRAINIT_LOG_LEVEL=debug"}},
+		{"catatonit", []string{"--init"}},
+	} {
+		t.Run(tc.init, func(t *testing.T) {
+			q := filepath.Join(t.TempDir(), "q")
+			os.MkdirAll(filepath.Join(q, "queue"), 0o755)
+			for _, j := range []string{"job-001", "job-002"} {
+				os.WriteFile(filepath.Join(q, "queue", j), nil, 0o644)
+			}
+			name := "drainit-init-" + tc.init + "-" + strconv.Itoa(os.Getpid())
+			args := append([]string{"run", "-d", "--name", name, "--network", "none",
+				"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
+				"-v", legacyBin + ":/worker:ro", "-v", q + ":/q"}, tc.args...)
+			args = append(args, image, "/worker", "-queue", "/q", "-job", "3s", "-drain-file", "/q/drain")
+			if out, err := podman(t, root, args...); err != nil {
+				needInCI(t, fmt.Errorf("podman run: %v: %s", err, tail(out, 5)))
+			}
+			waitFor(t, 15*time.Second, "the worker to take a job", func() bool { return len(dirNames(q, "taken")) == 1 })
+			time.Sleep(time.Second) // mid-job
+			start := time.Now()
+			if out, err := podman(t, root, "stop", "-t", "5", name); err != nil {
+				t.Fatalf("podman stop: %v: %s", err, out)
+			}
+			took := time.Since(start)
+			code, _ := podman(t, root, "inspect", "--format", "{{.State.ExitCode}}", name)
+			logs, _ := podman(t, root, "logs", name)
+			t.Logf("podman logs:\n%s", logs)
+			lost := dirNames(q, "taken")
+			switch tc.init {
+			case "drainit":
+				if strings.TrimSpace(code) != "0" || len(lost) != 0 || took > 5*time.Second {
+					t.Errorf("exit %q, jobs lost %v, stop took %v: want 0, none, before podman's SIGKILL", strings.TrimSpace(code), lost, took)
+				}
+				if !strings.Contains(logs, `msg="running as PID 1"`) || !strings.Contains(logs, `msg="drain started" trigger=TERM`) {
+					t.Errorf("want drainit as PID 1 draining the worker; logs:\n%s", logs)
+				}
+			case "catatonit":
+				if len(lost) != 1 {
+					t.Errorf("with catatonit the job in flight survived (lost %v, exit %q): the comparison shows nothing", lost, strings.TrimSpace(code))
+				}
+			}
+		})
 	}
 }

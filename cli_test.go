@@ -1,0 +1,111 @@
+package main
+
+// The command line itself: version, help, release binaries.
+
+import (
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/drainit/drainit/supervise"
+)
+
+var versionLineRE = regexp.MustCompile(`^drainit \S+ \(commit \S+, go1\.\d+(\.\d+)?\)\n$`)
+
+func TestVersion(t *testing.T) {
+	for _, flag := range []string{"--version", "-V"} {
+		out, err := exec.Command(drainitBin, flag).CombinedOutput()
+		if err != nil || !versionLineRE.Match(out) {
+			t.Errorf("drainit %s: %v %q, want one line: drainit VERSION (commit C, goX)", flag, err, out)
+		}
+	}
+}
+
+// version is not a subcommand: a workload named version runs.
+func TestWorkloadNamedVersionRuns(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink(fixtureBin, filepath.Join(dir, "version")); err != nil {
+		t.Fatal(err)
+	}
+	r := startEnv(t, subreaper, []string{"PATH=" + dir + ":" + os.Getenv("PATH")}, []string{drainitBin}, "version", "exit", "3")
+	if code := r.wait(10 * time.Second); code != 3 {
+		t.Errorf("drainit version exit 3: exit %d, want the workload's 3; log:\n%s", code, r.log())
+	}
+}
+
+// Every option has its DRAINIT_* variable and a group on the help page, and
+// the README documents it with its variable.
+func TestEveryOptionHasAVariableAGroupAndAREADMERow(t *testing.T) {
+	app := newApp(func(supervise.Config) {})
+	groups := []string{catSignals, catDrain, catBusy, catReport}
+	readme := string(mustRead(t, "README.md"))
+	for _, f := range app.Flags {
+		name := f.Names()[0]
+		env := f.(cli.DocGenerationFlag).GetEnvVars()
+		want := "DRAINIT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		if !slices.Equal(env, []string{want}) {
+			t.Errorf("--%s reads %v, want %s", name, env, want)
+		}
+		if cat := f.(cli.CategorizableFlag).GetCategory(); !slices.Contains(groups, cat) {
+			t.Errorf("--%s is in group %q, want one of %q", name, cat, groups)
+		}
+		if !strings.Contains(readme, "`--"+name) || !strings.Contains(readme, "`"+want+"`") {
+			t.Errorf("README.md lacks --%s with %s", name, want)
+		}
+	}
+	out, _ := exec.Command(drainitBin, "--help").CombinedOutput()
+	for _, g := range groups {
+		if !strings.Contains(string(out), "   "+g+"\n") {
+			t.Errorf("drainit --help lacks the group %q:\n%s", g, out)
+		}
+	}
+}
+
+// make release: static binaries for amd64, which runs here, and arm64,
+// checked as an ELF file (no emulator needed).
+func TestRelease(t *testing.T) {
+	dist := t.TempDir()
+	out, err := exec.Command("make", "--no-print-directory", "-s", "release", "VERSION=v0.0.0-test", "DIST="+dist).CombinedOutput()
+	if err != nil {
+		t.Fatalf("make release: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), dist) {
+		t.Errorf("make release does not say where the binaries are:\n%s", out)
+	}
+	amd64, arm64 := filepath.Join(dist, "drainit-v0.0.0-test-linux-amd64"), filepath.Join(dist, "drainit-v0.0.0-test-linux-arm64")
+	if v, err := exec.Command(amd64, "--version").Output(); err != nil || !strings.HasPrefix(string(v), "drainit v0.0.0-test (commit ") {
+		t.Errorf("%s --version: %v %q", amd64, err, v)
+	}
+	for bin, machine := range map[string]elf.Machine{amd64: elf.EM_X86_64, arm64: elf.EM_AARCH64} {
+		f, err := elf.Open(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Machine != machine {
+			t.Errorf("%s is for %v, want %v", bin, f.Machine, machine)
+		}
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_INTERP {
+				t.Errorf("%s is dynamically linked", bin)
+			}
+		}
+		if f.Section(".symtab") != nil {
+			t.Errorf("%s is not stripped", bin)
+		}
+		f.Close()
+	}
+	sums := string(mustRead(t, filepath.Join(dist, "SHA256SUMS")))
+	for _, bin := range []string{amd64, arm64} {
+		if !strings.Contains(sums, "  "+filepath.Base(bin)+"\n") {
+			t.Errorf("SHA256SUMS lacks %s:\n%s", filepath.Base(bin), sums)
+		}
+	}
+}
