@@ -203,18 +203,9 @@ func TestImageWithPodman(t *testing.T) {
 	if err != nil {
 		needInCI(t, fmt.Errorf("podman run: %v: %s", err, tail(out, 5)))
 	}
-	waitFor(t, 15*time.Second, "the worker to take a job", func() bool { return len(dirNames(q, "taken")) == 1 })
-	time.Sleep(time.Second)
-	start := time.Now()
-	if out, err := podman(t, root, "stop", "-t", "5", name); err != nil {
-		t.Fatalf("podman stop: %v: %s", err, out)
-	}
-	took := time.Since(start)
-	code, _ := podman(t, root, "inspect", "--format", "{{.State.ExitCode}}", name)
-	logs, _ := podman(t, root, "logs", name)
-	t.Logf("podman logs:\n%s", logs)
-	if strings.TrimSpace(code) != "0" {
-		t.Errorf("exit code %q, want 0", strings.TrimSpace(code))
+	code, logs, took := stopMidJob5(t, root, name, q)
+	if code != "0" {
+		t.Errorf("exit code %q, want 0", code)
 	}
 	if took > 5*time.Second {
 		t.Errorf("podman stop -t 5 took %v: drainit should have finished before the runtime's KILL", took)
@@ -301,30 +292,39 @@ func TestPodmanInitDropIn(t *testing.T) {
 			if out, err := podman(t, root, args...); err != nil {
 				needInCI(t, fmt.Errorf("podman run: %v: %s", err, tail(out, 5)))
 			}
-			waitFor(t, 15*time.Second, "the worker to take a job", func() bool { return len(dirNames(q, "taken")) == 1 })
-			time.Sleep(time.Second) // mid-job
-			start := time.Now()
-			if out, err := podman(t, root, "stop", "-t", "5", name); err != nil {
-				t.Fatalf("podman stop: %v: %s", err, out)
-			}
-			took := time.Since(start)
-			code, _ := podman(t, root, "inspect", "--format", "{{.State.ExitCode}}", name)
-			logs, _ := podman(t, root, "logs", name)
-			t.Logf("podman logs:\n%s", logs)
+			code, logs, took := stopMidJob5(t, root, name, q)
 			lost := dirNames(q, "taken")
 			switch tc.init {
 			case "drainit":
-				if strings.TrimSpace(code) != "0" || len(lost) != 0 || took > 5*time.Second {
-					t.Errorf("exit %q, jobs lost %v, stop took %v: want 0, none, before podman's SIGKILL", strings.TrimSpace(code), lost, took)
+				if code != "0" || len(lost) != 0 || took > 5*time.Second {
+					t.Errorf("exit %q, jobs lost %v, stop took %v: want 0, none, before podman's SIGKILL", code, lost, took)
 				}
 				if !strings.Contains(logs, `msg="running as PID 1"`) || !strings.Contains(logs, `msg="drain started" trigger=TERM`) {
 					t.Errorf("want drainit as PID 1 draining the worker; logs:\n%s", logs)
 				}
 			case "catatonit":
 				if len(lost) != 1 {
-					t.Errorf("with catatonit the job in flight survived (lost %v, exit %q): the comparison shows nothing", lost, strings.TrimSpace(code))
+					t.Errorf("with catatonit the job in flight survived (lost %v, exit %q): the comparison shows nothing", lost, code)
 				}
 			}
 		})
 	}
+}
+
+// stopMidJob5 waits until the legacy worker in container name has taken a
+// job from queue q, lets it work a second, then runs podman stop -t 5; it
+// returns the container's exit code, its logs and how long the stop took.
+func stopMidJob5(t *testing.T, root, name, q string) (code, logs string, took time.Duration) {
+	t.Helper()
+	waitFor(t, 15*time.Second, "the worker to take a job", func() bool { return len(dirNames(q, "taken")) == 1 })
+	time.Sleep(time.Second) // mid-job
+	start := time.Now()
+	if out, err := podman(t, root, "stop", "-t", "5", name); err != nil {
+		t.Fatalf("podman stop: %v: %s", err, out)
+	}
+	took = time.Since(start)
+	code, _ = podman(t, root, "inspect", "--format", "{{.State.ExitCode}}", name)
+	logs, _ = podman(t, root, "logs", name)
+	t.Logf("podman logs:\n%s", logs)
+	return strings.TrimSpace(code), logs, took
 }
