@@ -94,11 +94,18 @@ func TestTakeWaitsForTheTask(t *testing.T) {
 	done := hold(t, path)
 	took := make(chan time.Time, 1)
 	go func() { l.Take(); took <- time.Now() }()
-	time.Sleep(100 * time.Millisecond)
-	select {
-	case <-took:
-		t.Fatal("Take returned while the task held the lock")
-	default:
+	// Wait until Take is really waiting in flock, so the release below is
+	// what wakes it.
+	deadline := time.Now().Add(5 * time.Second)
+	for !waitingInFlock() {
+		if time.Now().After(deadline) {
+			t.Fatal("Take never waited for the lock")
+		}
+		select {
+		case <-took:
+			t.Fatal("Take returned while the task held the lock")
+		case <-time.After(time.Millisecond):
+		}
 	}
 	ended := time.Now()
 	done()
@@ -113,4 +120,15 @@ func TestTakeWaitsForTheTask(t *testing.T) {
 	if !l.Busy() {
 		t.Errorf("after Take the lock is not held")
 	}
+}
+
+// waitingInFlock reports whether a thread of this process sleeps in flock.
+func waitingInFlock() bool {
+	tasks, _ := filepath.Glob("/proc/self/task/*/wchan")
+	for _, task := range tasks {
+		if b, _ := os.ReadFile(task); strings.Contains(string(b), "locks_lock_inode_wait") {
+			return true
+		}
+	}
+	return false
 }
