@@ -371,13 +371,21 @@ func TestLogFormatsAndSubreaperNotices(t *testing.T) {
 }
 
 func TestIdleDrainitDoesNotWakeUp(t *testing.T) {
-	r := start(t, subreaper, "@fixture", "sleep", "1m")
-	time.Sleep(time.Second) // start-up settles
-	before := procfs.Switches(r.pid)
-	time.Sleep(3 * time.Second)
-	after := procfs.Switches(r.pid)
-	if after != before {
-		t.Errorf("idle drainit made %d context switches in 3s, want 0", after-before)
+	for name, args := range map[string][]string{
+		"plain": nil,
+		// The busy lock's watch waits in inotify: no polling either.
+		"busy file": {"--busy-file", filepath.Join(t.TempDir(), "busy")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := start(t, subreaper, append(args, "--", "@fixture", "sleep", "1m")...)
+			time.Sleep(time.Second) // start-up settles
+			before := procfs.Switches(r.pid)
+			time.Sleep(3 * time.Second)
+			after := procfs.Switches(r.pid)
+			if after != before {
+				t.Errorf("idle drainit made %d context switches in 3s, want 0", after-before)
+			}
+		})
 	}
 }
 
