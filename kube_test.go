@@ -65,8 +65,9 @@ func TestKubeBudgetFromThePodSpec(t *testing.T) {
 	if src := logAttr(t, log, "drain started", "source"); src != "pod spec" {
 		t.Errorf("drain started with the budget from %q, want the pod spec", src)
 	}
-	// deletionTimestamp has whole seconds: the deadline may be up to 1s early, never late.
-	if d := logDeadline(t, log, "deadline moved").Sub(p.termAt); d < 16500*time.Millisecond || d > 18500*time.Millisecond {
+	// deletionTimestamp has whole seconds, and the kubelet notices the
+	// deletion a little after it: the deadline may be early, never late.
+	if d := logDeadline(t, log, "deadline moved").Sub(p.termAt); d < 15*time.Second || d > 18500*time.Millisecond {
 		t.Errorf("deadline %v after SIGTERM, want 18s (20s - margin 2s)", d)
 	}
 	unix.Kill(p.init.pid, unix.SIGUSR1) // the workload's own way out
@@ -94,7 +95,7 @@ func TestKubeDeletionGraceShortensTheDeadline(t *testing.T) {
 	if p.kubeletKill {
 		t.Errorf("the kubelet had to SIGKILL drainit: its deadline was not the deletion's; log:\n%s", p.init.log())
 	}
-	if took := p.init.ended.Sub(p.termAt); took < 3500*time.Millisecond || took > 6500*time.Millisecond {
+	if took := p.init.ended.Sub(p.termAt); took < 2500*time.Millisecond || took > 6500*time.Millisecond {
 		t.Errorf("drainit ended %v after SIGTERM, want about 5s (7s - margin 2s)", took)
 	}
 	got := string(mustRead(t, tlog))
@@ -308,7 +309,7 @@ func TestKubeDeletionCostFollowsTheLock(t *testing.T) {
 	done := lockBusy(t, filepath.Join(p.dir, "busy"))
 	locked := time.Now()
 	waitFor(t, 10*time.Second, "busy written", func() bool { return state() == "1000 yes" })
-	if d := time.Since(locked); d > 2*time.Second {
+	if d := time.Since(locked); d > 3*time.Second {
 		t.Errorf("busy written %v after the lock, want at once", d)
 	}
 	done()
