@@ -198,9 +198,7 @@ func (s *supervisor) do(a action) event {
 		go func() { s.answers <- lockTaken{s.cfg.Busy.Take()} }()
 	case writeAnnotations:
 		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), kube.Timeout)
-			defer cancel()
-			s.answers <- annotated{busy: a.busy, err: s.cfg.Kube.Annotate(ctx, s.cfg.Annotations, a.busy)}
+			s.answers <- annotated{busy: a.busy, err: s.cfg.Kube.Annotate(context.Background(), s.cfg.Annotations, a.busy)}
 		}()
 	case signalTree:
 		return treeSignalled{a.sig, sendToTree(s.self, s.groupIf(a.group), s.m.pid1, a.sig)}
@@ -225,11 +223,10 @@ func (s *supervisor) do(a action) event {
 }
 
 // readPod asks the API server about drainit's pod, off the loop: a slow or
-// absent API server must never hold up a signal or an exit.
+// absent API server must never hold up a signal or an exit. The client
+// bounds each request by kube.Timeout itself.
 func (s *supervisor) readPod(atTrigger bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), kube.Timeout)
-	defer cancel()
-	pod, err := s.cfg.Kube.Pod(ctx)
+	pod, err := s.cfg.Kube.Pod(context.Background())
 	s.answers <- podRead{pod: pod, err: err, atTrigger: atTrigger}
 }
 
