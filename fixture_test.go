@@ -112,11 +112,7 @@ func fixture(args []string) int {
 			n = m
 		}
 	case "locker": // locker PATH FILE: holds an exclusive flock on PATH until killed; handles nothing
-		f, err := os.OpenFile(args[0], os.O_WRONLY, 0)
-		if err == nil {
-			err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		}
-		if err != nil {
+		if _, err := takeBusy(args[0]); err != nil {
 			fmt.Fprintln(os.Stderr, "fixture:", err)
 			return 96
 		}
@@ -293,10 +289,7 @@ func jobWorker(args []string) int {
 		var lock *os.File
 		if *busyPath != "" {
 			var err error
-			if lock, err = os.OpenFile(*busyPath, os.O_WRONLY, 0); err == nil {
-				err = unix.Flock(int(lock.Fd()), unix.LOCK_EX)
-			}
-			if err != nil {
+			if lock, err = takeBusy(*busyPath); err != nil {
 				fmt.Fprintln(os.Stderr, "fixture: busy file:", err)
 				return 93
 			}
@@ -368,6 +361,20 @@ func jobShell(logPath string, argv []string) int {
 			return 0
 		}
 	}
+}
+
+// takeBusy is a worker's start of a task: an exclusive flock on the busy
+// file, held until the returned file is closed.
+func takeBusy(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // sleepForever blocks without tripping the runtime's deadlock detector,

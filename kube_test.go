@@ -274,10 +274,7 @@ func (cp *controlPlane) scaleTo(t *testing.T, rs string, n int, pods []*pod) *po
 // returned func is the task's end.
 func lockBusy(t *testing.T, path string) func() {
 	t.Helper()
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err == nil {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-	}
+	f, err := takeBusy(path)
 	if err != nil {
 		t.Fatal(err)
 	}
