@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -73,33 +72,51 @@ func (l *Lock) Busy() bool {
 
 // recheck is when, after an open of the file, Busy is asked again: a
 // worker opens the file, then locks it, and inotify reports only the open.
-// Only after an open event: drainit never wakes while nothing happens.
-var recheck = []time.Duration{2 * time.Millisecond, 20 * time.Millisecond, 200 * time.Millisecond}
+// Only after an open event, and only until the lock is seen: drainit never
+// wakes while nothing happens, and once per task when the worker locks at
+// once. The last one is for a worker that is slow to lock on a loaded node.
+var recheck = []time.Duration{2 * time.Millisecond, 20 * time.Millisecond, 200 * time.Millisecond, 2 * time.Second}
 
 // Watch reports every change of Busy on changes, starting with the state
-// now, until the process ends. It waits for the file's open and close
-// events with inotify on a thread of its own: no polling.
+// now, until the process ends, on a thread of its own and without polling.
+// Idle to busy: after each open of the file (inotify), Busy is asked until
+// the lock is seen or recheck runs out. Busy to idle: a blocking shared
+// flock on a descriptor of its own, which the kernel grants the moment the
+// task's lock goes. inotify cannot tell that: the kernel reports the close
+// before it drops the lock of the closed file, so a check on the close
+// event can still see the lock and nothing would follow to correct it.
 func (l *Lock) Watch(changes chan<- bool) error {
+	// Opened before the watch is added: its own open is not an event.
+	wait, err := unix.Open(l.path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("busy file %s: %w", l.path, err)
+	}
 	in, err := unix.InotifyInit1(unix.IN_CLOEXEC)
 	if err != nil {
+		unix.Close(wait)
 		return fmt.Errorf("busy file %s: inotify: %w", l.path, err)
 	}
-	if _, err := unix.InotifyAddWatch(in, l.path, unix.IN_OPEN|unix.IN_CLOSE); err != nil {
+	if _, err := unix.InotifyAddWatch(in, l.path, unix.IN_OPEN); err != nil {
+		unix.Close(wait)
 		unix.Close(in)
 		return fmt.Errorf("busy file %s: inotify: %w", l.path, err)
 	}
 	last := l.Busy()
 	changes <- last
-	report := func() bool {
-		if b := l.Busy(); b != last {
-			last = b
-			changes <- b
-		}
-		return last
-	}
 	go func() {
 		buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
 		for {
+			if last {
+				// Released at once: a worker locking again must not wait
+				// for drainit, only the kernel's wake-up tells the news.
+				for errors.Is(unix.Flock(wait, unix.LOCK_SH), unix.EINTR) {
+				}
+				unix.Flock(wait, unix.LOCK_UN)
+				last = false
+				changes <- false
+			}
+			// Opens that came while busy are still queued: the next task
+			// may have begun already.
 			n, err := unix.Read(in, buf)
 			if errors.Is(err, unix.EINTR) {
 				continue
@@ -107,18 +124,10 @@ func (l *Lock) Watch(changes chan<- bool) error {
 			if err != nil || n <= 0 {
 				return
 			}
-			opened := false
-			for off := 0; off+unix.SizeofInotifyEvent <= n; {
-				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-				opened = opened || ev.Mask&unix.IN_OPEN != 0
-				off += unix.SizeofInotifyEvent + int(ev.Len)
-			}
-			if report() || !opened {
-				continue
-			}
-			for _, d := range recheck {
+			for _, d := range append([]time.Duration{0}, recheck...) {
 				time.Sleep(d)
-				if report() {
+				if last = l.Busy(); last {
+					changes <- true
 					break
 				}
 			}
