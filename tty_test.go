@@ -145,6 +145,12 @@ func TestTerminalJobControlLikeAShell(t *testing.T) {
 
 	unix.Kill(-drainit, unix.SIGSTOP) // the job is stopped again, by hand this time
 	waitFor(t, 5*time.Second, "drainit stopped", func() bool { return procState(drainit) == "T" })
+	// A shell reports the stop before it reads the next command: an fg
+	// sent earlier would race with the shell taking the terminal back.
+	waitFor(t, 5*time.Second, "the shell to see the second stop", func() bool {
+		b, _ := os.ReadFile(shlog)
+		return strings.Count(string(b), "stopped ") == 2
+	})
 	unix.Kill(shell.Process.Pid, unix.SIGUSR1) // fg
 	waitFor(t, 5*time.Second, "the workload in the foreground after fg", func() bool { return running() && fg() == workload })
 
