@@ -70,53 +70,36 @@ func (l *Lock) Busy() bool {
 	}
 }
 
-// recheck is when, after an open of the file, Busy is asked again: a
-// worker opens the file, then locks it, and inotify reports only the open.
-// Only after an open event, and only until the lock is seen: drainit never
-// wakes while nothing happens, and once per task when the worker locks at
-// once. The last one is for a worker that is slow to lock on a loaded node.
-var recheck = []time.Duration{2 * time.Millisecond, 20 * time.Millisecond, 200 * time.Millisecond, 2 * time.Second}
+// recheck is when, after an open or a close of the file, Busy is asked
+// again, until it changes: a worker opens the file and then locks it, and
+// the kernel reports a close before it drops the closed file's lock, so
+// the event alone can come a moment too early. Only after events: drainit
+// never wakes while nothing happens, and about once per task start and end.
+// The last one is for a worker that is slow to lock on a loaded node; what
+// Watch reports is advisory (the annotations), the drain itself waits in
+// Take.
+var recheck = []time.Duration{0, 2 * time.Millisecond, 20 * time.Millisecond, 200 * time.Millisecond, 2 * time.Second}
 
 // Watch reports every change of Busy on changes, starting with the state
-// now, until the process ends, on a thread of its own and without polling.
-// Idle to busy: after each open of the file (inotify), Busy is asked until
-// the lock is seen or recheck runs out. Busy to idle: a blocking shared
-// flock on a descriptor of its own, which the kernel grants the moment the
-// task's lock goes. inotify cannot tell that: the kernel reports the close
-// before it drops the lock of the closed file, so a check on the close
-// event can still see the lock and nothing would follow to correct it.
+// now, until the process ends. It waits for the file's open and close
+// events with inotify on a thread of its own: no polling, and no lock
+// held but for the moment of each check, so that neither a worker nor
+// Take ever waits for the watch.
 func (l *Lock) Watch(changes chan<- bool) error {
-	// Opened before the watch is added: its own open is not an event.
-	wait, err := unix.Open(l.path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("busy file %s: %w", l.path, err)
-	}
 	in, err := unix.InotifyInit1(unix.IN_CLOEXEC)
 	if err != nil {
-		unix.Close(wait)
 		return fmt.Errorf("busy file %s: inotify: %w", l.path, err)
 	}
-	if _, err := unix.InotifyAddWatch(in, l.path, unix.IN_OPEN); err != nil {
-		unix.Close(wait)
+	if _, err := unix.InotifyAddWatch(in, l.path, unix.IN_OPEN|unix.IN_CLOSE); err != nil {
 		unix.Close(in)
 		return fmt.Errorf("busy file %s: inotify: %w", l.path, err)
 	}
 	last := l.Busy()
 	changes <- last
 	go func() {
+		// Only that something happened matters, not what.
 		buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
 		for {
-			if last {
-				// Released at once: a worker locking again must not wait
-				// for drainit, only the kernel's wake-up tells the news.
-				for errors.Is(unix.Flock(wait, unix.LOCK_SH), unix.EINTR) {
-				}
-				unix.Flock(wait, unix.LOCK_UN)
-				last = false
-				changes <- false
-			}
-			// Opens that came while busy are still queued: the next task
-			// may have begun already.
 			n, err := unix.Read(in, buf)
 			if errors.Is(err, unix.EINTR) {
 				continue
@@ -124,10 +107,11 @@ func (l *Lock) Watch(changes chan<- bool) error {
 			if err != nil || n <= 0 {
 				return
 			}
-			for _, d := range append([]time.Duration{0}, recheck...) {
+			for _, d := range recheck {
 				time.Sleep(d)
-				if last = l.Busy(); last {
-					changes <- true
+				if b := l.Busy(); b != last {
+					last = b
+					changes <- b
 					break
 				}
 			}

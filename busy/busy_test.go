@@ -85,41 +85,6 @@ func TestWatchFollowsTheLock(t *testing.T) {
 	}
 }
 
-// A release is seen from the lock itself, not from the close: here there is
-// no close at all. (The kernel also reports a close before it drops the
-// closed file's lock, so a check on the close event alone can miss it.)
-func TestWatchSeesAnUnlockWithoutAClose(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "busy")
-	l, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch := make(chan bool, 16)
-	if err := l.Watch(ch); err != nil {
-		t.Fatal(err)
-	}
-	if next(t, ch) {
-		t.Fatal("busy at start")
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	if !next(t, ch) {
-		t.Fatal("not seen busy")
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_UN); err != nil {
-		t.Fatal(err)
-	}
-	if next(t, ch) {
-		t.Fatal("not seen idle after the unlock")
-	}
-}
-
 func TestTakeWaitsForTheTask(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "busy")
 	l, err := Open(path)
