@@ -83,8 +83,8 @@ var recheck = []time.Duration{0, 2 * time.Millisecond, 20 * time.Millisecond, 20
 // Watch reports every change of Busy on changes, starting with the state
 // now, until the process ends. It waits for the file's open and close
 // events with inotify on a thread of its own: no polling, and no lock
-// held but for the moment of each check, so that neither a worker nor
-// Take ever waits for the watch.
+// held but for the microseconds of each check, so that a worker or Take
+// never waits for the watch longer than that.
 func (l *Lock) Watch(changes chan<- bool) error {
 	in, err := unix.InotifyInit1(unix.IN_CLOEXEC)
 	if err != nil {
