@@ -44,7 +44,7 @@ func TestWorkloadNamedVersionRuns(t *testing.T) {
 // Every option has its DRAINIT_* variable and a group on the help page, and
 // the README documents it with its variable.
 func TestEveryOptionHasAVariableAGroupAndAREADMERow(t *testing.T) {
-	app := newApp(func(supervise.Config) {})
+	app := newApp(func(supervise.Config) {}, new(string))
 	groups := []string{catSignals, catDrain, catBusy, catReport}
 	readme := string(mustRead(t, "README.md"))
 	for _, f := range app.Flags {

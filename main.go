@@ -66,9 +66,15 @@ type usageError struct{ error }
 
 func run(args []string, sigs, chld <-chan os.Signal) int {
 	code := 0
-	app := newApp(func(cfg supervise.Config) { code = supervise.Run(cfg, sigs, chld) })
+	var tlog string
+	app := newApp(func(cfg supervise.Config) { code = supervise.Run(cfg, sigs, chld) }, &tlog)
 	if err := app.Run(args); err != nil {
 		fmt.Fprintf(os.Stderr, "drainit: %v\n", err)
+		if tlog != "" {
+			// The container's last state says why it never started.
+			line := fmt.Sprintf("bad input, nothing started: %v: exit %d", err, supervise.ExitUsage)
+			os.WriteFile(tlog, []byte(supervise.TerminationMessage(line)), 0o644)
+		}
 		return supervise.ExitUsage
 	}
 	return code
@@ -91,7 +97,9 @@ func init() {
 	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, c.App.Version) }
 }
 
-func newApp(runWorkload func(supervise.Config)) *cli.App {
+// newApp is the command line. Once the termination log is known, its path
+// goes to *tlog, for run to record a usage error there.
+func newApp(runWorkload func(supervise.Config), tlog *string) *cli.App {
 	return &cli.App{
 		Name:            "drainit",
 		Usage:           "an init for containers that drains the workload before the runtime's SIGKILL",
@@ -100,7 +108,8 @@ func newApp(runWorkload func(supervise.Config)) *cli.App {
 		HideHelpCommand: true,
 		Writer:          os.Stdout,
 		ErrWriter:       os.Stderr,
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			*tlog, _ = terminationLog(c.String("termination-log"))
 			return usageError{fmt.Errorf("%w (see drainit --help)", err)}
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main decides the exit status
@@ -167,6 +176,18 @@ func newApp(runWorkload func(supervise.Config)) *cli.App {
 				Usage: "drainit's pod `NAMESPACE` (default $POD_NAMESPACE, else " + kube.NamespaceFile + ")"},
 		},
 		Action: func(c *cli.Context) error {
+			// First, before any other value is checked: a message left by
+			// an earlier run must not stand for this one, whether this run
+			// fails on bad input or the runtime's SIGKILL comes before
+			// drainit's summary.
+			path, err := terminationLog(c.String("termination-log"))
+			if err == nil && path != "" {
+				err = truncate(path)
+			}
+			if err != nil {
+				return usageError{err}
+			}
+			*tlog = path
 			cfg, err := configFrom(c)
 			if err != nil {
 				return usageError{err}
@@ -196,6 +217,7 @@ func configFrom(c *cli.Context) (supervise.Config, error) {
 		return cfg, err
 	}
 	cfg.Log = log
+	cfg.Stderr.OnDrop(func(n int64) { log.Warn(fmt.Sprintf("%d log lines dropped", n), "because", "stderr did not keep up") })
 	cfg.SuccessCodes = c.IntSlice("success-code")
 	if cfg.Plan, err = planFrom(c); err != nil {
 		return cfg, err
@@ -213,14 +235,20 @@ func configFrom(c *cli.Context) (supervise.Config, error) {
 		}
 		cfg.Rewrite[r.From] = r.To
 	}
-	tlog, err := terminationLog(c.String("termination-log"))
-	if err != nil {
-		return cfg, err
-	}
+	cfg.TerminationLog, _ = terminationLog(c.String("termination-log")) // checked and truncated by the caller
 	if cfg.Kube, err = kubeFrom(c); err != nil {
 		return cfg, err
 	}
+	// A budget given as a flag must fit the plan as written. One that will
+	// come from the pod spec is only known at run time, and the plan is
+	// fitted to it then, with a warning; the default --grace must not make
+	// a plan that fits the pod's grace fail at start.
 	cfg.GraceFromPod = cfg.Kube != nil && !c.IsSet("grace")
+	if !cfg.GraceFromPod {
+		if err := cfg.Plan.Fits(); err != nil {
+			return cfg, err
+		}
+	}
 	if cfg.Annotations, cfg.CostInterval, err = annotationsFrom(c); err != nil {
 		return cfg, err
 	}
@@ -234,16 +262,6 @@ func configFrom(c *cli.Context) (supervise.Config, error) {
 		return cfg, err
 	}
 	// Everything is valid: only now touch the files.
-	if tlog != "" {
-		// Truncated now: a message left by an earlier run must not stand for
-		// this one if the runtime's SIGKILL comes before drainit's summary.
-		f, err := os.OpenFile(tlog, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-		if err != nil {
-			return cfg, fmt.Errorf("--termination-log %s: %w", tlog, fserr.Cause(err))
-		}
-		f.Close()
-		cfg.TerminationLog = tlog
-	}
 	if path := c.String("busy-file"); path != "" {
 		if path, err = absolute(path); err == nil {
 			cfg.Busy, err = busy.Open(path)
@@ -328,6 +346,15 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 	return p, p.Validate()
 }
 
+// truncate empties the termination log, creating it if need be.
+func truncate(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("--termination-log %s: %w", path, fserr.Cause(err))
+	}
+	return f.Close()
+}
+
 // absolute resolves a relative path against the directory drainit started
 // in, before drainit moves to / for the workload's sake.
 func absolute(path string) (string, error) {
@@ -371,8 +398,13 @@ func kubeFrom(c *cli.Context) (*kube.Client, error) {
 		return nil, fmt.Errorf("--kube-token-file: %w", err)
 	}
 	if cfg.CAFile == "" {
-		if _, err := os.Stat(kube.CAFile); err == nil {
-			cfg.CAFile = kube.CAFile
+		// ca.crt beside the token, as the kubelet mounts them, then the
+		// standard place; else the system's roots.
+		for _, ca := range []string{filepath.Join(filepath.Dir(cfg.TokenFile), "ca.crt"), kube.CAFile} {
+			if _, err := os.Stat(ca); err == nil {
+				cfg.CAFile = ca
+				break
+			}
 		}
 	}
 	if cfg.Pod == "" {
@@ -427,6 +459,9 @@ func annotationsFrom(c *cli.Context) ([]kube.Annotation, time.Duration, error) {
 			return nil, 0, fmt.Errorf("--busy-annotation %q: want KEY=BUSY:IDLE, e.g. cluster-autoscaler.kubernetes.io/safe-to-evict=false:true", s)
 		}
 		anns = append(anns, kube.Annotation{Key: strings.TrimSpace(key), Busy: busyV, Idle: idleV})
+	}
+	if err := kube.CheckAnnotations(anns); err != nil {
+		return nil, 0, fmt.Errorf("--busy-annotation: %w", err)
 	}
 	return anns, interval, nil
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -20,7 +21,18 @@ import (
 // Lock is the busy file, held open by drainit for the lock test.
 type Lock struct {
 	path string
-	fd   int
+
+	mu    sync.Mutex
+	fd    int   // the file at path, as drainit last found it
+	old   []int // files that were at path before, that a task in flight may still hold
+	taken bool  // Take replaced the file: the path is drainit's own from now on
+}
+
+// Change is what Watch reports: the lock's state, and a note when the file
+// at the path was replaced or removed and drainit follows the new one.
+type Change struct {
+	Busy bool
+	Note string
 }
 
 // Open makes sure path exists, creating it if missing, never through a
@@ -32,6 +44,15 @@ func Open(path string) (*Lock, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("busy file %s: %s is not a directory", path, dir)
 	}
+	fd, err := openFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return &Lock{path: path, fd: fd}, nil
+}
+
+// openFile opens or creates the busy file for the lock test.
+func openFile(path string) (int, error) {
 	// O_NOFOLLOW: a symlink planted at the path is refused, not followed.
 	// 0666: the workload may run as another user and must be able to open it.
 	old := unix.Umask(0)
@@ -39,29 +60,47 @@ func Open(path string) (*Lock, error) {
 	unix.Umask(old)
 	switch {
 	case errors.Is(err, unix.ELOOP):
-		return nil, fmt.Errorf("busy file %s: is a symlink", path)
+		return -1, fmt.Errorf("busy file %s: is a symlink", path)
 	case err != nil:
-		return nil, fmt.Errorf("busy file %s: %w", path, err)
+		return -1, fmt.Errorf("busy file %s: %w", path, err)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		unix.Close(fd)
-		return nil, fmt.Errorf("busy file %s: not a regular file", path)
+		return -1, fmt.Errorf("busy file %s: not a regular file", path)
 	}
-	return &Lock{path: path, fd: fd}, nil
+	return fd, nil
 }
 
 // Path is the busy file's path.
 func (l *Lock) Path() string { return l.path }
 
-// Busy reports whether someone holds the lock: a non-blocking attempt that,
-// if it succeeds, is released at once.
+// Busy reports whether someone holds the lock, on the file at the path or
+// on one it replaced while a task still holds it.
 func (l *Lock) Busy() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	busy := held(l.fd)
+	old := l.old[:0]
+	for _, fd := range l.old {
+		if held(fd) {
+			busy = true
+			old = append(old, fd)
+		} else {
+			unix.Close(fd) // its task is over, and nobody can open it again
+		}
+	}
+	l.old = old
+	return busy
+}
+
+// held is a non-blocking attempt that, if it succeeds, is released at once.
+func held(fd int) bool {
 	for {
-		err := unix.Flock(l.fd, unix.LOCK_EX|unix.LOCK_NB)
+		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
 		switch {
 		case err == nil:
-			unix.Flock(l.fd, unix.LOCK_UN)
+			unix.Flock(fd, unix.LOCK_UN)
 			return false
 		case errors.Is(err, unix.EINTR):
 			continue
@@ -80,22 +119,29 @@ func (l *Lock) Busy() bool {
 // Take.
 var recheck = []time.Duration{0, 2 * time.Millisecond, 20 * time.Millisecond, 200 * time.Millisecond, 2 * time.Second}
 
+// watched are the events Watch waits for on each file: its opens and
+// closes, and what says the path may name another file now (a removal or a
+// rename over it changes the link count: IN_ATTRIB).
+const watched = unix.IN_OPEN | unix.IN_CLOSE | unix.IN_ATTRIB | unix.IN_MOVE_SELF | unix.IN_DELETE_SELF
+
 // Watch reports every change of Busy on changes, starting with the state
-// now, until the process ends. It waits for the file's open and close
-// events with inotify on a thread of its own: no polling, and no lock
-// held but for the microseconds of each check, so that a worker or Take
-// never waits for the watch longer than that.
-func (l *Lock) Watch(changes chan<- bool) error {
+// now, until the process ends. It waits for the file's events with inotify
+// on a thread of its own: no polling, and no lock held but for the
+// microseconds of each check, so that a worker or Take never waits for the
+// watch longer than that. When the file is removed, renamed or replaced,
+// Watch follows the path again (creating the file if it is gone) and says
+// so in the change it reports next.
+func (l *Lock) Watch(changes chan<- Change) error {
 	in, err := unix.InotifyInit1(unix.IN_CLOEXEC)
 	if err != nil {
 		return fmt.Errorf("busy file %s: inotify: %w", l.path, err)
 	}
-	if _, err := unix.InotifyAddWatch(in, l.path, unix.IN_OPEN|unix.IN_CLOSE); err != nil {
+	if _, err := unix.InotifyAddWatch(in, l.path, watched); err != nil {
 		unix.Close(in)
 		return fmt.Errorf("busy file %s: inotify: %w", l.path, err)
 	}
 	last := l.Busy()
-	changes <- last
+	changes <- Change{Busy: last}
 	go func() {
 		// Only that something happened matters, not what.
 		buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
@@ -107,11 +153,15 @@ func (l *Lock) Watch(changes chan<- bool) error {
 			if err != nil || n <= 0 {
 				return
 			}
+			if note := l.follow(in); note != "" {
+				last = l.Busy()
+				changes <- Change{Busy: last, Note: note}
+			}
 			for _, d := range recheck {
 				time.Sleep(d)
 				if b := l.Busy(); b != last {
 					last = b
-					changes <- b
+					changes <- Change{Busy: b}
 					break
 				}
 			}
@@ -120,19 +170,119 @@ func (l *Lock) Watch(changes chan<- bool) error {
 	return nil
 }
 
-// Take waits until the lock is free and takes it for good: a blocking
-// flock on a descriptor of its own, on the caller's goroutine (run it on
-// one of its own), so that drainit gets it the moment the task in flight
-// ends, even when the worker would lock again within milliseconds.
-func (l *Lock) Take() error {
-	fd, err := unix.Open(l.path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("busy file %s: %w", l.path, err)
+// follow opens the file at the path again if it is no longer the one
+// drainit watches, and watches it too; a task may still hold the old one,
+// so it is kept until free. It returns what happened, or "".
+func (l *Lock) follow(in int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.taken {
+		return ""
 	}
-	for {
-		err := unix.Flock(fd, unix.LOCK_EX)
-		if !errors.Is(err, unix.EINTR) {
-			return err // fd stays open: the lock is drainit's until it exits
+	var cur, now unix.Stat_t
+	if unix.Fstat(l.fd, &cur) != nil {
+		return ""
+	}
+	err := unix.Lstat(l.path, &now)
+	if err == nil && now.Dev == cur.Dev && now.Ino == cur.Ino {
+		return ""
+	}
+	what := "replaced"
+	if err != nil {
+		what = "removed; created it again"
+	}
+	fd, err := openFile(l.path)
+	if err != nil {
+		return fmt.Sprintf("busy file %s %s, and cannot follow it: %v", l.path, what, err)
+	}
+	l.old, l.fd = append(l.old, l.fd), fd
+	if _, err := unix.InotifyAddWatch(in, l.path, watched); err != nil {
+		return fmt.Sprintf("busy file %s %s, and cannot watch the new one: %v", l.path, what, err)
+	}
+	return fmt.Sprintf("busy file %s %s: following the new one", l.path, what)
+}
+
+// Take waits until the lock is free and takes it for good: Claim, then
+// Wait. Run it on a goroutine of its own.
+func (l *Lock) Take() (note string, err error) {
+	c, err := l.Claim()
+	if err != nil {
+		return "", err
+	}
+	return c.Note, c.Wait()
+}
+
+// Claim is drainit's claim on the busy lock at a drain: from Claim on no
+// task can start, and Wait returns once the task in flight is over.
+type Claim struct {
+	Note string // how the claim fell short of certain; "" when it did not
+	path string
+	wait []int
+}
+
+// Claim stops new tasks without waiting. flock hands nothing to a waiter:
+// a worker that locks again the moment its task ends could win over a
+// drainit that merely waited. So a new file that drainit already holds
+// locked is renamed over the path: a task that starts from now on opens it
+// and waits behind drainit, while drainit waits, on a descriptor of its
+// own, for the task in flight on the file it replaced.
+func (l *Lock) Claim() (Claim, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.taken = true
+	c := Claim{path: l.path}
+	// Descriptors of their own, for a lock of drainit's own on each file a
+	// task may hold: the one at the path, and those it replaced.
+	for _, fd := range append([]int{l.fd}, l.old...) {
+		w, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", fd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return c, fmt.Errorf("busy file %s: %w", l.path, err)
+		}
+		c.wait = append(c.wait, w)
+	}
+	if err := l.replace(); err != nil {
+		c.Note = fmt.Sprintf("busy file %s: cannot put a locked file in its place, so a task may still start: %v", l.path, err)
+	}
+	return c, nil
+}
+
+// Wait blocks until every task in flight at the claim is over, and keeps
+// their files locked until drainit exits.
+func (c Claim) Wait() error {
+	for _, fd := range c.wait {
+		for {
+			err := unix.Flock(fd, unix.LOCK_EX)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, unix.EINTR) {
+				return fmt.Errorf("busy file %s: flock: %w", c.path, err)
+			}
 		}
 	}
+	return nil
+}
+
+// replace renames a new file, locked by drainit before anyone can open it,
+// over the path. The descriptor stays open, and the lock with it.
+func (l *Lock) replace() error {
+	tmp := fmt.Sprintf("%s.drainit-%d", l.path, os.Getpid())
+	unix.Unlink(tmp) // left by an earlier drainit with the same PID (1, in a container) that died here
+	old := unix.Umask(0)
+	fd, err := unix.Open(tmp, unix.O_RDONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666)
+	unix.Umask(old)
+	if err != nil {
+		return err
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		unix.Close(fd)
+		unix.Unlink(tmp)
+		return err
+	}
+	if err := unix.Rename(tmp, l.path); err != nil {
+		unix.Close(fd)
+		unix.Unlink(tmp)
+		return err
+	}
+	return nil
 }

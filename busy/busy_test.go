@@ -24,11 +24,14 @@ func hold(t *testing.T, path string) func() {
 	return func() { f.Close() }
 }
 
-func next(t *testing.T, ch <-chan bool) bool {
+func next(t *testing.T, ch <-chan Change) bool {
 	t.Helper()
 	select {
-	case b := <-ch:
-		return b
+	case c := <-ch:
+		if c.Note != "" {
+			t.Fatalf("unexpected note %q", c.Note)
+		}
+		return c.Busy
 	case <-time.After(5 * time.Second):
 		t.Fatal("no change reported within 5s")
 		return false
@@ -63,7 +66,7 @@ func TestWatchFollowsTheLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := make(chan bool, 16)
+	ch := make(chan Change, 16)
 	if err := l.Watch(ch); err != nil {
 		t.Fatal(err)
 	}

@@ -15,9 +15,11 @@ import (
 const DeadlineFormat = "2006-01-02T15:04:05.000Z07:00"
 
 // PrepareFile makes sure path can be created when the drain starts, and
-// removes a file already there: it is stale, left by an earlier container
-// whose volume outlived it, and would tell the new workload to stop at once.
-// It reports whether it removed one.
+// removes a regular file already there: it is stale, left by an earlier
+// container whose volume outlived it, and would tell the new workload to
+// stop at once. Anything else at the path (a FIFO such as uWSGI's master
+// FIFO, a socket, a device, a directory, a symlink) is not drainit's to
+// replace, and is refused. It reports whether it removed a file.
 func PrepareFile(path string) (removed bool, err error) {
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(dir); err != nil {
@@ -26,10 +28,9 @@ func PrepareFile(path string) (removed bool, err error) {
 		return false, fmt.Errorf("drain file %s: %s is not a directory", path, dir)
 	}
 	if fi, err := os.Lstat(path); err == nil {
-		if fi.IsDir() {
-			return false, fmt.Errorf("drain file %s: is a directory", path)
+		if !fi.Mode().IsRegular() {
+			return false, fmt.Errorf("drain file %s: is a %s, not a regular file: drainit replaces the drain file, so it must not be something else", path, kind(fi.Mode()))
 		}
-		// Remove unlinks a symlink itself, never its target.
 		if err := os.Remove(path); err != nil {
 			return false, fmt.Errorf("drain file %s: removing stale file: %w", path, fserr.Cause(err))
 		}
@@ -76,4 +77,21 @@ func WriteFile(path string, deadline, now time.Time) error {
 		return fmt.Errorf("drain file %s: %w", path, fserr.Cause(err))
 	}
 	return nil
+}
+
+// kind names a file type for messages.
+func kind(m os.FileMode) string {
+	switch {
+	case m&os.ModeSymlink != 0:
+		return "symlink"
+	case m&os.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	case m&os.ModeDevice != 0:
+		return "device"
+	case m.IsDir():
+		return "directory"
+	}
+	return "special file"
 }

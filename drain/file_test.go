@@ -66,15 +66,29 @@ func TestPrepareFile(t *testing.T) {
 	if _, err := os.Lstat(path); !os.IsNotExist(err) {
 		t.Errorf("stale file still there: %v", err)
 	}
-	// A stale symlink goes, its target stays.
+	// Anything but a regular file is refused, and left as it is: a symlink
+	// (its target untouched), a FIFO such as uWSGI's master FIFO.
 	target := filepath.Join(dir, "target")
 	os.WriteFile(target, []byte("x"), 0o644)
 	os.Symlink(target, path)
-	if removed, err := PrepareFile(path); err != nil || !removed {
-		t.Fatalf("PrepareFile on stale symlink = %v, %v", removed, err)
+	if _, err := PrepareFile(path); err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "symlink") {
+		t.Errorf("PrepareFile on a symlink = %v, want an error naming the path and the symlink", err)
 	}
-	if _, err := os.Stat(target); err != nil {
-		t.Errorf("symlink target removed: %v", err)
+	if fi, err := os.Lstat(path); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("symlink not left in place: %v %v", fi, err)
+	}
+	if b, err := os.ReadFile(target); err != nil || string(b) != "x" {
+		t.Errorf("symlink target changed: %q %v", b, err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := PrepareFile(fifo); err == nil || !strings.Contains(err.Error(), fifo) || !strings.Contains(err.Error(), "FIFO") {
+		t.Errorf("PrepareFile on a FIFO = %v, want an error naming the path and the FIFO", err)
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("FIFO not left in place: %v %v", fi, err)
 	}
 	if probes, _ := filepath.Glob(filepath.Join(dir, ".drainit-*")); len(probes) != 0 {
 		t.Errorf("probe files left behind: %v", probes)

@@ -5,6 +5,7 @@
 package drain
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -44,13 +45,9 @@ func (p Plan) Enabled() bool { return len(p.On) > 0 }
 // Triggers reports whether sig starts a drain.
 func (p Plan) Triggers(sig unix.Signal) bool { return slices.Contains(p.On, sig) }
 
-// KillAt is the offset at which drainit kills every remaining process: far
-// enough ahead of the runtime's SIGKILL that drainit, not the runtime, has the
-// last word and records it.
-func (p Plan) KillAt() time.Duration { return p.Grace - p.Margin }
-
-// Validate rejects plans that cannot be carried out as written. Each error
-// is one line naming the values that conflict.
+// Validate rejects plans that cannot be carried out whatever the budget.
+// Each error is one line naming the values that conflict. Whether the plan
+// fits a budget given as a flag is Fits.
 func (p Plan) Validate() error {
 	for _, o := range []struct {
 		name string
@@ -68,24 +65,40 @@ func (p Plan) Validate() error {
 			return fmt.Errorf("--drain-on %s: drainit never receives that signal", signame.Name(sig))
 		}
 	}
-	if p.Grace == 0 {
-		return fmt.Errorf("--grace 0s leaves no time to drain (set --drain-on none to forward every signal plainly)")
-	}
-	if p.Margin >= p.Grace {
-		return fmt.Errorf("--margin %s must be less than --grace %s", p.Margin, p.Grace)
-	}
-	kill := p.KillAt()
-	if p.Delay >= kill {
-		return fmt.Errorf("--drain-delay %s must end before the kill at %s (--grace %s minus --margin %s)", p.Delay, kill, p.Grace, p.Margin)
-	}
 	for _, s := range p.Escalate {
 		switch {
 		case s.Signal == 0:
 			return fmt.Errorf("--escalate %s: a step needs a signal", s)
-		case s.At >= kill:
-			return fmt.Errorf("--escalate %s: at or after the kill at %s (--grace %s minus --margin %s)", s, kill, p.Grace, p.Margin)
 		case s.At < p.Delay:
 			return fmt.Errorf("--escalate %s: before the drain starts at --drain-delay %s", s, p.Delay)
+		}
+	}
+	return nil
+}
+
+// Fits is the strict check of a budget given as a flag (--grace): the plan
+// must fit it as written, where a budget learned at run time only adapts
+// the plan (Timeline). The errors name the flags.
+func (p Plan) Fits() error {
+	if !p.Enabled() {
+		return nil
+	}
+	g := p.Grace
+	switch {
+	case g == 0:
+		return fmt.Errorf("--grace 0s leaves no time to drain (set --drain-on none to forward every signal plainly)")
+	case p.Margin >= g:
+		return fmt.Errorf("--margin %s must be less than --grace %s", p.Margin, g)
+	}
+	tl := p.Timeline(g)
+	for _, c := range tl.Changes {
+		switch c.Kind {
+		case MarginHalved:
+			return fmt.Errorf("--margin %s must be at most half of --grace %s", p.Margin, g)
+		case DelayCut:
+			return fmt.Errorf("--drain-delay %s must end before the kill at %s (--grace %s minus --margin %s)", p.Delay, tl.Kill, g, p.Margin)
+		case StepDropped:
+			return fmt.Errorf("--escalate %s: at or after the kill at %s (--grace %s minus --margin %s)", c.Step, tl.Kill, g, p.Margin)
 		}
 	}
 	return nil
@@ -107,16 +120,108 @@ type Event struct {
 	Signal unix.Signal
 }
 
-// Timeline lists the plan's events in the order they happen. Events at the
-// same offset keep the order Begin, escalations as given, Kill.
-func (p Plan) Timeline() []Event {
-	ev := []Event{{At: p.Delay, Action: Begin, Signal: p.Signal}}
-	for _, s := range p.Escalate {
-		ev = append(ev, Event{At: s.At, Action: Escalate, Signal: s.Signal})
+// Timeline is a plan laid out against one budget: the runtime's time from
+// the trigger to its SIGKILL.
+type Timeline struct {
+	Budget  time.Duration
+	Margin  time.Duration // the margin in force
+	Kill    time.Duration // drainit's SIGKILL: Budget minus Margin
+	Events  []Event       // Begin, the escalations before Kill, Kill, in the order they happen
+	Changes []Change      // how the plan was adapted to the budget; none when it fits as written
+}
+
+// ChangeKind says how a plan was adapted to a budget.
+type ChangeKind int
+
+const (
+	MarginHalved ChangeKind = iota // the margin would take more than half the budget
+	DelayCut                       // the drain delay would reach the kill: the drain begins at once
+	StepDropped                    // an escalation at or after the kill
+	KillLate                       // the kill was due before the drain began: it waits half the time left
+	StepDue                        // an escalation that came due before the drain began
+)
+
+// Change is one adaptation, for the log.
+type Change struct {
+	Kind     ChangeKind
+	Step     Step          // StepDropped, StepDue
+	Was, Now time.Duration // MarginHalved: the margins; DelayCut: the delays; KillLate: the kills
+}
+
+func (c Change) String() string {
+	switch c.Kind {
+	case MarginHalved:
+		return fmt.Sprintf("margin %s cut to %s, half the budget", c.Was, c.Now)
+	case DelayCut:
+		return fmt.Sprintf("drain delay %s cut to %s: it would reach the kill", c.Was, c.Now)
+	case StepDropped:
+		return fmt.Sprintf("escalation %s dropped: at or after the kill", c.Step)
+	case StepDue:
+		return fmt.Sprintf("escalation %s dropped: it came due before the drain began", c.Step)
 	}
-	ev = append(ev, Event{At: p.KillAt(), Action: Kill, Signal: unix.SIGKILL})
-	slices.SortStableFunc(ev, func(a, b Event) int { return int(a.At - b.At) })
-	return ev
+	return fmt.Sprintf("kill at %s moved to %s: it was due before the drain began", c.Was, c.Now)
+}
+
+// Timeline is the one rule that turns the plan and a budget into what
+// happens when, used for a flag's budget at start and for every budget
+// learned at run time:
+//   - the margin takes at most half the budget, so drainit's kill always
+//     lands before the runtime's and the workload keeps at least half;
+//   - a drain delay that would reach the kill is cut: the drain begins at
+//     once, because the drain always goes out before a kill;
+//   - escalations at or after the kill are dropped; earlier ones stay.
+//
+// Only a budget of zero has no drain: the kill is at once. Events at the
+// same offset keep the order Begin, escalations as given, Kill.
+func (p Plan) Timeline(budget time.Duration) Timeline {
+	budget = max(budget, 0)
+	tl := Timeline{Budget: budget, Margin: p.Margin}
+	if half := budget / 2; tl.Margin > half {
+		tl.Changes = append(tl.Changes, Change{Kind: MarginHalved, Was: tl.Margin, Now: half})
+		tl.Margin = half
+	}
+	tl.Kill = budget - tl.Margin
+	begin := p.Delay
+	if begin >= tl.Kill && begin > 0 {
+		tl.Changes = append(tl.Changes, Change{Kind: DelayCut, Was: begin, Now: 0})
+		begin = 0
+	}
+	if tl.Kill > 0 {
+		tl.Events = append(tl.Events, Event{At: begin, Action: Begin, Signal: p.Signal})
+	}
+	for _, s := range p.Escalate {
+		if s.At >= tl.Kill {
+			tl.Changes = append(tl.Changes, Change{Kind: StepDropped, Step: s})
+			continue
+		}
+		tl.Events = append(tl.Events, Event{At: s.At, Action: Escalate, Signal: s.Signal})
+	}
+	tl.Events = append(tl.Events, Event{At: tl.Kill, Action: Kill, Signal: unix.SIGKILL})
+	slices.SortStableFunc(tl.Events, func(a, b Event) int { return cmp.Compare(a.At, b.At) })
+	return tl
+}
+
+// Replan is Timeline for a budget learned elapsed after the trigger. If the
+// drain has not begun and its kill is already due, the drain begins now and
+// the kill comes halfway to the runtime's: the workload is still asked to
+// drain first, and drainit's kill still lands first. Escalations, all due
+// before the drain began, are dropped then.
+func (p Plan) Replan(budget, elapsed time.Duration, begun bool) Timeline {
+	tl := p.Timeline(budget)
+	if begun || tl.Kill > elapsed || tl.Budget == 0 {
+		return tl
+	}
+	kill := elapsed + max(tl.Budget-elapsed, 0)/2
+	tl.Changes = append(tl.Changes, Change{Kind: KillLate, Was: tl.Kill, Now: kill})
+	tl.Kill, tl.Margin = kill, tl.Budget-kill
+	events := []Event{{At: elapsed, Action: Begin, Signal: p.Signal}}
+	for _, e := range tl.Events {
+		if e.Action == Escalate {
+			tl.Changes = append(tl.Changes, Change{Kind: StepDue, Step: Step{Signal: e.Signal, At: e.At}})
+		}
+	}
+	tl.Events = append(events, Event{At: kill, Action: Kill, Signal: unix.SIGKILL})
+	return tl
 }
 
 // ParseDuration reads a Go duration (45s, 1m30s) or a bare whole number of

@@ -74,19 +74,21 @@ func base() Plan {
 	return Plan{Grace: 30 * time.Second, Margin: 2 * time.Second, On: []unix.Signal{unix.SIGTERM}, Signal: unix.SIGTERM, Progress: 5 * time.Second}
 }
 
-func TestValidate(t *testing.T) {
+func TestValidateAndFits(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		change func(*Plan)
-		errHas string // "" means valid
+		errHas string // "" means valid; from Validate, else from Fits
 	}{
 		{"defaults", func(*Plan) {}, ""},
 		{"margin equals grace", func(p *Plan) { p.Margin = 30 * time.Second }, "--margin 30s must be less than --grace 30s"},
 		{"margin over grace", func(p *Plan) { p.Margin = 40 * time.Second }, "--margin 40s must be less than --grace 30s"},
+		{"margin over half the grace", func(p *Plan) { p.Margin = 16 * time.Second }, "--margin 16s must be at most half of --grace 30s"},
+		{"margin half the grace", func(p *Plan) { p.Margin = 15 * time.Second }, ""},
 		{"negative grace", func(p *Plan) { p.Grace = -time.Second }, "--grace -1s"},
 		{"zero grace", func(p *Plan) { p.Grace, p.Margin = 0, 0 }, "--grace 0s"},
 		{"zero grace without drain", func(p *Plan) { p.Grace, p.Margin, p.On = 0, 0, nil }, ""},
-		{"delay to kill", func(p *Plan) { p.Delay = 28 * time.Second }, "--drain-delay 28s"},
+		{"delay to kill", func(p *Plan) { p.Delay = 28 * time.Second }, "--drain-delay 28s must end before the kill at 28s"},
 		{"delay within", func(p *Plan) { p.Delay = 5 * time.Second }, ""},
 		{"step at kill", func(p *Plan) { p.Escalate = []Step{{unix.SIGTERM, 28 * time.Second}} }, "--escalate TERM@28s"},
 		{"step late", func(p *Plan) { p.Escalate = []Step{{unix.SIGTERM, 99 * time.Second}} }, "--escalate TERM@1m39s"},
@@ -99,6 +101,9 @@ func TestValidate(t *testing.T) {
 			p := base()
 			tc.change(&p)
 			err := p.Validate()
+			if err == nil {
+				err = p.Fits()
+			}
 			switch {
 			case tc.errHas == "" && err != nil:
 				t.Fatalf("unexpected error %v", err)
@@ -113,25 +118,79 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestTimeline(t *testing.T) {
-	p := base()
-	p.Delay = 2 * time.Second
-	p.Signal = unix.SIGTSTP
-	p.Escalate = []Step{{unix.SIGTERM, 20 * time.Second}, {unix.SIGINT, 2 * time.Second}}
-	got := p.Timeline()
-	want := []Event{
-		{2 * time.Second, Begin, unix.SIGTSTP},
-		{2 * time.Second, Escalate, unix.SIGINT},
-		{20 * time.Second, Escalate, unix.SIGTERM},
-		{28 * time.Second, Kill, unix.SIGKILL},
-	}
-	if len(got) != len(want) {
-		t.Fatalf("Timeline = %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("Timeline[%d] = %v, want %v", i, got[i], want[i])
+// show writes a timeline as "QUIT@5s INT@20s KILL@28s | change; change".
+func show(tl Timeline) string {
+	var parts []string
+	for _, e := range tl.Events {
+		name := "-"
+		if e.Signal != 0 {
+			name = unix.SignalName(e.Signal)[3:]
 		}
+		parts = append(parts, name+"@"+e.At.String())
+	}
+	var changes []string
+	for _, c := range tl.Changes {
+		changes = append(changes, c.String())
+	}
+	return strings.Join(parts, " ") + " | " + strings.Join(changes, "; ")
+}
+
+func TestTimeline(t *testing.T) {
+	s := time.Second
+	p := base()
+	p.Delay = 2 * s
+	p.Signal = unix.SIGTSTP
+	p.Escalate = []Step{{unix.SIGTERM, 20 * s}, {unix.SIGINT, 2 * s}}
+	long := base()
+	long.Delay, long.Signal = 5*s, unix.SIGQUIT
+	long.Escalate = []Step{{unix.SIGINT, 60 * s}, {unix.SIGTERM, 6 * s}}
+	for _, tc := range []struct {
+		name   string
+		plan   Plan
+		budget time.Duration
+		want   string
+	}{
+		{"fits: events in order, ties as given", p, 30 * s, "TSTP@2s INT@2s TERM@20s KILL@28s | "},
+		{"a longer budget keeps the plan, only the kill moves", long, 120 * s, "QUIT@5s TERM@6s INT@1m0s KILL@1m58s | "},
+		{"the default grace drops the late step", long, 30 * s, "QUIT@5s TERM@6s KILL@28s | escalation INT@1m0s dropped: at or after the kill"},
+		{"a deletion of 4s cuts the delay, drops both steps", long, 4 * s, "QUIT@0s KILL@2s | drain delay 5s cut to 0s: it would reach the kill; escalation INT@1m0s dropped: at or after the kill; escalation TERM@6s dropped: at or after the kill"},
+		{"a budget of 2s: the margin takes half", base(), 2 * s, "TERM@0s KILL@1s | margin 2s cut to 1s, half the budget"},
+		{"a budget of 1s", base(), s, "TERM@0s KILL@500ms | margin 2s cut to 500ms, half the budget"},
+		{"a budget of zero: no drain", base(), 0, "KILL@0s | margin 2s cut to 0s, half the budget"},
+		{"nothing to send still begins", func() Plan { q := base(); q.Signal = 0; return q }(), 10 * s, "-@0s KILL@8s | "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := show(tc.plan.Timeline(tc.budget)); got != tc.want {
+				t.Errorf("Timeline(%s) =\n  %s\nwant\n  %s", tc.budget, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestReplan(t *testing.T) {
+	s := time.Second
+	p := base()
+	p.Delay = 5 * s
+	p.Escalate = []Step{{unix.SIGINT, 6 * s}}
+	for _, tc := range []struct {
+		name            string
+		budget, elapsed time.Duration
+		begun           bool
+		want            string
+	}{
+		{"early: as Timeline", 20 * s, 100 * time.Millisecond, false, "TERM@5s INT@6s KILL@18s | "},
+		{"the kill is not yet due: as Timeline", 4 * s, time.Second, false, "TERM@0s KILL@2s | drain delay 5s cut to 0s: it would reach the kill; escalation INT@6s dropped: at or after the kill"},
+		{"the kill came due before the drain began: begin now, kill halfway", 8 * s, 7 * s, false,
+			"TERM@7s KILL@7.5s | escalation INT@6s dropped: at or after the kill; kill at 6s moved to 7.5s: it was due before the drain began"},
+		{"the drain is out: a kill that is due stays due", 8 * s, 7 * s, true, "TERM@5s KILL@6s | escalation INT@6s dropped: at or after the kill"},
+		{"a late kill with escalations kept: they are dropped, all due before the drain", 20 * s, 19 * s, false,
+			"TERM@19s KILL@19.5s | kill at 18s moved to 19.5s: it was due before the drain began; escalation INT@6s dropped: it came due before the drain began"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := show(p.Replan(tc.budget, tc.elapsed, tc.begun)); got != tc.want {
+				t.Errorf("Replan(%s, %s, %v) =\n  %s\nwant\n  %s", tc.budget, tc.elapsed, tc.begun, got, tc.want)
+			}
+		})
 	}
 }
 

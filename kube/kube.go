@@ -1,24 +1,25 @@
 // Package kube reads drainit's own pod from the Kubernetes API: the grace
 // period the kubelet gives it and, once the pod is being deleted, that
-// deletion's grace and deadline, which the downward API cannot expose. It
-// configures itself the way client-go's InClusterConfig does, and speaks
-// plain HTTP/1.0 over crypto/tls itself: client-go would multiply the
-// binary, and net/http alone adds 1.2 MB for one GET at a drain.
+// deletion's grace and deadline, which the downward API cannot expose; and
+// it keeps the pod's busy annotations. It configures itself the way
+// client-go's InClusterConfig does and speaks net/http with keep-alives
+// off, so that an idle drainit holds no connection and never wakes up.
 package kube
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
-	"net/textproto"
+	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -33,9 +34,19 @@ const (
 	NamespaceFile     = ServiceAccountDir + "/namespace"
 )
 
-// Timeout bounds every request: drainit asks at start and at the trigger,
-// and an answer that takes longer is of no use to a drain.
-const Timeout = time.Second
+// Timeout bounds one request. The API server's own objective is 1 s at the
+// 99th percentile for reading one object, so a shorter bound would fail
+// reads of a healthy cluster; callers retry within their own deadline.
+const Timeout = 5 * time.Second
+
+// MaxBody is the largest answer read: a pod is a few KiB, and even one
+// with large managed fields is well under this.
+const MaxBody = 8 << 20
+
+// MinimumGrace is the least time the kubelet ever gives a container between
+// its SIGTERM and its SIGKILL: minimumGracePeriodInSeconds in its
+// killContainer, applied after a preStop hook took its share.
+const MinimumGrace = 2 * time.Second
 
 // InClusterAPI is the API server's address from the variables the kubelet
 // sets in every container, or "" outside a cluster.
@@ -59,10 +70,8 @@ type Config struct {
 // Client reads one pod.
 type Client struct {
 	cfg  Config
-	url  string      // the pod's, for messages
-	host string      // HOST:PORT
-	path string      // the pod's path
-	tls  *tls.Config // nil for http://
+	url  string // the pod's
+	http *http.Client
 }
 
 // New checks cfg and prepares a client; every error names the value at
@@ -75,11 +84,18 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Namespace == "" || cfg.Pod == "" {
 		return nil, fmt.Errorf("pod %q in namespace %q: both are needed (--pod-name, --pod-namespace)", cfg.Pod, cfg.Namespace)
 	}
-	c := &Client{cfg: cfg, host: u.Host,
-		path: "/api/v1/namespaces/" + url.PathEscape(cfg.Namespace) + "/pods/" + url.PathEscape(cfg.Pod)}
-	c.url = u.Scheme + "://" + u.Host + c.path
+	path := "/api/v1/namespaces/" + url.PathEscape(cfg.Namespace) + "/pods/" + url.PathEscape(cfg.Pod)
+	tr := &http.Transport{
+		// One connection per exchange, closed after it: nothing is kept
+		// open, and no goroutine of the transport outlives a request.
+		DisableKeepAlives:     true,
+		DialContext:           (&net.Dialer{Timeout: Timeout}).DialContext,
+		TLSHandshakeTimeout:   Timeout,
+		ResponseHeaderTimeout: Timeout,
+		Proxy:                 nil, // the API server is reached directly, as client-go does in a pod
+	}
 	if u.Scheme == "https" {
-		c.tls = &tls.Config{MinVersion: tls.VersionTLS12}
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		if cfg.CAFile != "" {
 			pem, err := os.ReadFile(cfg.CAFile)
 			if err != nil {
@@ -89,9 +105,12 @@ func New(cfg Config) (*Client, error) {
 			if !pool.AppendCertsFromPEM(pem) {
 				return nil, fmt.Errorf("--kube-ca-file %s: no PEM certificate in it", cfg.CAFile)
 			}
-			c.tls.RootCAs = pool
+			tr.TLSClientConfig.RootCAs = pool
 		}
 	}
+	c := &Client{cfg: cfg, url: u.Scheme + "://" + u.Host + path,
+		http: &http.Client{Transport: tr, Timeout: Timeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	return c, nil
 }
 
@@ -103,8 +122,29 @@ type Pod struct {
 	Grace             time.Duration // spec.terminationGracePeriodSeconds; valid if HasGrace
 	HasGrace          bool
 	Deleting          bool          // metadata.deletionTimestamp is set
-	DeletionGrace     time.Duration // metadata.deletionGracePeriodSeconds
-	DeletionTimestamp time.Time     // when the pod is considered dead: the kubelet's SIGKILL comes then
+	DeletionGrace     time.Duration // metadata.deletionGracePeriodSeconds, else the spec's grace; valid if HasDeletionGrace
+	HasDeletionGrace  bool
+	DeletionTimestamp time.Time // when the pod is considered dead
+	Ignored           []string  // values out of range, each "field value: why", left out above
+}
+
+// SpecBudget is the time the kubelet gives between its SIGTERM and its
+// SIGKILL by the pod spec alone: its grace, never under MinimumGrace.
+func (p Pod) SpecBudget() time.Duration { return max(p.Grace, MinimumGrace) }
+
+// DeletionBudget is the time from trigger, drainit's SIGTERM, to the
+// kubelet's SIGKILL for a pod being deleted: the deletion's grace, or less
+// where deletionTimestamp says part of it went before the SIGTERM (a
+// preStop hook, an earlier delete), never under MinimumGrace.
+func (p Pod) DeletionBudget(trigger time.Time) time.Duration {
+	budget := time.Duration(math.MaxInt64)
+	if p.HasDeletionGrace {
+		budget = p.DeletionGrace
+	}
+	if !p.DeletionTimestamp.IsZero() {
+		budget = min(budget, p.DeletionTimestamp.Sub(trigger))
+	}
+	return max(budget, MinimumGrace)
 }
 
 // Pod reads the pod. The error names the pod, the URL and what went wrong.
@@ -138,17 +178,33 @@ func decodePod(body []byte) (Pod, error) {
 	if obj.Kind != "Pod" {
 		return p, fmt.Errorf("bad JSON: kind %q, want Pod", obj.Kind)
 	}
-	if g := obj.Spec.TerminationGracePeriodSeconds; g != nil && *g >= 0 {
-		p.Grace, p.HasGrace = time.Duration(*g)*time.Second, true
+	if g, ok := seconds("spec.terminationGracePeriodSeconds", obj.Spec.TerminationGracePeriodSeconds, &p.Ignored); ok {
+		p.Grace, p.HasGrace = g, true
 	}
 	if ts := obj.Metadata.DeletionTimestamp; ts != nil {
 		p.Deleting, p.DeletionTimestamp = true, *ts
-		p.DeletionGrace = p.Grace
-		if g := obj.Metadata.DeletionGracePeriodSeconds; g != nil && *g >= 0 {
-			p.DeletionGrace = time.Duration(*g) * time.Second
+		p.DeletionGrace, p.HasDeletionGrace = p.Grace, p.HasGrace
+		if g, ok := seconds("metadata.deletionGracePeriodSeconds", obj.Metadata.DeletionGracePeriodSeconds, &p.Ignored); ok {
+			p.DeletionGrace, p.HasDeletionGrace = g, true
 		}
 	}
 	return p, nil
+}
+
+// seconds range-checks a count of seconds from the API: a value from the
+// API is data, not a promise. Out of range, it is left out and said why.
+func seconds(field string, v *int64, ignored *[]string) (time.Duration, bool) {
+	switch {
+	case v == nil:
+		return 0, false
+	case *v < 0:
+		*ignored = append(*ignored, fmt.Sprintf("%s %d: negative", field, *v))
+		return 0, false
+	case *v > int64(math.MaxInt64/time.Second):
+		*ignored = append(*ignored, fmt.Sprintf("%s %d: longer than drainit can wait (%d s at most)", field, *v, int64(math.MaxInt64/time.Second)))
+		return 0, false
+	}
+	return time.Duration(*v) * time.Second, true
 }
 
 // Annotation is one annotation drainit keeps on its pod: Busy while the
@@ -191,53 +247,33 @@ func (c *Client) do(ctx context.Context, method, contentType string, body []byte
 	if err != nil {
 		return nil, fmt.Errorf("token %s: %w", c.cfg.TokenFile, fserr.Cause(err))
 	}
-	ctx, cancel := context.WithTimeout(ctx, Timeout)
-	defer cancel()
-	var conn net.Conn
-	if c.tls != nil {
-		conn, err = (&tls.Dialer{Config: c.tls}).DialContext(ctx, "tcp", c.host)
-	} else {
-		conn, err = (&net.Dialer{}).DialContext(ctx, "tcp", c.host)
-	}
+	req, err := http.NewRequestWithContext(ctx, method, c.url, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
-	deadline, _ := ctx.Deadline()
-	conn.SetDeadline(deadline)
-	// HTTP/1.0: the answer ends when the server closes the connection, so
-	// there is no chunked encoding and no connection to keep.
-	req := method + " " + c.path + " HTTP/1.0\r\nHost: " + c.host + "\r\nAuthorization: Bearer " + strings.TrimSpace(string(token)) +
-		"\r\nAccept: application/json\r\nUser-Agent: drainit\r\n"
-	if body != nil {
-		req += "Content-Type: " + contentType + "\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n"
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "drainit")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
-	if _, err := io.WriteString(conn, req+"\r\n"+string(body)); err != nil {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is in the caller's message already
+		}
 		return nil, err
 	}
-	// A pod is a few KiB; a megabyte is an answer from something else.
-	r := textproto.NewReader(bufio.NewReader(io.LimitReader(conn, 1<<20)))
-	status, err := r.ReadLine()
-	if err != nil {
-		return nil, fmt.Errorf("no answer: %w", err)
-	}
-	proto, code, ok := strings.Cut(status, " ")
-	if !ok || !strings.HasPrefix(proto, "HTTP/1.") {
-		return nil, fmt.Errorf("not an HTTP answer: %q", status)
-	}
-	header, err := r.ReadMIMEHeader()
-	if err != nil {
-		return nil, fmt.Errorf("bad HTTP header: %w", err)
-	}
-	if te := header.Get("Transfer-Encoding"); te != "" {
-		return nil, fmt.Errorf("unexpected Transfer-Encoding %q", te)
-	}
-	answer, err := io.ReadAll(r.R)
-	if err != nil {
-		return nil, err
-	}
-	if !strings.HasPrefix(code, "200 ") && code != "200" {
-		return nil, fmt.Errorf("%s%s", code, statusMessage(answer))
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s: reading the answer: %w", resp.Status, err)
+	case len(answer) > MaxBody:
+		return nil, fmt.Errorf("%s: answer larger than %d MiB", resp.Status, MaxBody>>20)
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("%s%s", resp.Status, statusMessage(answer))
 	}
 	return answer, nil
 }
@@ -253,4 +289,74 @@ func statusMessage(body []byte) string {
 		return ": " + st.Message
 	}
 	return ""
+}
+
+// MaxAnnotations is the API server's limit on the size of all of a pod's
+// annotations together, keys and values (TotalAnnotationSizeLimitB).
+const MaxAnnotations = 256 << 10
+
+// CheckAnnotations refuses what the API server would refuse: one bad key or
+// value makes it reject the whole patch, so drainit would never get to
+// write the deletion cost either. The error names the key at fault.
+func CheckAnnotations(anns []Annotation) error {
+	seen := map[string]bool{}
+	size := 0
+	for _, a := range anns {
+		if err := qualifiedName(a.Key); err != nil {
+			return fmt.Errorf("annotation key %q: %w", a.Key, err)
+		}
+		if seen[a.Key] {
+			return fmt.Errorf("annotation key %q: given twice", a.Key)
+		}
+		seen[a.Key] = true
+		size += len(a.Key) + max(len(a.Busy), len(a.Idle))
+	}
+	if size > MaxAnnotations {
+		return fmt.Errorf("annotations of %d bytes: the API server takes at most %d bytes of them on a pod", size, MaxAnnotations)
+	}
+	return nil
+}
+
+// qualifiedName is the API's rule for annotation keys: an optional DNS
+// subdomain prefix and a slash, then a name of at most 63 characters of
+// letters, digits, '-', '_' and '.', beginning and ending alphanumeric.
+func qualifiedName(key string) error {
+	prefix, name, hasPrefix := strings.Cut(key, "/")
+	if !hasPrefix {
+		prefix, name = "", key
+	}
+	if hasPrefix {
+		if prefix == "" || len(prefix) > 253 {
+			return errors.New("the prefix before / must be a DNS subdomain of 1 to 253 characters")
+		}
+		for _, label := range strings.Split(prefix, ".") {
+			if !validLabel(label, func(r rune) bool { return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' }) || len(label) > 63 {
+				return fmt.Errorf("prefix %q: want lower-case letters, digits, '-' and '.', each part beginning and ending alphanumeric", prefix)
+			}
+		}
+		if strings.Contains(name, "/") {
+			return errors.New("at most one /")
+		}
+	}
+	if name == "" || len(name) > 63 {
+		return errors.New("the name must have 1 to 63 characters")
+	}
+	if !validLabel(name, func(r rune) bool { return alnum(r) || r == '-' || r == '_' || r == '.' }) {
+		return fmt.Errorf("name %q: want letters, digits, '-', '_' and '.', beginning and ending alphanumeric", name)
+	}
+	return nil
+}
+
+func alnum(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' }
+
+func validLabel(s string, ok func(rune) bool) bool {
+	if s == "" || !alnum(rune(s[0])) || !alnum(rune(s[len(s)-1])) {
+		return false
+	}
+	for _, r := range s {
+		if !ok(r) {
+			return false
+		}
+	}
+	return true
 }

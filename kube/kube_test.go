@@ -3,6 +3,7 @@ package kube
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -22,16 +23,16 @@ func TestDecodePod(t *testing.T) {
 		{"running", `{"kind":"Pod","metadata":{"name":"w"},"spec":{"terminationGracePeriodSeconds":20}}`,
 			Pod{Grace: 20 * time.Second, HasGrace: true}, false},
 		{"being deleted", `{"kind":"Pod","metadata":{"deletionTimestamp":"2026-11-25T10:00:07Z","deletionGracePeriodSeconds":7},"spec":{"terminationGracePeriodSeconds":30}}`,
-			Pod{Grace: 30 * time.Second, HasGrace: true, Deleting: true, DeletionGrace: 7 * time.Second, DeletionTimestamp: del}, false},
+			Pod{Grace: 30 * time.Second, HasGrace: true, Deleting: true, DeletionGrace: 7 * time.Second, HasDeletionGrace: true, DeletionTimestamp: del}, false},
 		{"deleted without a grace of its own", `{"kind":"Pod","metadata":{"deletionTimestamp":"2026-11-25T10:00:07Z"},"spec":{"terminationGracePeriodSeconds":30}}`,
-			Pod{Grace: 30 * time.Second, HasGrace: true, Deleting: true, DeletionGrace: 30 * time.Second, DeletionTimestamp: del}, false},
+			Pod{Grace: 30 * time.Second, HasGrace: true, Deleting: true, DeletionGrace: 30 * time.Second, HasDeletionGrace: true, DeletionTimestamp: del}, false},
 		{"no grace in the spec", `{"kind":"Pod","spec":{}}`, Pod{}, false},
 		{"a Status, not a pod", `{"kind":"Status","message":"x"}`, Pod{}, true},
 		{"not JSON", `<html>`, Pod{}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := decodePod([]byte(tc.body))
-			if tc.bad != (err != nil) || (!tc.bad && got != tc.want) {
+			if tc.bad != (err != nil) || (!tc.bad && !reflect.DeepEqual(got, tc.want)) {
 				t.Errorf("decodePod = %+v, %v; want %+v (error %v)", got, err, tc.want, tc.bad)
 			}
 		})

@@ -76,18 +76,19 @@ const (
 // phase, or the final summary, needs.
 type machine struct {
 	rules
-	budget   time.Duration // the runtime's grace, as best known
-	source   string        // where budget came from
-	phase    phase
-	trigger  time.Time     // when the drain started
-	deadline time.Time     // the next SIGKILL: the drain's kill, or the end of the clean-up
-	steps    []drain.Event // the drain's steps not yet carried out: Begin, then escalations
-	progress time.Time     // the next progress line; zero when none is due
-	ints     int           // SIGINTs since the drain started, the trigger included
-	busy     bool          // the workload holds the busy lock
-	since    time.Time     // when busy last changed
-	idleAt   time.Time     // when drainit took the busy lock in the drain
-	known    bool          // the busy lock's state is known: the watch reported once
+	budget    time.Duration // the runtime's grace, as best known
+	source    string        // where budget came from
+	phase     phase
+	trigger   time.Time     // when the drain started
+	deadline  time.Time     // the next SIGKILL: the drain's kill, or the end of the clean-up
+	steps     []drain.Event // the drain's steps not yet carried out: Begin, then escalations
+	escalated int           // how many escalations were carried out
+	progress  time.Time     // the next progress line; zero when none is due
+	ints      int           // SIGINTs since the drain started, the trigger included
+	busy      bool          // the workload holds the busy lock
+	since     time.Time     // when busy last changed
+	idleAt    time.Time     // when drainit took the busy lock in the drain
+	known     bool          // the busy lock's state is known: the watch reported once
 
 	// The pod's annotations: busy is written at once, idle once it has
 	// lasted costInterval, and never twice within costInterval.
@@ -133,13 +134,19 @@ type (
 		pod       kube.Pod
 		err       error
 		atTrigger bool
+		final     bool // no more answers to this read follow; an error before this is a first failure
+		retried   bool // the read succeeded after failures
 	}
 	annotated struct { // the answer to writeAnnotations
 		busy bool
 		err  error
 	}
-	busyChanged struct{ busy bool } // the busy lock was taken or released
-	lockTaken   struct{ err error } // the answer to takeLock: drainit holds the busy lock
+	busyChanged struct { // the busy lock was taken or released, or its file replaced
+		busy bool
+		note string
+	}
+	lockClaimed struct{ note string } // the first answer to takeLock: no task can start any more
+	lockTaken   struct{ err error }   // the last answer to takeLock: drainit holds the busy lock
 )
 
 func (signalReceived) isEvent()  {}
@@ -153,6 +160,7 @@ func (podRead) isEvent()         {}
 func (busyChanged) isEvent()     {}
 func (annotated) isEvent()       {}
 func (lockTaken) isEvent()       {}
+func (lockClaimed) isEvent()     {}
 
 // action is something for the supervisor to do.
 type action interface{ isAction() }
@@ -164,10 +172,10 @@ type (
 		deadline time.Time
 		rewrite  bool // the deadline moved: the file is there already
 	}
-	readPod          struct{}            // read the pod off the loop; answer podRead
-	takeLock         struct{}            // wait for the busy lock off the loop, and keep it; answer lockTaken
-	writeAnnotations struct{ busy bool } // patch the pod's annotations off the loop; answer annotated
-	signalTree       struct {            // signal every process drainit answers for; answer treeSignalled
+	readPod          struct{ until time.Time } // read the pod off the loop, retrying until then; answer podRead
+	takeLock         struct{}                  // wait for the busy lock off the loop, and keep it; answer lockTaken
+	writeAnnotations struct{ busy bool }       // patch the pod's annotations off the loop; answer annotated
+	signalTree       struct {                  // signal every process drainit answers for; answer treeSignalled
 		sig   unix.Signal
 		group bool // the workload's group may be used: it is not reaped yet, so its number is not reused
 	}
@@ -256,6 +264,9 @@ func (m machine) step(ev event, now time.Time) (machine, []action) {
 	case podRead:
 		acts = m.podRead(e, now)
 	case busyChanged:
+		if e.note != "" {
+			acts = append(acts, logAt(slog.LevelWarn, e.note))
+		}
 		// Once drainit holds the lock itself, what it sees is its own hold.
 		if m.idleAt.IsZero() && (e.busy != m.busy || !m.known) {
 			m.busy, m.since, m.known = e.busy, now, true
@@ -280,6 +291,12 @@ func (m machine) step(ev event, now time.Time) (machine, []action) {
 			acts = append(acts, logAt(slog.LevelDebug, "wrote the pod's annotations", "busy", e.busy))
 		}
 		acts = append(acts, m.annotations(now)...)
+	case lockClaimed:
+		if e.note != "" {
+			acts = append(acts, logAt(slog.LevelWarn, e.note))
+		} else {
+			acts = append(acts, logAt(slog.LevelInfo, "claimed the busy file: new tasks wait behind drainit"))
+		}
 	case lockTaken:
 		acts = m.lockTaken(e, now)
 	case fileWritten:
@@ -359,19 +376,53 @@ func (m *machine) signal(sig unix.Signal, now time.Time) []action {
 
 func (m *machine) startDrain(sig unix.Signal, now time.Time) []action {
 	p := m.plan
-	m.phase, m.trigger, m.deadline = delaying, now, now.Add(m.budget-p.Margin)
-	m.steps = p.Timeline()
-	m.steps = m.steps[:len(m.steps)-1] // the last step is the kill, which deadline stands for
+	m.phase, m.trigger = delaying, now
+	tl := p.Replan(m.budget, 0, false)
+	m.deadline, m.steps = now.Add(tl.Kill), m.pending(tl)
 	if p.Progress > 0 {
 		m.progress = now.Add(p.Progress)
 	}
 	acts := []action{logAt(slog.LevelInfo, "drain started", "trigger", signame.Name(sig), "budget", m.killAt().String(),
 		"source", m.source, "deadline", m.deadline.UTC().Format(drain.DeadlineFormat), "delay", p.Delay.String())}
+	acts = append(acts, m.adapted(tl, now)...)
 	if m.kube {
-		// The deletion may have a grace of its own: ask, without waiting.
-		acts = append(acts, readPod{})
+		// The deletion may have a grace of its own: ask, without waiting,
+		// and keep asking until the deadline if the API does not answer.
+		acts = append(acts, readPod{until: m.deadline})
 	}
 	return append(acts, m.tick(now)...)
+}
+
+// pending is what of tl is still to be carried out: Begin while the drain
+// delay lasts, and the escalations after those already sent. The kill is
+// not a step: deadline stands for it.
+func (m *machine) pending(tl drain.Timeline) []drain.Event {
+	var steps []drain.Event
+	skip := m.escalated
+	for _, e := range tl.Events {
+		switch {
+		case e.Action == drain.Kill:
+		case e.Action == drain.Begin && m.phase != delaying:
+		case e.Action == drain.Escalate && skip > 0:
+			skip--
+		default:
+			steps = append(steps, e)
+		}
+	}
+	return steps
+}
+
+// adapted logs how the plan was fitted to the budget: one warning per
+// change, and the delay's end when it was cut short.
+func (m *machine) adapted(tl drain.Timeline, now time.Time) []action {
+	var acts []action
+	for _, c := range tl.Changes {
+		acts = append(acts, logAt(slog.LevelWarn, "plan adapted to the budget", "change", c.String(), "budget", tl.Budget.String(), "source", m.source))
+		if c.Kind == drain.DelayCut && m.inDrain() && m.phase == delaying {
+			acts = append(acts, logAt(slog.LevelInfo, "delay cut short: deadline in "+left(m.deadline, now)))
+		}
+	}
+	return acts
 }
 
 // killAt is the drain's budget as it stands: from the trigger to the kill,
@@ -383,43 +434,82 @@ func (m *machine) killAt() time.Duration {
 // podRead takes in what the API said of the pod. At start, the pod spec's
 // grace becomes the budget unless --grace was given; at the trigger, a
 // deletion's own grace and deadline replace it. Nothing here delays the
-// drain: only its deadline moves.
+// drain: the plan is laid out again against the new budget.
 func (m *machine) podRead(e podRead, now time.Time) []action {
-	if e.err != nil {
-		return []action{logAt(slog.LevelWarn, "cannot read the pod; the deadline stays", "source", m.source, "err", e.err)}
+	var acts []action
+	for _, w := range e.pod.Ignored {
+		acts = append(acts, logAt(slog.LevelWarn, "ignored a value from the API", "value", w))
 	}
-	p, margin := e.pod, m.plan.Margin
 	switch {
-	case !e.atTrigger && m.graceFromPod && p.HasGrace && m.source == sourceFlag:
-		m.budget, m.source = p.Grace, sourcePodSpec
-		acts := []action{logAt(slog.LevelInfo, "budget from the pod spec", "grace", p.Grace.String())}
-		return append(acts, m.moveDeadline(m.trigger.Add(m.budget-margin), now)...)
-	case e.atTrigger && p.Deleting:
-		m.budget, m.source = p.DeletionGrace, sourceDeletion
-		deadline := m.trigger.Add(p.DeletionGrace)
-		if p.DeletionTimestamp.Before(deadline) {
-			deadline = p.DeletionTimestamp // a preStop hook or an earlier delete used part of the grace
-		}
-		return m.moveDeadline(deadline.Add(-margin), now)
-	case e.atTrigger:
-		return []action{logAt(slog.LevelDebug, "the pod is not being deleted; the deadline stays", "source", m.source)}
+	case e.err != nil && !e.final:
+		return append(acts, logAt(slog.LevelWarn, "cannot read the pod; retrying", "source", m.source, "err", e.err))
+	case e.err != nil:
+		return append(acts, logAt(slog.LevelWarn, "gave up reading the pod; the deadline stays", "source", m.source, "err", e.err))
+	case e.retried:
+		acts = append(acts, logAt(slog.LevelInfo, "read the pod after retrying"))
 	}
-	return nil
+	p := e.pod
+	switch {
+	case m.phase != running && !m.inDrain():
+		// Nothing to re-plan, and the summary keeps the budget and source
+		// the deadline really had.
+		return append(acts, logAt(slog.LevelDebug, "the workload is gone; the budget stays", "source", m.source))
+	case !e.atTrigger && m.graceFromPod && p.HasGrace && m.source == sourceFlag:
+		budget := p.SpecBudget()
+		acts = append(acts, logAt(slog.LevelInfo, "budget from the pod spec", "grace", p.Grace.String(), "budget", budget.String()))
+		return append(acts, m.rebudget(budget, sourcePodSpec, now)...)
+	case e.atTrigger && p.Deleting:
+		return append(acts, m.rebudget(p.DeletionBudget(m.trigger), sourceDeletion, now)...)
+	case e.atTrigger && !p.Deleting:
+		return append(acts, logAt(slog.LevelDebug, "the pod is not being deleted; the deadline stays", "source", m.source))
+	}
+	return acts
 }
 
-// moveDeadline sets a drain's new deadline; the drain file, once written,
-// is rewritten to show it.
-func (m *machine) moveDeadline(deadline time.Time, now time.Time) []action {
-	if !m.inDrain() || deadline.Equal(m.deadline) || (m.phase == stopping && deadline.After(m.deadline)) {
+// rebudget takes a budget learned at run time, before or during a drain.
+// Before, it is the budget the next drain starts with; during one, the plan
+// is laid out again (Plan.Replan) and the deadline moves, the drain file
+// with it.
+func (m *machine) rebudget(budget time.Duration, source string, now time.Time) []action {
+	if m.phase == running {
+		m.budget, m.source = budget, source
+		tl := m.plan.Timeline(budget)
+		acts := m.adapted(tl, now)
+		if len(tl.Changes) > 0 {
+			acts = append(acts, logAt(slog.LevelInfo, "drain plan for this budget", "budget", budget.String(),
+				"kill at", tl.Kill.String(), "steps", showSteps(tl.Events)))
+		}
+		return acts
+	}
+	tl := m.plan.Replan(budget, now.Sub(m.trigger), m.phase != delaying)
+	deadline := m.trigger.Add(tl.Kill)
+	if deadline.Equal(m.deadline) || (m.phase == stopping && deadline.After(m.deadline)) {
 		return nil
 	}
-	m.deadline = deadline
+	m.budget, m.source, m.deadline = budget, source, deadline
+	if m.phase != stopping {
+		m.steps = m.pending(tl)
+	}
 	acts := []action{logAt(slog.LevelInfo, "deadline moved", "source", m.source, "budget", m.killAt().String(),
 		"deadline", deadline.UTC().Format(drain.DeadlineFormat), "left", left(deadline, now))}
+	acts = append(acts, m.adapted(tl, now)...)
 	if m.phase == draining && m.plan.File != "" {
 		acts = append(acts, writeFile{deadline: deadline, rewrite: true})
 	}
-	return acts
+	return append(acts, m.tick(now)...)
+}
+
+// showSteps is a timeline for the log: "QUIT@0s, INT@6s, KILL@10s".
+func showSteps(ev []drain.Event) string {
+	var parts []string
+	for _, e := range ev {
+		name := "nothing"
+		if e.Signal != 0 {
+			name = signame.Name(e.Signal)
+		}
+		parts = append(parts, name+"@"+e.At.String())
+	}
+	return strings.Join(parts, ", ")
 }
 
 // tick carries out whatever is due at now.
@@ -436,7 +526,9 @@ func (m *machine) tick(now time.Time) []action {
 	case m.phase != delaying && m.phase != draining:
 		return nil
 	}
-	for len(m.steps) > 0 && !now.Before(m.trigger.Add(m.steps[0].At)) && now.Before(m.deadline) {
+	// Begin goes out even at the deadline: the drain always comes before
+	// the kill.
+	for len(m.steps) > 0 && !now.Before(m.trigger.Add(m.steps[0].At)) && (m.steps[0].Action == drain.Begin || now.Before(m.deadline)) {
 		ev := m.steps[0]
 		m.steps = m.steps[1:]
 		acts = append(acts, m.carryOut(ev)...)
@@ -472,6 +564,7 @@ func (m *machine) carryOut(ev drain.Event) []action {
 			acts = append(acts, takeLock{})
 		}
 	case drain.Escalate:
+		m.escalated++
 		m.did = append(m.did, signame.Name(ev.Signal)+"@"+ev.At.String())
 		acts = append(acts, send{sig: ev.Signal},
 			logAt(slog.LevelInfo, "escalated", "signal", signame.Name(ev.Signal), "at", ev.At.String()))

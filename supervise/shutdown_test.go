@@ -1,6 +1,7 @@
 package supervise
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -42,7 +43,7 @@ func plan(change func(*drain.Plan)) drain.Plan {
 	if change != nil {
 		change(&p)
 	}
-	if err := p.Validate(); err != nil {
+	if err := errors.Join(p.Validate(), p.Fits()); err != nil {
 		panic(err)
 	}
 	return p
@@ -80,7 +81,10 @@ func show(a action) string {
 	case logLine:
 		return "log " + a.msg
 	case readPod:
-		return "read pod"
+		if a.until.IsZero() {
+			return "read pod"
+		}
+		return "read pod until +" + a.until.Sub(t0).String()
 	case takeLock:
 		return "take lock"
 	case writeAnnotations:
@@ -292,7 +296,7 @@ func TestMachineTransitions(t *testing.T) {
 				{time.Second, sig(unix.SIGTERM)}, {time.Second, podRead{atTrigger: true, pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true}}},
 				{2 * time.Second, exited(0, false)}},
 			phase: done,
-			want: []string{"log budget from the pod spec", "log drain started", "read pod", "send TERM", "log sent drain signal",
+			want: []string{"log budget from the pod spec", "log drain started", "read pod until +19s", "send TERM", "log sent drain signal",
 				"log the pod is not being deleted; the deadline stays",
 				`exit 0 "drained in 1.0s of 18s (deadline: pod spec; TERM): exit 0"`},
 		},
@@ -301,7 +305,7 @@ func TestMachineTransitions(t *testing.T) {
 			rules:  rules{plan: drainP, kube: true},
 			script: []at{{0, podRead{pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true}}}, {time.Second, sig(unix.SIGTERM)}, {2 * time.Second, killedBy(unix.SIGTERM, false)}},
 			phase:  done,
-			want:   []string{"log drain started", "read pod", "send TERM", "log sent drain signal", `exit 143 "drained in 1.0s of 28s (deadline: flag; TERM): exit 143"`},
+			want:   []string{"log drain started", "read pod until +29s", "send TERM", "log sent drain signal", `exit 143 "drained in 1.0s of 28s (deadline: flag; TERM): exit 143"`},
 		},
 		{
 			name:  "kube: a shorter deletion grace moves the deadline and rewrites the drain file",
@@ -311,7 +315,7 @@ func TestMachineTransitions(t *testing.T) {
 				{100 * time.Millisecond, fileWritten{rewrite: true}},
 				{5 * time.Second, timerFired{}}, {5 * time.Second, treeSignalled{unix.SIGKILL, 1}}, {5 * time.Second, killedBy(unix.SIGKILL, false)}},
 			phase: done,
-			want: []string{"log drain started", "read pod", "file deadline+28s", "send TERM", "log sent drain signal", "log wrote drain file",
+			want: []string{"log drain started", "read pod until +28s", "file deadline+28s", "send TERM", "log sent drain signal", "log wrote drain file",
 				"log deadline moved", "file deadline+5s", "log rewrote drain file with the new deadline",
 				"tree KILL group=true", "log sent SIGKILL", `exit 137 "budget 5s spent (deadline: deletion): SIGKILL sent to 1 processes: exit 137"`},
 		},
@@ -322,17 +326,120 @@ func TestMachineTransitions(t *testing.T) {
 				{100 * time.Millisecond, podRead{atTrigger: true, pod: kube.Pod{Deleting: true, DeletionGrace: 60 * time.Second, DeletionTimestamp: t0.Add(57 * time.Second)}}},
 				{10 * time.Second, exited(0, false)}},
 			phase: done,
-			want: []string{"log drain started", "read pod", "send TERM", "log sent drain signal", "log deadline moved",
+			want: []string{"log drain started", "read pod until +28s", "send TERM", "log sent drain signal", "log deadline moved",
 				`exit 0 "drained in 10.0s of 55s (deadline: deletion; TERM): exit 0"`},
 		},
 		{
 			name:  "kube: a failed read warns and the deadline stays",
 			rules: rules{plan: drainP, kube: true, graceFromPod: true},
 			script: []at{{0, podRead{err: fmt.Errorf("403 Forbidden")}}, {0, sig(unix.SIGTERM)}, {0, podRead{atTrigger: true, err: fmt.Errorf("timeout")}},
-				{28 * time.Second, timerFired{}}},
+				{28 * time.Second, podRead{atTrigger: true, err: fmt.Errorf("timeout"), final: true}}, {28 * time.Second, timerFired{}}},
 			phase: killing,
-			want: []string{"log cannot read the pod; the deadline stays", "log drain started", "read pod", "send TERM", "log sent drain signal",
-				"log cannot read the pod; the deadline stays", "tree KILL group=true"},
+			want: []string{"log cannot read the pod; retrying", "log drain started", "read pod until +28s", "send TERM", "log sent drain signal",
+				"log cannot read the pod; retrying", "log gave up reading the pod; the deadline stays", "tree KILL group=true"},
+		},
+		{
+			// Issue 14, case 1: pod spec 120s, a 5s drain delay, deleted with
+			// gracePeriodSeconds=4. The drain goes out at once, the kill 2s
+			// after the trigger.
+			name: "kube: a deletion shorter than the drain delay cuts the delay short",
+			rules: rules{plan: plan(func(p *drain.Plan) { p.Delay = 5 * time.Second; p.File = "/d" }), kube: true, graceFromPod: true},
+			script: []at{{0, podRead{pod: kube.Pod{Grace: 120 * time.Second, HasGrace: true}, final: true}},
+				{time.Second, sig(unix.SIGTERM)},
+				{1050 * time.Millisecond, podRead{atTrigger: true, final: true, pod: kube.Pod{Grace: 120 * time.Second, HasGrace: true, Deleting: true,
+					DeletionGrace: 4 * time.Second, HasDeletionGrace: true, DeletionTimestamp: t0.Add(5 * time.Second)}}},
+				{1050 * time.Millisecond, fileWritten{}},
+				{3 * time.Second, timerFired{}}, {3 * time.Second, treeSignalled{unix.SIGKILL, 1}}, {3 * time.Second, killedBy(unix.SIGKILL, false)}},
+			phase: done,
+			want: []string{"log budget from the pod spec", "log drain started", "read pod until +1m59s",
+				"log deadline moved", "log plan adapted to the budget", "log delay cut short: deadline in 2s",
+				"file deadline+3s", "send TERM", "log sent drain signal", "log wrote drain file",
+				"tree KILL group=true", "log sent SIGKILL", `exit 137 "budget 2s spent (deadline: deletion): SIGKILL sent to 1 processes: exit 137"`},
+		},
+		{
+			// Issue 14, case 2: terminationGracePeriodSeconds 2 and the default
+			// margin. The margin takes half: TERM at once, the kill at 1s.
+			name:  "kube: a pod-spec grace at the margin halves the margin instead of killing at once",
+			rules: rules{plan: drainP, kube: true, graceFromPod: true},
+			script: []at{{0, podRead{pod: kube.Pod{Grace: 2 * time.Second, HasGrace: true}, final: true}},
+				{time.Second, sig(unix.SIGTERM)}, {1050 * time.Millisecond, podRead{atTrigger: true, final: true, pod: kube.Pod{Grace: 2 * time.Second, HasGrace: true}}},
+				{2 * time.Second, timerFired{}}},
+			phase: killing,
+			want: []string{"log budget from the pod spec", "log plan adapted to the budget", "log drain plan for this budget",
+				"log drain started", "log plan adapted to the budget", "read pod until +2s", "send TERM", "log sent drain signal",
+				"log the pod is not being deleted; the deadline stays", "tree KILL group=true"},
+		},
+		{
+			// Below the kubelet's 2s floor, the budget is the floor.
+			name:  "kube: a pod-spec grace of 1s is the kubelet's 2s",
+			rules: rules{plan: drainP, kube: true, graceFromPod: true},
+			script: []at{{0, podRead{pod: kube.Pod{Grace: time.Second, HasGrace: true}, final: true}},
+				{time.Second, sig(unix.SIGTERM)}, {1500 * time.Millisecond, exited(0, false)}},
+			phase: done,
+			want: []string{"log budget from the pod spec", "log plan adapted to the budget", "log drain plan for this budget",
+				"log drain started", "log plan adapted to the budget", "read pod until +2s", "send TERM", "log sent drain signal",
+				`exit 0 "drained in 0.5s of 1s (deadline: pod spec; TERM): exit 0"`},
+		},
+		{
+			// Issue 14, case 3: a ladder that only fits the pod's 120s, not the
+			// default --grace, keeps its step once the pod spec arrives.
+			name: "kube: an escalation beyond the default grace is kept for the pod's budget",
+			rules: rules{plan: drain.Plan{Grace: 30 * time.Second, Margin: 2 * time.Second, On: []unix.Signal{unix.SIGTERM}, Signal: unix.SIGTERM,
+				Escalate: []drain.Step{{Signal: unix.SIGINT, At: 60 * time.Second}}}, kube: true, graceFromPod: true},
+			script: []at{{0, podRead{pod: kube.Pod{Grace: 120 * time.Second, HasGrace: true}, final: true}},
+				{time.Second, sig(unix.SIGTERM)}, {61 * time.Second, timerFired{}}, {62 * time.Second, exited(0, false)}},
+			phase: done,
+			want: []string{"log budget from the pod spec", "log drain started", "read pod until +1m59s", "send TERM", "log sent drain signal",
+				"send INT", "log escalated", `exit 0 "drained in 61.0s of 1m58s (deadline: pod spec; TERM, INT@1m0s): exit 0"`},
+		},
+		{
+			name: "kube: the same escalation without the pod's budget is dropped at the trigger, with a warning",
+			rules: rules{plan: drain.Plan{Grace: 30 * time.Second, Margin: 2 * time.Second, On: []unix.Signal{unix.SIGTERM}, Signal: unix.SIGTERM,
+				Escalate: []drain.Step{{Signal: unix.SIGINT, At: 60 * time.Second}}}, kube: true, graceFromPod: true},
+			script: []at{{0, podRead{err: fmt.Errorf("403"), final: true}}, {time.Second, sig(unix.SIGTERM)}, {29 * time.Second, timerFired{}}},
+			phase:  killing,
+			want: []string{"log gave up reading the pod; the deadline stays", "log drain started", "log plan adapted to the budget", "read pod until +29s",
+				"send TERM", "log sent drain signal", "tree KILL group=true"},
+		},
+		{
+			// Issue 14, case 4: a value that overflows a time.Duration is
+			// ignored (kube leaves it out and names it), not a negative budget.
+			name:  "kube: values out of range are ignored with a warning",
+			rules: rules{plan: drainP, kube: true, graceFromPod: true},
+			script: []at{{0, podRead{pod: kube.Pod{Ignored: []string{"spec.terminationGracePeriodSeconds 10000000000: longer than drainit can wait"}}, final: true}},
+				{time.Second, sig(unix.SIGTERM)}, {2 * time.Second, exited(0, false)}},
+			phase: done,
+			want: []string{"log ignored a value from the API", "log drain started", "read pod until +29s", "send TERM", "log sent drain signal",
+				`exit 0 "drained in 1.0s of 28s (deadline: flag; TERM): exit 0"`},
+		},
+		{
+			// Issue 14, case 6: the pod read that answers after the workload
+			// exited changes neither the budget nor the source.
+			name:  "kube: a read that answers after the exit leaves the summary alone",
+			rules: rules{plan: drainP, kube: true, graceFromPod: true},
+			script: []at{{0, sig(unix.SIGTERM)}, {10 * time.Millisecond, exited(0, true)},
+				{20 * time.Millisecond, podRead{pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true}, final: true}},
+				{20 * time.Millisecond, podRead{atTrigger: true, final: true, pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true, Deleting: true,
+					DeletionGrace: 20 * time.Second, HasDeletionGrace: true, DeletionTimestamp: t0.Add(20 * time.Second)}}},
+				{30 * time.Millisecond, noChildrenLeft{}}},
+			phase: done,
+			want: []string{"log drain started", "read pod until +28s", "send TERM", "log sent drain signal", "tree TERM group=false",
+				"log the workload is gone; the budget stays", "log the workload is gone; the budget stays",
+				`exit 0 "drained in 0.0s of 28s (deadline: flag; TERM): exit 0"`},
+		},
+		{
+			// The deletion's answer comes late, after the kill it implies was
+			// due, while the delay still runs: the drain still goes out first.
+			name:  "kube: a deletion learned after its kill was due still drains first",
+			rules: rules{plan: plan(func(p *drain.Plan) { p.Delay = 10 * time.Second }), kube: true},
+			script: []at{{0, sig(unix.SIGTERM)},
+				{3 * time.Second, podRead{atTrigger: true, final: true, retried: true, pod: kube.Pod{Deleting: true,
+					DeletionGrace: 4 * time.Second, HasDeletionGrace: true, DeletionTimestamp: t0.Add(4 * time.Second)}}},
+				{3500 * time.Millisecond, timerFired{}}},
+			phase: killing,
+			want: []string{"log drain started", "read pod until +28s", "log read the pod after retrying", "log deadline moved",
+				"log plan adapted to the budget", "log delay cut short: deadline in 500ms", "log plan adapted to the budget",
+				"send TERM", "log sent drain signal", "tree KILL group=true"},
 		},
 		{
 			name:   "no drain: --drain-on none forwards TERM",
@@ -410,10 +517,10 @@ func TestMachineAnnotations(t *testing.T) {
 	ms := time.Millisecond
 	t.Run("protect at once, release lazily", func(t *testing.T) {
 		_, got := run(r,
-			at{0, busyChanged{false}}, at{10 * ms, annotated{busy: false}}, // the state at start, written at once
-			at{time.Second, busyChanged{true}}, at{1010 * ms, annotated{busy: true}},
-			at{3 * time.Second, busyChanged{false}}, at{4 * time.Second, busyChanged{true}}, // back to back: nothing
-			at{6 * time.Second, busyChanged{false}}, at{10 * time.Second, timerFired{}}, // idle for 4s: not yet
+			at{0, busyChanged{busy: false}}, at{10 * ms, annotated{busy: false}}, // the state at start, written at once
+			at{time.Second, busyChanged{busy: true}}, at{1010 * ms, annotated{busy: true}},
+			at{3 * time.Second, busyChanged{busy: false}}, at{4 * time.Second, busyChanged{busy: true}}, // back to back: nothing
+			at{6 * time.Second, busyChanged{busy: false}}, at{10 * time.Second, timerFired{}}, // idle for 4s: not yet
 			at{11 * time.Second, timerFired{}}, at{11010 * ms, annotated{busy: false}})
 		want := []string{"log workload idle", "annotate busy=false", "log wrote the pod's annotations",
 			"log workload busy", "annotate busy=true", "log wrote the pod's annotations",
@@ -425,7 +532,7 @@ func TestMachineAnnotations(t *testing.T) {
 	})
 	t.Run("50 tasks in 5s: two writes", func(t *testing.T) {
 		m := newMachine(r)
-		m, _ = m.step(busyChanged{false}, t0)
+		m, _ = m.step(busyChanged{busy: false}, t0)
 		m, _ = m.step(annotated{busy: false}, t0)
 		writes := 0
 		now := t0
@@ -441,9 +548,9 @@ func TestMachineAnnotations(t *testing.T) {
 		}
 		for i := 0; i < 50; i++ {
 			now = now.Add(90 * ms)
-			feed(busyChanged{true})
+			feed(busyChanged{busy: true})
 			now = now.Add(10 * ms)
-			feed(busyChanged{false})
+			feed(busyChanged{busy: false})
 			if w := m.wake(); !w.IsZero() && !now.Before(w) {
 				feed(timerFired{})
 			}
@@ -460,7 +567,7 @@ func TestMachineAnnotations(t *testing.T) {
 		}
 	})
 	t.Run("a failed write is retried with backoff", func(t *testing.T) {
-		m, got := run(r, at{0, busyChanged{true}}, at{10 * ms, annotated{busy: true, err: fmt.Errorf("503")}})
+		m, got := run(r, at{0, busyChanged{busy: true}}, at{10 * ms, annotated{busy: true, err: fmt.Errorf("503")}})
 		if w := m.wake(); w != t0.Add(1010*ms) {
 			t.Errorf("retry at %v, want 1s after the failure", w.Sub(t0))
 		}
@@ -474,8 +581,8 @@ func TestMachineAnnotations(t *testing.T) {
 		}
 	})
 	t.Run("no writes once a drain has started", func(t *testing.T) {
-		m, _ := run(r, at{0, busyChanged{true}}, at{0, annotated{busy: true}}, at{time.Second, sig(unix.SIGTERM)},
-			at{2 * time.Second, busyChanged{false}})
+		m, _ := run(r, at{0, busyChanged{busy: true}}, at{0, annotated{busy: true}}, at{time.Second, sig(unix.SIGTERM)},
+			at{2 * time.Second, busyChanged{busy: false}})
 		if m.writing || m.written != writtenBusy {
 			t.Errorf("wrote during the drain: %v", m.written)
 		}

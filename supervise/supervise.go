@@ -52,9 +52,9 @@ type Config struct {
 // and no burst of exits can crowd out another signal. It returns drainit's
 // exit status.
 func Run(cfg Config, sigs, chld <-chan os.Signal) int {
-	// Room for both pod reads, the lock and a write: their goroutines never
-	// wait for the loop.
-	s := &supervisor{cfg: cfg, log: cfg.Log, self: os.Getpid(), answers: make(chan event, 4)}
+	// Room for both pod reads (a first failure and an answer each), the
+	// lock and a write: their goroutines never wait for the loop.
+	s := &supervisor{cfg: cfg, log: cfg.Log, self: os.Getpid(), answers: make(chan event, 8)}
 	tty := OwnsTerminal()
 	s.m = newMachine(rules{plan: cfg.Plan, rewrite: cfg.Rewrite, successCodes: cfg.SuccessCodes,
 		tty: tty, pid1: s.self == 1, kube: cfg.Kube != nil, graceFromPod: cfg.GraceFromPod, busyFile: cfg.Busy != nil,
@@ -62,7 +62,7 @@ func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 	s.startReaper()
 	if cfg.Busy != nil {
 		// Changes come one at a time, each after the last was sent.
-		s.busy = make(chan bool, 64)
+		s.busy = make(chan busy.Change, 64)
 		if err := cfg.Busy.Watch(s.busy); err != nil {
 			s.log.Warn("cannot watch the busy file: drains wait for the workload or the deadline", "err", err)
 		}
@@ -70,13 +70,19 @@ func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 	if cfg.Kube != nil {
 		// At start: the pod spec's grace, and an early word if RBAC forbids the read.
 		s.log.Debug("reading the pod from the Kubernetes API", "url", cfg.Kube.URL(), "grace from pod", cfg.GraceFromPod)
-		go s.readPod(false)
+		go s.readPod(false, time.Now().Add(startReads))
 	}
 
 	pid, err := start(cfg.Argv, cfg.Env, tty)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "drainit: %v\n", err)
 		s.writeTerminationLog(fmt.Sprintf("cannot execute %v: exit %d", err, err.Code))
+		if cfg.Stderr == nil {
+			fmt.Fprintf(os.Stderr, "drainit: %v\n", err)
+			return err.Code
+		}
+		// Through the queue, after the lines before it, never blocking long.
+		fmt.Fprintf(cfg.Stderr, "drainit: %v\n", err)
+		cfg.Stderr.Flush(time.Second)
 		return err.Code
 	}
 	if tty {
@@ -98,8 +104,18 @@ func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 	} else {
 		s.log.Debug("SIGURG is not forwarded: the Go runtime sends it itself for preemption", "because", why)
 	}
-	return s.loop(sigs, chld)
+	code := s.loop(sigs, chld)
+	if cfg.Stderr != nil {
+		// The summary is in the termination log already; the log pipe gets
+		// a moment to take the last lines, never longer.
+		cfg.Stderr.Flush(time.Second)
+	}
+	return code
 }
+
+// startReads is how long the read at start is retried: the pod spec's
+// grace is the budget of every drain, so it is worth more than one try.
+const startReads = time.Minute
 
 type supervisor struct {
 	cfg  Config
@@ -110,8 +126,8 @@ type supervisor struct {
 	child, pgid int // the workload, and its process group
 	code        int // drainit's exit status, once the machine is done
 	exits       []reap.Exit
-	answers     chan event // what work done off the loop found out
-	busy        chan bool  // the busy lock's changes; nil without a busy file
+	answers     chan event       // what work done off the loop found out
+	busy        chan busy.Change // the busy lock's changes; nil without a busy file
 }
 
 func (s *supervisor) startReaper() {
@@ -160,8 +176,8 @@ func (s *supervisor) loop(sigs, chld <-chan os.Signal) int {
 			s.handle(timerFired{})
 		case ev := <-s.answers:
 			s.handle(ev)
-		case b := <-s.busy:
-			s.handle(busyChanged{b})
+		case c := <-s.busy:
+			s.handle(busyChanged{busy: c.Busy, note: c.Note})
 		}
 	}
 	return s.code
@@ -193,9 +209,16 @@ func (s *supervisor) do(a action) event {
 	case writeFile:
 		return fileWritten{err: drain.WriteFile(s.cfg.Plan.File, a.deadline, time.Now()), rewrite: a.rewrite}
 	case readPod:
-		go s.readPod(true)
+		go s.readPod(true, a.until)
 	case takeLock:
-		go func() { s.answers <- lockTaken{s.cfg.Busy.Take()} }()
+		go func() {
+			c, err := s.cfg.Busy.Claim()
+			if err == nil {
+				s.answers <- lockClaimed{note: c.Note}
+				err = c.Wait()
+			}
+			s.answers <- lockTaken{err: err}
+		}()
 	case writeAnnotations:
 		go func() {
 			s.answers <- annotated{busy: a.busy, err: s.cfg.Kube.Annotate(context.Background(), s.cfg.Annotations, a.busy)}
@@ -223,11 +246,29 @@ func (s *supervisor) do(a action) event {
 }
 
 // readPod asks the API server about drainit's pod, off the loop: a slow or
-// absent API server must never hold up a signal or an exit. The client
-// bounds each request by kube.Timeout itself.
-func (s *supervisor) readPod(atTrigger bool) {
-	pod, err := s.cfg.Kube.Pod(context.Background())
-	s.answers <- podRead{pod: pod, err: err, atTrigger: atTrigger}
+// absent API server must never hold up a signal or an exit. It retries
+// with backoff until until, telling the machine of the first failure at
+// once and of the outcome at the end.
+func (s *supervisor) readPod(atTrigger bool, until time.Time) {
+	ctx, cancel := context.WithDeadline(context.Background(), until)
+	defer cancel()
+	failed := false
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
+		pod, err := s.cfg.Kube.Pod(ctx)
+		if err == nil {
+			s.answers <- podRead{pod: pod, atTrigger: atTrigger, final: true, retried: failed}
+			return
+		}
+		if time.Until(until) < backoff {
+			s.answers <- podRead{err: err, atTrigger: atTrigger, final: true}
+			return
+		}
+		if !failed {
+			failed = true
+			s.answers <- podRead{err: err, atTrigger: atTrigger}
+		}
+		time.Sleep(backoff)
+	}
 }
 
 // groupIf is the workload's process group when it may be used: once the
@@ -298,11 +339,16 @@ func (s *supervisor) writeTerminationLog(line string) {
 	if s.cfg.TerminationLog == "" {
 		return
 	}
-	// Kubernetes reads at most 4096 bytes of the termination message.
+	if err := os.WriteFile(s.cfg.TerminationLog, []byte(TerminationMessage(line)), 0o644); err != nil {
+		s.log.Warn("cannot write termination log", "err", err)
+	}
+}
+
+// TerminationMessage is line as the termination log holds it: Kubernetes
+// reads at most 4096 bytes of it.
+func TerminationMessage(line string) string {
 	if len(line) > 4095 {
 		line = line[:4095]
 	}
-	if err := os.WriteFile(s.cfg.TerminationLog, []byte(line+"\n"), 0o644); err != nil {
-		s.log.Warn("cannot write termination log", "err", err)
-	}
+	return line + "\n"
 }
