@@ -392,6 +392,8 @@ type podSpec struct {
 	sa          string            // the service account whose token the pod gets; "" for drainit's
 	env         []string          // extra environment for drainit
 	args        []string          // drainit's options and the workload
+	bulk        int               // bytes of an environment variable in the pod's container, for a large pod object
+	caBeside    bool              // the CA as ca.crt beside the token, and no --kube-ca-file
 }
 
 // runPod creates the pod, binds it to node-1, marks it running and ready,
@@ -407,8 +409,12 @@ func (cp *controlPlane) runPod(t *testing.T, ns, name string, spec podSpec) *pod
 		b, _ := json.Marshal(spec.annotations)
 		annotations = string(b)
 	}
+	env := "[]"
+	if spec.bulk > 0 {
+		env = fmt.Sprintf(`[{"name":"BULK","value":%q}]`, strings.Repeat("x", spec.bulk))
+	}
 	manifest := fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":%q,"annotations":%s},"spec":{"nodeName":"node-1","serviceAccountName":%q,
-		"terminationGracePeriodSeconds":%d,"containers":[{"name":"worker","image":"drainit-test"}]}}`, name, annotations, spec.sa, spec.grace)
+		"terminationGracePeriodSeconds":%d,"containers":[{"name":"worker","image":"drainit-test","env":%s}]}}`, name, annotations, spec.sa, spec.grace, env)
 	cp.must(t, "POST", fmt.Sprintf("/api/v1/namespaces/%s/pods", ns), "", []byte(manifest))
 	return cp.startPod(t, ns, name, spec)
 }
@@ -429,9 +435,14 @@ func (cp *controlPlane) startPod(t *testing.T, ns, name string, spec podSpec) *p
 	cp.must(t, "PATCH", p.path+"/status", "application/merge-patch+json",
 		[]byte(`{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}`))
 	os.WriteFile(filepath.Join(p.dir, "token"), []byte(cp.token(t, ns, spec.sa)), 0o600)
-	env := append([]string{"KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=" + cp.port,
-		"POD_NAME=" + name, "POD_NAMESPACE=" + ns, "DRAINIT_KUBE_TOKEN_FILE=" + filepath.Join(p.dir, "token"),
-		"DRAINIT_KUBE_CA_FILE=" + cp.caFile}, spec.env...)
+	env := []string{"KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=" + cp.port,
+		"POD_NAME=" + name, "POD_NAMESPACE=" + ns, "DRAINIT_KUBE_TOKEN_FILE=" + filepath.Join(p.dir, "token")}
+	if spec.caBeside {
+		os.WriteFile(filepath.Join(p.dir, "ca.crt"), mustReadFile(cp.caFile), 0o644)
+	} else {
+		env = append(env, "DRAINIT_KUBE_CA_FILE="+cp.caFile)
+	}
+	env = append(env, spec.env...)
 	args := slices.Clone(spec.args)
 	for i, a := range args {
 		args[i] = strings.ReplaceAll(a, "@dir", p.dir)

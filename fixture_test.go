@@ -93,7 +93,7 @@ func fixture(args []string) int {
 		ready(args[1], "")
 		<-stop
 		return 0
-	case "orphan-bursts": // orphan-bursts N M FILE: N orphans that exit after 200ms, then M more on each USR1; exits 0 on TERM
+	case "orphan-bursts": // orphan-bursts N M FILE: N orphans that exit after 200ms, then M more on each USR1 (each burst then noted in FILE); exits 0 on TERM
 		n, _ := strconv.Atoi(args[0])
 		m, _ := strconv.Atoi(args[1])
 		ch := make(chan os.Signal, 1)
@@ -105,6 +105,8 @@ func fixture(args []string) int {
 			}
 			if first {
 				ready(args[2], "")
+			} else {
+				appendLine(args[2], "burst made\n")
 			}
 			if <-ch == unix.SIGTERM {
 				return 0
@@ -181,6 +183,14 @@ func fixture(args []string) int {
 		return jobShell(args[0], args[1:])
 	case "jobs": // jobs --log F ...: a job worker; see jobWorker
 		return jobWorker(args)
+	case "flood": // flood BYTES FILE [EXIT-ON-SIGNAL]: writes BYTES to stderr (blocking once a pipe there is full), records like record
+		n, _ := strconv.Atoi(args[0])
+		ch := make(chan os.Signal, 256)
+		signal.Notify(ch, catchable()...)
+		go os.Stderr.Write(make([]byte, n))
+		return recordFrom(ch, args[1:])
+	case "tight-busy": // tight-busy PATH LOG JOB: tasks of length JOB back to back under the busy lock, as the README's loop; handles nothing
+		return tightBusy(args[0], args[1], args[2])
 	}
 	fmt.Fprintln(os.Stderr, "fixture: unknown mode", mode)
 	return 99
@@ -382,5 +392,27 @@ func takeBusy(path string) (*os.File, error) {
 func sleepForever() {
 	for {
 		time.Sleep(time.Hour)
+	}
+}
+
+// tightBusy is the README's busy loop at its tightest: open the busy file,
+// lock it, work, close, and at once again. Each task's start is logged with
+// the nanosecond it got the lock, so a test can tell whether any started
+// after drainit claimed the file.
+func tightBusy(path, logPath, job string) int {
+	d, _ := time.ParseDuration(job)
+	ready(logPath, "")
+	for {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o666)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "fixture: busy file:", err)
+			return 93
+		}
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+			return 92
+		}
+		appendLine(logPath, fmt.Sprintf("start %d\n", time.Now().UnixNano()))
+		time.Sleep(d)
+		f.Close()
 	}
 }

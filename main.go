@@ -7,6 +7,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -109,7 +110,9 @@ func newApp(runWorkload func(supervise.Config), tlog *string) *cli.App {
 		Writer:          os.Stdout,
 		ErrWriter:       os.Stderr,
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			*tlog, _ = terminationLog(c.String("termination-log"))
+			// The flags did not parse, so the context has none of them:
+			// only the command line itself says where the record goes.
+			*tlog, _ = terminationLog(terminationLogArg(c.App.Flags, os.Args[1:]))
 			return usageError{fmt.Errorf("%w (see drainit --help)", err)}
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main decides the exit status
@@ -217,7 +220,14 @@ func configFrom(c *cli.Context) (supervise.Config, error) {
 		return cfg, err
 	}
 	cfg.Log = log
-	cfg.Stderr.OnDrop(func(n int64) { log.Warn(fmt.Sprintf("%d log lines dropped", n), "because", "stderr did not keep up") })
+	level, format := c.String("log-level"), c.String("log-format")
+	cfg.Stderr.OnDrop(func(n int64) []byte {
+		var b bytes.Buffer
+		if l, err := newLogger(level, format, &b); err == nil {
+			l.Warn(fmt.Sprintf("%d log lines dropped", n), "because", "stderr did not keep up")
+		}
+		return b.Bytes()
+	})
 	cfg.SuccessCodes = c.IntSlice("success-code")
 	if cfg.Plan, err = planFrom(c); err != nil {
 		return cfg, err
@@ -344,6 +354,40 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 		p.Escalate = append(p.Escalate, st)
 	}
 	return p, p.Validate()
+}
+
+// terminationLogArg is --termination-log's value as the command line or
+// its variable gives it, read without the flag parser, for when that
+// parser has failed: the options before the workload, each followed by
+// its value unless it is a boolean flag.
+func terminationLogArg(flags []cli.Flag, args []string) string {
+	boolean := map[string]bool{}
+	for _, f := range flags {
+		if _, ok := f.(*cli.BoolFlag); ok {
+			for _, n := range f.Names() {
+				boolean[n] = true
+			}
+		}
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || !strings.HasPrefix(a, "-") {
+			break
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch {
+		case name == "termination-log" && hasValue:
+			return value
+		case name == "termination-log" && i+1 < len(args):
+			return args[i+1]
+		case !hasValue && !boolean[name]:
+			i++ // its value
+		}
+	}
+	if v, ok := os.LookupEnv("DRAINIT_TERMINATION_LOG"); ok {
+		return v
+	}
+	return "auto"
 }
 
 // truncate empties the termination log, creating it if need be.

@@ -25,7 +25,15 @@ type Lock struct {
 	mu    sync.Mutex
 	fd    int   // the file at path, as drainit last found it
 	old   []int // files that were at path before, that a task in flight may still hold
-	taken bool  // Take replaced the file: the path is drainit's own from now on
+	taken bool  // Claim replaced the file, or Close was called: the path is no longer followed
+}
+
+// Close stops following the path: a file removed from now on is not
+// created again. The watch itself ends with the process.
+func (l *Lock) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.taken = true
 }
 
 // Change is what Watch reports: the lock's state, and a note when the file

@@ -66,6 +66,7 @@ func TestWatchFollowsTheLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(l.Close) // before TempDir's clean-up: the watch must not create the file again
 	ch := make(chan Change, 16)
 	if err := l.Watch(ch); err != nil {
 		t.Fatal(err)
@@ -134,4 +135,87 @@ func waitingInFlock() bool {
 		}
 	}
 	return false
+}
+
+// Claim puts a file drainit holds locked at the path: a task that starts
+// after the claim waits; Wait returns once the task in flight on the old
+// file is over.
+func TestClaimStopsNewTasksAndWaitsForTheOneInFlight(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "busy")
+	l, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := hold(t, path)
+	c, err := l.Claim()
+	if err != nil || c.Note != "" {
+		t.Fatalf("Claim = %+v, %v", c, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != unix.EWOULDBLOCK {
+		t.Errorf("a task starting after the claim got the lock: %v", err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- c.Wait() }()
+	select {
+	case err := <-waited:
+		t.Fatalf("Wait returned (%v) while the task held the lock", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	done()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Wait did not return after the task ended")
+	}
+}
+
+// A busy file renamed over, or removed, is followed: a task on the new
+// file is seen.
+func TestWatchFollowsAReplacedFile(t *testing.T) {
+	for _, how := range []string{"replaced", "removed"} {
+		t.Run(how, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "busy")
+			l, err := Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(l.Close)
+			ch := make(chan Change, 16)
+			if err := l.Watch(ch); err != nil {
+				t.Fatal(err)
+			}
+			next(t, ch)
+			if how == "replaced" {
+				os.WriteFile(filepath.Join(dir, "new"), nil, 0o666)
+				os.Rename(filepath.Join(dir, "new"), path)
+			} else {
+				os.Remove(path)
+			}
+			select {
+			case c := <-ch:
+				if !strings.Contains(c.Note, how) || c.Busy {
+					t.Fatalf("change %+v, want a note that the file was %s", c, how)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the replacement was not noticed")
+			}
+			end := hold(t, path)
+			if !next(t, ch) {
+				t.Fatal("a task on the new file is not seen")
+			}
+			end()
+			if next(t, ch) {
+				t.Fatal("its end is not seen")
+			}
+		})
+	}
 }

@@ -342,7 +342,7 @@ func TestMachineTransitions(t *testing.T) {
 			// Issue 14, case 1: pod spec 120s, a 5s drain delay, deleted with
 			// gracePeriodSeconds=4. The drain goes out at once, the kill 2s
 			// after the trigger.
-			name: "kube: a deletion shorter than the drain delay cuts the delay short",
+			name:  "kube: a deletion shorter than the drain delay cuts the delay short",
 			rules: rules{plan: plan(func(p *drain.Plan) { p.Delay = 5 * time.Second; p.File = "/d" }), kube: true, graceFromPod: true},
 			script: []at{{0, podRead{pod: kube.Pod{Grace: 120 * time.Second, HasGrace: true}, final: true}},
 				{time.Second, sig(unix.SIGTERM)},

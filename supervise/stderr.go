@@ -2,6 +2,7 @@ package supervise
 
 import (
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -26,7 +27,7 @@ type Stderr struct {
 	fd      int
 	queue   chan entry
 	dropped atomic.Int64
-	onDrop  atomic.Pointer[func(n int64)]
+	onDrop  atomic.Pointer[func(n int64) []byte]
 	broken  atomic.Bool
 	pending atomic.Int32 // SIGPIPEs drainit caused and has not yet dropped
 }
@@ -40,7 +41,7 @@ type entry struct {
 
 // queueLines is how many lines wait for a slow stderr before lines are
 // dropped: a whole drain's worth of progress lines and more.
-const queueLines = 256
+const queueLines = 1024
 
 // NewStderr writes to fd, normally 2.
 func NewStderr(fd int) *Stderr {
@@ -49,17 +50,26 @@ func NewStderr(fd int) *Stderr {
 	return s
 }
 
-// OnDrop sets what reports dropped lines once the writer catches up: a log
-// line of its own, in the log's format, through this same queue.
-func (s *Stderr) OnDrop(report func(n int64)) { s.onDrop.Store(&report) }
+// OnDrop sets how the writer says that n lines were dropped, once it
+// catches up: a log line of its own, in the log's format.
+func (s *Stderr) OnDrop(format func(n int64) []byte) { s.onDrop.Store(&format) }
 
-// Write queues a copy of b; it never blocks.
+// Write queues a copy of b; it never blocks. With one P (drainit runs with
+// GOMAXPROCS=1) the writer runs only when the loop lets it, so a full queue
+// first yields a few times: a stderr that takes lines (a file, a pipe that
+// is read) catches up, and one that does not costs microseconds a line,
+// since a writer blocked in write(2) gives the P back.
 func (s *Stderr) Write(b []byte) (int, error) {
-	select {
-	case s.queue <- entry{line: append([]byte(nil), b...)}:
-	default:
-		s.dropped.Add(1)
+	e := entry{line: append([]byte(nil), b...)}
+	for range 16 {
+		select {
+		case s.queue <- e:
+			return len(b), nil
+		default:
+			runtime.Gosched()
+		}
 	}
+	s.dropped.Add(1)
 	return len(b), nil
 }
 
@@ -80,20 +90,43 @@ func (s *Stderr) Flush(limit time.Duration) {
 }
 
 func (s *Stderr) writer() {
+	var batch []byte
 	for e := range s.queue {
-		if e.flush != nil {
-			close(e.flush)
-			continue
-		}
-		s.write(e.line)
-		if len(s.queue) == 0 {
-			if n := s.dropped.Swap(0); n > 0 {
-				if report := s.onDrop.Load(); report != nil {
-					(*report)(n)
-				}
+		// Everything queued goes out in one write: a burst of lines costs
+		// the loop few turns of the writer. The count of lines dropped goes
+		// after them, and before any flush returns, so that it is not lost
+		// at exit.
+		for more := true; more; {
+			if e.flush != nil {
+				s.write(s.noteDrops(batch))
+				batch = batch[:0]
+				close(e.flush)
+			} else {
+				batch = append(batch, e.line...)
+			}
+			select {
+			case e = <-s.queue:
+			default:
+				more = false
 			}
 		}
+		s.write(s.noteDrops(batch))
+		batch = batch[:0]
+		if cap(batch) > 64<<10 {
+			batch = nil // a burst's buffer is not kept while idle
+		}
 	}
+}
+
+// noteDrops appends the line that counts dropped lines, if any were.
+func (s *Stderr) noteDrops(batch []byte) []byte {
+	if n := s.dropped.Load(); n > 0 {
+		if format := s.onDrop.Load(); format != nil {
+			s.dropped.Add(-n)
+			batch = append(batch, (*format)(n)...)
+		}
+	}
+	return batch
 }
 
 func (s *Stderr) write(b []byte) {

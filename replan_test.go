@@ -1,0 +1,504 @@
+package main
+
+// The drain always happens: a budget learned at run time (a deletion's
+// grace, the pod spec's) re-plans the drain instead of skipping it, values
+// from the API are range-checked, and nothing — not a full log pipe, not a
+// slow or odd API answer, not a worker racing for the busy lock — stalls
+// the loop or lets work slip past the drain. Against the real control plane
+// where the API is involved.
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// termAtIn is when the fixture's record file says TERM arrived.
+func termAtIn(t *testing.T, rec string) time.Time {
+	t.Helper()
+	for _, l := range lines(rec) {
+		if ms, ok := strings.CutPrefix(l, "TERM "); ok {
+			n, _ := strconv.ParseInt(ms, 10, 64)
+			return time.UnixMilli(n)
+		}
+	}
+	t.Fatalf("the workload never got TERM: %q", lines(rec))
+	return time.Time{}
+}
+
+// A deletion shorter than the drain delay: pod spec 120s, a 5s delay,
+// deleted with gracePeriodSeconds=4. The delay is cut short, the drain file
+// and the drain signal go out at once, drainit kills before the kubelet.
+func TestKubeDeletionShorterThanTheDelayStillDrains(t *testing.T) {
+	cp := needControlPlane(t)
+	ns := cp.namespace(t)
+	dir := t.TempDir()
+	rec, file, tlog := filepath.Join(dir, "rec"), filepath.Join(dir, "drain"), filepath.Join(dir, "tlog")
+	p := cp.runPod(t, ns, "worker", podSpec{grace: 120, env: []string{"DRAINIT_DRAIN_DELAY=5s", "DRAINIT_DRAIN_FILE=" + file},
+		args: []string{"--termination-log", tlog, "--", "@fixture", "record", rec}})
+	waitReadyFile(t, rec)
+	waitFor(t, 10*time.Second, "the budget from the pod spec", func() bool { return strings.Contains(p.init.log(), "budget from the pod spec") })
+	p.delete(t, 4)
+	if code := p.wait(t, 30*time.Second); code != 137 {
+		t.Errorf("exit %d, want 137; log:\n%s", code, p.init.log())
+	}
+	log := p.init.log()
+	if p.kubeletKill {
+		t.Errorf("the kubelet had to SIGKILL drainit; log:\n%s", log)
+	}
+	if d := termAtIn(t, rec).Sub(p.termAt); d > 1500*time.Millisecond {
+		t.Errorf("the drain signal came %v after the trigger, want at once (the delay cut short); log:\n%s", d, log)
+	}
+	if _, err := os.Stat(file); err != nil {
+		t.Errorf("no drain file: %v", err)
+	}
+	if !strings.Contains(log, "delay cut short: deadline in") {
+		t.Errorf("no line saying the delay was cut short:\n%s", log)
+	}
+	if took := p.init.ended.Sub(p.termAt); took < 900*time.Millisecond || took > 3500*time.Millisecond {
+		t.Errorf("drainit ended %v after SIGTERM, want about 2s (4s - margin 2s)", took)
+	}
+	if got := string(mustRead(t, tlog)); !strings.Contains(got, "(deadline: deletion): SIGKILL sent to 1 processes: exit 137") {
+		t.Errorf("termination log %q does not name the deletion", got)
+	}
+}
+
+// terminationGracePeriodSeconds 2 and the default margin of 2s: the
+// margin takes half the budget, the drain goes out at once and the kill
+// comes after 1s, where it used to come at once.
+func TestKubeShortPodGraceHalvesTheMargin(t *testing.T) {
+	cp := needControlPlane(t)
+	ns := cp.namespace(t)
+	rec := filepath.Join(t.TempDir(), "rec")
+	p := cp.runPod(t, ns, "worker", podSpec{grace: 2, args: []string{"--", "@fixture", "record", rec}})
+	waitReadyFile(t, rec)
+	waitFor(t, 10*time.Second, "the budget from the pod spec", func() bool { return strings.Contains(p.init.log(), "budget from the pod spec") })
+	p.delete(t, -1)
+	if code := p.wait(t, 30*time.Second); code != 137 {
+		t.Errorf("exit %d, want 137; log:\n%s", code, p.init.log())
+	}
+	log := p.init.log()
+	if p.kubeletKill {
+		t.Errorf("the kubelet had to SIGKILL drainit; log:\n%s", log)
+	}
+	termAtIn(t, rec) // the drain signal went out
+	if !strings.Contains(log, "margin 2s cut to 1s, half the budget") {
+		t.Errorf("no line saying the margin was halved:\n%s", log)
+	}
+	if took := p.init.ended.Sub(p.termAt); took < 500*time.Millisecond || took > 1900*time.Millisecond {
+		t.Errorf("drainit ended %v after SIGTERM, want about 1s (2s, half of it the margin)", took)
+	}
+}
+
+// Values that only conflict with the default --grace, while the budget
+// comes from the pod spec, do not stop drainit at start: they are checked
+// against the pod's grace when it arrives, and fitted to a deletion's.
+func TestKubePlanCheckedAgainstThePodsGrace(t *testing.T) {
+	cp := needControlPlane(t)
+	ns := cp.namespace(t)
+	for i, tc := range []struct {
+		env     string
+		atStart string // a warning at start, when the plan does not fit the pod's grace either
+		atDrain string // how the plan was fitted to the deletion's 5s
+	}{
+		{"DRAINIT_ESCALATE=INT@60s", "", "escalation INT@1m0s dropped: at or after the kill"},
+		{"DRAINIT_DRAIN_DELAY=30s", "", "drain delay 30s cut to 0s"},
+		{"DRAINIT_MARGIN=30s", "", "margin 30s cut to 2.5s, half the budget"},
+		{"DRAINIT_ESCALATE=INT@200s", "escalation INT@3m20s dropped: at or after the kill", "escalation INT@3m20s dropped"},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			rec := filepath.Join(t.TempDir(), "rec")
+			p := cp.runPod(t, ns, fmt.Sprintf("worker-%d", i), podSpec{grace: 120, env: []string{tc.env},
+				args: []string{"--", "@fixture", "record", rec, "TERM"}})
+			waitReadyFile(t, rec)
+			waitFor(t, 10*time.Second, "the budget from the pod spec", func() bool { return strings.Contains(p.init.log(), "budget from the pod spec") })
+			if log := p.init.log(); tc.atStart == "" && strings.Contains(log, "plan adapted") {
+				t.Errorf("the plan fits 120s, but drainit adapted it:\n%s", log)
+			} else if tc.atStart != "" && !strings.Contains(log, tc.atStart) {
+				t.Errorf("no warning %q at start:\n%s", tc.atStart, log)
+			}
+			p.delete(t, 5)
+			if code := p.wait(t, 30*time.Second); code != 0 {
+				t.Errorf("exit %d, want 0 (the workload exits on its drain signal); log:\n%s", code, p.init.log())
+			}
+			if log := p.init.log(); !strings.Contains(log, tc.atDrain) {
+				t.Errorf("no line %q at the drain:\n%s", tc.atDrain, log)
+			}
+		})
+	}
+}
+
+// terminationGracePeriodSeconds beyond what a time.Duration holds is data
+// to range-check: ignored with a warning naming it, the drain on --grace,
+// then on the deletion's own grace.
+func TestKubeGraceOutOfRangeIsIgnored(t *testing.T) {
+	cp := needControlPlane(t)
+	ns := cp.namespace(t)
+	rec := filepath.Join(t.TempDir(), "rec")
+	p := cp.runPod(t, ns, "worker", podSpec{grace: 10000000000, args: []string{"--", "@fixture", "record", rec}})
+	waitReadyFile(t, rec)
+	waitFor(t, 10*time.Second, "the warning", func() bool { return strings.Contains(p.init.log(), "ignored a value from the API") })
+	p.delete(t, 5)
+	if code := p.wait(t, 30*time.Second); code != 137 {
+		t.Errorf("exit %d, want 137; log:\n%s", code, p.init.log())
+	}
+	log := p.init.log()
+	if v := logAttr(t, log, "ignored a value from the API", "value"); !strings.Contains(v, "spec.terminationGracePeriodSeconds 10000000000") {
+		t.Errorf("the warning does not name the field and value: %q", v)
+	}
+	if b := logAttr(t, log, "drain started", "budget"); b != "28s" {
+		t.Errorf("drain started with budget %s, want --grace's 28s; log:\n%s", b, log)
+	}
+	termAtIn(t, rec)
+	if p.kubeletKill {
+		t.Errorf("the kubelet had to SIGKILL drainit; log:\n%s", log)
+	}
+}
+
+// The summary names the source of the deadline the drain really had: a
+// read that answers after the workload is gone changes nothing.
+func TestKubeSummaryKeepsTheDeadlineItHad(t *testing.T) {
+	cp := needControlPlane(t)
+	ns := cp.namespace(t)
+	rec, tlog := filepath.Join(t.TempDir(), "rec"), filepath.Join(t.TempDir(), "tlog")
+	p := cp.runPod(t, ns, "worker", podSpec{grace: 20, args: []string{"--termination-log", tlog, "--", "@fixture", "record", rec, "TERM"}})
+	waitReadyFile(t, rec)
+	waitFor(t, 10*time.Second, "the budget from the pod spec", func() bool { return strings.Contains(p.init.log(), "budget from the pod spec") })
+	p.delete(t, 20)
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Errorf("exit %d; log:\n%s", code, p.init.log())
+	}
+	// The workload exits at once on TERM, mostly before the deletion's read
+	// answers; whichever came first, the summary says what the log says.
+	want := "(deadline: pod spec; TERM)"
+	if strings.Contains(p.init.log(), "deadline moved") {
+		want = "(deadline: deletion; TERM)"
+	}
+	if got := string(mustRead(t, tlog)); !strings.Contains(got, want) {
+		t.Errorf("termination log %q, want %s; log:\n%s", got, want, p.init.log())
+	}
+}
+
+// A workload that fills the stderr pipe it shares with drainit, whose
+// reader has stalled (a log collector, a blocking log driver): drainit's
+// own log lines wait or are dropped, but the drain signal goes out and the
+// kill lands at the deadline.
+func TestFullLogPipeDoesNotStopTheDrain(t *testing.T) {
+	dir := t.TempDir()
+	rec, tlog := filepath.Join(dir, "rec"), filepath.Join(dir, "tlog")
+	cmd, _ := startPiped(t, "--grace", "4", "--margin", "1", "--termination-log", tlog, "--", "@fixture", "flood", "70000", rec)
+	workload, _ := strconv.Atoi(waitReadyFile(t, rec)["pid"])
+	waitFor(t, 10*time.Second, "the workload blocked on the full pipe", func() bool { return blockedWriting(workload) })
+	trigger := time.Now()
+	unix.Kill(cmd.Process.Pid, unix.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("drainit still running 10s after SIGTERM: blocked on its log; signals so far: %q", signalsIn(rec))
+	}
+	if d := termAtIn(t, rec).Sub(trigger); d > 1500*time.Millisecond {
+		t.Errorf("the drain signal came %v after the trigger", d)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 137 {
+		t.Errorf("exit %d, want 137", code)
+	}
+	if got := string(mustRead(t, tlog)); !strings.Contains(got, "budget 3s spent") {
+		t.Errorf("termination log %q: want the kill at the deadline", got)
+	}
+}
+
+// Log lines that do not fit the queue are counted, and said once the
+// pipe takes lines again.
+func TestDroppedLogLinesAreCounted(t *testing.T) {
+	ready := filepath.Join(t.TempDir(), "ready")
+	cmd, pr := startPiped(t, "--log-level", "debug", "--", "@fixture", "orphan-bursts", "2000", "10000", ready)
+	workload, _ := strconv.Atoi(waitReadyFile(t, ready)["pid"])
+	waitFor(t, 30*time.Second, "drainit's log writer blocked on its stderr", func() bool { return blockedWriting(cmd.Process.Pid) })
+	unix.Kill(workload, unix.SIGUSR1) // 10,000 more "reaped orphan" lines than the pipe and the queue hold
+	waitFor(t, 30*time.Second, "the burst", func() bool { return strings.Contains(string(mustRead(t, ready)), "burst made") })
+	waitFor(t, 60*time.Second, "every orphan reaped", func() bool { all, _ := childrenOf(cmd.Process.Pid); return all == 1 })
+	unix.Kill(cmd.Process.Pid, unix.SIGTERM)
+	var log strings.Builder
+	copied := make(chan struct{})
+	go func() { io.Copy(&log, pr); close(copied) }()
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("drainit: %v", err)
+	}
+	<-copied
+	if !strings.Contains(log.String(), "log lines dropped") {
+		t.Errorf("no count of dropped lines in %d bytes (%d lines on reaped orphans); log tail:\n%s", log.Len(), strings.Count(log.String(), "reaped orphan"), tail(log.String(), 5))
+	}
+}
+
+// A usage error replaces the previous run's termination message with its
+// own line, whether a value is bad or a flag unknown.
+func TestUsageErrorIsInTheTerminationLog(t *testing.T) {
+	tlog := filepath.Join(t.TempDir(), "tlog")
+	for _, tc := range []struct {
+		args  []string
+		names string
+	}{
+		{[]string{"--grace", "bogus"}, `--grace: duration "bogus"`},
+		{[]string{"--no-such-flag"}, "no-such-flag"},
+		{[]string{"--busy-file", "/tmp/x", "--busy-annotation", "a b=1:2"}, `annotation key "a b"`},
+	} {
+		os.WriteFile(tlog, []byte("drained in 1.0s of 28s (deadline: flag; TERM): exit 0\n"), 0o644)
+		args := append([]string{"--termination-log", tlog}, tc.args...)
+		rejected(t, subreaper, args, tc.names)
+		got := string(mustRead(t, tlog))
+		if !strings.HasPrefix(got, "bad input, nothing started: ") || !strings.Contains(got, tc.names) || !strings.HasSuffix(got, ": exit 2\n") {
+			t.Errorf("%v: termination log %q, want the usage error naming %s", tc.args, got, tc.names)
+		}
+	}
+}
+
+// --drain-file pointed at a FIFO (uWSGI's master FIFO) is refused and left
+// in place; so is a socket.
+func TestDrainFileRefusesWhatIsNotARegularFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "master.fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, path := range []string{fifo, sock} {
+		rejected(t, subreaper, []string{"--drain-file", path}, path)
+		if fi, err := os.Lstat(path); err != nil || fi.Mode().IsRegular() {
+			t.Errorf("%s was replaced: %v %v", path, fi, err)
+		}
+	}
+}
+
+// Annotations the API server would refuse, making it reject the whole
+// patch (the deletion cost with it), are refused at start.
+func TestBusyAnnotationsTheAPIWouldRefuse(t *testing.T) {
+	busyFile := filepath.Join(t.TempDir(), "busy")
+	for _, tc := range []struct {
+		ann, names string
+	}{
+		{"has space=1:2", `"has space"`},
+		{"a/b/c=1:2", `"a/b/c"`},
+		{"Upper.Case/x=1:2", `"Upper.Case/x"`},
+		{"-leading=1:2", `"-leading"`},
+		{strings.Repeat("n", 64) + "=1:2", strings.Repeat("n", 64)},
+		{"controller.kubernetes.io/pod-deletion-cost=5:6", "given twice"},
+	} {
+		t.Run(tc.ann[:min(len(tc.ann), 40)], func(t *testing.T) {
+			rejected(t, subreaper, []string{"--busy-file", busyFile, "--busy-annotation", tc.ann}, tc.names)
+		})
+	}
+	// Each value fits an argument (128 KiB at most), together they are more
+	// than the 256 KiB the API server takes.
+	args := []string{"--busy-file", busyFile}
+	for i := range 3 {
+		args = append(args, "--busy-annotation", fmt.Sprintf("example.com/big-%d=%s:", i, strings.Repeat("v", 100<<10)))
+	}
+	rejected(t, subreaper, args, "262144 bytes")
+}
+
+// flock hands nothing to a waiter: with tasks back to back, as the
+// README's loop runs them, drainit must still win the lock at the drain.
+// 100 stops at random moments; no task may start once drainit has claimed
+// the busy file.
+func TestBusyLockNoTaskStartsAfterTheClaim(t *testing.T) {
+	for run := range 100 {
+		dir := t.TempDir()
+		busyPath, jobs := filepath.Join(dir, "busy"), filepath.Join(dir, "jobs")
+		r := start(t, subreaper, "--busy-file", busyPath, "--drain-signal", "none", "--log-format", "json", "--progress", "0",
+			"--", "@fixture", "tight-busy", busyPath, jobs, "20ms")
+		waitFor(t, 10*time.Second, "two tasks", func() bool { return len(starts(jobs)) >= 2 })
+		time.Sleep(time.Duration(rand.IntN(40)) * time.Millisecond)
+		r.signal(unix.SIGTERM)
+		if code := r.wait(10 * time.Second); code != 143 {
+			t.Fatalf("run %d: exit %d, want 143 (SIGTERM once idle); log:\n%s", run, code, r.log())
+		}
+		claimed := jsonLogTime(t, r.log(), "claimed the busy file: new tasks wait behind drainit")
+		for _, s := range starts(jobs) {
+			if s.After(claimed) {
+				t.Fatalf("run %d: a task started %v after drainit claimed the busy file; log:\n%s", run, s.Sub(claimed), r.log())
+			}
+		}
+	}
+}
+
+// starts are the task starts tightBusy logged.
+func starts(path string) []time.Time {
+	var out []time.Time
+	for _, l := range lines(path) {
+		if ns, ok := strings.CutPrefix(l, "start "); ok {
+			n, _ := strconv.ParseInt(ns, 10, 64)
+			out = append(out, time.Unix(0, n))
+		}
+	}
+	return out
+}
+
+// jsonLogTime is the time of drainit's first JSON log line with msg.
+func jsonLogTime(t *testing.T, log, msg string) time.Time {
+	t.Helper()
+	for _, l := range strings.Split(log, "\n") {
+		var rec struct {
+			Time time.Time `json:"time"`
+			Msg  string    `json:"msg"`
+		}
+		if json.Unmarshal([]byte(l), &rec) == nil && rec.Msg == msg {
+			return rec.Time
+		}
+	}
+	t.Fatalf("no log line %q:\n%s", msg, log)
+	return time.Time{}
+}
+
+// The busy file replaced (renamed over) or removed while drainit runs:
+// drainit follows the path, so a task on the new file is seen, and the
+// drain waits for it.
+func TestBusyFileReplacedOrRemovedIsFollowed(t *testing.T) {
+	for _, how := range []string{"replaced", "removed"} {
+		t.Run(how, func(t *testing.T) {
+			dir := t.TempDir()
+			busyPath, ready := filepath.Join(dir, "busy"), filepath.Join(dir, "ready")
+			r := start(t, subreaper, "--busy-file", busyPath, "--log-level", "debug", "--progress", "1s", "--grace", "20", "--", "@fixture", "ignore", ready)
+			waitReadyFile(t, ready)
+			waitFor(t, 5*time.Second, "the watch", func() bool { return strings.Contains(r.log(), "workload idle") })
+			switch how {
+			case "replaced":
+				tmp := filepath.Join(dir, ".busy.new")
+				os.WriteFile(tmp, nil, 0o666)
+				os.Rename(tmp, busyPath)
+			case "removed":
+				os.Remove(busyPath)
+			}
+			waitFor(t, 5*time.Second, "drainit following the path", func() bool { return strings.Contains(r.log(), "busy file "+busyPath+" "+how) })
+			done := lockBusy(t, busyPath)
+			waitFor(t, 5*time.Second, "the task seen", func() bool { return strings.Contains(r.log(), "workload busy") })
+			r.signal(unix.SIGTERM)
+			waitFor(t, 5*time.Second, "a progress line", func() bool { return strings.Contains(r.log(), `workload="task in flight`) })
+			var released atomic.Int64
+			time.AfterFunc(2*time.Second, func() { released.Store(time.Now().UnixNano()); done() })
+			r.wait(15 * time.Second)
+			idle := logTime(t, r.log(), "workload idle: took the busy lock")
+			if rel := time.Unix(0, released.Load()); released.Load() == 0 || idle.Before(rel.Add(-5*time.Millisecond)) {
+				t.Errorf("drainit took the lock at %v, before the task ended at %v; log:\n%s", idle, rel, r.log())
+			}
+		})
+	}
+}
+
+// slowProxy stands between drainit and the API server as a misbehaving
+// proxy would: it drops the first drops connections, delays every answer
+// by delay, and keeps the client's connection open after the answer, so
+// only Content-Length says where it ends.
+func slowProxy(t *testing.T, upstream string, drops int, delay time.Duration) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var n atomic.Int32
+	open := make(chan net.Conn, 64)
+	t.Cleanup(func() {
+		for {
+			select {
+			case c := <-open:
+				c.Close()
+			default:
+				return
+			}
+		}
+	})
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			if int(n.Add(1)) <= drops {
+				c.Close()
+				continue
+			}
+			go func() {
+				up, err := net.Dial("tcp", upstream)
+				if err != nil {
+					c.Close()
+					return
+				}
+				go func() { io.Copy(up, c); up.Close() }()
+				time.Sleep(delay)
+				io.Copy(c, up)
+				// The answer is complete; the connection stays open until the
+				// client closes it or the test ends.
+				select {
+				case open <- c:
+				default:
+					c.Close()
+				}
+			}()
+		}
+	}()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// Through a proxy that drops the first two connections, answers every
+// request 1.5s late (within the API server's objective of 1s at the 99th
+// percentile plus a proxy) and keeps connections open: drainit retries the
+// read at start and reads each answer by its length.
+func TestKubeReadsThroughASlowProxy(t *testing.T) {
+	cp := needControlPlane(t)
+	ns := cp.namespace(t)
+	port := slowProxy(t, "127.0.0.1:"+cp.port, 2, 1500*time.Millisecond)
+	rec := filepath.Join(t.TempDir(), "rec")
+	p := cp.runPod(t, ns, "worker", podSpec{grace: 20, env: []string{"KUBERNETES_SERVICE_PORT=" + port},
+		args: []string{"--", "@fixture", "record", rec, "TERM"}})
+	waitReadyFile(t, rec)
+	waitFor(t, 20*time.Second, "the budget from the pod spec", func() bool { return strings.Contains(p.init.log(), "budget from the pod spec") })
+	log := p.init.log()
+	for _, want := range []string{"cannot read the pod; retrying", "read the pod after retrying"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("no line %q:\n%s", want, log)
+		}
+	}
+	p.delete(t, 9)
+	waitFor(t, 20*time.Second, "the deadline from the deletion", func() bool { return strings.Contains(p.init.log(), "deadline moved") })
+	p.wait(t, 30*time.Second)
+}
+
+// A pod object over 1 MiB (a large environment) is read whole; and the CA
+// is found beside the token when --kube-ca-file is not given, as the
+// kubelet mounts them.
+func TestKubeLargePodAndTheCABesideTheToken(t *testing.T) {
+	cp := needControlPlane(t)
+	ns := cp.namespace(t)
+	rec := filepath.Join(t.TempDir(), "rec")
+	p := cp.runPod(t, ns, "worker", podSpec{grace: 20, bulk: 1200 << 10, caBeside: true,
+		args: []string{"--", "@fixture", "record", rec, "TERM"}})
+	waitReadyFile(t, rec)
+	waitFor(t, 10*time.Second, "the budget from the pod spec", func() bool { return strings.Contains(p.init.log(), "budget from the pod spec") })
+	if log := p.init.log(); strings.Contains(log, "cannot read the pod") {
+		t.Errorf("a read failed:\n%s", log)
+	}
+	p.delete(t, -1)
+	p.wait(t, 30*time.Second)
+	if !slices.Contains(signalsIn(rec), "TERM") {
+		t.Errorf("no drain signal: %q", signalsIn(rec))
+	}
+}
