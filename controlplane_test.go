@@ -502,6 +502,12 @@ func (p *pod) kubelet() {
 	}
 }
 
+// waitLog waits, 10s at most, for drainit's log to say msg.
+func (p *pod) waitLog(t *testing.T, msg string) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "drainit to log "+msg, func() bool { return strings.Contains(p.init.log(), msg) })
+}
+
 // delete asks the API to delete the pod, with the deletion's own grace
 // when grace >= 0, as kubectl delete --grace-period does.
 func (p *pod) delete(t *testing.T, grace int) {

@@ -58,7 +58,7 @@ func TestKubeBudgetFromThePodSpec(t *testing.T) {
 	p := cp.runPod(t, ns, "worker", podSpec{grace: 20,
 		args: []string{"--termination-log", tlog, "--", "@fixture", "record", rec, "USR1"}})
 	waitReadyFile(t, rec)
-	waitFor(t, 10*time.Second, "the budget from the pod spec", func() bool { return strings.Contains(p.init.log(), "budget from the pod spec") })
+	p.waitLog(t, "budget from the pod spec")
 	p.delete(t, -1)
 	waitFor(t, 10*time.Second, "the deadline from the deletion", func() bool { return strings.Contains(p.init.log(), "deadline moved") })
 	log := p.init.log()

@@ -49,7 +49,7 @@ func TestKubeDeletionShorterThanTheDelayStillDrains(t *testing.T) {
 	p := cp.runPod(t, ns, "worker", podSpec{grace: 120, env: []string{"DRAINIT_DRAIN_DELAY=5s", "DRAINIT_DRAIN_FILE=" + file},
 		args: []string{"--termination-log", tlog, "--", "@fixture", "record", rec}})
 	waitReadyFile(t, rec)
-	waitFor(t, 10*time.Second, "the budget from the pod spec", func() bool { return strings.Contains(p.init.log(), "budget from the pod spec") })
+	p.waitLog(t, "budget from the pod spec")
 	p.delete(t, 4)
 	if code := p.wait(t, 30*time.Second); code != 137 {
 		t.Errorf("exit %d, want 137; log:\n%s", code, p.init.log())
@@ -84,7 +84,7 @@ func TestKubeShortPodGraceHalvesTheMargin(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "rec")
 	p := cp.runPod(t, ns, "worker", podSpec{grace: 2, args: []string{"--", "@fixture", "record", rec}})
 	waitReadyFile(t, rec)
-	waitFor(t, 10*time.Second, "the budget from the pod spec", func() bool { return strings.Contains(p.init.log(), "budget from the pod spec") })
+	p.waitLog(t, "budget from the pod spec")
 	p.delete(t, -1)
 	if code := p.wait(t, 30*time.Second); code != 137 {
 		t.Errorf("exit %d, want 137; log:\n%s", code, p.init.log())
@@ -115,27 +115,32 @@ func TestKubePlanCheckedAgainstThePodsGrace(t *testing.T) {
 	}{
 		{"DRAINIT_ESCALATE=INT@60s", "", "escalation INT@1m0s dropped: at or after the kill"},
 		{"DRAINIT_DRAIN_DELAY=30s", "", "drain delay 30s cut to 0s"},
-		{"DRAINIT_MARGIN=30s", "", "margin 30s cut to 2.5s, half the budget"},
+		{"DRAINIT_MARGIN=30s", "", "margin 30s cut to "}, // half of the deletion's budget, which deletionTimestamp's whole seconds shorten
 		{"DRAINIT_ESCALATE=INT@200s", "escalation INT@3m20s dropped: at or after the kill", "escalation INT@3m20s dropped"},
 	} {
 		t.Run(tc.env, func(t *testing.T) {
 			rec := filepath.Join(t.TempDir(), "rec")
 			p := cp.runPod(t, ns, fmt.Sprintf("worker-%d", i), podSpec{grace: 120, env: []string{tc.env},
-				args: []string{"--", "@fixture", "record", rec, "TERM"}})
+				args: []string{"--", "@fixture", "record", rec}})
 			waitReadyFile(t, rec)
-			waitFor(t, 10*time.Second, "the budget from the pod spec", func() bool { return strings.Contains(p.init.log(), "budget from the pod spec") })
+			p.waitLog(t, "budget from the pod spec")
 			if log := p.init.log(); tc.atStart == "" && strings.Contains(log, "plan adapted") {
 				t.Errorf("the plan fits 120s, but drainit adapted it:\n%s", log)
 			} else if tc.atStart != "" && !strings.Contains(log, tc.atStart) {
 				t.Errorf("no warning %q at start:\n%s", tc.atStart, log)
 			}
 			p.delete(t, 5)
-			if code := p.wait(t, 30*time.Second); code != 0 {
-				t.Errorf("exit %d, want 0 (the workload exits on its drain signal); log:\n%s", code, p.init.log())
+			if code := p.wait(t, 30*time.Second); code != 137 {
+				t.Errorf("exit %d, want 137 (the workload ignores its drain signal); log:\n%s", code, p.init.log())
 			}
-			if log := p.init.log(); !strings.Contains(log, tc.atDrain) {
+			log := p.init.log()
+			if !strings.Contains(log, tc.atDrain) {
 				t.Errorf("no line %q at the drain:\n%s", tc.atDrain, log)
 			}
+			if p.kubeletKill {
+				t.Errorf("the kubelet had to SIGKILL drainit; log:\n%s", log)
+			}
+			termAtIn(t, rec)
 		})
 	}
 }
@@ -175,7 +180,7 @@ func TestKubeSummaryKeepsTheDeadlineItHad(t *testing.T) {
 	rec, tlog := filepath.Join(t.TempDir(), "rec"), filepath.Join(t.TempDir(), "tlog")
 	p := cp.runPod(t, ns, "worker", podSpec{grace: 20, args: []string{"--termination-log", tlog, "--", "@fixture", "record", rec, "TERM"}})
 	waitReadyFile(t, rec)
-	waitFor(t, 10*time.Second, "the budget from the pod spec", func() bool { return strings.Contains(p.init.log(), "budget from the pod spec") })
+	p.waitLog(t, "budget from the pod spec")
 	p.delete(t, 20)
 	if code := p.wait(t, 30*time.Second); code != 0 {
 		t.Errorf("exit %d; log:\n%s", code, p.init.log())
@@ -468,7 +473,7 @@ func TestKubeReadsThroughASlowProxy(t *testing.T) {
 	port := slowProxy(t, "127.0.0.1:"+cp.port, 2, 1500*time.Millisecond)
 	rec := filepath.Join(t.TempDir(), "rec")
 	p := cp.runPod(t, ns, "worker", podSpec{grace: 20, env: []string{"KUBERNETES_SERVICE_PORT=" + port},
-		args: []string{"--", "@fixture", "record", rec, "TERM"}})
+		args: []string{"--", "@fixture", "record", rec}})
 	waitReadyFile(t, rec)
 	waitFor(t, 20*time.Second, "the budget from the pod spec", func() bool { return strings.Contains(p.init.log(), "budget from the pod spec") })
 	log := p.init.log()
@@ -479,7 +484,9 @@ func TestKubeReadsThroughASlowProxy(t *testing.T) {
 	}
 	p.delete(t, 9)
 	waitFor(t, 20*time.Second, "the deadline from the deletion", func() bool { return strings.Contains(p.init.log(), "deadline moved") })
-	p.wait(t, 30*time.Second)
+	if code := p.wait(t, 30*time.Second); code != 137 || p.kubeletKill {
+		t.Errorf("exit %d (the kubelet killed: %v), want drainit's kill at the deletion's deadline; log:\n%s", code, p.kubeletKill, p.init.log())
+	}
 }
 
 // A pod object over 1 MiB (a large environment) is read whole; and the CA
@@ -492,7 +499,7 @@ func TestKubeLargePodAndTheCABesideTheToken(t *testing.T) {
 	p := cp.runPod(t, ns, "worker", podSpec{grace: 20, bulk: 1200 << 10, caBeside: true,
 		args: []string{"--", "@fixture", "record", rec, "TERM"}})
 	waitReadyFile(t, rec)
-	waitFor(t, 10*time.Second, "the budget from the pod spec", func() bool { return strings.Contains(p.init.log(), "budget from the pod spec") })
+	p.waitLog(t, "budget from the pod spec")
 	if log := p.init.log(); strings.Contains(log, "cannot read the pod") {
 		t.Errorf("a read failed:\n%s", log)
 	}

@@ -149,6 +149,8 @@ type Change struct {
 }
 
 func (c Change) String() string {
+	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	c.Was, c.Now = ms(c.Was), ms(c.Now)
 	switch c.Kind {
 	case MarginHalved:
 		return fmt.Sprintf("margin %s cut to %s, half the budget", c.Was, c.Now)

@@ -417,7 +417,8 @@ func (m *machine) pending(tl drain.Timeline) []drain.Event {
 func (m *machine) adapted(tl drain.Timeline, now time.Time) []action {
 	var acts []action
 	for _, c := range tl.Changes {
-		acts = append(acts, logAt(slog.LevelWarn, "plan adapted to the budget", "change", c.String(), "budget", tl.Budget.String(), "source", m.source))
+		acts = append(acts, logAt(slog.LevelWarn, "plan adapted to the budget", "change", c.String(),
+			"budget", tl.Budget.Round(time.Millisecond).String(), "source", m.source))
 		if c.Kind == drain.DelayCut && m.inDrain() && m.phase == delaying {
 			acts = append(acts, logAt(slog.LevelInfo, "delay cut short: deadline in "+left(m.deadline, now)))
 		}
