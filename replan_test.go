@@ -173,12 +173,14 @@ func TestKubeGraceOutOfRangeIsIgnored(t *testing.T) {
 }
 
 // The summary names the source of the deadline the drain really had: a
-// read that answers after the workload is gone changes nothing.
+// read that answers after the workload is gone — here while the orphan it
+// left, which blocks every signal, waits out its clean-up second —
+// changes nothing.
 func TestKubeSummaryKeepsTheDeadlineItHad(t *testing.T) {
 	cp := needControlPlane(t)
 	ns := cp.namespace(t)
 	rec, tlog := filepath.Join(t.TempDir(), "rec"), filepath.Join(t.TempDir(), "tlog")
-	p := cp.runPod(t, ns, "worker", podSpec{grace: 20, args: []string{"--termination-log", tlog, "--", "@fixture", "record", rec, "TERM"}})
+	p := cp.runPod(t, ns, "worker", podSpec{grace: 20, args: []string{"--termination-log", tlog, "--", "@fixture", "orphans-record", "1", "30s", rec, "TERM"}})
 	waitReadyFile(t, rec)
 	p.waitLog(t, "budget from the pod spec")
 	p.delete(t, 20)
