@@ -209,42 +209,63 @@ func startOverhead(t *table, runs int) {
 	t.add("start-to-exit overhead, /bin/true (median)", "≤ 1.5× tini", cells, ratio(added))
 }
 
+// idleCost starts idleCopies of each init at once, leaves them idle, and
+// reports the median of each figure: an idle Go process's anonymous memory
+// varies by a few hundred KiB from one start to the next (which heap spans
+// start-up happened to touch), so one sample says little.
 func idleCost(t *table, seconds int) {
+	const idleCopies = 5
 	type proc struct {
 		in  initSpec
 		cmd *exec.Cmd
 	}
 	var procs []proc
 	for _, in := range t.inits {
-		argv := in.argv(false, "sleep", "3600")
-		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Stderr = io.Discard
-		if err := cmd.Start(); err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
+		for range idleCopies {
+			argv := in.argv(false, "sleep", "3600")
+			cmd := exec.Command(argv[0], argv[1:]...)
+			cmd.Stderr = io.Discard
+			if err := cmd.Start(); err != nil {
+				fmt.Fprintln(os.Stderr, "bench:", err)
+				os.Exit(1)
+			}
+			procs = append(procs, proc{in, cmd})
 		}
-		procs = append(procs, proc{in, cmd})
 	}
 	time.Sleep(time.Second)
-	before := map[string]int{}
+	before := map[*exec.Cmd]int{}
 	for _, p := range procs {
-		before[p.in.name] = procfs.Switches(p.cmd.Process.Pid)
+		before[p.cmd] = procfs.Switches(p.cmd.Process.Pid)
 	}
 	time.Sleep(time.Duration(seconds) * time.Second)
-	rss, anon, threads, sw := map[string]string{}, map[string]string{}, map[string]string{}, map[string]string{}
-	vr, va, vt, vs := map[string]float64{}, map[string]float64{}, map[string]float64{}, map[string]float64{}
+	figures := map[string]map[string][]int{} // figure → init → samples
+	for _, f := range []string{"rss", "anon", "threads", "switches"} {
+		figures[f] = map[string][]int{}
+	}
 	for _, p := range procs {
-		pid := p.cmd.Process.Pid
-		s := procfs.Switches(pid) - before[p.in.name]
-		r, a, th := procfs.Status(pid, "VmRSS"), procfs.Status(pid, "RssAnon"), procfs.Status(pid, "Threads")
-		rss[p.in.name], anon[p.in.name], threads[p.in.name], sw[p.in.name] = strconv.Itoa(r), strconv.Itoa(a), strconv.Itoa(th), strconv.Itoa(s)
-		vr[p.in.name], va[p.in.name], vt[p.in.name], vs[p.in.name] = float64(r), float64(a), float64(th), float64(s)
+		pid, name := p.cmd.Process.Pid, p.in.name
+		figures["switches"][name] = append(figures["switches"][name], procfs.Switches(pid)-before[p.cmd])
+		figures["rss"][name] = append(figures["rss"][name], procfs.Status(pid, "VmRSS"))
+		figures["anon"][name] = append(figures["anon"][name], procfs.Status(pid, "RssAnon"))
+		figures["threads"][name] = append(figures["threads"][name], procfs.Status(pid, "Threads"))
 		stop(p.cmd)
 	}
-	t.add("idle RSS (KiB)", "–", rss, ratio(vr))
-	t.add("… of which anonymous (KiB)", "≤ 1280", anon, ratio(va))
-	t.add("idle threads", "–", threads, ratio(vt))
-	t.add(fmt.Sprintf("idle context switches in %ds", seconds), "0", sw, ratio(vs))
+	row := func(metric, target, figure string, spread bool) {
+		cells, v := map[string]string{}, map[string]float64{}
+		for name, samples := range figures[figure] {
+			slices.Sort(samples)
+			m := samples[len(samples)/2]
+			cells[name], v[name] = strconv.Itoa(m), float64(m)
+			if spread {
+				cells[name] = fmt.Sprintf("%d (%d–%d)", m, samples[0], samples[len(samples)-1])
+			}
+		}
+		t.add(metric, target, cells, ratio(v))
+	}
+	row(fmt.Sprintf("idle RSS (KiB, median of %d: range)", idleCopies), "–", "rss", true)
+	row("… of which anonymous (KiB)", "≤ 1280", "anon", true)
+	row("idle threads (median)", "–", "threads", false)
+	row(fmt.Sprintf("idle context switches in %ds (median)", seconds), "0", "switches", false)
 }
 
 // reaping times each init as PID 1 of a fresh PID namespace while a
