@@ -109,3 +109,29 @@ func TestRelease(t *testing.T) {
 		}
 	}
 }
+
+// Where a usage error is recorded when the flag parser itself failed: the
+// command line read without it, up to the workload.
+func TestTerminationLogArg(t *testing.T) {
+	flags := newApp(func(supervise.Config) {}, new(string)).Flags
+	t.Setenv("DRAINIT_TERMINATION_LOG", "/env/log")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--termination-log", "/a", "--bogus"}, "/a"},
+		{[]string{"--bogus", "--termination-log=/b"}, "/b"},
+		{[]string{"-g", "--termination-log", "/c"}, "/c"},                         // a boolean takes no value
+		{[]string{"--grace", "--termination-log", "--termination-log", "/d"}, "/d"}, // a value that looks like a flag
+		{[]string{"--", "worker", "--termination-log", "/e"}, "/env/log"},           // the workload's own options
+		{[]string{"worker", "--termination-log", "/e"}, "/env/log"},
+	} {
+		if got := terminationLogArg(flags, tc.args); got != tc.want {
+			t.Errorf("terminationLogArg(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+	os.Unsetenv("DRAINIT_TERMINATION_LOG")
+	if got := terminationLogArg(flags, nil); got != "auto" {
+		t.Errorf("with nothing given: %q, want auto", got)
+	}
+}

@@ -358,14 +358,14 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 
 // terminationLogArg is --termination-log's value as the command line or
 // its variable gives it, read without the flag parser, for when that
-// parser has failed: the options before the workload, each followed by
-// its value unless it is a boolean flag.
+// parser has failed: the options before the workload, each known option
+// that takes a value followed by it (an unknown one is taken to have none).
 func terminationLogArg(flags []cli.Flag, args []string) string {
-	boolean := map[string]bool{}
+	valued := map[string]bool{}
 	for _, f := range flags {
-		if _, ok := f.(*cli.BoolFlag); ok {
+		if _, ok := f.(*cli.BoolFlag); !ok {
 			for _, n := range f.Names() {
-				boolean[n] = true
+				valued[n] = true
 			}
 		}
 	}
@@ -380,7 +380,7 @@ func terminationLogArg(flags []cli.Flag, args []string) string {
 			return value
 		case name == "termination-log" && i+1 < len(args):
 			return args[i+1]
-		case !hasValue && !boolean[name]:
+		case !hasValue && valued[name]:
 			i++ // its value
 		}
 	}
