@@ -121,7 +121,7 @@ func TestTerminationLogArg(t *testing.T) {
 	}{
 		{[]string{"--termination-log", "/a", "--bogus"}, "/a"},
 		{[]string{"--bogus", "--termination-log=/b"}, "/b"},
-		{[]string{"-g", "--termination-log", "/c"}, "/c"},                         // a boolean takes no value
+		{[]string{"-g", "--termination-log", "/c"}, "/c"},                           // a boolean takes no value
 		{[]string{"--grace", "--termination-log", "--termination-log", "/d"}, "/d"}, // a value that looks like a flag
 		{[]string{"--", "worker", "--termination-log", "/e"}, "/env/log"},           // the workload's own options
 		{[]string{"worker", "--termination-log", "/e"}, "/env/log"},
