@@ -511,3 +511,21 @@ func TestKubeLargePodAndTheCABesideTheToken(t *testing.T) {
 		t.Errorf("no drain signal: %q", signalsIn(rec))
 	}
 }
+
+// The runtime's SIGKILL before drainit's (a budget drainit could not know,
+// such as a kubelet eviction's) leaves no summary; the line written when
+// the drain began stays and says so.
+func TestProvisionalRecordSurvivesTheRuntimesKill(t *testing.T) {
+	dir := t.TempDir()
+	rec, tlog := filepath.Join(dir, "rec"), filepath.Join(dir, "tlog")
+	r := start(t, pid1, "--grace", "30", "--termination-log", tlog, "--", "@fixture", "record", rec)
+	waitReadyFile(t, rec)
+	r.signal(unix.SIGTERM)
+	waitFor(t, 5*time.Second, "the drain signal", func() bool { return slices.Contains(signalsIn(rec), "TERM") })
+	r.signal(unix.SIGKILL) // the runtime, long before the 30s drainit was told of
+	r.wait(10 * time.Second)
+	got := string(mustRead(t, tlog))
+	if !strings.HasPrefix(got, "draining since ") || !strings.Contains(got, "(flag): if this line stays, the runtime killed before drainit did") {
+		t.Errorf("termination log %q: want the provisional record of the drain", got)
+	}
+}

@@ -179,9 +179,10 @@ type (
 		sig   unix.Signal
 		group bool // the workload's group may be used: it is not reaped yet, so its number is not reused
 	}
-	resume   struct{} // job control: hand the terminal on if drainit holds it, continue the workload
-	stopSelf struct{} // job control: stop with the workload so the shell sees the job stop
-	logLine  struct { // one log line
+	provisional struct{ line string } // the termination log's line while a drain lasts, replaced by the summary
+	resume      struct{}              // job control: hand the terminal on if drainit holds it, continue the workload
+	stopSelf    struct{}              // job control: stop with the workload so the shell sees the job stop
+	logLine     struct {              // one log line
 		level slog.Level
 		msg   string
 		args  []any
@@ -204,6 +205,7 @@ func (takeLock) isAction()         {}
 func (writeAnnotations) isAction() {}
 func (signalTree) isAction()       {}
 func (resume) isAction()           {}
+func (provisional) isAction()      {}
 func (stopSelf) isAction()         {}
 func (logLine) isAction()          {}
 func (progressLine) isAction()     {}
@@ -384,6 +386,7 @@ func (m *machine) startDrain(sig unix.Signal, now time.Time) []action {
 	}
 	acts := []action{logAt(slog.LevelInfo, "drain started", "trigger", signame.Name(sig), "budget", m.killAt().String(),
 		"source", m.source, "deadline", m.deadline.UTC().Format(drain.DeadlineFormat), "delay", p.Delay.String())}
+	acts = append(acts, m.provisional())
 	acts = append(acts, m.adapted(tl, now)...)
 	if m.kube {
 		// The deletion may have a grace of its own: ask, without waiting,
@@ -391,6 +394,14 @@ func (m *machine) startDrain(sig unix.Signal, now time.Time) []action {
 		acts = append(acts, readPod{until: m.deadline})
 	}
 	return append(acts, m.tick(now)...)
+}
+
+// provisional is the record of a drain under way, for the termination log:
+// the runtime's SIGKILL, if it comes before drainit's, leaves no summary, and
+// this line then says what was going on and that the runtime killed first.
+func (m *machine) provisional() action {
+	return provisional{fmt.Sprintf("draining since %s, deadline %s (%s): if this line stays, the runtime killed before drainit did",
+		m.trigger.UTC().Format("15:04:05.0Z"), m.deadline.UTC().Format("15:04:05.0Z"), m.source)}
 }
 
 // pending is what of tl is still to be carried out: Begin while the drain
@@ -492,7 +503,7 @@ func (m *machine) rebudget(budget time.Duration, source string, now time.Time) [
 		m.steps = m.pending(tl)
 	}
 	acts := []action{logAt(slog.LevelInfo, "deadline moved", "source", m.source, "budget", m.killAt().String(),
-		"deadline", deadline.UTC().Format(drain.DeadlineFormat), "left", left(deadline, now))}
+		"deadline", deadline.UTC().Format(drain.DeadlineFormat), "left", left(deadline, now)), m.provisional()}
 	acts = append(acts, m.adapted(tl, now)...)
 	if m.phase == draining && m.plan.File != "" {
 		acts = append(acts, writeFile{deadline: deadline, rewrite: true})

@@ -76,6 +76,8 @@ func show(a action) string {
 		return fmt.Sprintf("tree %s group=%v", signame.Name(a.sig), a.group)
 	case resume:
 		return "resume"
+	case provisional:
+		return "record"
 	case stopSelf:
 		return "stop self"
 	case logLine:
@@ -165,7 +167,7 @@ func TestMachineTransitions(t *testing.T) {
 			rules:  rules{plan: drainP},
 			script: []at{{0, sig(unix.SIGTERM)}, {12400 * time.Millisecond, exited(0, false)}},
 			phase:  done,
-			want:   []string{"log drain started", "send TERM", "log sent drain signal", `exit 0 "drained in 12.4s of 28s (deadline: flag; TERM): exit 0"`},
+			want:   []string{"log drain started", "record", "send TERM", "log sent drain signal", `exit 0 "drained in 12.4s of 28s (deadline: flag; TERM): exit 0"`},
 		},
 		{
 			name: "drain: delay, then file and signal",
@@ -175,7 +177,7 @@ func TestMachineTransitions(t *testing.T) {
 			script: []at{{0, sig(unix.SIGTERM)}, {5 * time.Second, timerFired{}}, {5 * time.Second, fileWritten{}},
 				{9 * time.Second, exited(0, false)}},
 			phase: done,
-			want: []string{"log drain started", "file deadline+28s", "send QUIT", "log sent drain signal", "log wrote drain file",
+			want: []string{"log drain started", "record", "file deadline+28s", "send QUIT", "log sent drain signal", "log wrote drain file",
 				`exit 0 "drained in 9.0s of 28s (deadline: flag; delay 5s, QUIT, file /d): exit 0"`},
 		},
 		{
@@ -183,21 +185,21 @@ func TestMachineTransitions(t *testing.T) {
 			rules:  rules{plan: plan(func(p *drain.Plan) { p.Delay = 5 * time.Second })},
 			script: []at{{0, sig(unix.SIGTERM)}, {200 * time.Millisecond, sig(unix.SIGUSR1)}, {300 * time.Millisecond, exited(0, false)}},
 			phase:  done,
-			want:   []string{"log drain started", "forward USR1->USR1", `exit 0 "drained in 0.3s of 28s (deadline: flag; exited during the 5s drain delay): exit 0"`},
+			want:   []string{"log drain started", "record", "forward USR1->USR1", `exit 0 "drained in 0.3s of 28s (deadline: flag; exited during the 5s drain delay): exit 0"`},
 		},
 		{
 			name:   "drain: nothing to send says so",
 			rules:  rules{plan: plan(func(p *drain.Plan) { p.Signal = 0 })},
 			script: []at{{0, sig(unix.SIGTERM)}, {2 * time.Second, exited(0, false)}},
 			phase:  done,
-			want:   []string{"log drain started", `exit 0 "drained in 2.0s of 28s (deadline: flag; nothing sent): exit 0"`},
+			want:   []string{"log drain started", "record", `exit 0 "drained in 2.0s of 28s (deadline: flag; nothing sent): exit 0"`},
 		},
 		{
 			name:   "drain: a failed drain file says so",
 			rules:  rules{plan: plan(func(p *drain.Plan) { p.Signal, p.File = 0, "/d" })},
 			script: []at{{0, sig(unix.SIGTERM)}, {0, fileWritten{err: fmt.Errorf("disk full")}}, {time.Second, exited(0, false)}},
 			phase:  done,
-			want:   []string{"log drain started", "file deadline+28s", "log cannot write drain file", `exit 0 "drained in 1.0s of 28s (deadline: flag; file /d failed): exit 0"`},
+			want:   []string{"log drain started", "record", "file deadline+28s", "log cannot write drain file", `exit 0 "drained in 1.0s of 28s (deadline: flag; file /d failed): exit 0"`},
 		},
 		{
 			name:  "drain: repeated triggers are ignored",
@@ -205,7 +207,7 @@ func TestMachineTransitions(t *testing.T) {
 			script: []at{{0, sig(unix.SIGQUIT)}, {time.Second, sig(unix.SIGTERM)}, {2 * time.Second, sig(unix.SIGQUIT)},
 				{3 * time.Second, exited(0, false)}},
 			phase: done,
-			want: []string{"log drain started", "send TERM", "log sent drain signal", "log already draining: signal ignored",
+			want: []string{"log drain started", "record", "send TERM", "log sent drain signal", "log already draining: signal ignored",
 				"log already draining: signal ignored", `exit 0 "drained in 3.0s of 28s (deadline: flag; TERM): exit 0"`},
 		},
 		{
@@ -216,7 +218,7 @@ func TestMachineTransitions(t *testing.T) {
 			script: []at{{0, sig(unix.SIGTERM)}, {20 * time.Second, timerFired{}},
 				{21 * time.Second, exited(0, false)}},
 			phase: done,
-			want: []string{"log drain started", "send TSTP", "log sent drain signal", "send TERM", "log escalated",
+			want: []string{"log drain started", "record", "send TSTP", "log sent drain signal", "send TERM", "log escalated",
 				`exit 0 "drained in 21.0s of 28s (deadline: flag; TSTP, TERM@20s): exit 0"`},
 		},
 		{
@@ -225,7 +227,7 @@ func TestMachineTransitions(t *testing.T) {
 			script: []at{{0, sig(unix.SIGTERM)}, {28 * time.Second, timerFired{}}, {28 * time.Second, treeSignalled{unix.SIGKILL, 3}},
 				{28 * time.Second, sig(unix.SIGINT)}, {28 * time.Second, killedBy(unix.SIGKILL, true)}, {28 * time.Second, noChildrenLeft{}}},
 			phase: done,
-			want: []string{"log drain started", "send TERM", "log sent drain signal", "tree KILL group=true", "log sent SIGKILL",
+			want: []string{"log drain started", "record", "send TERM", "log sent drain signal", "tree KILL group=true", "log sent SIGKILL",
 				"log signal not forwarded: the workload is gone or being killed",
 				`exit 137 "budget 28s spent (deadline: flag): SIGKILL sent to 3 processes: exit 137"`},
 		},
@@ -236,7 +238,7 @@ func TestMachineTransitions(t *testing.T) {
 				{2 * time.Second, treeSignalled{unix.SIGKILL, 1}}, {2 * time.Second, sig(unix.SIGINT)},
 				{2 * time.Second, killedBy(unix.SIGKILL, false)}},
 			phase: done,
-			want: []string{"log drain started", "send TERM", "log sent drain signal", "forward INT->INT", "tree KILL group=true", "log sent SIGKILL",
+			want: []string{"log drain started", "record", "send TERM", "log sent drain signal", "forward INT->INT", "tree KILL group=true", "log sent SIGKILL",
 				"log signal not forwarded: the workload is gone or being killed",
 				`exit 137 "interrupted twice while draining: SIGKILL sent to 1 processes: exit 137"`},
 		},
@@ -245,21 +247,21 @@ func TestMachineTransitions(t *testing.T) {
 			rules:  rules{plan: plan(func(p *drain.Plan) { p.On = []unix.Signal{unix.SIGINT, unix.SIGTERM} })},
 			script: []at{{0, sig(unix.SIGINT)}, {time.Second, sig(unix.SIGINT)}},
 			phase:  killing,
-			want:   []string{"log drain started", "send TERM", "log sent drain signal", "tree KILL group=true"},
+			want:   []string{"log drain started", "record", "send TERM", "log sent drain signal", "tree KILL group=true"},
 		},
 		{
 			name:   "SIGINT dropped by --rewrite never counts",
 			rules:  rules{plan: drainP, rewrite: map[unix.Signal]unix.Signal{unix.SIGINT: 0}},
 			script: []at{{0, sig(unix.SIGTERM)}, {time.Second, sig(unix.SIGINT)}, {2 * time.Second, sig(unix.SIGINT)}},
 			phase:  draining,
-			want:   []string{"log drain started", "send TERM", "log sent drain signal", "log signal dropped by --rewrite", "log signal dropped by --rewrite"},
+			want:   []string{"log drain started", "record", "send TERM", "log sent drain signal", "log signal dropped by --rewrite", "log signal dropped by --rewrite"},
 		},
 		{
 			name:   "SIGINT rewritten to something else still counts",
 			rules:  rules{plan: drainP, rewrite: map[unix.Signal]unix.Signal{unix.SIGINT: unix.SIGUSR1}},
 			script: []at{{0, sig(unix.SIGTERM)}, {time.Second, sig(unix.SIGINT)}, {2 * time.Second, sig(unix.SIGINT)}},
 			phase:  killing,
-			want:   []string{"log drain started", "send TERM", "log sent drain signal", "forward INT->USR1", "tree KILL group=true"},
+			want:   []string{"log drain started", "record", "send TERM", "log sent drain signal", "forward INT->USR1", "tree KILL group=true"},
 		},
 		{
 			name:  "exit mid-drain with children: clean-up bounded by the deadline",
@@ -268,7 +270,7 @@ func TestMachineTransitions(t *testing.T) {
 				{27500 * time.Millisecond, treeSignalled{unix.SIGTERM, 1}}, {28 * time.Second, timerFired{}},
 				{28 * time.Second, treeSignalled{unix.SIGKILL, 1}}, {28 * time.Second, noChildrenLeft{}}},
 			phase: done,
-			want: []string{"log drain started", "send TERM", "log sent drain signal", "tree TERM group=false",
+			want: []string{"log drain started", "record", "send TERM", "log sent drain signal", "tree TERM group=false",
 				"log workload exited; sent SIGTERM to the processes it left", "tree KILL group=false",
 				"log killed processes left behind by the workload",
 				`exit 0 "drained in 27.5s of 28s (deadline: flag; TERM); SIGKILL sent to 1 processes it left: exit 0"`},
@@ -279,7 +281,7 @@ func TestMachineTransitions(t *testing.T) {
 			script: []at{{0, sig(unix.SIGTERM)}, {2 * time.Second, exited(0, true)}, {2 * time.Second, treeSignalled{unix.SIGTERM, 1}},
 				{2100 * time.Millisecond, noChildrenLeft{}}},
 			phase: done,
-			want: []string{"log drain started", "send TERM", "log sent drain signal", "tree TERM group=false",
+			want: []string{"log drain started", "record", "send TERM", "log sent drain signal", "tree TERM group=false",
 				"log workload exited; sent SIGTERM to the processes it left", `exit 0 "drained in 2.0s of 28s (deadline: flag; TERM): exit 0"`},
 		},
 		{
@@ -287,7 +289,7 @@ func TestMachineTransitions(t *testing.T) {
 			rules:  rules{plan: plan(func(p *drain.Plan) { p.Progress = 5 * time.Second })},
 			script: []at{{0, sig(unix.SIGTERM)}, {5 * time.Second, timerFired{}}, {10 * time.Second, timerFired{}}},
 			phase:  draining,
-			want:   []string{"log drain started", "send TERM", "log sent drain signal", "progress left=23s", "progress left=18s"},
+			want:   []string{"log drain started", "record", "send TERM", "log sent drain signal", "progress left=23s", "progress left=18s"},
 		},
 		{
 			name:  "kube: the pod spec's grace is the budget when --grace was not given",
@@ -296,7 +298,7 @@ func TestMachineTransitions(t *testing.T) {
 				{time.Second, sig(unix.SIGTERM)}, {time.Second, podRead{atTrigger: true, pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true}}},
 				{2 * time.Second, exited(0, false)}},
 			phase: done,
-			want: []string{"log budget from the pod spec", "log drain started", "read pod until +19s", "send TERM", "log sent drain signal",
+			want: []string{"log budget from the pod spec", "log drain started", "record", "read pod until +19s", "send TERM", "log sent drain signal",
 				"log the pod is not being deleted; the deadline stays",
 				`exit 0 "drained in 1.0s of 18s (deadline: pod spec; TERM): exit 0"`},
 		},
@@ -305,7 +307,7 @@ func TestMachineTransitions(t *testing.T) {
 			rules:  rules{plan: drainP, kube: true},
 			script: []at{{0, podRead{pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true}}}, {time.Second, sig(unix.SIGTERM)}, {2 * time.Second, killedBy(unix.SIGTERM, false)}},
 			phase:  done,
-			want:   []string{"log drain started", "read pod until +29s", "send TERM", "log sent drain signal", `exit 143 "drained in 1.0s of 28s (deadline: flag; TERM): exit 143"`},
+			want:   []string{"log drain started", "record", "read pod until +29s", "send TERM", "log sent drain signal", `exit 143 "drained in 1.0s of 28s (deadline: flag; TERM): exit 143"`},
 		},
 		{
 			name:  "kube: a shorter deletion grace moves the deadline and rewrites the drain file",
@@ -315,8 +317,8 @@ func TestMachineTransitions(t *testing.T) {
 				{100 * time.Millisecond, fileWritten{rewrite: true}},
 				{5 * time.Second, timerFired{}}, {5 * time.Second, treeSignalled{unix.SIGKILL, 1}}, {5 * time.Second, killedBy(unix.SIGKILL, false)}},
 			phase: done,
-			want: []string{"log drain started", "read pod until +28s", "file deadline+28s", "send TERM", "log sent drain signal", "log wrote drain file",
-				"log deadline moved", "file deadline+5s", "log rewrote drain file with the new deadline",
+			want: []string{"log drain started", "record", "read pod until +28s", "file deadline+28s", "send TERM", "log sent drain signal", "log wrote drain file",
+				"log deadline moved", "record", "file deadline+5s", "log rewrote drain file with the new deadline",
 				"tree KILL group=true", "log sent SIGKILL", `exit 137 "budget 5s spent (deadline: deletion): SIGKILL sent to 1 processes: exit 137"`},
 		},
 		{
@@ -326,7 +328,7 @@ func TestMachineTransitions(t *testing.T) {
 				{100 * time.Millisecond, podRead{atTrigger: true, pod: kube.Pod{Deleting: true, DeletionGrace: 60 * time.Second, DeletionTimestamp: t0.Add(57 * time.Second)}}},
 				{10 * time.Second, exited(0, false)}},
 			phase: done,
-			want: []string{"log drain started", "read pod until +28s", "send TERM", "log sent drain signal", "log deadline moved",
+			want: []string{"log drain started", "record", "read pod until +28s", "send TERM", "log sent drain signal", "log deadline moved", "record",
 				`exit 0 "drained in 10.0s of 55s (deadline: deletion; TERM): exit 0"`},
 		},
 		{
@@ -335,7 +337,7 @@ func TestMachineTransitions(t *testing.T) {
 			script: []at{{0, podRead{err: fmt.Errorf("403 Forbidden")}}, {0, sig(unix.SIGTERM)}, {0, podRead{atTrigger: true, err: fmt.Errorf("timeout")}},
 				{28 * time.Second, podRead{atTrigger: true, err: fmt.Errorf("timeout"), final: true}}, {28 * time.Second, timerFired{}}},
 			phase: killing,
-			want: []string{"log cannot read the pod; retrying", "log drain started", "read pod until +28s", "send TERM", "log sent drain signal",
+			want: []string{"log cannot read the pod; retrying", "log drain started", "record", "read pod until +28s", "send TERM", "log sent drain signal",
 				"log cannot read the pod; retrying", "log gave up reading the pod; the deadline stays", "tree KILL group=true"},
 		},
 		{
@@ -351,8 +353,8 @@ func TestMachineTransitions(t *testing.T) {
 				{1050 * time.Millisecond, fileWritten{}},
 				{3 * time.Second, timerFired{}}, {3 * time.Second, treeSignalled{unix.SIGKILL, 1}}, {3 * time.Second, killedBy(unix.SIGKILL, false)}},
 			phase: done,
-			want: []string{"log budget from the pod spec", "log drain started", "read pod until +1m59s",
-				"log deadline moved", "log plan adapted to the budget", "log delay cut short: deadline in 2s",
+			want: []string{"log budget from the pod spec", "log drain started", "record", "read pod until +1m59s",
+				"log deadline moved", "record", "log plan adapted to the budget", "log delay cut short: deadline in 2s",
 				"file deadline+3s", "send TERM", "log sent drain signal", "log wrote drain file",
 				"tree KILL group=true", "log sent SIGKILL", `exit 137 "budget 2s spent (deadline: deletion): SIGKILL sent to 1 processes: exit 137"`},
 		},
@@ -366,7 +368,7 @@ func TestMachineTransitions(t *testing.T) {
 				{2 * time.Second, timerFired{}}},
 			phase: killing,
 			want: []string{"log budget from the pod spec", "log plan adapted to the budget", "log drain plan for this budget",
-				"log drain started", "log plan adapted to the budget", "read pod until +2s", "send TERM", "log sent drain signal",
+				"log drain started", "record", "log plan adapted to the budget", "read pod until +2s", "send TERM", "log sent drain signal",
 				"log the pod is not being deleted; the deadline stays", "tree KILL group=true"},
 		},
 		{
@@ -377,7 +379,7 @@ func TestMachineTransitions(t *testing.T) {
 				{time.Second, sig(unix.SIGTERM)}, {1500 * time.Millisecond, exited(0, false)}},
 			phase: done,
 			want: []string{"log budget from the pod spec", "log plan adapted to the budget", "log drain plan for this budget",
-				"log drain started", "log plan adapted to the budget", "read pod until +2s", "send TERM", "log sent drain signal",
+				"log drain started", "record", "log plan adapted to the budget", "read pod until +2s", "send TERM", "log sent drain signal",
 				`exit 0 "drained in 0.5s of 1s (deadline: pod spec; TERM): exit 0"`},
 		},
 		{
@@ -389,7 +391,7 @@ func TestMachineTransitions(t *testing.T) {
 			script: []at{{0, podRead{pod: kube.Pod{Grace: 120 * time.Second, HasGrace: true}, final: true}},
 				{time.Second, sig(unix.SIGTERM)}, {61 * time.Second, timerFired{}}, {62 * time.Second, exited(0, false)}},
 			phase: done,
-			want: []string{"log budget from the pod spec", "log drain started", "read pod until +1m59s", "send TERM", "log sent drain signal",
+			want: []string{"log budget from the pod spec", "log drain started", "record", "read pod until +1m59s", "send TERM", "log sent drain signal",
 				"send INT", "log escalated", `exit 0 "drained in 61.0s of 1m58s (deadline: pod spec; TERM, INT@1m0s): exit 0"`},
 		},
 		{
@@ -398,7 +400,7 @@ func TestMachineTransitions(t *testing.T) {
 				Escalate: []drain.Step{{Signal: unix.SIGINT, At: 60 * time.Second}}}, kube: true, graceFromPod: true},
 			script: []at{{0, podRead{err: fmt.Errorf("403"), final: true}}, {time.Second, sig(unix.SIGTERM)}, {29 * time.Second, timerFired{}}},
 			phase:  killing,
-			want: []string{"log gave up reading the pod; the deadline stays", "log drain started", "log plan adapted to the budget", "read pod until +29s",
+			want: []string{"log gave up reading the pod; the deadline stays", "log drain started", "record", "log plan adapted to the budget", "read pod until +29s",
 				"send TERM", "log sent drain signal", "tree KILL group=true"},
 		},
 		{
@@ -409,7 +411,7 @@ func TestMachineTransitions(t *testing.T) {
 			script: []at{{0, podRead{pod: kube.Pod{Ignored: []string{"spec.terminationGracePeriodSeconds 10000000000: longer than drainit can wait"}}, final: true}},
 				{time.Second, sig(unix.SIGTERM)}, {2 * time.Second, exited(0, false)}},
 			phase: done,
-			want: []string{"log ignored a value from the API", "log drain started", "read pod until +29s", "send TERM", "log sent drain signal",
+			want: []string{"log ignored a value from the API", "log drain started", "record", "read pod until +29s", "send TERM", "log sent drain signal",
 				`exit 0 "drained in 1.0s of 28s (deadline: flag; TERM): exit 0"`},
 		},
 		{
@@ -423,7 +425,7 @@ func TestMachineTransitions(t *testing.T) {
 					DeletionGrace: 20 * time.Second, HasDeletionGrace: true, DeletionTimestamp: t0.Add(20 * time.Second)}}},
 				{30 * time.Millisecond, noChildrenLeft{}}},
 			phase: done,
-			want: []string{"log drain started", "read pod until +28s", "send TERM", "log sent drain signal", "tree TERM group=false",
+			want: []string{"log drain started", "record", "read pod until +28s", "send TERM", "log sent drain signal", "tree TERM group=false",
 				"log the workload is gone; the budget stays", "log the workload is gone; the budget stays",
 				`exit 0 "drained in 0.0s of 28s (deadline: flag; TERM): exit 0"`},
 		},
@@ -437,7 +439,7 @@ func TestMachineTransitions(t *testing.T) {
 					DeletionGrace: 4 * time.Second, HasDeletionGrace: true, DeletionTimestamp: t0.Add(4 * time.Second)}}},
 				{3500 * time.Millisecond, timerFired{}}},
 			phase: killing,
-			want: []string{"log drain started", "read pod until +28s", "log read the pod after retrying", "log deadline moved",
+			want: []string{"log drain started", "record", "read pod until +28s", "log read the pod after retrying", "log deadline moved", "record",
 				"log plan adapted to the budget", "log delay cut short: deadline in 500ms", "log plan adapted to the budget",
 				"send TERM", "log sent drain signal", "tree KILL group=true"},
 		},

@@ -225,6 +225,8 @@ func (s *supervisor) do(a action) event {
 		}()
 	case signalTree:
 		return treeSignalled{a.sig, sendToTree(s.self, s.groupIf(a.group), s.m.pid1, a.sig)}
+	case provisional:
+		s.writeTerminationLog(a.line)
 	case resume:
 		s.resume()
 	case stopSelf:
