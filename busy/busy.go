@@ -124,7 +124,7 @@ func held(fd int) bool {
 // never wakes while nothing happens, and about once per task start and end.
 // The last one is for a worker that is slow to lock on a loaded node; what
 // Watch reports is advisory (the annotations), the drain itself waits in
-// Take.
+// Claim.Wait.
 var recheck = []time.Duration{0, 2 * time.Millisecond, 20 * time.Millisecond, 200 * time.Millisecond, 2 * time.Second}
 
 // watched are the events Watch waits for on each file: its opens and
@@ -135,7 +135,7 @@ const watched = unix.IN_OPEN | unix.IN_CLOSE | unix.IN_ATTRIB | unix.IN_MOVE_SEL
 // Watch reports every change of Busy on changes, starting with the state
 // now, until the process ends. It waits for the file's events with inotify
 // on a thread of its own: no polling, and no lock held but for the
-// microseconds of each check, so that a worker or Take never waits for the
+// microseconds of each check, so that a worker or Claim.Wait never waits for the
 // watch longer than that. When the file is removed, renamed or replaced,
 // Watch follows the path again (creating the file if it is gone) and says
 // so in the change it reports next.
@@ -208,16 +208,6 @@ func (l *Lock) follow(in int) string {
 		return fmt.Sprintf("busy file %s %s, and cannot watch the new one: %v", l.path, what, err)
 	}
 	return fmt.Sprintf("busy file %s %s: following the new one", l.path, what)
-}
-
-// Take waits until the lock is free and takes it for good: Claim, then
-// Wait. Run it on a goroutine of its own.
-func (l *Lock) Take() (note string, err error) {
-	c, err := l.Claim()
-	if err != nil {
-		return "", err
-	}
-	return c.Note, c.Wait()
 }
 
 // Claim is drainit's claim on the busy lock at a drain: from Claim on no

@@ -89,7 +89,7 @@ func TestWatchFollowsTheLock(t *testing.T) {
 	}
 }
 
-func TestTakeWaitsForTheTask(t *testing.T) {
+func TestClaimWaitsForTheTask(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "busy")
 	l, err := Open(path)
 	if err != nil {
@@ -97,17 +97,22 @@ func TestTakeWaitsForTheTask(t *testing.T) {
 	}
 	done := hold(t, path)
 	took := make(chan time.Time, 1)
-	go func() { l.Take(); took <- time.Now() }()
-	// Wait until Take is really waiting in flock, so the release below is
+	go func() {
+		if c, err := l.Claim(); err == nil {
+			c.Wait()
+		}
+		took <- time.Now()
+	}()
+	// Wait until Claim.Wait is really waiting in flock, so the release below is
 	// what wakes it.
 	deadline := time.Now().Add(5 * time.Second)
 	for !waitingInFlock() {
 		if time.Now().After(deadline) {
-			t.Fatal("Take never waited for the lock")
+			t.Fatal("Claim.Wait never waited for the lock")
 		}
 		select {
 		case <-took:
-			t.Fatal("Take returned while the task held the lock")
+			t.Fatal("Claim.Wait returned while the task held the lock")
 		case <-time.After(time.Millisecond):
 		}
 	}
@@ -116,13 +121,13 @@ func TestTakeWaitsForTheTask(t *testing.T) {
 	select {
 	case at := <-took:
 		if at.Before(ended) {
-			t.Errorf("Take returned before the task ended")
+			t.Errorf("Claim.Wait returned before the task ended")
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("Take did not return after the task ended")
+		t.Fatal("Claim.Wait did not return after the task ended")
 	}
 	if !l.Busy() {
-		t.Errorf("after Take the lock is not held")
+		t.Errorf("after Claim.Wait the lock is not held")
 	}
 }
 
