@@ -191,7 +191,7 @@ func newApp(runWorkload func(supervise.Config), tlog *string) *cli.App {
 				return usageError{err}
 			}
 			*tlog = path
-			cfg, err := configFrom(c)
+			cfg, err := configFrom(c, path)
 			if err != nil {
 				return usageError{err}
 			}
@@ -203,7 +203,8 @@ func newApp(runWorkload func(supervise.Config), tlog *string) *cli.App {
 
 // configFrom checks every value before anything is started, so bad input
 // never leaves a half-started workload behind.
-func configFrom(c *cli.Context) (supervise.Config, error) {
+// tlog is the termination log, already resolved and emptied by the caller.
+func configFrom(c *cli.Context, tlog string) (supervise.Config, error) {
 	cfg := supervise.Config{
 		Argv:      c.Args().Slice(),
 		Env:       os.Environ(),
@@ -245,7 +246,7 @@ func configFrom(c *cli.Context) (supervise.Config, error) {
 		}
 		cfg.Rewrite[r.From] = r.To
 	}
-	cfg.TerminationLog, _ = terminationLog(c.String("termination-log")) // checked and truncated by the caller
+	cfg.TerminationLog = tlog
 	if cfg.Kube, err = kubeFrom(c); err != nil {
 		return cfg, err
 	}

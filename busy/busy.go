@@ -52,19 +52,20 @@ func Open(path string) (*Lock, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("busy file %s: %s is not a directory", path, dir)
 	}
-	fd, err := openFile(path)
+	fd, err := openFile(path, 0)
 	if err != nil {
 		return nil, err
 	}
 	return &Lock{path: path, fd: fd}, nil
 }
 
-// openFile opens or creates the busy file for the lock test.
-func openFile(path string) (int, error) {
+// openFile opens or creates a busy file, with flags added (O_EXCL for a
+// new one only).
+func openFile(path string, flags int) (int, error) {
 	// O_NOFOLLOW: a symlink planted at the path is refused, not followed.
 	// 0666: the workload may run as another user and must be able to open it.
 	old := unix.Umask(0)
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0o666)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK|flags, 0o666)
 	unix.Umask(old)
 	switch {
 	case errors.Is(err, unix.ELOOP):
@@ -199,7 +200,7 @@ func (l *Lock) follow(in int) string {
 	if err != nil {
 		what = "removed; created it again"
 	}
-	fd, err := openFile(l.path)
+	fd, err := openFile(l.path, 0)
 	if err != nil {
 		return fmt.Sprintf("busy file %s %s, and cannot follow it: %v", l.path, what, err)
 	}
@@ -266,9 +267,7 @@ func (c Claim) Wait() error {
 func (l *Lock) replace() error {
 	tmp := fmt.Sprintf("%s.drainit-%d", l.path, os.Getpid())
 	unix.Unlink(tmp) // left by an earlier drainit with the same PID (1, in a container) that died here
-	old := unix.Umask(0)
-	fd, err := unix.Open(tmp, unix.O_RDONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666)
-	unix.Umask(old)
+	fd, err := openFile(tmp, unix.O_EXCL)
 	if err != nil {
 		return err
 	}
