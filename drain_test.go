@@ -426,12 +426,21 @@ func TestSecondIntDroppedByRewriteDoesNotKill(t *testing.T) {
 // the middle of them. The drain happens, and only then is the pipe read.
 func TestTriggerSurvivesABurstOfExits(t *testing.T) {
 	ready, tlog := filepath.Join(t.TempDir(), "ready"), filepath.Join(t.TempDir(), "tlog")
-	cmd, pr := startPiped(t, "--log-level", "debug", "--termination-log", tlog, "--", "@fixture", "orphan-bursts", "2000", "10000", ready)
+	// The burst's orphans live 3s, so that they are drainit's, alive, when
+	// the fixture says the burst is made (sampling for a peak of zombies
+	// raced the reaper, which is faster than a scan of /proc); the trigger
+	// goes out once the first of them is reaped, amid the rest.
+	cmd, pr := startPiped(t, "--log-level", "debug", "--termination-log", tlog, "--", "@fixture", "orphan-bursts", "2000", "10000", "3s", ready)
 	workload, _ := strconv.Atoi(waitReadyFile(t, ready)["pid"])
 	drainit := cmd.Process.Pid
 	waitFor(t, 30*time.Second, "drainit's log writer blocked on its stderr", func() bool { return blockedWriting(drainit) })
 	unix.Kill(workload, unix.SIGUSR1) // the burst
-	waitFor(t, 60*time.Second, "the burst under way", func() bool { all, _ := childrenOf(drainit); return all > 500 })
+	waitFor(t, 60*time.Second, "the burst", func() bool { return strings.Contains(string(mustRead(t, ready)), "burst made") })
+	peak, _ := childrenOf(drainit)
+	if peak < 1000 {
+		t.Fatalf("%d children of drainit after the burst, want most of its 10000 alive", peak)
+	}
+	waitFor(t, 60*time.Second, "the burst's exits under way", func() bool { all, _ := childrenOf(drainit); return all < peak })
 	unix.Kill(drainit, unix.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

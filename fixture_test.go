@@ -93,20 +93,22 @@ func fixture(args []string) int {
 		ready(args[1], "")
 		<-stop
 		return 0
-	case "orphan-bursts": // orphan-bursts N M FILE: N orphans that exit after 200ms, then M more on each USR1 (each burst then noted in FILE); exits 0 on TERM
+	case "orphan-bursts": // orphan-bursts N M LIFE FILE: N orphans that exit after 200ms, then M more living LIFE on each USR1 (each burst then noted in FILE); exits 0 on TERM
 		n, _ := strconv.Atoi(args[0])
 		m, _ := strconv.Atoi(args[1])
+		life, _ := time.ParseDuration(args[2])
+		file := args[3]
 		ch := make(chan os.Signal, 1)
 		signal.Notify(ch, unix.SIGTERM, unix.SIGUSR1)
-		for first := true; ; first = false {
-			if err := rawfork.Orphans(n, 200*time.Millisecond); err != nil {
+		for first, d := true, 200*time.Millisecond; ; first, d = false, life {
+			if err := rawfork.Orphans(n, d); err != nil {
 				fmt.Fprintln(os.Stderr, "fixture:", err)
 				return 96
 			}
 			if first {
-				ready(args[2], "")
+				ready(file, "")
 			} else {
-				appendLine(args[2], "burst made\n")
+				appendLine(file, "burst made\n")
 			}
 			if <-ch == unix.SIGTERM {
 				return 0

@@ -232,7 +232,7 @@ func TestFullLogPipeDoesNotStopTheDrain(t *testing.T) {
 // pipe takes lines again.
 func TestDroppedLogLinesAreCounted(t *testing.T) {
 	ready := filepath.Join(t.TempDir(), "ready")
-	cmd, pr := startPiped(t, "--log-level", "debug", "--", "@fixture", "orphan-bursts", "2000", "10000", ready)
+	cmd, pr := startPiped(t, "--log-level", "debug", "--", "@fixture", "orphan-bursts", "2000", "10000", "200ms", ready)
 	workload, _ := strconv.Atoi(waitReadyFile(t, ready)["pid"])
 	waitFor(t, 30*time.Second, "drainit's log writer blocked on its stderr", func() bool { return blockedWriting(cmd.Process.Pid) })
 	unix.Kill(workload, unix.SIGUSR1) // 10,000 more "reaped orphan" lines than the pipe and the queue hold
