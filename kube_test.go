@@ -215,6 +215,8 @@ func TestKubeBadInput(t *testing.T) {
 			"--kube-ca-file", filepath.Join(dir, "no-ca")}, "--kube-ca-file " + filepath.Join(dir, "no-ca")},
 		{[]string{"--kube", "on", "--kube-api", "https://127.0.0.1:6443", "--kube-token-file", token, "--pod-namespace", "ns",
 			"--kube-ca-file", token}, "--kube-ca-file " + token},
+		{[]string{"--kube", "on", "--kube-api", "https://127.0.0.1:6443", "--kube-token-file", token, "--pod-namespace", "ns",
+			"--container", "Worker_1"}, `--container "Worker_1"`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) { rejected(t, subreaper, tc.args, tc.names) })
 	}

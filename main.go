@@ -177,6 +177,8 @@ func newApp(runWorkload func(supervise.Config), tlog *string) *cli.App {
 				Usage: "drainit's pod `NAME` (default $POD_NAME, else the hostname)"},
 			&cli.StringFlag{Name: "pod-namespace", Category: catBusy, EnvVars: env("POD_NAMESPACE"),
 				Usage: "drainit's pod `NAMESPACE` (default $POD_NAMESPACE, else " + kube.NamespaceFile + ")"},
+			&cli.StringFlag{Name: "container", Category: catBusy, EnvVars: env("CONTAINER"),
+				Usage: "drainit's container `NAME` in its pod, whose preStop hook and probes count (default: the pod's only one, else the one the kubelet's termination-log mount names)"},
 		},
 		Action: func(c *cli.Context) error {
 			// First, before any other value is checked: a message left by
@@ -247,7 +249,7 @@ func configFrom(c *cli.Context, tlog string) (supervise.Config, error) {
 		cfg.Rewrite[r.From] = r.To
 	}
 	cfg.TerminationLog = tlog
-	if cfg.Kube, err = kubeFrom(c); err != nil {
+	if cfg.Kube, err = kubeFrom(c, tlog); err != nil {
 		return cfg, err
 	}
 	// A budget given as a flag must fit the plan as written. One that will
@@ -409,10 +411,23 @@ func absolute(path string) (string, error) {
 	return filepath.Abs(path)
 }
 
+// dnsLabel is the API's rule for container names (RFC 1123 labels).
+func dnsLabel(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // kubeFrom makes the Kubernetes client, or nil when Kubernetes is off: with
 // --kube auto, whenever drainit is not in a pod with a service-account
 // token.
-func kubeFrom(c *cli.Context) (*kube.Client, error) {
+func kubeFrom(c *cli.Context, tlog string) (*kube.Client, error) {
 	mode := strings.ToLower(strings.TrimSpace(c.String("kube")))
 	switch mode {
 	case "off":
@@ -422,7 +437,19 @@ func kubeFrom(c *cli.Context) (*kube.Client, error) {
 		return nil, fmt.Errorf("--kube %q: want auto, on or off", c.String("kube"))
 	}
 	cfg := kube.Config{API: strings.TrimSpace(c.String("kube-api")), TokenFile: c.String("kube-token-file"), CAFile: c.String("kube-ca-file"),
-		Pod: c.String("pod-name"), Namespace: c.String("pod-namespace")}
+		Pod: c.String("pod-name"), Namespace: c.String("pod-namespace"), Container: strings.TrimSpace(c.String("container"))}
+	if cfg.Container != "" && !dnsLabel(cfg.Container) {
+		return nil, fmt.Errorf("--container %q: want a container name (lower-case letters, digits and '-', at most 63)", c.String("container"))
+	}
+	if cfg.Container == "" {
+		// The kubelet mounts the termination log from a directory named
+		// after the container; no configuration needed.
+		if tlog == "" {
+			tlog = terminationLogDefault
+		}
+		mounts, _ := os.ReadFile("/proc/self/mountinfo")
+		cfg.Container = kube.ContainerFromMounts(mounts, tlog)
+	}
 	if cfg.API == "" {
 		cfg.API = kube.InClusterAPI(os.Getenv)
 	}

@@ -20,6 +20,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,13 +67,15 @@ type Config struct {
 	CAFile    string // PEM bundle the API server's certificate must chain to; "" for the system's
 	Namespace string
 	Pod       string
+	Container string // drainit's container in the pod; "" when the pod has only one or it is unknown
 }
 
 // Client reads one pod.
 type Client struct {
-	cfg  Config
-	url  string // the pod's
-	http *http.Client
+	cfg       Config
+	url       string // the pod's
+	eventsURL string // the namespace's Events
+	http      *http.Client
 }
 
 // New checks cfg and prepares a client; every error names the value at
@@ -109,6 +113,7 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	c := &Client{cfg: cfg, url: u.Scheme + "://" + u.Host + path,
+		eventsURL: u.Scheme + "://" + u.Host + "/apis/events.k8s.io/v1/namespaces/" + url.PathEscape(cfg.Namespace) + "/events",
 		http: &http.Client{Transport: tr, Timeout: Timeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	return c, nil
@@ -119,32 +124,70 @@ func (c *Client) URL() string { return c.url }
 
 // Pod is what drainit needs to know of its pod.
 type Pod struct {
+	UID               string
 	Grace             time.Duration // spec.terminationGracePeriodSeconds; valid if HasGrace
 	HasGrace          bool
 	Deleting          bool          // metadata.deletionTimestamp is set
 	DeletionGrace     time.Duration // metadata.deletionGracePeriodSeconds, else the spec's grace; valid if HasDeletionGrace
 	HasDeletionGrace  bool
 	DeletionTimestamp time.Time // when the pod is considered dead
+	Container         Container // drainit's own container, or what all of them have in common when it is not known
 	Ignored           []string  // values out of range, each "field value: why", left out above
 }
 
-// SpecBudget is the time the kubelet gives between its SIGTERM and its
-// SIGKILL by the pod spec alone: its grace, never under MinimumGrace.
-func (p Pod) SpecBudget() time.Duration { return max(p.Grace, MinimumGrace) }
+// Container is what the kubelet's kill path looks at in drainit's own
+// container.
+type Container struct {
+	Name          string        // "" when drainit's container is not known: then PreStop and ProbeGrace cover every container
+	PreStop       bool          // a preStop hook runs before the SIGTERM, on the grace's time
+	ProbeGrace    time.Duration // the shortest terminationGracePeriodSeconds of its liveness and startup probes; valid if HasProbeGrace
+	HasProbeGrace bool
+}
 
-// DeletionBudget is the time from trigger, drainit's SIGTERM, to the
-// kubelet's SIGKILL for a pod being deleted: the deletion's grace, or less
-// where deletionTimestamp says part of it went before the SIGTERM (a
-// preStop hook, an earlier delete), never under MinimumGrace.
-func (p Pod) DeletionBudget(trigger time.Time) time.Duration {
-	budget := time.Duration(math.MaxInt64)
-	if p.HasDeletionGrace {
-		budget = p.DeletionGrace
+// Where a budget came from, as the log, the summary and the Events say.
+const (
+	SourceDeletion = "deletion"    // metadata.deletionGracePeriodSeconds (and deletionTimestamp, after a preStop hook)
+	SourcePodSpec  = "pod spec"    // spec.terminationGracePeriodSeconds
+	SourceProbe    = "probe grace" // a liveness or startup probe's terminationGracePeriodSeconds
+)
+
+// Budget is the time from the kubelet's SIGTERM, drainit's trigger, to
+// the kubelet's SIGKILL, computed as the kubelet's killContainer does:
+// the deletion's grace if the pod is being deleted, else the spec's, or a
+// probe's own when its failure is the reason (a stop that is not a
+// deletion may be one, so the shortest of them); a preStop hook's time, in
+// whole seconds, comes off it; never less than MinimumGrace. The kubelet
+// starts its timer when it begins the kill, not at deletionTimestamp (that
+// is the deletion's time plus its grace, cut to whole seconds), so without
+// a hook the grace counts from the SIGTERM. With a hook, the hook began no
+// earlier than deletionTimestamp minus the grace: taking that as its start
+// counts its time in full or one second more, never less, so the budget
+// is the kubelet's or one second short of it. The note says what drainit
+// could not know, or ""; source is "" when the pod says no grace drainit
+// can use (one out of range), and the budget is then unknown.
+func (p Pod) Budget(trigger time.Time) (budget time.Duration, source, note string) {
+	c := p.Container
+	switch {
+	case p.Deleting && p.HasDeletionGrace:
+		budget, source = p.DeletionGrace, SourceDeletion
+		if c.PreStop && !p.DeletionTimestamp.IsZero() {
+			hook := trigger.Sub(p.DeletionTimestamp.Add(-p.DeletionGrace)).Truncate(time.Second)
+			budget -= max(hook, 0)
+		}
+		return max(budget, MinimumGrace), source, ""
+	case !p.HasGrace:
+		return 0, "", "no grace period in the pod that drainit can use"
 	}
-	if !p.DeletionTimestamp.IsZero() {
-		budget = min(budget, p.DeletionTimestamp.Sub(trigger))
+	budget, source = p.Grace, SourcePodSpec
+	if c.HasProbeGrace && c.ProbeGrace < budget {
+		budget, source = c.ProbeGrace, SourceProbe
 	}
-	return max(budget, MinimumGrace)
+	if c.PreStop {
+		// Not a deletion: nothing tells when the hook began, so only the
+		// kubelet's floor is sure.
+		return MinimumGrace, source, "a preStop hook ran for a time the API does not tell: the budget is the kubelet's least"
+	}
+	return max(budget, MinimumGrace), source, ""
 }
 
 // Pod reads the pod. The error names the pod, the URL and what went wrong.
@@ -152,24 +195,41 @@ func (c *Client) Pod(ctx context.Context) (Pod, error) {
 	body, err := c.get(ctx)
 	if err == nil {
 		var p Pod
-		if p, err = decodePod(body); err == nil {
+		if p, err = decodePod(body, c.cfg.Container); err == nil {
 			return p, nil
 		}
 	}
 	return Pod{}, fmt.Errorf("pod %s/%s: GET %s: %w", c.cfg.Namespace, c.cfg.Pod, c.url, err)
 }
 
-// decodePod takes what drainit needs from a pod object in JSON.
-func decodePod(body []byte) (Pod, error) {
+type probe struct {
+	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds"`
+}
+
+// containerSpec is what decodePod reads of each container.
+type containerSpec struct {
+	Name      string `json:"name"`
+	Lifecycle *struct {
+		PreStop json.RawMessage `json:"preStop"`
+	} `json:"lifecycle"`
+	LivenessProbe *probe `json:"livenessProbe"`
+	StartupProbe  *probe `json:"startupProbe"`
+}
+
+// decodePod takes what drainit needs from a pod object in JSON; container
+// is drainit's, or "" to take the pod's only one.
+func decodePod(body []byte, container string) (Pod, error) {
 	var p Pod
 	var obj struct {
 		Kind     string `json:"kind"`
 		Metadata struct {
+			UID                        string     `json:"uid"`
 			DeletionTimestamp          *time.Time `json:"deletionTimestamp"`
 			DeletionGracePeriodSeconds *int64     `json:"deletionGracePeriodSeconds"`
 		} `json:"metadata"`
 		Spec struct {
-			TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds"`
+			TerminationGracePeriodSeconds *int64          `json:"terminationGracePeriodSeconds"`
+			Containers                    []containerSpec `json:"containers"`
 		} `json:"spec"`
 	}
 	if err := json.Unmarshal(body, &obj); err != nil {
@@ -178,6 +238,7 @@ func decodePod(body []byte) (Pod, error) {
 	if obj.Kind != "Pod" {
 		return p, fmt.Errorf("bad JSON: kind %q, want Pod", obj.Kind)
 	}
+	p.UID = obj.Metadata.UID
 	if g, ok := seconds("spec.terminationGracePeriodSeconds", obj.Spec.TerminationGracePeriodSeconds, &p.Ignored); ok {
 		p.Grace, p.HasGrace = g, true
 	}
@@ -186,6 +247,38 @@ func decodePod(body []byte) (Pod, error) {
 		p.DeletionGrace, p.HasDeletionGrace = p.Grace, p.HasGrace
 		if g, ok := seconds("metadata.deletionGracePeriodSeconds", obj.Metadata.DeletionGracePeriodSeconds, &p.Ignored); ok {
 			p.DeletionGrace, p.HasDeletionGrace = g, true
+		}
+	}
+	mine := func(name string) bool { return name == container }
+	if !slices.ContainsFunc(obj.Spec.Containers, func(c containerSpec) bool { return mine(c.Name) }) {
+		if container != "" {
+			p.Ignored = append(p.Ignored, fmt.Sprintf("container %q: not in the pod; every container's hooks and probes count", container))
+		}
+		// A container drainit cannot tell from the others makes the pod's
+		// budget the shortest any of them could get.
+		mine = func(string) bool { return true }
+		if len(obj.Spec.Containers) == 1 {
+			p.Container.Name = obj.Spec.Containers[0].Name
+		}
+	} else {
+		p.Container.Name = container
+	}
+	for _, c := range obj.Spec.Containers {
+		if !mine(c.Name) {
+			continue
+		}
+		p.Container.PreStop = p.Container.PreStop || c.Lifecycle != nil && len(c.Lifecycle.PreStop) > 0 && string(c.Lifecycle.PreStop) != "null"
+		for _, pr := range []struct {
+			kind  string
+			probe *probe
+		}{{"livenessProbe", c.LivenessProbe}, {"startupProbe", c.StartupProbe}} {
+			if pr.probe == nil {
+				continue
+			}
+			field := fmt.Sprintf("spec.containers[%s].%s.terminationGracePeriodSeconds", c.Name, pr.kind)
+			if g, ok := seconds(field, pr.probe.TerminationGracePeriodSeconds, &p.Ignored); ok && (!p.Container.HasProbeGrace || g < p.Container.ProbeGrace) {
+				p.Container.ProbeGrace, p.Container.HasProbeGrace = g, true
+			}
 		}
 	}
 	return p, nil
@@ -232,7 +325,7 @@ func (c *Client) Annotate(ctx context.Context, anns []Annotation, busy bool) err
 	}
 	body, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": values}})
 	if err == nil {
-		_, err = c.do(ctx, "PATCH", "application/merge-patch+json", body)
+		_, err = c.do(ctx, "PATCH", c.url, "application/merge-patch+json", body)
 	}
 	if err != nil {
 		return fmt.Errorf("pod %s/%s: PATCH %s: %w", c.cfg.Namespace, c.cfg.Pod, c.url, err)
@@ -240,14 +333,14 @@ func (c *Client) Annotate(ctx context.Context, anns []Annotation, busy bool) err
 	return nil
 }
 
-func (c *Client) get(ctx context.Context) ([]byte, error) { return c.do(ctx, "GET", "", nil) }
+func (c *Client) get(ctx context.Context) ([]byte, error) { return c.do(ctx, "GET", c.url, "", nil) }
 
-func (c *Client) do(ctx context.Context, method, contentType string, body []byte) ([]byte, error) {
+func (c *Client) do(ctx context.Context, method, target, contentType string, body []byte) ([]byte, error) {
 	token, err := os.ReadFile(c.cfg.TokenFile)
 	if err != nil {
 		return nil, fmt.Errorf("token %s: %w", c.cfg.TokenFile, fserr.Cause(err))
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +365,7 @@ func (c *Client) do(ctx context.Context, method, contentType string, body []byte
 		return nil, fmt.Errorf("%s: reading the answer: %w", resp.Status, err)
 	case len(answer) > MaxBody:
 		return nil, fmt.Errorf("%s: answer larger than %d MiB", resp.Status, MaxBody>>20)
-	case resp.StatusCode != http.StatusOK:
+	case resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated:
 		return nil, fmt.Errorf("%s%s", resp.Status, statusMessage(answer))
 	}
 	return answer, nil
@@ -359,4 +452,92 @@ func validLabel(s string, ok func(rune) bool) bool {
 		}
 	}
 	return true
+}
+
+// ContainerFromMounts finds drainit's container name in its mount table
+// (/proc/self/mountinfo): the kubelet bind-mounts the termination log from
+// …/pods/UID/containers/NAME/ID, so the mount at that path names the
+// container. "" when no such mount is there.
+func ContainerFromMounts(mountinfo []byte, terminationLog string) string {
+	for _, line := range strings.Split(string(mountinfo), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 || unescapeMount(f[4]) != terminationLog {
+			continue
+		}
+		root := unescapeMount(f[3])
+		if i := strings.LastIndex(root, "/containers/"); i >= 0 {
+			if name, _, ok := strings.Cut(root[i+len("/containers/"):], "/"); ok && name != "" {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+// unescapeMount undoes mountinfo's octal escapes of space, tab, newline
+// and backslash.
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// Event is one Event drainit posts on its pod (events.k8s.io/v1), so that
+// the story of the drain outlives the pod object beside the kubelet's own.
+type Event struct {
+	Warning bool
+	Reason  string // Draining, Drained, Killed
+	Action  string // what drainit did: Drain, Kill
+	Note    string // at most NoteLimit bytes; longer is cut
+	Time    time.Time
+}
+
+// NoteLimit is the API server's limit on an Event's note.
+const NoteLimit = 1024
+
+// Post creates e on the pod, regarding uid ("" when no read has told it).
+// The error names the Event and what the API server said.
+func (c *Client) Post(ctx context.Context, e Event, uid string) error {
+	note := e.Note
+	if len(note) > NoteLimit {
+		note = note[:NoteLimit]
+	}
+	typ := "Normal"
+	if e.Warning {
+		typ = "Warning"
+	}
+	regarding := map[string]any{"apiVersion": "v1", "kind": "Pod", "namespace": c.cfg.Namespace, "name": c.cfg.Pod}
+	if uid != "" {
+		regarding["uid"] = uid
+	}
+	instance := c.cfg.Pod
+	if len(instance) > 128 {
+		instance = instance[:128]
+	}
+	body, err := json.Marshal(map[string]any{
+		"apiVersion": "events.k8s.io/v1", "kind": "Event",
+		"metadata":            map[string]any{"generateName": c.cfg.Pod + ".", "namespace": c.cfg.Namespace},
+		"eventTime":           e.Time.UTC().Format("2006-01-02T15:04:05.000000Z07:00"),
+		"reportingController": "drainit", "reportingInstance": instance,
+		"action": e.Action, "reason": e.Reason, "type": typ, "note": note, "regarding": regarding,
+	})
+	if err == nil {
+		_, err = c.do(ctx, "POST", c.eventsURL, "application/json", body)
+	}
+	if err != nil {
+		return fmt.Errorf("event %s on pod %s/%s: POST %s: %w", e.Reason, c.cfg.Namespace, c.cfg.Pod, c.eventsURL, err)
+	}
+	return nil
 }

@@ -65,12 +65,9 @@ const (
 	writtenBusy
 )
 
-// Where the budget, and so the deadline, came from.
-const (
-	sourceFlag     = "flag"     // --grace, given or its default
-	sourcePodSpec  = "pod spec" // terminationGracePeriodSeconds
-	sourceDeletion = "deletion" // the pod's deletionGracePeriodSeconds and deletionTimestamp
-)
+// Where the budget, and so the deadline, came from: --grace (given or its
+// default), or one of kube's sources, by the kubelet's rule (kube.Pod.Budget).
+const sourceFlag = "flag"
 
 // machine is the state. Fields beyond phase hold only what the current
 // phase, or the final summary, needs.
@@ -80,6 +77,9 @@ type machine struct {
 	source    string        // where budget came from
 	phase     phase
 	trigger   time.Time     // when the drain started
+	triggerBy unix.Signal   // the signal that started it
+	announced bool          // the Draining Event went out
+	uid       string        // the pod's, from the last read, for Events
 	deadline  time.Time     // the next SIGKILL: the drain's kill, or the end of the clean-up
 	steps     []drain.Event // the drain's steps not yet carried out: Begin, then escalations
 	escalated int           // how many escalations were carried out
@@ -180,9 +180,13 @@ type (
 		group bool // the workload's group may be used: it is not reaped yet, so its number is not reused
 	}
 	provisional struct{ line string } // the termination log's line while a drain lasts, replaced by the summary
-	resume      struct{}              // job control: hand the terminal on if drainit holds it, continue the workload
-	stopSelf    struct{}              // job control: stop with the workload so the shell sees the job stop
-	logLine     struct {              // one log line
+	postEvent   struct {              // post an Event on the pod off the loop, bounded; a failure is one warning
+		ev  kube.Event
+		uid string // the pod's, when a read told it
+	}
+	resume   struct{} // job control: hand the terminal on if drainit holds it, continue the workload
+	stopSelf struct{} // job control: stop with the workload so the shell sees the job stop
+	logLine  struct { // one log line
 		level slog.Level
 		msg   string
 		args  []any
@@ -206,6 +210,7 @@ func (writeAnnotations) isAction() {}
 func (signalTree) isAction()       {}
 func (resume) isAction()           {}
 func (provisional) isAction()      {}
+func (postEvent) isAction()        {}
 func (stopSelf) isAction()         {}
 func (logLine) isAction()          {}
 func (progressLine) isAction()     {}
@@ -378,7 +383,7 @@ func (m *machine) signal(sig unix.Signal, now time.Time) []action {
 
 func (m *machine) startDrain(sig unix.Signal, now time.Time) []action {
 	p := m.plan
-	m.phase, m.trigger = delaying, now
+	m.phase, m.trigger, m.triggerBy = delaying, now, sig
 	tl := p.Replan(m.budget, 0, false)
 	m.deadline, m.steps = now.Add(tl.Kill), m.pending(tl)
 	if p.Progress > 0 {
@@ -454,28 +459,66 @@ func (m *machine) podRead(e podRead, now time.Time) []action {
 	}
 	switch {
 	case e.err != nil && !e.final:
-		return append(acts, logAt(slog.LevelWarn, "cannot read the pod; retrying", "source", m.source, "err", e.err))
+		acts = append(acts, logAt(slog.LevelWarn, "cannot read the pod; retrying", "source", m.source, "err", e.err))
+		return append(acts, m.announce(e, now)...)
 	case e.err != nil:
-		return append(acts, logAt(slog.LevelWarn, "gave up reading the pod; the deadline stays", "source", m.source, "err", e.err))
+		acts = append(acts, logAt(slog.LevelWarn, "gave up reading the pod; the deadline stays", "source", m.source, "err", e.err))
+		return append(acts, m.announce(e, now)...)
 	case e.retried:
 		acts = append(acts, logAt(slog.LevelInfo, "read the pod after retrying"))
 	}
 	p := e.pod
+	if p.UID != "" {
+		m.uid = p.UID
+	}
 	switch {
 	case m.phase != running && !m.inDrain():
 		// Nothing to re-plan, and the summary keeps the budget and source
 		// the deadline really had.
 		return append(acts, logAt(slog.LevelDebug, "the workload is gone; the budget stays", "source", m.source))
-	case !e.atTrigger && m.graceFromPod && p.HasGrace && m.source == sourceFlag:
-		budget := p.SpecBudget()
-		acts = append(acts, logAt(slog.LevelInfo, "budget from the pod spec", "grace", p.Grace.String(), "budget", budget.String()))
-		return append(acts, m.rebudget(budget, sourcePodSpec, now)...)
-	case e.atTrigger && p.Deleting:
-		return append(acts, m.rebudget(p.DeletionBudget(m.trigger), sourceDeletion, now)...)
-	case e.atTrigger && !p.Deleting:
-		return append(acts, logAt(slog.LevelDebug, "the pod is not being deleted; the deadline stays", "source", m.source))
+	case !e.atTrigger && m.graceFromPod && m.source == sourceFlag, e.atTrigger && (p.Deleting || m.graceFromPod):
+		at := now
+		if e.atTrigger {
+			at = m.trigger
+		}
+		budget, source, note := p.Budget(at)
+		if source == "" {
+			acts = append(acts, logAt(slog.LevelWarn, "the deadline stays: "+note, "source", m.source))
+			break
+		}
+		if note != "" {
+			acts = append(acts, logAt(slog.LevelWarn, "budget: "+note, "budget", budget.String(), "source", source))
+		}
+		if !e.atTrigger {
+			acts = append(acts, logAt(slog.LevelInfo, "budget from the pod", "grace", p.Grace.String(), "budget", budget.String(), "source", source))
+		}
+		acts = append(acts, m.rebudget(budget, source, now)...)
+	case e.atTrigger:
+		acts = append(acts, logAt(slog.LevelDebug, "the pod is not being deleted; the deadline stays", "source", m.source))
 	}
-	return acts
+	return append(acts, m.announce(e, now)...)
+}
+
+// announce posts the Draining Event once the trigger's read has answered,
+// so that it names the budget the drain really has; once per drain.
+func (m *machine) announce(e podRead, now time.Time) []action {
+	if !m.kube || !e.atTrigger || m.announced || !m.inDrain() {
+		return nil
+	}
+	m.announced = true
+	what := showSteps(m.plan.Replan(m.budget, now.Sub(m.trigger), m.phase != delaying).Events)
+	if m.plan.Delay > 0 {
+		what = "delay " + m.plan.Delay.String() + ", " + what
+	}
+	if m.plan.File != "" {
+		what += ", file " + m.plan.File
+	}
+	if m.busyFile {
+		what += ", waits for the busy lock"
+	}
+	note := fmt.Sprintf("%s: draining, budget %s (deadline: %s) until %s: %s", signame.Name(m.triggerBy), m.killAt(), m.source,
+		m.deadline.UTC().Format("15:04:05.0Z"), what)
+	return []action{postEvent{kube.Event{Reason: "Draining", Action: "Drain", Note: note, Time: now}, m.uid}}
 }
 
 // rebudget takes a budget learned at run time, before or during a drain.
@@ -704,7 +747,15 @@ func (m machine) finish() (machine, []action) {
 	if final != code {
 		b.WriteString(" (reported as 0, --success-code)")
 	}
-	return m, []action{exit{code: final, summary: b.String()}}
+	var acts []action
+	if m.kube && !m.trigger.IsZero() {
+		ev := kube.Event{Reason: "Drained", Action: "Drain", Note: b.String(), Time: m.exitedAt}
+		if m.exitedIn == killing {
+			ev.Warning, ev.Reason, ev.Action = true, "Killed", "Kill"
+		}
+		acts = append(acts, postEvent{ev, m.uid})
+	}
+	return m, append(acts, exit{code: final, summary: b.String()})
 }
 
 func left(deadline, now time.Time) string {

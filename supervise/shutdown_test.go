@@ -78,6 +78,12 @@ func show(a action) string {
 		return "resume"
 	case provisional:
 		return "record"
+	case postEvent:
+		kind := "event"
+		if a.ev.Warning {
+			kind = "warning event"
+		}
+		return kind + " " + a.ev.Reason
 	case stopSelf:
 		return "stop self"
 	case logLine:
@@ -298,38 +304,40 @@ func TestMachineTransitions(t *testing.T) {
 				{time.Second, sig(unix.SIGTERM)}, {time.Second, podRead{atTrigger: true, pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true}}},
 				{2 * time.Second, exited(0, false)}},
 			phase: done,
-			want: []string{"log budget from the pod spec", "log drain started", "record", "read pod until +19s", "send TERM", "log sent drain signal",
-				"log the pod is not being deleted; the deadline stays",
-				`exit 0 "drained in 1.0s of 18s (deadline: pod spec; TERM): exit 0"`},
+			want: []string{"log budget from the pod", "log drain started", "record", "read pod until +19s", "send TERM", "log sent drain signal",
+				"event Draining", "event Drained", `exit 0 "drained in 1.0s of 18s (deadline: pod spec; TERM): exit 0"`},
 		},
 		{
 			name:   "kube: an explicit --grace wins over the pod spec",
 			rules:  rules{plan: drainP, kube: true},
-			script: []at{{0, podRead{pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true}}}, {time.Second, sig(unix.SIGTERM)}, {2 * time.Second, killedBy(unix.SIGTERM, false)}},
+			script: []at{{0, podRead{pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true}}}, {time.Second, sig(unix.SIGTERM)},
+				{time.Second, podRead{atTrigger: true, pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true}}}, {2 * time.Second, killedBy(unix.SIGTERM, false)}},
 			phase:  done,
-			want:   []string{"log drain started", "record", "read pod until +29s", "send TERM", "log sent drain signal", `exit 143 "drained in 1.0s of 28s (deadline: flag; TERM): exit 143"`},
+			want:   []string{"log drain started", "record", "read pod until +29s", "send TERM", "log sent drain signal",
+				"log the pod is not being deleted; the deadline stays", "event Draining", "event Drained", `exit 143 "drained in 1.0s of 28s (deadline: flag; TERM): exit 143"`},
 		},
 		{
 			name:  "kube: a shorter deletion grace moves the deadline and rewrites the drain file",
 			rules: rules{plan: plan(func(p *drain.Plan) { p.File = "/d" }), kube: true},
 			script: []at{{0, sig(unix.SIGTERM)}, {0, fileWritten{}},
-				{100 * time.Millisecond, podRead{atTrigger: true, pod: kube.Pod{Deleting: true, DeletionGrace: 7 * time.Second, DeletionTimestamp: t0.Add(7 * time.Second)}}},
+				{100 * time.Millisecond, podRead{atTrigger: true, pod: kube.Pod{Deleting: true, DeletionGrace: 7 * time.Second, HasDeletionGrace: true, DeletionTimestamp: t0.Add(7 * time.Second)}}},
 				{100 * time.Millisecond, fileWritten{rewrite: true}},
 				{5 * time.Second, timerFired{}}, {5 * time.Second, treeSignalled{unix.SIGKILL, 1}}, {5 * time.Second, killedBy(unix.SIGKILL, false)}},
 			phase: done,
 			want: []string{"log drain started", "record", "read pod until +28s", "file deadline+28s", "send TERM", "log sent drain signal", "log wrote drain file",
-				"log deadline moved", "record", "file deadline+5s", "log rewrote drain file with the new deadline",
-				"tree KILL group=true", "log sent SIGKILL", `exit 137 "budget 5s spent (deadline: deletion): SIGKILL sent to 1 processes: exit 137"`},
+				"log deadline moved", "record", "file deadline+5s", "event Draining", "log rewrote drain file with the new deadline",
+				"tree KILL group=true", "log sent SIGKILL", "warning event Killed", `exit 137 "budget 5s spent (deadline: deletion): SIGKILL sent to 1 processes: exit 137"`},
 		},
 		{
-			name:  "kube: a longer deletion grace, but a preStop hook used 3s of it: deletionTimestamp bounds the deadline",
+			name:  "kube: a longer deletion grace after a preStop hook of 3s: the hook's seconds come off, counted from deletionTimestamp minus the grace",
 			rules: rules{plan: drainP, kube: true},
 			script: []at{{0, sig(unix.SIGTERM)},
-				{100 * time.Millisecond, podRead{atTrigger: true, pod: kube.Pod{Deleting: true, DeletionGrace: 60 * time.Second, DeletionTimestamp: t0.Add(57 * time.Second)}}},
+				{100 * time.Millisecond, podRead{atTrigger: true, pod: kube.Pod{Deleting: true, DeletionGrace: 60 * time.Second, HasDeletionGrace: true, DeletionTimestamp: t0.Add(57 * time.Second),
+					Container: kube.Container{PreStop: true}}}},
 				{10 * time.Second, exited(0, false)}},
 			phase: done,
 			want: []string{"log drain started", "record", "read pod until +28s", "send TERM", "log sent drain signal", "log deadline moved", "record",
-				`exit 0 "drained in 10.0s of 55s (deadline: deletion; TERM): exit 0"`},
+				"event Draining", "event Drained", `exit 0 "drained in 10.0s of 55s (deadline: deletion; TERM): exit 0"`},
 		},
 		{
 			name:  "kube: a failed read warns and the deadline stays",
@@ -338,7 +346,7 @@ func TestMachineTransitions(t *testing.T) {
 				{28 * time.Second, podRead{atTrigger: true, err: fmt.Errorf("timeout"), final: true}}, {28 * time.Second, timerFired{}}},
 			phase: killing,
 			want: []string{"log cannot read the pod; retrying", "log drain started", "record", "read pod until +28s", "send TERM", "log sent drain signal",
-				"log cannot read the pod; retrying", "log gave up reading the pod; the deadline stays", "tree KILL group=true"},
+				"log cannot read the pod; retrying", "event Draining", "log gave up reading the pod; the deadline stays", "tree KILL group=true"},
 		},
 		{
 			// Issue 14, case 1: pod spec 120s, a 5s drain delay, deleted with
@@ -353,10 +361,10 @@ func TestMachineTransitions(t *testing.T) {
 				{1050 * time.Millisecond, fileWritten{}},
 				{3 * time.Second, timerFired{}}, {3 * time.Second, treeSignalled{unix.SIGKILL, 1}}, {3 * time.Second, killedBy(unix.SIGKILL, false)}},
 			phase: done,
-			want: []string{"log budget from the pod spec", "log drain started", "record", "read pod until +1m59s",
+			want: []string{"log budget from the pod", "log drain started", "record", "read pod until +1m59s",
 				"log deadline moved", "record", "log plan adapted to the budget", "log delay cut short: deadline in 2s",
-				"file deadline+3s", "send TERM", "log sent drain signal", "log wrote drain file",
-				"tree KILL group=true", "log sent SIGKILL", `exit 137 "budget 2s spent (deadline: deletion): SIGKILL sent to 1 processes: exit 137"`},
+				"file deadline+3s", "send TERM", "log sent drain signal", "event Draining", "log wrote drain file",
+				"tree KILL group=true", "log sent SIGKILL", "warning event Killed", `exit 137 "budget 2s spent (deadline: deletion): SIGKILL sent to 1 processes: exit 137"`},
 		},
 		{
 			// Issue 14, case 2: terminationGracePeriodSeconds 2 and the default
@@ -367,9 +375,9 @@ func TestMachineTransitions(t *testing.T) {
 				{time.Second, sig(unix.SIGTERM)}, {1050 * time.Millisecond, podRead{atTrigger: true, final: true, pod: kube.Pod{Grace: 2 * time.Second, HasGrace: true}}},
 				{2 * time.Second, timerFired{}}},
 			phase: killing,
-			want: []string{"log budget from the pod spec", "log plan adapted to the budget", "log drain plan for this budget",
+			want: []string{"log budget from the pod", "log plan adapted to the budget", "log drain plan for this budget",
 				"log drain started", "record", "log plan adapted to the budget", "read pod until +2s", "send TERM", "log sent drain signal",
-				"log the pod is not being deleted; the deadline stays", "tree KILL group=true"},
+				"event Draining", "tree KILL group=true"},
 		},
 		{
 			// Below the kubelet's 2s floor, the budget is the floor.
@@ -378,9 +386,9 @@ func TestMachineTransitions(t *testing.T) {
 			script: []at{{0, podRead{pod: kube.Pod{Grace: time.Second, HasGrace: true}, final: true}},
 				{time.Second, sig(unix.SIGTERM)}, {1500 * time.Millisecond, exited(0, false)}},
 			phase: done,
-			want: []string{"log budget from the pod spec", "log plan adapted to the budget", "log drain plan for this budget",
+			want: []string{"log budget from the pod", "log plan adapted to the budget", "log drain plan for this budget",
 				"log drain started", "record", "log plan adapted to the budget", "read pod until +2s", "send TERM", "log sent drain signal",
-				`exit 0 "drained in 0.5s of 1s (deadline: pod spec; TERM): exit 0"`},
+				"event Drained", `exit 0 "drained in 0.5s of 1s (deadline: pod spec; TERM): exit 0"`},
 		},
 		{
 			// Issue 14, case 3: a ladder that only fits the pod's 120s, not the
@@ -391,8 +399,8 @@ func TestMachineTransitions(t *testing.T) {
 			script: []at{{0, podRead{pod: kube.Pod{Grace: 120 * time.Second, HasGrace: true}, final: true}},
 				{time.Second, sig(unix.SIGTERM)}, {61 * time.Second, timerFired{}}, {62 * time.Second, exited(0, false)}},
 			phase: done,
-			want: []string{"log budget from the pod spec", "log drain started", "record", "read pod until +1m59s", "send TERM", "log sent drain signal",
-				"send INT", "log escalated", `exit 0 "drained in 61.0s of 1m58s (deadline: pod spec; TERM, INT@1m0s): exit 0"`},
+			want: []string{"log budget from the pod", "log drain started", "record", "read pod until +1m59s", "send TERM", "log sent drain signal",
+				"send INT", "log escalated", "event Drained", `exit 0 "drained in 61.0s of 1m58s (deadline: pod spec; TERM, INT@1m0s): exit 0"`},
 		},
 		{
 			name: "kube: the same escalation without the pod's budget is dropped at the trigger, with a warning",
@@ -411,8 +419,8 @@ func TestMachineTransitions(t *testing.T) {
 			script: []at{{0, podRead{pod: kube.Pod{Ignored: []string{"spec.terminationGracePeriodSeconds 10000000000: longer than drainit can wait"}}, final: true}},
 				{time.Second, sig(unix.SIGTERM)}, {2 * time.Second, exited(0, false)}},
 			phase: done,
-			want: []string{"log ignored a value from the API", "log drain started", "record", "read pod until +29s", "send TERM", "log sent drain signal",
-				`exit 0 "drained in 1.0s of 28s (deadline: flag; TERM): exit 0"`},
+			want: []string{"log ignored a value from the API", "log the deadline stays: no grace period in the pod that drainit can use", "log drain started", "record", "read pod until +29s", "send TERM", "log sent drain signal",
+				"event Drained", `exit 0 "drained in 1.0s of 28s (deadline: flag; TERM): exit 0"`},
 		},
 		{
 			// Issue 14, case 6: the pod read that answers after the workload
@@ -427,7 +435,7 @@ func TestMachineTransitions(t *testing.T) {
 			phase: done,
 			want: []string{"log drain started", "record", "read pod until +28s", "send TERM", "log sent drain signal", "tree TERM group=false",
 				"log the workload is gone; the budget stays", "log the workload is gone; the budget stays",
-				`exit 0 "drained in 0.0s of 28s (deadline: flag; TERM): exit 0"`},
+				"event Drained", `exit 0 "drained in 0.0s of 28s (deadline: flag; TERM): exit 0"`},
 		},
 		{
 			// The deletion's answer comes late, after the kill it implies was
@@ -441,7 +449,7 @@ func TestMachineTransitions(t *testing.T) {
 			phase: killing,
 			want: []string{"log drain started", "record", "read pod until +28s", "log read the pod after retrying", "log deadline moved", "record",
 				"log plan adapted to the budget", "log delay cut short: deadline in 500ms", "log plan adapted to the budget",
-				"send TERM", "log sent drain signal", "tree KILL group=true"},
+				"send TERM", "log sent drain signal", "event Draining", "tree KILL group=true"},
 		},
 		{
 			name:   "no drain: --drain-on none forwards TERM",
@@ -589,4 +597,43 @@ func TestMachineAnnotations(t *testing.T) {
 			t.Errorf("wrote during the drain: %v", m.written)
 		}
 	})
+}
+
+// The Events tell the drain's story: Draining with the budget, its source,
+// the deadline and what the drain does, then Killed (a Warning) or Drained
+// with the summary; on the pod the last read named.
+func TestEvents(t *testing.T) {
+	events := func(r rules, script ...at) []postEvent {
+		m := newMachine(r)
+		var out []postEvent
+		for _, s := range script {
+			var acts []action
+			m, acts = m.step(s.ev, t0.Add(s.off))
+			for _, a := range acts {
+				if e, ok := a.(postEvent); ok {
+					out = append(out, e)
+				}
+			}
+		}
+		return out
+	}
+	probe := kube.Pod{UID: "u-1", Grace: 12 * time.Second, HasGrace: true, Container: kube.Container{Name: "w", ProbeGrace: 5 * time.Second, HasProbeGrace: true}}
+	got := events(rules{plan: plan(func(p *drain.Plan) { p.File = "/d" }), kube: true, graceFromPod: true},
+		at{0, podRead{pod: probe, final: true}}, at{time.Second, sig(unix.SIGTERM)},
+		at{1100 * time.Millisecond, podRead{atTrigger: true, final: true, pod: probe}},
+		at{4 * time.Second, timerFired{}}, at{4 * time.Second, treeSignalled{unix.SIGKILL, 3}}, at{4 * time.Second, killedBy(unix.SIGKILL, false)})
+	if len(got) != 2 {
+		t.Fatalf("events %+v, want Draining and Killed", got)
+	}
+	d, k := got[0], got[1]
+	if d.ev.Reason != "Draining" || d.ev.Warning || d.uid != "u-1" || d.ev.Note != "TERM: draining, budget 3s (deadline: probe grace) until 10:00:04.0Z: TERM@0s, KILL@3s, file /d" {
+		t.Errorf("Draining: %+v", d)
+	}
+	if k.ev.Reason != "Killed" || !k.ev.Warning || k.ev.Note != "budget 3s spent (deadline: probe grace): SIGKILL sent to 3 processes: exit 137" {
+		t.Errorf("Killed: %+v", k)
+	}
+	// Without Kubernetes, no Events.
+	if got := events(rules{plan: plan(nil)}, at{0, sig(unix.SIGTERM)}, at{time.Second, exited(0, false)}); len(got) != 0 {
+		t.Errorf("without Kubernetes: %+v", got)
+	}
 }

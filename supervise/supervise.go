@@ -68,6 +68,8 @@ func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 		}
 	}
 	if cfg.Kube != nil {
+		s.events, s.eventsDone = make(chan postEvent, maxEvents), make(chan struct{})
+		go s.postEvents()
 		// At start: the pod spec's grace, and an early word if RBAC forbids the read.
 		s.log.Debug("reading the pod from the Kubernetes API", "url", cfg.Kube.URL(), "grace from pod", cfg.GraceFromPod)
 		go s.readPod(false, time.Now().Add(startReads))
@@ -105,6 +107,16 @@ func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 		s.log.Debug("SIGURG is not forwarded: the Go runtime sends it itself for preemption", "because", why)
 	}
 	code := s.loop(sigs, chld)
+	if s.events != nil {
+		// The last Event (Drained, Killed) gets a moment, never longer:
+		// drainit's kill came a margin before the runtime's.
+		close(s.events)
+		select {
+		case <-s.eventsDone:
+		case <-time.After(eventsWait):
+			s.log.Warn("gave up waiting for the last Event to be posted", "waited", eventsWait.String())
+		}
+	}
 	if cfg.Stderr != nil {
 		// The summary is in the termination log already; the log pipe gets
 		// a moment to take the last lines, never longer.
@@ -112,6 +124,12 @@ func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 	}
 	return code
 }
+
+// maxEvents is how many Events may wait to be posted; a drain posts two.
+const maxEvents = 4
+
+// eventsWait is how long drainit waits at exit for its last Event.
+const eventsWait = time.Second
 
 // startReads is how long the read at start is retried: the pod spec's
 // grace is the budget of every drain, so it is worth more than one try.
@@ -128,6 +146,21 @@ type supervisor struct {
 	exits       []reap.Exit
 	answers     chan event       // what work done off the loop found out
 	busy        chan busy.Change // the busy lock's changes; nil without a busy file
+	events      chan postEvent   // Events to post, in order; nil without Kubernetes
+	eventsDone  chan struct{}    // closed when the last Event is posted
+}
+
+// postEvents posts Events one after the other, off the loop, each bounded
+// by the client's timeout; a failure is one warning and the next goes on.
+func (s *supervisor) postEvents() {
+	defer close(s.eventsDone)
+	for e := range s.events {
+		if err := s.cfg.Kube.Post(context.Background(), e.ev, e.uid); err != nil {
+			s.log.Warn("cannot post the Event", "reason", e.ev.Reason, "err", err)
+		} else {
+			s.log.Debug("posted the Event", "reason", e.ev.Reason)
+		}
+	}
 }
 
 func (s *supervisor) startReaper() {
@@ -227,6 +260,12 @@ func (s *supervisor) do(a action) event {
 		return treeSignalled{a.sig, sendToTree(s.self, s.groupIf(a.group), s.m.pid1, a.sig)}
 	case provisional:
 		s.writeTerminationLog(a.line)
+	case postEvent:
+		select {
+		case s.events <- a:
+		default:
+			s.log.Warn("Event not posted: too many waiting", "reason", a.ev.Reason)
+		}
 	case resume:
 		s.resume()
 	case stopSelf:
