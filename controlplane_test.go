@@ -45,6 +45,8 @@ const kubeRelease = "v1.36.3"
 
 type controlPlane struct {
 	url, port  string
+	host       string // the address it serves and advertises: 127.0.0.1, or the node's 10.0.0.1
+	netns      string // the network namespace it runs in (a path under /run/netns); "" for the test's own
 	adminToken string
 	caFile     string
 	dir        string
@@ -86,15 +88,32 @@ func (cp *controlPlane) stop() {
 	}
 }
 
-// controlPlaneBinaries builds kube-apiserver and kube-controller-manager
-// from testdata/controlplane once per machine and release.
+// controlPlaneBinaries builds kube-apiserver, kube-controller-manager and
+// the kubelet from testdata/controlplane once per machine and release.
 func controlPlaneBinaries() (string, error) {
+	binariesOnce.Do(func() { binaries, binariesErr = buildBinaries() })
+	return binaries, binariesErr
+}
+
+var (
+	binariesOnce sync.Once
+	binaries     string
+	binariesErr  error
+)
+
+func buildBinaries() (string, error) {
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = os.TempDir()
 	}
 	dir := filepath.Join(cache, "drainit", "controlplane-"+kubeRelease)
-	if _, err := os.Stat(filepath.Join(dir, "kube-controller-manager")); err == nil {
+	var missing []string
+	for _, cmd := range []string{"kube-apiserver", "kube-controller-manager", "kubelet"} {
+		if _, err := os.Stat(filepath.Join(dir, cmd)); err != nil {
+			missing = append(missing, "k8s.io/kubernetes/cmd/"+cmd)
+		}
+	}
+	if len(missing) == 0 {
 		return dir, nil
 	}
 	tmp := dir + ".building"
@@ -102,16 +121,24 @@ func controlPlaneBinaries() (string, error) {
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return "", err
 	}
-	fmt.Fprintf(os.Stderr, "building kube-apiserver and kube-controller-manager %s into %s (once per machine; minutes)\n", kubeRelease, dir)
-	build := exec.Command("go", "build", "-trimpath", "-o", tmp+"/",
-		"k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager")
+	fmt.Fprintf(os.Stderr, "building %s %s into %s (once per machine; minutes)\n", strings.Join(missing, " "), kubeRelease, dir)
+	build := exec.Command("go", append([]string{"build", "-trimpath", "-ldflags", "-s -w", "-o", tmp + "/"}, missing...)...)
 	build.Dir = "testdata/controlplane"
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building the control plane: %v: %s", err, tail(string(out), 10))
 	}
-	os.RemoveAll(dir)
-	return dir, os.Rename(tmp, dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	for _, pkg := range missing {
+		name := filepath.Base(pkg)
+		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(dir, name)); err != nil {
+			return "", err
+		}
+	}
+	os.RemoveAll(tmp)
+	return dir, nil
 }
 
 func freePort() (string, error) {
@@ -124,7 +151,7 @@ func freePort() (string, error) {
 }
 
 func startControlPlane() *controlPlane {
-	cp := &controlPlane{adminToken: "admin-" + strconv.Itoa(os.Getpid())}
+	cp := &controlPlane{host: "127.0.0.1", adminToken: "admin-" + strconv.Itoa(os.Getpid())}
 	if cp.err = cp.start(); cp.err != nil {
 		cp.stop()
 	}
@@ -147,23 +174,32 @@ func (cp *controlPlane) start() error {
 		return err
 	}
 	client, peer, secure := mustPort(), mustPort(), mustPort()
+	if cp.netns != "" {
+		// The kubernetes Service's own address and port: pods reach the
+		// API server as KUBERNETES_SERVICE_HOST says, without a kube-proxy.
+		secure = "443"
+	}
 	cp.port = secure
 	cp.run(etcd, "--data-dir", filepath.Join(cp.dir, "etcd"), "--name", "drainit-test",
 		"--listen-client-urls", "http://127.0.0.1:"+client, "--advertise-client-urls", "http://127.0.0.1:"+client,
 		"--listen-peer-urls", "http://127.0.0.1:"+peer, "--initial-advertise-peer-urls", "http://127.0.0.1:"+peer,
 		"--initial-cluster", "drainit-test=http://127.0.0.1:"+peer)
 	cp.run(filepath.Join(bins, "kube-apiserver"), "--etcd-servers", "http://127.0.0.1:"+client,
-		"--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", secure,
+		"--bind-address", cp.host, "--advertise-address", cp.host, "--secure-port", secure,
 		"--tls-cert-file", cp.caFile, "--tls-private-key-file", filepath.Join(cp.dir, "serving.key"),
 		"--token-auth-file", filepath.Join(cp.dir, "tokens.csv"), "--authorization-mode", "RBAC",
 		"--service-account-issuer", "https://kubernetes.default.svc", "--api-audiences", "https://kubernetes.default.svc",
 		"--service-account-key-file", filepath.Join(cp.dir, "sa.pub"),
 		"--service-account-signing-key-file", filepath.Join(cp.dir, "sa.key"),
 		"--service-cluster-ip-range", "10.0.0.0/24", "--cert-dir", filepath.Join(cp.dir, "certs"))
-	cp.url = "https://127.0.0.1:" + secure
+	cp.url = "https://" + net.JoinHostPort(cp.host, secure)
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(mustReadFile(cp.caFile))
-	cp.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	if cp.netns != "" {
+		tr.DialContext = dialIn(cp.netns)
+	}
+	cp.client = &http.Client{Timeout: 10 * time.Second, Transport: tr}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		code, _, _ := cp.do("GET", "/readyz", "", nil)
@@ -172,13 +208,16 @@ func (cp *controlPlane) start() error {
 		}
 		for _, p := range cp.procs {
 			if p.ProcessState != nil {
-				return fmt.Errorf("%s exited: %s", p.Path, tail(string(mustReadFile(p.Stderr.(*os.File).Name())), 10))
+				return fmt.Errorf("%s exited (%v): %s", strings.Join(p.Args[:min(len(p.Args), 3)], " "), p.ProcessState, tail(string(mustReadFile(p.Stderr.(*os.File).Name())), 10))
 			}
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("kube-apiserver not ready after 90s: %s", tail(string(mustReadFile(filepath.Join(cp.dir, "kube-apiserver.log"))), 10))
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	if cp.netns != "" {
+		return nil // the kubelet registers its node itself
 	}
 	// The node the harness's pods are bound to.
 	return cp.apply("", "apiVersion: v1\nkind: Node\nmetadata:\n  name: node-1\n")
@@ -201,6 +240,9 @@ func mustReadFile(path string) []byte {
 func (cp *controlPlane) run(bin string, args ...string) {
 	log, _ := os.Create(filepath.Join(cp.dir, filepath.Base(bin)+".log"))
 	cmd := exec.Command(bin, args...)
+	if cp.netns != "" {
+		cmd = exec.Command("nsenter", append([]string{"--net=" + cp.netns, bin}, args...)...)
+	}
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -218,9 +260,9 @@ func (cp *controlPlane) writeKeys() error {
 	if err != nil {
 		return err
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cp.host},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
+		IPAddresses: []net.IP{net.ParseIP(cp.host)}, IsCA: true, BasicConstraintsValid: true,
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &serving.PublicKey, serving)

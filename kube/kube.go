@@ -504,6 +504,17 @@ type Event struct {
 	Time    time.Time
 }
 
+// eventName is named as client-go names Events: the object, a dot, the
+// time in hexadecimal nanoseconds (generateName would end in a dot, which
+// the API refuses).
+func eventName(pod string, at time.Time) string {
+	suffix := fmt.Sprintf(".%x", at.UnixNano())
+	if len(pod)+len(suffix) > 253 {
+		pod = pod[:253-len(suffix)]
+	}
+	return pod + suffix
+}
+
 // NoteLimit is the API server's limit on an Event's note.
 const NoteLimit = 1024
 
@@ -528,7 +539,7 @@ func (c *Client) Post(ctx context.Context, e Event, uid string) error {
 	}
 	body, err := json.Marshal(map[string]any{
 		"apiVersion": "events.k8s.io/v1", "kind": "Event",
-		"metadata":            map[string]any{"generateName": c.cfg.Pod + ".", "namespace": c.cfg.Namespace},
+		"metadata":            map[string]any{"name": eventName(c.cfg.Pod, e.Time), "namespace": c.cfg.Namespace},
 		"eventTime":           e.Time.UTC().Format("2006-01-02T15:04:05.000000Z07:00"),
 		"reportingController": "drainit", "reportingInstance": instance,
 		"action": e.Action, "reason": e.Reason, "type": typ, "note": note, "regarding": regarding,

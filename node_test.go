@@ -1,0 +1,815 @@
+package main
+
+// A real Kubernetes node for the tests of what the kubelet does: etcd,
+// kube-apiserver, containerd with runc, and the kubelet built from the
+// pinned release, all in a network namespace the run makes for itself and
+// removes afterwards. In it the API server serves the kubernetes Service's
+// own address (10.0.0.1:443, on a veth whose peer is in the same
+// namespace), so a pod reaches it as KUBERNETES_SERVICE_HOST says, and the
+// pods' network is a CNI bridge inside it: no packet leaves the namespace.
+// The harness only drives: it creates and deletes objects and watches; the
+// kubelet runs the pods, their hooks and probes, and sends every signal.
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The node's addresses, inside its own network namespace only.
+const (
+	nodeAPIHost = "10.0.0.1" // the kubernetes Service's ClusterIP in --service-cluster-ip-range 10.0.0.0/24
+	nodeIP      = "10.1.0.1"
+	podSubnet   = "10.88.0.0/24"
+	nodeName    = "node-1"
+	// The images the node has, imported from tarballs: there is no registry.
+	workerImage = "drainit.test/worker:1"
+	quitImage   = "drainit.test/worker-quit:1" // the same, with STOPSIGNAL SIGQUIT
+	pauseImage  = "registry.k8s.io/pause:3.6"  // containerd's sandbox image, here a busybox that sleeps
+)
+
+type node struct {
+	cp          *controlPlane
+	netns       string // its name under /run/netns
+	dir         string
+	cgroups     []string // the kubelet's cgroup root in each hierarchy
+	procs       []*exec.Cmd
+	netnsBefore map[string]bool // /run/netns entries before containerd made its own
+	err         error
+}
+
+var (
+	nodeOnce sync.Once
+	theNode  *node
+)
+
+// needNode starts the node once for the whole run, or skips (fails in CI)
+// with the reason it cannot.
+func needNode(t *testing.T) *node {
+	t.Helper()
+	needRoot(t)
+	nodeOnce.Do(func() {
+		theNode = &node{}
+		if theNode.err = theNode.start(); theNode.err != nil {
+			theNode.stop()
+		}
+	})
+	if theNode.err != nil {
+		needInCI(t, theNode.err)
+	}
+	return theNode
+}
+
+// stopNode ends what needNode started; TestMain calls it.
+func stopNode() {
+	if theNode != nil {
+		theNode.stop()
+	}
+}
+
+// dialIn dials from inside network namespace path: the socket is made by
+// a thread that entered it, and stays there whatever thread uses it next.
+func dialIn(path string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		type result struct {
+			c   net.Conn
+			err error
+		}
+		ch := make(chan result, 1)
+		go func() {
+			// The thread goes back to the test's namespace before it is
+			// unlocked. A thread that ended locked would take with it the
+			// children it forked, whose Pdeathsig is tied to their parent
+			// thread: etcd, the API server, the kubelet.
+			runtime.LockOSThread()
+			home, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				runtime.UnlockOSThread()
+				ch <- result{nil, err}
+				return
+			}
+			defer unix.Close(home)
+			fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err == nil {
+				err = unix.Setns(fd, unix.CLONE_NEWNET)
+				unix.Close(fd)
+			}
+			if err != nil {
+				runtime.UnlockOSThread()
+				ch <- result{nil, fmt.Errorf("entering %s: %w", path, err)}
+				return
+			}
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if unix.Setns(home, unix.CLONE_NEWNET) == nil {
+				runtime.UnlockOSThread()
+			}
+			ch <- result{c, err}
+		}()
+		r := <-ch
+		return r.c, r.err
+	}
+}
+
+func (n *node) start() error {
+	for _, tool := range []string{"containerd", "ctr", "runc", "nsenter", "ip", "etcd"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s is not installed (.ci/run installs containerd, runc, util-linux, iproute2, etcd-server)", tool)
+		}
+	}
+	for _, f := range []string{"/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback", "/bin/busybox"} {
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("%s is missing (Debian's containernetworking-plugins and busybox-static)", f)
+		}
+	}
+	bins, err := controlPlaneBinaries()
+	if err != nil {
+		return err
+	}
+	if n.dir, err = os.MkdirTemp("", "drainit-node-"); err != nil {
+		return err
+	}
+	n.netns = fmt.Sprintf("drainit-node-%d", os.Getpid())
+	for _, argv := range [][]string{
+		{"ip", "netns", "add", n.netns},
+		{"ip", "-n", n.netns, "link", "set", "lo", "up"},
+		// Both ends inside: the node's addresses, and nowhere to send to.
+		{"ip", "-n", n.netns, "link", "add", "node0", "type", "veth", "peer", "name", "node1"},
+		{"ip", "-n", n.netns, "link", "set", "node0", "up"},
+		{"ip", "-n", n.netns, "link", "set", "node1", "up"},
+		{"ip", "-n", n.netns, "addr", "add", nodeAPIHost + "/24", "dev", "node0"},
+		{"ip", "-n", n.netns, "addr", "add", nodeIP + "/24", "dev", "node0"},
+		{"ip", "-n", n.netns, "route", "add", "default", "dev", "node0"},
+	} {
+		if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, out)
+		}
+	}
+	nsPath := "/run/netns/" + n.netns
+	n.cp = &controlPlane{host: nodeAPIHost, netns: nsPath, adminToken: "admin-" + strconv.Itoa(os.Getpid())}
+	if err := n.cp.start(); err != nil {
+		return fmt.Errorf("the node's control plane: %w", err)
+	}
+	if err := n.makeCgroups(); err != nil {
+		return err
+	}
+	if err := n.startContainerd(nsPath); err != nil {
+		return err
+	}
+	return n.startKubelet(nsPath, filepath.Join(bins, "kubelet"))
+}
+
+// makeCgroups makes the kubelet's cgroup root in every cgroup v1
+// hierarchy: the kubelet refuses one that is missing from any.
+func (n *node) makeCgroups() error {
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		return nil // cgroup v2: the kubelet makes what it needs under /
+	}
+	hiers, _ := filepath.Glob("/sys/fs/cgroup/*")
+	for _, h := range hiers {
+		if filepath.Base(h) == "unified" {
+			continue
+		}
+		if fi, err := os.Lstat(h); err != nil || !fi.IsDir() {
+			continue
+		}
+		dir := filepath.Join(h, n.netns)
+		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("cgroup %s: %w", dir, err)
+		}
+		n.cgroups = append(n.cgroups, dir)
+		if filepath.Base(h) == "cpuset" {
+			for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+				if err := os.WriteFile(filepath.Join(dir, f), bytes.TrimSpace(mustReadFile(filepath.Join(h, f))), 0o644); err != nil {
+					return fmt.Errorf("cgroup %s/%s: %w", dir, f, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (n *node) run(name string, argv ...string) {
+	log, _ := os.Create(filepath.Join(n.dir, name+".log"))
+	cmd := exec.Command("nsenter", append([]string{"--net=/run/netns/" + n.netns}, argv...)...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return
+	}
+	n.procs = append(n.procs, cmd)
+	go cmd.Wait()
+}
+
+func (n *node) startContainerd(nsPath string) error {
+	n.netnsBefore = map[string]bool{}
+	entries, _ := os.ReadDir("/run/netns")
+	for _, e := range entries {
+		n.netnsBefore[e.Name()] = true
+	}
+	cni := filepath.Join(n.dir, "cni")
+	os.MkdirAll(cni, 0o755)
+	os.WriteFile(filepath.Join(cni, "10-bridge.conflist"), []byte(fmt.Sprintf(`{"cniVersion":"1.0.0","name":"drainit-test","plugins":[
+ {"type":"bridge","bridge":"cni0","isGateway":true,"ipMasq":false,
+  "ipam":{"type":"host-local","ranges":[[{"subnet":%q}]],"routes":[{"dst":"0.0.0.0/0"}],"dataDir":%q}},
+ {"type":"loopback"}]}`, podSubnet, filepath.Join(n.dir, "cni-ipam"))), 0o644)
+	sock := filepath.Join(n.dir, "containerd.sock")
+	// restrict_oom_score_adj: root here lacks CAP_SYS_RESOURCE, and runc
+	// fails to start any sandbox when it may not lower oom_score_adj.
+	config := fmt.Sprintf(`version = 2
+root = %q
+state = %q
+[grpc]
+  address = %q
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = %q
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = %q
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+`, filepath.Join(n.dir, "containerd", "root"), filepath.Join(n.dir, "containerd", "state"), sock, pauseImage, cni)
+	os.WriteFile(filepath.Join(n.dir, "containerd.toml"), []byte(config), 0o644)
+	n.run("containerd", "containerd", "--config", filepath.Join(n.dir, "containerd.toml"))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if out, err := exec.Command("ctr", "-a", sock, "version").CombinedOutput(); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			return fmt.Errorf("containerd not up after 30s: %s: %s", out, tail(string(mustReadFile(filepath.Join(n.dir, "containerd.log"))), 10))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, img := range []struct {
+		name string
+		tar  func(io.Writer) error
+	}{
+		{pauseImage, func(w io.Writer) error {
+			return writeImage(w, pauseImage, map[string]string{"/bin/busybox": "/bin/busybox"}, nil, []string{"/bin/busybox", "sleep", "2147483647"}, nil, "")
+		}},
+		{workerImage, func(w io.Writer) error { return writeWorkerImage(w, workerImage, "") }},
+		{quitImage, func(w io.Writer) error { return writeWorkerImage(w, quitImage, "SIGQUIT") }},
+	} {
+		path := filepath.Join(n.dir, strings.NewReplacer("/", "_", ":", "_").Replace(img.name)+".tar")
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		err = img.tar(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("image %s: %w", img.name, err)
+		}
+		if out, err := exec.Command("ctr", "-a", sock, "-n", "k8s.io", "images", "import", path).CombinedOutput(); err != nil {
+			return fmt.Errorf("ctr images import %s: %v: %s", path, err, out)
+		}
+	}
+	return nil
+}
+
+// writeWorkerImage is the tests' image: drainit as its ENTRYPOINT, this
+// test binary as /fixture (a fixture worker, as everywhere in the tests),
+// and busybox for hooks and probes.
+func writeWorkerImage(w io.Writer, name, stopSignal string) error {
+	files := map[string]string{"/drainit": drainitBin, "/fixture": fixtureBin, "/legacyworker": legacyBin, "/bin/busybox": "/bin/busybox"}
+	links := map[string]string{}
+	for _, c := range []string{"sh", "sleep", "cat", "rm", "touch", "dd", "test"} {
+		links["/bin/"+c] = "busybox"
+	}
+	return writeImage(w, name, files, links, []string{"/drainit", "--"}, []string{fixtureEnv + "=1", "PATH=/bin"}, stopSignal)
+}
+
+// writeImage writes a one-layer image as `docker save` does, which
+// `ctr images import` reads.
+func writeImage(w io.Writer, name string, files, links map[string]string, entrypoint, env []string, stopSignal string) error {
+	var layer bytes.Buffer
+	tw := tar.NewWriter(&layer)
+	dirs := map[string]bool{}
+	paths := slices.Sorted(func(yield func(string) bool) {
+		for p := range files {
+			if !yield(p) {
+				return
+			}
+		}
+		for p := range links {
+			if !yield(p) {
+				return
+			}
+		}
+	})
+	for _, d := range []string{"tmp", "dev", "proc", "sys", "etc"} {
+		tw.WriteHeader(&tar.Header{Name: d + "/", Typeflag: tar.TypeDir, Mode: 0o1777})
+		dirs[d] = true
+	}
+	for _, p := range paths {
+		rel := strings.TrimPrefix(p, "/")
+		if d := filepath.Dir(rel); d != "." && !dirs[d] {
+			tw.WriteHeader(&tar.Header{Name: d + "/", Typeflag: tar.TypeDir, Mode: 0o755})
+			dirs[d] = true
+		}
+		if target, ok := links[p]; ok {
+			tw.WriteHeader(&tar.Header{Name: rel, Typeflag: tar.TypeSymlink, Linkname: target, Mode: 0o777})
+			continue
+		}
+		b, err := os.ReadFile(files[p])
+		if err != nil {
+			return err
+		}
+		tw.WriteHeader(&tar.Header{Name: rel, Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(b))})
+		tw.Write(b)
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(layer.Bytes())
+	cfg := map[string]any{"Entrypoint": entrypoint, "Env": env}
+	if stopSignal != "" {
+		cfg["StopSignal"] = stopSignal
+	}
+	config, _ := json.Marshal(map[string]any{"architecture": runtime.GOARCH, "os": "linux", "config": cfg,
+		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + hex.EncodeToString(sum[:])}}})
+	manifest, _ := json.Marshal([]map[string]any{{"Config": "config.json", "RepoTags": []string{name}, "Layers": []string{"layer.tar"}}})
+	out := tar.NewWriter(w)
+	for _, f := range []struct {
+		name string
+		b    []byte
+	}{{"manifest.json", manifest}, {"config.json", config}, {"layer.tar", layer.Bytes()}} {
+		out.WriteHeader(&tar.Header{Name: f.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(f.b))})
+		out.Write(f.b)
+	}
+	return out.Close()
+}
+
+func (n *node) startKubelet(nsPath, kubelet string) error {
+	kubeconfig := filepath.Join(n.dir, "kubeconfig")
+	os.WriteFile(kubeconfig, []byte(fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: test, cluster: {server: %q, certificate-authority: %q}}]
+users: [{name: admin, user: {token: %q}}]
+contexts: [{name: test, context: {cluster: test, user: admin}}]
+current-context: test
+`, n.cp.url, n.cp.caFile, n.cp.adminToken)), 0o600)
+	sock := "unix://" + filepath.Join(n.dir, "containerd.sock")
+	cgroupRoot := "/"
+	if len(n.cgroups) > 0 {
+		cgroupRoot = "/" + n.netns
+	}
+	// Evictions only where a test asks for one (an emptyDir's sizeLimit):
+	// a busy CI disk must not evict the tests' pods.
+	config := fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+failCgroupV1: false
+failSwapOn: false
+cgroupDriver: cgroupfs
+cgroupRoot: %q
+address: %s
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+authentication: {anonymous: {enabled: true}, webhook: {enabled: false}}
+authorization: {mode: AlwaysAllow}
+containerRuntimeEndpoint: %q
+imageServiceEndpoint: %q
+podLogsDir: %q
+evictionHard: {memory.available: "1Mi", nodefs.available: "1%%", imagefs.available: "1%%"}
+evictionPressureTransitionPeriod: 1s
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+syncFrequency: 5s
+fileCheckFrequency: 5s
+`, cgroupRoot, nodeIP, sock, sock, filepath.Join(n.dir, "pod-logs"))
+	os.WriteFile(filepath.Join(n.dir, "kubelet.yaml"), []byte(config), 0o644)
+	n.run("kubelet", kubelet, "--config", filepath.Join(n.dir, "kubelet.yaml"), "--kubeconfig", kubeconfig,
+		"--root-dir", filepath.Join(n.dir, "kubelet"), "--hostname-override", nodeName, "--node-ip", nodeIP)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		_, b, err := n.cp.do("GET", "/api/v1/nodes/"+nodeName, "", nil)
+		var obj struct {
+			Status struct {
+				Conditions []struct{ Type, Status, Message string } `json:"conditions"`
+			} `json:"status"`
+		}
+		if err == nil && json.Unmarshal(b, &obj) == nil {
+			for _, c := range obj.Status.Conditions {
+				if c.Type == "Ready" && c.Status == "True" {
+					return nil
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("node %s not Ready after 2m: %s; kubelet: %s", nodeName, b, tail(string(mustReadFile(filepath.Join(n.dir, "kubelet.log"))), 10))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// stop ends the node: the kubelet, the pods' processes and their shims,
+// containerd, the control plane; then their mounts, the pods' network
+// namespaces, the cgroups and the node's own namespace.
+func (n *node) stop() {
+	for _, p := range slices.Backward(n.procs) {
+		if p.Process != nil {
+			p.Process.Kill()
+		}
+	}
+	if n.cp != nil {
+		n.cp.stop()
+	}
+	if n.dir != "" {
+		// The shims outlive containerd; they are the ones named after its socket.
+		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, c := range procs {
+			if b, _ := os.ReadFile(c); bytes.Contains(b, []byte(n.dir)) {
+				pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(c)))
+				unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+	}
+	for _, cg := range n.cgroups {
+		filepath.WalkDir(cg, func(path string, d os.DirEntry, err error) error {
+			if err == nil && d.Name() == "cgroup.procs" {
+				for _, l := range strings.Fields(string(mustReadFile(path))) {
+					pid, _ := strconv.Atoi(l)
+					unix.Kill(pid, unix.SIGKILL)
+				}
+			}
+			return nil
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n.dir != "" {
+		var mounts []string
+		for _, l := range strings.Split(string(mustReadFile("/proc/self/mountinfo")), "\n") {
+			if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], n.dir) {
+				mounts = append(mounts, f[4])
+			}
+		}
+		sort.Sort(sort.Reverse(sort.StringSlice(mounts)))
+		for _, m := range mounts {
+			unix.Unmount(m, unix.MNT_DETACH)
+		}
+	}
+	if n.netnsBefore != nil {
+		entries, _ := os.ReadDir("/run/netns")
+		for _, e := range entries {
+			if name := e.Name(); !n.netnsBefore[name] && strings.HasPrefix(name, "cni-") {
+				unix.Unmount("/run/netns/"+name, unix.MNT_DETACH)
+				os.Remove("/run/netns/" + name)
+			}
+		}
+	}
+	for _, cg := range n.cgroups {
+		var dirs []string
+		filepath.WalkDir(cg, func(path string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, path)
+			}
+			return nil
+		})
+		for _, d := range slices.Backward(dirs) {
+			for range 20 {
+				if os.Remove(d) == nil || errors.Is(os.Remove(d), os.ErrNotExist) {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}
+	if n.netns != "" {
+		exec.Command("ip", "netns", "del", n.netns).Run()
+	}
+	if n.dir != "" {
+		os.RemoveAll(n.dir)
+	}
+}
+
+// kpod is a pod the kubelet runs, with the test's directory mounted at /t.
+type kpod struct {
+	n          *node
+	ns, name   string
+	path       string
+	dir        string // the test's, as /t in the container
+	mu         sync.Mutex
+	terminated []termination     // every termination of its container the watch saw, in order
+	logs       map[string]string // the container's log files, by path
+	uid        string
+	gone       chan struct{} // closed when the pod object is deleted
+}
+
+// termination is a container's terminated state as the kubelet reported it.
+type termination struct {
+	ExitCode   int       `json:"exitCode"`
+	Reason     string    `json:"reason"`
+	Message    string    `json:"message"`
+	FinishedAt time.Time `json:"finishedAt"`
+}
+
+// workerSpec is the tests' pod: drainit as PID 1 of its container, with
+// the README's service account, POD_NAME/POD_NAMESPACE from the downward
+// API, and the test's directory at /t.
+type workerSpec struct {
+	grace   int
+	opts    []string // drainit's options: the container's command is then /drainit OPTS --
+	args    []string // the container's args: the workload, after the image's ENTRYPOINT ["/drainit", "--"]
+	env     map[string]string
+	image   string         // workerImage unless set
+	extra   map[string]any // more fields of the container (lifecycle, livenessProbe …)
+	volumes []map[string]any
+	mounts  []map[string]any
+}
+
+func (n *node) manifest(name, dir string, s workerSpec) map[string]any {
+	image := s.image
+	if image == "" {
+		image = workerImage
+	}
+	env := []map[string]any{
+		{"name": "POD_NAME", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.name"}}},
+		{"name": "POD_NAMESPACE", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.namespace"}}},
+	}
+	for _, k := range slices.Sorted(func(yield func(string) bool) {
+		for k := range s.env {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		env = append(env, map[string]any{"name": k, "value": s.env[k]})
+	}
+	c := map[string]any{"name": "worker", "image": image, "imagePullPolicy": "Never", "args": s.args, "env": env,
+		"volumeMounts": append([]map[string]any{{"name": "t", "mountPath": "/t"}}, s.mounts...)}
+	if len(s.opts) > 0 {
+		c["command"] = append(append([]string{"/drainit"}, s.opts...), "--")
+	}
+	for k, v := range s.extra {
+		c[k] = v
+	}
+	return map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": name},
+		"spec": map[string]any{"nodeName": nodeName, "serviceAccountName": "drainit", "terminationGracePeriodSeconds": s.grace,
+			"containers": []any{c},
+			"volumes":    append([]map[string]any{{"name": "t", "hostPath": map[string]any{"path": dir}}}, s.volumes...)}}
+}
+
+// namespace makes a namespace with the README's manifests and the root
+// CA's ConfigMap (the controller that publishes it does not run here).
+func (n *node) namespace(t *testing.T) string {
+	t.Helper()
+	ns := n.cp.namespace(t)
+	cm, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "kube-root-ca.crt"},
+		"data": map[string]string{"ca.crt": string(mustReadFile(n.cp.caFile))}})
+	n.cp.must(t, "POST", "/api/v1/namespaces/"+ns+"/configmaps", "", cm)
+	return ns
+}
+
+// runPod creates the pod and waits until the kubelet runs it.
+func (n *node) runPod(t *testing.T, ns, name string, s workerSpec) *kpod {
+	t.Helper()
+	p := &kpod{n: n, ns: ns, name: name, path: fmt.Sprintf("/api/v1/namespaces/%s/pods/%s", ns, name), dir: t.TempDir(),
+		gone: make(chan struct{}), logs: map[string]string{}}
+	os.Chmod(p.dir, 0o777)
+	body, _ := json.Marshal(n.manifest(name, p.dir, s))
+	n.cp.must(t, "POST", "/api/v1/namespaces/"+ns+"/pods", "", body)
+	p.watch(t)
+	p.keepLogs(t)
+	waitFor(t, 60*time.Second, "pod "+name+" running", func() bool { return p.running() })
+	return p
+}
+
+// watch follows the pod through the API, keeping each termination of its
+// container: the pod object and its status go once a deleted pod stops.
+func (p *kpod) watch(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() {
+		defer close(p.gone)
+		for ctx.Err() == nil {
+			req, _ := http.NewRequestWithContext(ctx, "GET", p.n.cp.url+"/api/v1/namespaces/"+p.ns+"/pods?watch=true&fieldSelector=metadata.name%3D"+p.name, nil)
+			req.Header.Set("Authorization", "Bearer "+p.n.cp.adminToken)
+			client := &http.Client{Transport: p.n.cp.client.Transport}
+			resp, err := client.Do(req)
+			if err != nil {
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			dec := json.NewDecoder(resp.Body)
+			for {
+				var ev struct {
+					Type   string `json:"type"`
+					Object struct {
+						Metadata struct {
+							UID string `json:"uid"`
+						} `json:"metadata"`
+						Status struct {
+							ContainerStatuses []struct {
+								State     struct{ Terminated *termination } `json:"state"`
+								LastState struct{ Terminated *termination } `json:"lastState"`
+							} `json:"containerStatuses"`
+						} `json:"status"`
+					} `json:"object"`
+				}
+				if dec.Decode(&ev) != nil {
+					break
+				}
+				p.mu.Lock()
+				p.uid = ev.Object.Metadata.UID
+				for _, cs := range ev.Object.Status.ContainerStatuses {
+					for _, term := range []*termination{cs.LastState.Terminated, cs.State.Terminated} {
+						if term != nil && !slices.ContainsFunc(p.terminated, func(x termination) bool { return x.FinishedAt.Equal(term.FinishedAt) }) {
+							p.terminated = append(p.terminated, *term)
+						}
+					}
+				}
+				p.mu.Unlock()
+				if ev.Type == "DELETED" {
+					resp.Body.Close()
+					return
+				}
+			}
+			resp.Body.Close()
+		}
+	}()
+}
+
+func (p *kpod) running() bool {
+	_, b, err := p.n.cp.do("GET", p.path, "", nil)
+	var obj struct {
+		Status struct {
+			ContainerStatuses []struct {
+				State struct{ Running *struct{} } `json:"state"`
+			} `json:"containerStatuses"`
+		} `json:"status"`
+	}
+	return err == nil && json.Unmarshal(b, &obj) == nil && len(obj.Status.ContainerStatuses) == 1 && obj.Status.ContainerStatuses[0].State.Running != nil
+}
+
+// terminations is what the watch saw so far.
+func (p *kpod) terminations() []termination {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.terminated)
+}
+
+// delete deletes the pod with the deletion's own grace when grace >= 0.
+func (p *kpod) delete(t *testing.T, grace int) time.Time {
+	t.Helper()
+	body := []byte(nil)
+	if grace >= 0 {
+		body = []byte(fmt.Sprintf(`{"gracePeriodSeconds":%d}`, grace))
+	}
+	at := time.Now()
+	p.n.cp.must(t, "DELETE", p.path, "", body)
+	return at
+}
+
+// waitGone waits for the pod object to be deleted, the kubelet done with it.
+func (p *kpod) waitGone(t *testing.T, limit time.Duration) {
+	t.Helper()
+	select {
+	case <-p.gone:
+	case <-time.After(limit):
+		t.Fatalf("pod %s still there after %v; drainit's log:\n%s", p.name, limit, tail(p.log(), 20))
+	}
+}
+
+// keepLogs copies the container's log files as the kubelet writes them:
+// it removes them with the pod.
+func (p *kpod) keepLogs(t *testing.T) {
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	go func() {
+		for {
+			files, _ := filepath.Glob(filepath.Join(p.n.dir, "pod-logs", p.ns+"_"+p.name+"_*", "worker", "*.log"))
+			for _, f := range files {
+				if b, err := os.ReadFile(f); err == nil {
+					p.mu.Lock()
+					if len(b) >= len(p.logs[f]) {
+						p.logs[f] = string(b)
+					}
+					p.mu.Unlock()
+				}
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+}
+
+// log is drainit's and the workload's output, as the kubelet keeps it:
+// every run of the container, oldest first, without the CRI prefix.
+func (p *kpod) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	files := slices.Collect(maps.Keys(p.logs))
+	sort.Slice(files, func(i, j int) bool {
+		a, _ := strconv.Atoi(strings.TrimSuffix(filepath.Base(files[i]), ".log"))
+		b, _ := strconv.Atoi(strings.TrimSuffix(filepath.Base(files[j]), ".log"))
+		return a < b
+	})
+	var b strings.Builder
+	for _, f := range files {
+		for _, l := range strings.Split(p.logs[f], "\n") {
+			// "2026-12-01T12:00:00.123456789Z stderr F text"
+			if parts := strings.SplitN(l, " ", 4); len(parts) == 4 {
+				b.WriteString(parts[3] + "\n")
+			}
+		}
+	}
+	return b.String()
+}
+
+// waitReady waits for the fixture to say it is ready in file, under /t.
+func (p *kpod) waitReady(t *testing.T, file string) map[string]string {
+	t.Helper()
+	path := filepath.Join(p.dir, file)
+	waitFor(t, 20*time.Second, "the fixture ready in "+path, func() bool {
+		b, _ := os.ReadFile(path)
+		if bytes.HasPrefix(b, []byte("ready")) && bytes.Contains(b, []byte("\n")) {
+			return true
+		}
+		if p.log() != "" && len(p.terminations()) > 0 {
+			t.Fatalf("the container ended before the fixture was ready: %+v; log:\n%s", p.terminations(), tail(p.log(), 20))
+		}
+		return false
+	})
+	return waitReadyFile(t, path)
+}
+
+// waitLog waits for drainit's log to say msg.
+func (p *kpod) waitLog(t *testing.T, limit time.Duration, msg string) {
+	t.Helper()
+	waitFor(t, limit, "drainit to log "+msg, func() bool { return strings.Contains(p.log(), msg) })
+}
+
+// kevent is what the tests read of an Event.
+type kevent struct {
+	Reason              string `json:"reason"`
+	Type                string `json:"type"`
+	Note                string `json:"note"`
+	ReportingController string `json:"reportingController"`
+	Regarding           struct {
+		Name string `json:"name"`
+		UID  string `json:"uid"`
+	} `json:"regarding"`
+}
+
+// events are the Events about the pod in its namespace, by any reporter.
+func (p *kpod) events(t *testing.T) []kevent {
+	t.Helper()
+	var list struct {
+		Items []kevent `json:"items"`
+	}
+	json.Unmarshal(p.n.cp.must(t, "GET", "/apis/events.k8s.io/v1/namespaces/"+p.ns+"/events", "", nil), &list)
+	var out []kevent
+	for _, e := range list.Items {
+		if e.Regarding.Name == p.name {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// drainitEvent waits for drainit's Event with reason on the pod.
+func (p *kpod) drainitEvent(t *testing.T, reason string) kevent {
+	t.Helper()
+	var found kevent
+	deadline := time.Now().Add(15 * time.Second)
+	for !slices.ContainsFunc(p.events(t), func(e kevent) bool { found = e; return e.Reason == reason && e.ReportingController == "drainit" }) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s Event from drainit on %s after 15s: %+v; drainit's log:\n%s", reason, p.name, p.events(t), tail(p.log(), 15))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return found
+}
+
+// logTimeOf is when drainit logged the first line with msg.
+func (p *kpod) logTimeOf(t *testing.T, msg string) time.Time {
+	t.Helper()
+	return logTime(t, p.log(), msg)
+}
