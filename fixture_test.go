@@ -115,6 +115,11 @@ func fixture(args []string) int {
 			}
 			n = m
 		}
+	case "stamp": // stamp FILE DUR: notes "start UNIXMILLI" in FILE, sleeps DUR, exits 0 (a preStop hook); handles nothing
+		d, _ := time.ParseDuration(args[1])
+		appendLine(args[0], fmt.Sprintf("start %d\n", time.Now().UnixMilli()))
+		time.Sleep(d)
+		return 0
 	case "locker": // locker PATH FILE: holds an exclusive flock on PATH until killed; handles nothing
 		if _, err := takeBusy(args[0]); err != nil {
 			fmt.Fprintln(os.Stderr, "fixture:", err)

@@ -4,7 +4,11 @@ package main
 // budget it kills by, and drainit's kill before its own.
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +77,166 @@ func TestKubeletDeletionGrace(t *testing.T) {
 	}
 	if !slices.Contains(kubelet, "Killing") {
 		t.Errorf("the kubelet's events %q: no Killing beside drainit's", kubelet)
+	}
+}
+
+// stampIn is the time the stamp fixture noted in path.
+func stampIn(t *testing.T, path string) time.Time {
+	t.Helper()
+	for _, l := range lines(path) {
+		if ms, ok := strings.CutPrefix(l, "start "); ok {
+			n, _ := strconv.ParseInt(ms, 10, 64)
+			return time.UnixMilli(n)
+		}
+	}
+	t.Fatalf("no stamp in %s: %q", path, lines(path))
+	return time.Time{}
+}
+
+// The same deletion after a 3s preStop hook: the kubelet gives TERM →
+// KILL max(grace − the hook's whole seconds, 2s), and drainit's kill comes
+// a margin before that, at most a second earlier (deletionTimestamp has
+// whole seconds: the hook's start is known to within one).
+func TestKubeletDeletionAfterAPreStopHook(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	p := n.runPod(t, ns, "w", workerSpec{grace: 30, args: []string{"/fixture", "record", "/t/rec"},
+		extra: map[string]any{"lifecycle": map[string]any{"preStop": map[string]any{"exec": map[string]any{"command": []string{"/fixture", "stamp", "/t/hook", "3s"}}}}}})
+	p.waitReady(t, "rec")
+	p.waitLog(t, 10*time.Second, "budget from the pod")
+	deleted := p.delete(t, 7)
+	p.waitGone(t, 40*time.Second)
+	term := p.lastTermination(t)
+	if term.ExitCode != 137 || !strings.Contains(term.Message, "spent (deadline: deletion)") {
+		t.Fatalf("termination %+v, want drainit's kill at the deletion's deadline; log:\n%s", term, tail(p.log(), 10))
+	}
+	termAt, hook := termAtIn(t, filepath.Join(p.dir, "rec")), stampIn(t, filepath.Join(p.dir, "hook"))
+	if d := termAt.Sub(hook); d < 3*time.Second || d > 5*time.Second {
+		t.Fatalf("TERM came %v after the hook began, want the hook's 3s", d)
+	}
+	// The kubelet timed the hook from before it ran, after the DELETE:
+	// between the two, so its kill is one of these (the same but for a
+	// hook that ended near a whole second).
+	kubeletKill := func(hookStart time.Time) time.Time {
+		return termAt.Add(max(7*time.Second-termAt.Sub(hookStart).Truncate(time.Second), 2*time.Second))
+	}
+	earliest, latest := kubeletKill(deleted), kubeletKill(hook)
+	kill := p.logTimeOf(t, "drain started").Add(afterOf(t, p.log()))
+	margin := 2 * time.Second
+	t.Logf("TERM %v after the DELETE; the kubelet's kill %v to %v after TERM; drainit's %v", termAt.Sub(deleted), earliest.Sub(termAt), latest.Sub(termAt), kill.Sub(termAt))
+	if late := kill.Sub(earliest.Add(-margin)); late > 250*time.Millisecond {
+		t.Errorf("drainit killed %v after the kubelet's kill (%v after TERM) − margin", late, earliest.Sub(termAt))
+	}
+	if early := latest.Add(-margin).Sub(kill); early > time.Second+250*time.Millisecond {
+		t.Errorf("drainit killed %v before the kubelet's kill (%v after TERM) − margin", early, latest.Sub(termAt))
+	}
+	if d := p.drainitEvent(t, "Draining"); !strings.Contains(d.Note, "(deadline: deletion)") {
+		t.Errorf("Draining event %+v", d)
+	}
+}
+
+// A liveness probe with a grace of its own (5s, spec 12s): the kubelet
+// restarts the container by the probe's grace, and drainit, not being
+// deleted, takes the shortest.
+func TestKubeletLivenessProbeGrace(t *testing.T) {
+	testLiveness(t, 12, 5, "budget 3s spent (deadline: probe grace)", 3*time.Second)
+}
+
+// A liveness restart on the spec's grace.
+func TestKubeletLivenessSpecGrace(t *testing.T) {
+	testLiveness(t, 6, 0, "budget 4s spent (deadline: pod spec)", 4*time.Second)
+}
+
+func testLiveness(t *testing.T, grace, probeGrace int, message string, after time.Duration) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	probe := map[string]any{"exec": map[string]any{"command": []string{"/bin/cat", "/t/alive"}}, "periodSeconds": 1, "failureThreshold": 1}
+	if probeGrace > 0 {
+		probe["terminationGracePeriodSeconds"] = probeGrace
+	}
+	spec := workerSpec{grace: grace, args: []string{"/fixture", "record", "/t/rec"}, extra: map[string]any{"livenessProbe": probe}}
+	// The probe passes from the start: the file is there before the pod.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "alive"), nil, 0o644)
+	p := n.runPodIn(t, ns, "w", dir, spec)
+	p.waitReady(t, "rec")
+	p.waitLog(t, 10*time.Second, "budget from the pod")
+	os.Remove(filepath.Join(dir, "alive"))
+	waitFor(t, 40*time.Second, "the kubelet's restart", func() bool { return len(p.terminations()) > 0 })
+	os.WriteFile(filepath.Join(dir, "alive"), nil, 0o644)
+	term := p.terminations()[0]
+	if term.ExitCode != 137 || !strings.Contains(term.Message, message) {
+		t.Fatalf("termination %+v, want %q; log:\n%s", term, message, tail(p.log(), 10))
+	}
+	if got := afterOf(t, p.log()); got < after-250*time.Millisecond || got > after+250*time.Millisecond {
+		t.Errorf("drainit killed %v after the kubelet's TERM, want %v ± 0.25s", got, after)
+	}
+}
+
+// A worker that finishes its job on the drain: Completed, exit 0, and a
+// Drained Event.
+func TestKubeletDrainCompletes(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	p := n.runPod(t, ns, "w", workerSpec{grace: 30, args: []string{"/fixture", "record", "/t/rec", "TERM"}})
+	p.waitReady(t, "rec")
+	p.delete(t, -1)
+	p.waitGone(t, 40*time.Second)
+	term := p.lastTermination(t)
+	if term.ExitCode != 0 || term.Reason != "Completed" || !strings.HasPrefix(term.Message, "drained in") {
+		t.Errorf("termination %+v, want Completed, exit 0 and drainit's summary", term)
+	}
+	if d := p.drainitEvent(t, "Drained"); d.Type != "Normal" || !strings.Contains(d.Note, "TERM): exit 0") {
+		t.Errorf("Drained event %+v", d)
+	}
+}
+
+// STOPSIGNAL SIGQUIT in the image: the kubelet's stop sends QUIT, which
+// starts the drain with --drain-on QUIT.
+func TestKubeletImageStopSignal(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	p := n.runPod(t, ns, "w", workerSpec{grace: 30, image: quitImage, env: map[string]string{"DRAINIT_DRAIN_ON": "QUIT"},
+		args: []string{"/fixture", "record", "/t/rec", "TERM"}})
+	p.waitReady(t, "rec")
+	p.delete(t, -1)
+	p.waitGone(t, 40*time.Second)
+	if !strings.Contains(p.log(), `msg="drain started" trigger=QUIT`) {
+		t.Errorf("no drain on QUIT; log:\n%s", tail(p.log(), 10))
+	}
+	if got := signalsIn(filepath.Join(p.dir, "rec")); !slices.Equal(got, []string{"TERM"}) {
+		t.Errorf("the workload got %q, want the drain signal TERM alone", got)
+	}
+	if term := p.lastTermination(t); term.ExitCode != 0 || !strings.HasPrefix(term.Message, "drained in") {
+		t.Errorf("termination %+v", term)
+	}
+}
+
+// An eviction by the kubelet (an emptyDir over its sizeLimit) is not in
+// the API before the kill: the runtime kills first, and the provisional
+// termination message and the Draining Event say what happened.
+func TestKubeletEvictionLeavesARecord(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	p := n.runPod(t, ns, "w", workerSpec{grace: 30,
+		args:    []string{"/bin/sh", "-c", "dd if=/dev/zero of=/scratch/fill bs=1M count=8 2>/dev/null; exec /fixture record /t/rec"},
+		volumes: []map[string]any{{"name": "scratch", "emptyDir": map[string]any{"sizeLimit": "1Mi"}}},
+		mounts:  []map[string]any{{"name": "scratch", "mountPath": "/scratch"}}})
+	p.waitReady(t, "rec")
+	waitFor(t, 90*time.Second, "the kubelet's eviction", func() bool { return len(p.terminations()) > 0 })
+	term := p.lastTermination(t)
+	if !strings.HasPrefix(term.Message, "draining since") && !strings.Contains(term.Message, "spent") {
+		t.Errorf("termination %+v: no record of the drain", term)
+	}
+	d := p.drainitEvent(t, "Draining")
+	if !strings.Contains(d.Note, "draining") {
+		t.Errorf("Draining event %+v", d)
+	}
+	var reason string
+	json.Unmarshal(n.cp.must(t, "GET", p.path, "", nil), &struct {
+		Status struct{ Reason *string } `json:"status"`
+	}{Status: struct{ Reason *string }{&reason}})
+	if reason != "Evicted" {
+		t.Errorf("pod status reason %q, want Evicted", reason)
 	}
 }

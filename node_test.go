@@ -481,7 +481,12 @@ func (n *node) stop() {
 			}
 		}
 	}
-	for _, cg := range n.cgroups {
+	roots := slices.Clone(n.cgroups)
+	if len(roots) > 0 {
+		// The kubelet also makes its root in the v2 hierarchy of a hybrid setup.
+		roots = append(roots, "/sys/fs/cgroup/unified/"+n.netns)
+	}
+	for _, cg := range roots {
 		var dirs []string
 		filepath.WalkDir(cg, func(path string, d os.DirEntry, err error) error {
 			if err == nil && d.IsDir() {
@@ -587,7 +592,13 @@ func (n *node) namespace(t *testing.T) string {
 // runPod creates the pod and waits until the kubelet runs it.
 func (n *node) runPod(t *testing.T, ns, name string, s workerSpec) *kpod {
 	t.Helper()
-	p := &kpod{n: n, ns: ns, name: name, path: fmt.Sprintf("/api/v1/namespaces/%s/pods/%s", ns, name), dir: t.TempDir(),
+	return n.runPodIn(t, ns, name, t.TempDir(), s)
+}
+
+// runPodIn is runPod with the directory for /t given.
+func (n *node) runPodIn(t *testing.T, ns, name, dir string, s workerSpec) *kpod {
+	t.Helper()
+	p := &kpod{n: n, ns: ns, name: name, path: fmt.Sprintf("/api/v1/namespaces/%s/pods/%s", ns, name), dir: dir,
 		gone: make(chan struct{}), logs: map[string]string{}}
 	os.Chmod(p.dir, 0o777)
 	body, _ := json.Marshal(n.manifest(name, p.dir, s))

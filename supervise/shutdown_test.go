@@ -308,12 +308,12 @@ func TestMachineTransitions(t *testing.T) {
 				"event Draining", "event Drained", `exit 0 "drained in 1.0s of 18s (deadline: pod spec; TERM): exit 0"`},
 		},
 		{
-			name:   "kube: an explicit --grace wins over the pod spec",
-			rules:  rules{plan: drainP, kube: true},
+			name:  "kube: an explicit --grace wins over the pod spec",
+			rules: rules{plan: drainP, kube: true},
 			script: []at{{0, podRead{pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true}}}, {time.Second, sig(unix.SIGTERM)},
 				{time.Second, podRead{atTrigger: true, pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true}}}, {2 * time.Second, killedBy(unix.SIGTERM, false)}},
-			phase:  done,
-			want:   []string{"log drain started", "record", "read pod until +29s", "send TERM", "log sent drain signal",
+			phase: done,
+			want: []string{"log drain started", "record", "read pod until +29s", "send TERM", "log sent drain signal",
 				"log the pod is not being deleted; the deadline stays", "event Draining", "event Drained", `exit 143 "drained in 1.0s of 28s (deadline: flag; TERM): exit 143"`},
 		},
 		{
