@@ -604,42 +604,6 @@ var (
 	cmErr  error
 )
 
-// newPods reports, by name, each pod a controller makes in namespace ns,
-// for the test to start as the kubelet would (startPod with bind).
-func (cp *controlPlane) newPods(t *testing.T, ns string) <-chan string {
-	t.Helper()
-	out := make(chan string, 16)
-	stop := make(chan struct{})
-	t.Cleanup(func() { close(stop) })
-	seen := map[string]bool{}
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			_, b, err := cp.do("GET", "/api/v1/namespaces/"+ns+"/pods", "", nil)
-			if err != nil {
-				continue
-			}
-			var list struct {
-				Items []struct {
-					Metadata struct{ Name string } `json:"metadata"`
-				} `json:"items"`
-			}
-			json.Unmarshal(b, &list)
-			for _, it := range list.Items {
-				if name := it.Metadata.Name; !seen[name] {
-					seen[name] = true
-					out <- name
-				}
-			}
-		}
-	}()
-	return out
-}
-
 // annotationsOf reads a pod's annotations.
 func (cp *controlPlane) annotationsOf(t *testing.T, path string) map[string]string {
 	t.Helper()

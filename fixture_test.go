@@ -274,6 +274,8 @@ func jobWorker(args []string) int {
 	ignore := fs.String("ignore", "", "comma list of signals to ignore")
 	busyPath := fs.String("busy", "", "busy file to hold an exclusive flock on during each job")
 	gap := fs.Duration("gap", 0, "pause between jobs")
+	jobFrom := fs.String("job-from", "", "file to wait for, holding the length of one job (instead of --job)")
+	mark := fs.String("mark", "", "file that exists while a job runs (for a readiness probe)")
 	if err := fs.Parse(args); err != nil {
 		return 94
 	}
@@ -294,6 +296,16 @@ func jobWorker(args []string) int {
 		}
 	}
 	ready(*logPath, "")
+	for *jobFrom != "" {
+		if b, err := os.ReadFile(*jobFrom); err == nil {
+			if *job, err = time.ParseDuration(strings.TrimSpace(string(b))); err != nil {
+				fmt.Fprintln(os.Stderr, "fixture: --job-from:", err)
+				return 94
+			}
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	for n := 1; ; n++ {
 		if _, err := os.Stat(*file); *file != "" && err == nil {
 			appendLine(*logPath, fmt.Sprintf("drain-file %d\n", time.Now().UnixMilli()))
@@ -311,9 +323,15 @@ func jobWorker(args []string) int {
 				return 93
 			}
 		}
+		if *mark != "" {
+			os.WriteFile(*mark, nil, 0o644)
+		}
 		appendLine(*logPath, fmt.Sprintf("start %d %d\n", n, time.Now().UnixMilli()))
 		time.Sleep(*job)
 		appendLine(*logPath, fmt.Sprintf("done %d %d\n", n, time.Now().UnixMilli()))
+		if *mark != "" {
+			os.Remove(*mark)
+		}
 		if lock != nil {
 			lock.Close() // the task's end releases the lock
 		}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -235,43 +234,6 @@ func TestKubeManifestsApply(t *testing.T) {
 }
 
 // replicaSet makes a ReplicaSet of n pods in ns and starts each as the
-// kubelet would, with drainit's arguments from args(i) for the i-th pod.
-func (cp *controlPlane) replicaSet(t *testing.T, ns string, n, grace int, args func(i int) []string) (string, []*pod) {
-	t.Helper()
-	names := cp.newPods(t, ns)
-	rsPath := "/apis/apps/v1/namespaces/" + ns + "/replicasets"
-	cp.must(t, "POST", rsPath, "", []byte(fmt.Sprintf(`{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"workers"},"spec":{"replicas":%d,
-		"selector":{"matchLabels":{"app":"w"}},"template":{"metadata":{"labels":{"app":"w"}},"spec":{"serviceAccountName":"drainit",
-		"terminationGracePeriodSeconds":%d,"containers":[{"name":"worker","image":"drainit-test"}]}}}}`, n, grace)))
-	var pods []*pod
-	for i := 0; i < n; i++ {
-		select {
-		case name := <-names:
-			pods = append(pods, cp.startPod(t, ns, name, podSpec{bind: true, args: args(i)}))
-		case <-time.After(30 * time.Second):
-			t.Fatalf("the ReplicaSet controller made %d pods in 30s, want %d", i, n)
-		}
-	}
-	return rsPath + "/workers", pods
-}
-
-// scaleTo scales the ReplicaSet and returns the first pod the kubelet saw go.
-func (cp *controlPlane) scaleTo(t *testing.T, rs string, n int, pods []*pod) *pod {
-	t.Helper()
-	cp.must(t, "PATCH", rs, "application/merge-patch+json", []byte(fmt.Sprintf(`{"spec":{"replicas":%d}}`, n)))
-	gone := make(chan *pod, len(pods))
-	for _, p := range pods {
-		go func(p *pod) { <-p.done; gone <- p }(p)
-	}
-	select {
-	case p := <-gone:
-		return p
-	case <-time.After(30 * time.Second):
-		t.Fatal("no pod deleted 30s after the scale-down")
-		return nil
-	}
-}
-
 // lockBusy takes the busy lock as a worker does at the start of a task; the
 // returned func is the task's end.
 func lockBusy(t *testing.T, path string) func() {
@@ -338,67 +300,6 @@ func TestKubeDeletionCostFollowsTheLock(t *testing.T) {
 	p.wait(t, 30*time.Second)
 }
 
-// The ReplicaSet controller, scaling 3 → 2 with one worker busy, deletes an
-// idle pod: drainit kept the busy one's deletion cost up. Deleted anyway,
-// the busy pod finishes its task and drainit stops it then, not at the
-// deadline.
-func TestKubeScaleDownDeletesAnIdlePod(t *testing.T) {
-	cp := needControlPlane(t)
-	cp.startControllerManager(t)
-	ns := cp.namespace(t)
-	rs, pods := cp.replicaSet(t, ns, 3, 30, func(i int) []string {
-		job := []string{"--job", "10ms", "--gap", "1h"} // one quick task, then idle
-		if i == 0 {
-			job = []string{"--job", "12s", "--gap", "1h"} // busy for the whole scale-down
-		}
-		return append([]string{"--busy-file", "@dir/busy", "--cost-interval", "1s", "--termination-log", "@dir/tlog", "--drain-signal", "none",
-			"--", "@fixture", "jobs", "--log", "@dir/jobs", "--busy", "@dir/busy"}, job...)
-	})
-	for i, p := range pods {
-		want := map[bool]string{true: "1000", false: "0"}[i == 0]
-		waitFor(t, 15*time.Second, p.name+"'s deletion cost "+want, func() bool {
-			return cp.annotationsOf(t, p.path)[kube.DeletionCost] == want
-		})
-	}
-	if deleted := cp.scaleTo(t, rs, 2, pods); deleted == pods[0] {
-		t.Fatalf("the controller deleted the busy pod %s", deleted.name)
-	} else {
-		t.Logf("the controller deleted idle %s; busy %s stays", deleted.name, pods[0].name)
-	}
-
-	busy := pods[0]
-	busy.delete(t, -1) // kubectl delete, anyway
-	if code := busy.wait(t, 40*time.Second); code != 143 {
-		t.Errorf("busy pod: exit %d, want 143 (the worker dies of drainit's SIGTERM); log:\n%s", code, busy.init.log())
-	}
-	events, at := jobLog(filepath.Join(busy.dir, "jobs"))
-	if !slices.Equal(events, []string{"start 1", "done 1"}) {
-		t.Errorf("busy pod's jobs %v: want its task finished and no other started", events)
-	}
-	if lag := ms(busy.init.ended) - at["done 1"]; lag > 5000 {
-		t.Errorf("drainit stopped the worker %dms after its task, want at once, not at the deadline", lag)
-	}
-	if got := string(mustRead(t, filepath.Join(busy.dir, "tlog"))); !strings.HasPrefix(got, "idle after ") || !strings.HasSuffix(got, ": stopped: exit 143\n") {
-		t.Errorf("termination log %q", got)
-	}
-}
-
-// Why readiness must not mean busy: the ReplicaSet controller deletes a
-// not-ready pod before it looks at any deletion cost. A busy worker marked
-// NotReady with a cost of 100 is the one scaled away.
-func TestKubeReadinessAsBusyLosesTheBusyPod(t *testing.T) {
-	cp := needControlPlane(t)
-	cp.startControllerManager(t)
-	ns := cp.namespace(t)
-	rs, pods := cp.replicaSet(t, ns, 3, 30, func(int) []string { return []string{"--", "@fixture", "sleep", "1h"} })
-	busy := pods[0]
-	cp.must(t, "PATCH", busy.path+"/status", "application/merge-patch+json", []byte(`{"status":{"conditions":[{"type":"Ready","status":"False"}]}}`))
-	cp.must(t, "PATCH", busy.path, "application/merge-patch+json", []byte(`{"metadata":{"annotations":{"`+kube.DeletionCost+`":"100"}}}`))
-	if deleted := cp.scaleTo(t, rs, 2, pods); deleted != busy {
-		t.Errorf("the controller deleted %s, not the not-ready busy %s: readiness no longer ranks first?", deleted.name, busy.name)
-	}
-}
-
 // The README shows the manifests the tests apply, as they are.
 func TestReadmeShowsTheManifests(t *testing.T) {
 	readme := string(mustRead(t, "README.md"))
@@ -406,76 +307,5 @@ func TestReadmeShowsTheManifests(t *testing.T) {
 		if !strings.Contains(readme, strings.TrimSpace(m)) {
 			t.Errorf("README.md lacks this manifest as it is in testdata/kube:\n%s", m)
 		}
-	}
-}
-
-// TestKubeDemo is make demo-kube: the busy-worker story on the real control
-// plane, told both ways, with a verdict each. A ReplicaSet of 3 workers
-// (terminationGracePeriodSeconds 8), one busy with a 12 s task, scaled to 2:
-// with readiness used as busy, the busy pod is deleted and its task killed
-// at the deadline; with drainit's busy lock, an idle pod is deleted at once
-// and the busy task completes.
-func TestKubeDemo(t *testing.T) {
-	cp := needControlPlane(t)
-	cp.startControllerManager(t)
-	type verdict struct{ way, deleted, task string }
-	var verdicts []verdict
-	for _, lock := range []bool{false, true} {
-		ns := cp.namespace(t)
-		rs, pods := cp.replicaSet(t, ns, 3, 8, func(i int) []string {
-			args := []string{"--drain-signal", "none", "--termination-log", "@dir/tlog"}
-			worker := []string{"--", "@fixture", "jobs", "--log", "@dir/jobs", "--job", "10ms", "--gap", "1h"}
-			if lock {
-				args = append(args, "--busy-file", "@dir/busy", "--cost-interval", "1s")
-				worker = append(worker, "--busy", "@dir/busy")
-			}
-			if i == 0 {
-				worker[6] = "12s" // the busy one
-			}
-			return append(args, worker...)
-		})
-		busy := pods[0]
-		waitFor(t, 10*time.Second, "the busy task to start", func() bool {
-			_, at := jobLog(filepath.Join(busy.dir, "jobs"))
-			return at["start 1"] > 0
-		})
-		v := verdict{way: "drainit's busy lock"}
-		if lock {
-			waitFor(t, 15*time.Second, "the busy pod's deletion cost", func() bool {
-				return cp.annotationsOf(t, busy.path)[kube.DeletionCost] == "1000"
-			})
-		} else {
-			v.way = "readiness as busy"
-			cp.must(t, "PATCH", busy.path+"/status", "application/merge-patch+json", []byte(`{"status":{"conditions":[{"type":"Ready","status":"False"}]}}`))
-			cp.must(t, "PATCH", busy.path, "application/merge-patch+json", []byte(`{"metadata":{"annotations":{"`+kube.DeletionCost+`":"100"}}}`))
-		}
-		deleted := cp.scaleTo(t, rs, 2, pods)
-		took := deleted.init.ended.Sub(deleted.termAt).Seconds()
-		v.deleted = fmt.Sprintf("an idle pod (gone %.1fs after SIGTERM)", took)
-		if deleted == busy {
-			v.deleted = fmt.Sprintf("THE BUSY POD (gone %.1fs after SIGTERM)", took)
-		} else {
-			// The busy pod carries on: wait for its task.
-			waitFor(t, 20*time.Second, "the busy task to end", func() bool {
-				_, at := jobLog(filepath.Join(busy.dir, "jobs"))
-				return at["done 1"] > 0
-			})
-		}
-		if events, _ := jobLog(filepath.Join(busy.dir, "jobs")); slices.Contains(events, "done 1") {
-			v.task = "completed"
-		} else {
-			v.task = "LOST: " + strings.TrimSpace(string(mustRead(t, filepath.Join(busy.dir, "tlog"))))
-		}
-		verdicts = append(verdicts, v)
-	}
-	fmt.Println("demo-kube: a ReplicaSet of 3 workers, one busy with a 12s task, scaled to 2 (terminationGracePeriodSeconds 8)")
-	for _, v := range verdicts {
-		fmt.Printf("| %-20s | deleted: %-38s | busy task: %s\n", v.way, v.deleted, v.task)
-	}
-	if r := verdicts[0]; !strings.HasPrefix(r.deleted, "THE BUSY POD") || !strings.HasPrefix(r.task, "LOST") {
-		t.Errorf("readiness as busy: %+v, want the busy pod deleted and its task lost", r)
-	}
-	if l := verdicts[1]; !strings.HasPrefix(l.deleted, "an idle pod") || l.task != "completed" {
-		t.Errorf("busy lock: %+v, want an idle pod deleted and the task completed", l)
 	}
 }

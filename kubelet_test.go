@@ -5,6 +5,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drainit/drainit/kube"
 )
 
 // afterOf is the after= of drainit's "sent SIGKILL" line: its kill,
@@ -156,7 +159,7 @@ func testLiveness(t *testing.T, grace, probeGrace int, message string, after tim
 	}
 	spec := workerSpec{grace: grace, args: []string{"/fixture", "record", "/t/rec"}, extra: map[string]any{"livenessProbe": probe}}
 	// The probe passes from the start: the file is there before the pod.
-	dir := t.TempDir()
+	dir := n.scratch(t, ns)
 	os.WriteFile(filepath.Join(dir, "alive"), nil, 0o644)
 	p := n.runPodIn(t, ns, "w", dir, spec)
 	p.waitReady(t, "rec")
@@ -238,5 +241,117 @@ func TestKubeletEvictionLeavesARecord(t *testing.T) {
 	}{Status: struct{ Reason *string }{&reason}})
 	if reason != "Evicted" {
 		t.Errorf("pod status reason %q, want Evicted", reason)
+	}
+}
+
+// workersReady writes each worker's job length: the first busy for 12s,
+// the rest a quick task, then idle; and waits for the busy task to start.
+func workersReady(t *testing.T, pods []*kpod) {
+	t.Helper()
+	for i, p := range pods {
+		job := "10ms"
+		if i == 0 {
+			job = "12s"
+		}
+		os.WriteFile(filepath.Join(p.dir, p.name+".job"), []byte(job), 0o644)
+	}
+	waitFor(t, 15*time.Second, "the busy task to start", func() bool {
+		_, at := jobLog(filepath.Join(pods[0].dir, pods[0].name+".jobs"))
+		return at["start 1"] > 0
+	})
+}
+
+// The ReplicaSet controller, scaling 3 → 2 with one worker busy, deletes an
+// idle pod: drainit kept the busy one's deletion cost up. Deleted anyway,
+// the busy pod finishes its task and drainit stops it then, not at the
+// deadline. The real controller chooses, the real kubelet stops.
+func TestKubeletScaleDownDeletesAnIdlePod(t *testing.T) {
+	n := needNode(t)
+	n.cp.startControllerManager(t)
+	ns := n.namespace(t)
+	rs, pods := n.replicaSet(t, ns, 3, 30, true)
+	workersReady(t, pods)
+	for i, p := range pods {
+		want := map[bool]string{true: "1000", false: "0"}[i == 0]
+		waitFor(t, 15*time.Second, p.name+"'s deletion cost "+want, func() bool { return p.annotations(t)[kube.DeletionCost] == want })
+	}
+	busy := pods[0]
+	if deleted := n.scaleTo(t, rs, 2, pods); deleted == busy {
+		t.Fatalf("the controller deleted the busy pod %s", deleted.name)
+	} else {
+		t.Logf("the controller deleted idle %s; busy %s stays", deleted.name, busy.name)
+	}
+	busy.delete(t, -1) // kubectl delete, anyway
+	busy.waitGone(t, 40*time.Second)
+	events, at := jobLog(filepath.Join(busy.dir, busy.name+".jobs"))
+	if !slices.Equal(events, []string{"start 1", "done 1"}) {
+		t.Errorf("busy pod's jobs %v: want its task finished and no other started", events)
+	}
+	term := busy.lastTermination(t)
+	if !strings.HasPrefix(term.Message, "idle after ") || term.ExitCode != 143 {
+		t.Errorf("busy pod's termination %+v, want drainit's stop once idle", term)
+	}
+	if lag := ms(term.FinishedAt) - at["done 1"]; lag > 3000 {
+		t.Errorf("the busy pod ended %dms after its task, want at once, not at the deadline", lag)
+	}
+}
+
+// TestKubeDemo is make demo-kube: the busy-worker story on the real node,
+// told both ways, with a verdict each. A ReplicaSet of 3 workers
+// (terminationGracePeriodSeconds 8), one busy with a 12 s task, scaled to 2:
+// with readiness used as busy (a probe NotReady while a job runs), the
+// controller deletes the busy pod and its task is killed at the deadline;
+// with drainit's busy lock, an idle pod is deleted at once and the busy
+// task completes.
+func TestKubeDemo(t *testing.T) {
+	n := needNode(t)
+	n.cp.startControllerManager(t)
+	type verdict struct{ way, deleted, task string }
+	var verdicts []verdict
+	for _, lock := range []bool{false, true} {
+		ns := n.namespace(t)
+		rs, pods := n.replicaSet(t, ns, 3, 8, lock)
+		workersReady(t, pods)
+		busy := pods[0]
+		v := verdict{way: "drainit's busy lock"}
+		if lock {
+			for i, p := range pods {
+				want := map[bool]string{true: "1000", false: "0"}[i == 0]
+				waitFor(t, 15*time.Second, p.name+"'s deletion cost "+want, func() bool { return p.annotations(t)[kube.DeletionCost] == want })
+			}
+		} else {
+			v.way = "readiness as busy"
+			waitFor(t, 15*time.Second, "the busy pod NotReady", func() bool { return !busy.ready(t) })
+			// The busy one even costs more to delete: readiness ranks first.
+			n.cp.must(t, "PATCH", busy.path, "application/merge-patch+json", []byte(`{"metadata":{"annotations":{"`+kube.DeletionCost+`":"100"}}}`))
+		}
+		deleted := n.scaleTo(t, rs, 2, pods)
+		deleted.waitGone(t, 30*time.Second)
+		took := deleted.goneAt.Sub(deleted.logTimeOf(t, "drain started")).Seconds()
+		v.deleted = fmt.Sprintf("an idle pod (gone %.1fs after SIGTERM)", took)
+		if deleted == busy {
+			v.deleted = fmt.Sprintf("THE BUSY POD (gone %.1fs after SIGTERM)", took)
+		} else {
+			waitFor(t, 20*time.Second, "the busy task to end", func() bool {
+				_, at := jobLog(filepath.Join(busy.dir, busy.name+".jobs"))
+				return at["done 1"] > 0
+			})
+		}
+		if events, _ := jobLog(filepath.Join(busy.dir, busy.name+".jobs")); slices.Contains(events, "done 1") {
+			v.task = "completed"
+		} else {
+			v.task = "LOST: " + busy.lastTermination(t).Message
+		}
+		verdicts = append(verdicts, v)
+	}
+	fmt.Println("demo-kube: a ReplicaSet of 3 workers, one busy with a 12s task, scaled to 2 (terminationGracePeriodSeconds 8), on a real kubelet")
+	for _, v := range verdicts {
+		fmt.Printf("| %-20s | deleted: %-38s | busy task: %s\n", v.way, v.deleted, strings.TrimSpace(v.task))
+	}
+	if r := verdicts[0]; !strings.HasPrefix(r.deleted, "THE BUSY POD") || !strings.HasPrefix(r.task, "LOST") {
+		t.Errorf("readiness as busy: %+v, want the busy pod deleted and its task lost", r)
+	}
+	if l := verdicts[1]; !strings.HasPrefix(l.deleted, "an idle pod") || l.task != "completed" {
+		t.Errorf("busy lock: %+v, want an idle pod deleted and the task completed", l)
 	}
 }

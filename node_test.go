@@ -522,6 +522,7 @@ type kpod struct {
 	logs       map[string]string // the container's log files, by path
 	uid        string
 	gone       chan struct{} // closed when the pod object is deleted
+	goneAt     time.Time     // when the watch saw it deleted
 }
 
 // termination is a container's terminated state as the kubelet reported it.
@@ -592,7 +593,28 @@ func (n *node) namespace(t *testing.T) string {
 // runPod creates the pod and waits until the kubelet runs it.
 func (n *node) runPod(t *testing.T, ns, name string, s workerSpec) *kpod {
 	t.Helper()
-	return n.runPodIn(t, ns, name, t.TempDir(), s)
+	return n.runPodIn(t, ns, name, n.scratch(t, ns), s)
+}
+
+// scratch is a directory for a test's pods in namespace ns, mounted as
+// /t. At the test's end the namespace's controllers and pods are deleted,
+// and the directory goes once the kubelet has stopped what still wrote there.
+func (n *node) scratch(t *testing.T, ns string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "drainit-pod-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o777)
+	t.Cleanup(func() {
+		n.cp.do("DELETE", "/apis/apps/v1/namespaces/"+ns+"/replicasets", "", nil)
+		n.cp.do("DELETE", "/api/v1/namespaces/"+ns+"/pods", "", []byte(`{"gracePeriodSeconds":0}`))
+		deadline := time.Now().Add(20 * time.Second)
+		for os.RemoveAll(dir) != nil && time.Now().Before(deadline) {
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+	return dir
 }
 
 // runPodIn is runPod with the directory for /t given.
@@ -655,6 +677,9 @@ func (p *kpod) watch(t *testing.T) {
 				}
 				p.mu.Unlock()
 				if ev.Type == "DELETED" {
+					p.mu.Lock()
+					p.goneAt = time.Now()
+					p.mu.Unlock()
 					resp.Body.Close()
 					return
 				}
@@ -823,4 +848,95 @@ func (p *kpod) drainitEvent(t *testing.T, reason string) kevent {
 func (p *kpod) logTimeOf(t *testing.T, msg string) time.Time {
 	t.Helper()
 	return logTime(t, p.log(), msg)
+}
+
+// replicaSet makes a ReplicaSet of job workers (the jobs fixture) whose
+// template carries the node's name, so no scheduler is needed, and waits
+// for the controller's pods to run. Each worker waits for its job's length
+// in /t/NAME.job, which the test writes once it knows the names. With lock,
+// drainit keeps the busy lock and the deletion cost; without, a readiness
+// probe says NotReady while a job runs (readiness as busy).
+func (n *node) replicaSet(t *testing.T, ns string, replicas, grace int, lock bool) (string, []*kpod) {
+	t.Helper()
+	dir := n.scratch(t, ns)
+	spec := workerSpec{grace: grace, env: map[string]string{"DRAINIT_DRAIN_SIGNAL": "none"},
+		args: []string{"/fixture", "jobs", "--log", "/t/$(POD_NAME).jobs", "--job-from", "/t/$(POD_NAME).job", "--gap", "1h"}}
+	if lock {
+		spec.env["DRAINIT_BUSY_FILE"] = "/t/$(POD_NAME).busy"
+		spec.env["DRAINIT_COST_INTERVAL"] = "1s"
+		spec.args = append(spec.args, "--busy", "/t/$(POD_NAME).busy")
+	} else {
+		spec.args = append(spec.args, "--mark", "/t/$(POD_NAME).working")
+		spec.extra = map[string]any{"readinessProbe": map[string]any{"periodSeconds": 1,
+			"exec": map[string]any{"command": []string{"/bin/sh", "-c", "test ! -e /t/$POD_NAME.working"}}}}
+	}
+	pod := n.manifest("", dir, spec)
+	delete(pod, "apiVersion")
+	delete(pod, "kind")
+	pod["metadata"] = map[string]any{"labels": map[string]string{"app": "w"}}
+	body, _ := json.Marshal(map[string]any{"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": map[string]any{"name": "workers"},
+		"spec": map[string]any{"replicas": replicas, "selector": map[string]any{"matchLabels": map[string]string{"app": "w"}}, "template": pod}})
+	rs := "/apis/apps/v1/namespaces/" + ns + "/replicasets"
+	n.cp.must(t, "POST", rs, "", body)
+	var pods []*kpod
+	waitFor(t, 30*time.Second, fmt.Sprintf("the ReplicaSet controller's %d pods", replicas), func() bool {
+		var list struct {
+			Items []struct {
+				Metadata struct{ Name string } `json:"metadata"`
+			} `json:"items"`
+		}
+		json.Unmarshal(n.cp.must(t, "GET", "/api/v1/namespaces/"+ns+"/pods", "", nil), &list)
+		for _, it := range list.Items {
+			if !slices.ContainsFunc(pods, func(p *kpod) bool { return p.name == it.Metadata.Name }) {
+				p := &kpod{n: n, ns: ns, name: it.Metadata.Name, path: "/api/v1/namespaces/" + ns + "/pods/" + it.Metadata.Name,
+					dir: dir, gone: make(chan struct{}), logs: map[string]string{}}
+				p.watch(t)
+				p.keepLogs(t)
+				pods = append(pods, p)
+			}
+		}
+		return len(pods) >= replicas
+	})
+	for _, p := range pods {
+		waitFor(t, 60*time.Second, "pod "+p.name+" running", p.running)
+	}
+	return rs + "/workers", pods
+}
+
+// scaleTo scales the ReplicaSet and returns the pod the controller chose
+// to delete.
+func (n *node) scaleTo(t *testing.T, rs string, replicas int, pods []*kpod) *kpod {
+	t.Helper()
+	n.cp.must(t, "PATCH", rs, "application/merge-patch+json", []byte(fmt.Sprintf(`{"spec":{"replicas":%d}}`, replicas)))
+	var chosen *kpod
+	waitFor(t, 30*time.Second, "the controller's deletion", func() bool {
+		for _, p := range pods {
+			code, b, err := n.cp.do("GET", p.path, "", nil)
+			var obj apiPod
+			if err == nil && (code == http.StatusNotFound || json.Unmarshal(b, &obj) == nil && obj.Metadata.DeletionTimestamp != nil) {
+				chosen = p
+				return true
+			}
+		}
+		return false
+	})
+	return chosen
+}
+
+// annotations reads the pod's annotations.
+func (p *kpod) annotations(t *testing.T) map[string]string {
+	t.Helper()
+	return p.n.cp.annotationsOf(t, p.path)
+}
+
+// ready reports the pod's Ready condition, as the kubelet sets it.
+func (p *kpod) ready(t *testing.T) bool {
+	t.Helper()
+	var obj struct {
+		Status struct {
+			Conditions []struct{ Type, Status string } `json:"conditions"`
+		} `json:"status"`
+	}
+	json.Unmarshal(p.n.cp.must(t, "GET", p.path, "", nil), &obj)
+	return slices.ContainsFunc(obj.Status.Conditions, func(c struct{ Type, Status string }) bool { return c.Type == "Ready" && c.Status == "True" })
 }
