@@ -88,8 +88,9 @@ func (cp *controlPlane) stop() {
 	}
 }
 
-// controlPlaneBinaries builds kube-apiserver, kube-controller-manager and
-// the kubelet from testdata/controlplane once per machine and release.
+// controlPlaneBinaries builds kube-apiserver, kube-controller-manager,
+// kube-scheduler and the kubelet from testdata/controlplane once per
+// machine and release.
 func controlPlaneBinaries() (string, error) {
 	binariesOnce.Do(func() { binaries, binariesErr = buildBinaries() })
 	return binaries, binariesErr
@@ -108,7 +109,7 @@ func buildBinaries() (string, error) {
 	}
 	dir := filepath.Join(cache, "drainit", "controlplane-"+kubeRelease)
 	var missing []string
-	for _, cmd := range []string{"kube-apiserver", "kube-controller-manager", "kubelet"} {
+	for _, cmd := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"} {
 		if _, err := os.Stat(filepath.Join(dir, cmd)); err != nil {
 			missing = append(missing, "k8s.io/kubernetes/cmd/"+cmd)
 		}
@@ -375,12 +376,21 @@ var namespaces int
 // manifests applied unchanged.
 func (cp *controlPlane) namespace(t *testing.T) string {
 	t.Helper()
+	return cp.namespaceWith(t, func(string) bool { return true })
+}
+
+// namespaceWith is namespace with only the manifests apply says.
+func (cp *controlPlane) namespaceWith(t *testing.T, apply func(manifest string) bool) string {
+	t.Helper()
 	namespaces++
 	ns := fmt.Sprintf("t%d-%d", os.Getpid()%100000, namespaces)
 	if err := cp.apply("", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: "+ns+"\n"); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range manifests(t) {
+		if !apply(m) {
+			continue
+		}
 		if err := cp.apply(ns, m); err != nil {
 			t.Fatalf("the README's manifests do not apply: %v", err)
 		}
@@ -572,37 +582,29 @@ func (p *pod) wait(t *testing.T, limit time.Duration) int {
 	return p.init.wait(time.Second)
 }
 
-// startControllerManager runs kube-controller-manager with the ReplicaSet
-// controller alone, once for the whole run: the controller that decides
-// which pod a scale-down deletes.
-func (cp *controlPlane) startControllerManager(t *testing.T) {
-	t.Helper()
-	cmOnce.Do(func() {
-		kubeconfig := filepath.Join(cp.dir, "kubeconfig")
-		os.WriteFile(kubeconfig, []byte(fmt.Sprintf(`apiVersion: v1
+// startControllers runs kube-controller-manager with the controllers
+// given, and kube-scheduler with them if scheduler.
+func (cp *controlPlane) startControllers(controllers string, scheduler bool) error {
+	kubeconfig := filepath.Join(cp.dir, "kubeconfig")
+	os.WriteFile(kubeconfig, []byte(fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters: [{name: test, cluster: {server: %q, certificate-authority: %q}}]
 users: [{name: admin, user: {token: %q}}]
 contexts: [{name: test, context: {cluster: test, user: admin}}]
 current-context: test
 `, cp.url, cp.caFile, cp.adminToken)), 0o600)
-		bins, err := controlPlaneBinaries()
-		if err != nil {
-			cmErr = err
-			return
-		}
-		cp.run(filepath.Join(bins, "kube-controller-manager"), "--kubeconfig", kubeconfig, "--controllers", "replicaset",
-			"--leader-elect=false", "--secure-port", "0", "--use-service-account-credentials=false")
-	})
-	if cmErr != nil {
-		needInCI(t, cmErr)
+	bins, err := controlPlaneBinaries()
+	if err != nil {
+		return err
 	}
+	cp.run(filepath.Join(bins, "kube-controller-manager"), "--kubeconfig", kubeconfig, "--controllers", controllers,
+		"--leader-elect=false", "--secure-port", "0", "--use-service-account-credentials=false")
+	if scheduler {
+		cp.run(filepath.Join(bins, "kube-scheduler"), "--kubeconfig", kubeconfig, "--leader-elect=false",
+			"--secure-port", "0", "--authentication-skip-lookup")
+	}
+	return nil
 }
-
-var (
-	cmOnce sync.Once
-	cmErr  error
-)
 
 // annotationsOf reads a pod's annotations.
 func (cp *controlPlane) annotationsOf(t *testing.T, path string) map[string]string {

@@ -115,6 +115,15 @@ func fixture(args []string) int {
 			}
 			n = m
 		}
+	case "worker.py": // worker.py: the README's worker (python worker.py in its Deployment): a task a second, and between tasks exits 0 once $DRAINIT_DRAIN_FILE exists; handles nothing
+		for n := 1; ; n++ {
+			if _, err := os.Stat(os.Getenv("DRAINIT_DRAIN_FILE")); err == nil {
+				fmt.Println("worker: the drain file is there: stopping between tasks")
+				return 0
+			}
+			fmt.Println("worker: task", n)
+			time.Sleep(time.Second)
+		}
 	case "stamp": // stamp FILE DUR: notes "start UNIXMILLI" in FILE, sleeps DUR, exits 0 (a preStop hook); handles nothing
 		d, _ := time.ParseDuration(args[1])
 		appendLine(args[0], fmt.Sprintf("start %d\n", time.Now().UnixMilli()))

@@ -5,7 +5,6 @@ package main
 // when the API cannot help.
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -221,19 +220,6 @@ func TestKubeBadInput(t *testing.T) {
 	}
 }
 
-// The README's manifests apply cleanly to a real API server (every Kube
-// test applies them to its namespace; this one says so by name).
-func TestKubeManifestsApply(t *testing.T) {
-	cp := needControlPlane(t)
-	ns := cp.namespace(t)
-	for _, path := range []string{"serviceaccounts/drainit", "pods"} {
-		cp.must(t, "GET", fmt.Sprintf("/api/v1/namespaces/%s/%s", ns, path), "", nil)
-	}
-	cp.must(t, "GET", fmt.Sprintf("/apis/apps/v1/namespaces/%s/deployments/worker", ns), "", nil)
-	cp.must(t, "GET", fmt.Sprintf("/apis/rbac.authorization.k8s.io/v1/namespaces/%s/rolebindings/drainit", ns), "", nil)
-}
-
-// replicaSet makes a ReplicaSet of n pods in ns and starts each as the
 // lockBusy takes the busy lock as a worker does at the start of a task; the
 // returned func is the task's end.
 func lockBusy(t *testing.T, path string) func() {

@@ -267,7 +267,6 @@ func workersReady(t *testing.T, pods []*kpod) {
 // deadline. The real controller chooses, the real kubelet stops.
 func TestKubeletScaleDownDeletesAnIdlePod(t *testing.T) {
 	n := needNode(t)
-	n.cp.startControllerManager(t)
 	ns := n.namespace(t)
 	rs, pods := n.replicaSet(t, ns, 3, 30, true)
 	workersReady(t, pods)
@@ -305,7 +304,6 @@ func TestKubeletScaleDownDeletesAnIdlePod(t *testing.T) {
 // task completes.
 func TestKubeDemo(t *testing.T) {
 	n := needNode(t)
-	n.cp.startControllerManager(t)
 	type verdict struct{ way, deleted, task string }
 	var verdicts []verdict
 	for _, lock := range []bool{false, true} {
@@ -353,5 +351,31 @@ func TestKubeDemo(t *testing.T) {
 	}
 	if l := verdicts[1]; !strings.HasPrefix(l.deleted, "an idle pod") || l.task != "completed" {
 		t.Errorf("busy lock: %+v, want an idle pod deleted and the task completed", l)
+	}
+}
+
+// The README's manifests, applied unchanged, run as written: its
+// Deployment's image (here drainit with the fixture as python worker.py)
+// scheduled by the real scheduler, each drainit reading its grace of 120s
+// from the pod, and a deleted pod's worker stopping between tasks once the
+// drain file appears.
+func TestKubeletReadmeManifestsRunAsWritten(t *testing.T) {
+	n := needNode(t)
+	ns := n.cp.namespace(t) // every manifest, the Deployment too
+	n.scratch(t, ns)        // the cleanup of the Deployment and its pods
+	n.rootCA(t, ns)
+	pods := n.follow(t, ns, 3, "")
+	for _, p := range pods {
+		p.waitLog(t, 20*time.Second, `msg="budget from the pod" grace=2m0s`)
+	}
+	p := pods[0]
+	p.delete(t, -1)
+	p.waitGone(t, 60*time.Second)
+	term := p.lastTermination(t)
+	if term.ExitCode != 0 || !strings.HasPrefix(term.Message, "drained in") || !strings.Contains(term.Message, "file /drain/stop") {
+		t.Errorf("termination %+v, want the worker stopped by the drain file; log:\n%s", term, tail(p.log(), 10))
+	}
+	if !strings.Contains(p.log(), "worker: the drain file is there") {
+		t.Errorf("the worker never saw the drain file; log:\n%s", tail(p.log(), 10))
 	}
 }

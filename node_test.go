@@ -46,8 +46,9 @@ const (
 	nodeName    = "node-1"
 	// The images the node has, imported from tarballs: there is no registry.
 	workerImage = "drainit.test/worker:1"
-	quitImage   = "drainit.test/worker-quit:1" // the same, with STOPSIGNAL SIGQUIT
-	pauseImage  = "registry.k8s.io/pause:3.6"  // containerd's sandbox image, here a busybox that sleeps
+	quitImage   = "drainit.test/worker-quit:1"  // the same, with STOPSIGNAL SIGQUIT
+	readmeImage = "registry.example/worker:1.4" // the same, as the README's Deployment names it: python is the fixture
+	pauseImage  = "registry.k8s.io/pause:3.6"   // containerd's sandbox image, here a busybox that sleeps
 )
 
 type node struct {
@@ -177,7 +178,13 @@ func (n *node) start() error {
 	if err := n.startContainerd(nsPath); err != nil {
 		return err
 	}
-	return n.startKubelet(nsPath, filepath.Join(bins, "kubelet"))
+	if err := n.startKubelet(nsPath, filepath.Join(bins, "kubelet")); err != nil {
+		return err
+	}
+	// The controllers the tests' objects need, and the scheduler for the
+	// README's Deployment, which names no node; the node lifecycle
+	// controller lifts the not-ready taint the kubelet registers with.
+	return n.cp.startControllers("replicaset,deployment,nodelifecycle", true)
 }
 
 // makeCgroups makes the kubelet's cgroup root in every cgroup v1
@@ -273,6 +280,7 @@ state = %q
 		}},
 		{workerImage, func(w io.Writer) error { return writeWorkerImage(w, workerImage, "") }},
 		{quitImage, func(w io.Writer) error { return writeWorkerImage(w, quitImage, "SIGQUIT") }},
+		{readmeImage, func(w io.Writer) error { return writeWorkerImage(w, readmeImage, "") }},
 	} {
 		path := filepath.Join(n.dir, strings.NewReplacer("/", "_", ":", "_").Replace(img.name)+".tar")
 		f, err := os.Create(path)
@@ -296,7 +304,9 @@ state = %q
 // and busybox for hooks and probes.
 func writeWorkerImage(w io.Writer, name, stopSignal string) error {
 	files := map[string]string{"/drainit": drainitBin, "/fixture": fixtureBin, "/legacyworker": legacyBin, "/bin/busybox": "/bin/busybox"}
-	links := map[string]string{}
+	// python worker.py, as the README's Deployment runs it, is the
+	// fixture of that name.
+	links := map[string]string{"/bin/python": "/fixture"}
 	for _, c := range []string{"sh", "sleep", "cat", "rm", "touch", "dd", "test"} {
 		links["/bin/"+c] = "busybox"
 	}
@@ -394,13 +404,17 @@ authorization: {mode: AlwaysAllow}
 containerRuntimeEndpoint: %q
 imageServiceEndpoint: %q
 podLogsDir: %q
+resolvConf: %q
 evictionHard: {memory.available: "1Mi", nodefs.available: "1%%", imagefs.available: "1%%"}
 evictionPressureTransitionPeriod: 1s
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 syncFrequency: 5s
 fileCheckFrequency: 5s
-`, cgroupRoot, nodeIP, sock, sock, filepath.Join(n.dir, "pod-logs"))
+`, cgroupRoot, nodeIP, sock, sock, filepath.Join(n.dir, "pod-logs"), filepath.Join(n.dir, "resolv.conf"))
+	// The pods' resolver is loopback: nothing the tests run looks a name
+	// up, and none could reach a resolver outside the namespace.
+	os.WriteFile(filepath.Join(n.dir, "resolv.conf"), []byte("nameserver 127.0.0.1\n"), 0o644)
 	os.WriteFile(filepath.Join(n.dir, "kubelet.yaml"), []byte(config), 0o644)
 	n.run("kubelet", kubelet, "--config", filepath.Join(n.dir, "kubelet.yaml"), "--kubeconfig", kubeconfig,
 		"--root-dir", filepath.Join(n.dir, "kubelet"), "--hostname-override", nodeName, "--node-ip", nodeIP)
@@ -579,15 +593,23 @@ func (n *node) manifest(name, dir string, s workerSpec) map[string]any {
 			"volumes":    append([]map[string]any{{"name": "t", "hostPath": map[string]any{"path": dir}}}, s.volumes...)}}
 }
 
-// namespace makes a namespace with the README's manifests and the root
-// CA's ConfigMap (the controller that publishes it does not run here).
+// namespace makes a namespace with the README's RBAC manifests and the
+// root CA's ConfigMap (the controller that publishes it does not run
+// here). The README's Deployment only where a test applies it.
 func (n *node) namespace(t *testing.T) string {
 	t.Helper()
-	ns := n.cp.namespace(t)
+	ns := n.cp.namespaceWith(t, func(m string) bool { return !strings.Contains(m, "\nkind: Deployment\n") })
+	n.rootCA(t, ns)
+	return ns
+}
+
+// rootCA publishes the cluster's CA in ns, as kube-controller-manager's
+// root-CA publisher does: pods mount it with their service-account token.
+func (n *node) rootCA(t *testing.T, ns string) {
+	t.Helper()
 	cm, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "kube-root-ca.crt"},
 		"data": map[string]string{"ca.crt": string(mustReadFile(n.cp.caFile))}})
 	n.cp.must(t, "POST", "/api/v1/namespaces/"+ns+"/configmaps", "", cm)
-	return ns
 }
 
 // runPod creates the pod and waits until the kubelet runs it.
@@ -607,6 +629,7 @@ func (n *node) scratch(t *testing.T, ns string) string {
 	}
 	os.Chmod(dir, 0o777)
 	t.Cleanup(func() {
+		n.cp.do("DELETE", "/apis/apps/v1/namespaces/"+ns+"/deployments", "", nil)
 		n.cp.do("DELETE", "/apis/apps/v1/namespaces/"+ns+"/replicasets", "", nil)
 		n.cp.do("DELETE", "/api/v1/namespaces/"+ns+"/pods", "", []byte(`{"gracePeriodSeconds":0}`))
 		deadline := time.Now().Add(20 * time.Second)
@@ -627,7 +650,7 @@ func (n *node) runPodIn(t *testing.T, ns, name, dir string, s workerSpec) *kpod 
 	n.cp.must(t, "POST", "/api/v1/namespaces/"+ns+"/pods", "", body)
 	p.watch(t)
 	p.keepLogs(t)
-	waitFor(t, 60*time.Second, "pod "+name+" running", func() bool { return p.running() })
+	p.waitRunning(t, 60*time.Second)
 	return p
 }
 
@@ -699,6 +722,24 @@ func (p *kpod) running() bool {
 		} `json:"status"`
 	}
 	return err == nil && json.Unmarshal(b, &obj) == nil && len(obj.Status.ContainerStatuses) == 1 && obj.Status.ContainerStatuses[0].State.Running != nil
+}
+
+// waitRunning waits for the kubelet to run the pod's container, and says
+// why not if it does not.
+func (p *kpod) waitRunning(t *testing.T, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !p.running() {
+		if time.Now().After(deadline) {
+			_, b, _ := p.n.cp.do("GET", p.path, "", nil)
+			var obj struct {
+				Status json.RawMessage `json:"status"`
+			}
+			json.Unmarshal(b, &obj)
+			t.Fatalf("pod %s not running after %v: status %s", p.name, limit, obj.Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // terminations is what the watch saw so far.
@@ -878,8 +919,15 @@ func (n *node) replicaSet(t *testing.T, ns string, replicas, grace int, lock boo
 		"spec": map[string]any{"replicas": replicas, "selector": map[string]any{"matchLabels": map[string]string{"app": "w"}}, "template": pod}})
 	rs := "/apis/apps/v1/namespaces/" + ns + "/replicasets"
 	n.cp.must(t, "POST", rs, "", body)
+	return rs + "/workers", n.follow(t, ns, replicas, dir)
+}
+
+// follow waits for want pods a controller makes in ns to run, and follows
+// each (watch, logs); dir is their /t.
+func (n *node) follow(t *testing.T, ns string, want int, dir string) []*kpod {
+	t.Helper()
 	var pods []*kpod
-	waitFor(t, 30*time.Second, fmt.Sprintf("the ReplicaSet controller's %d pods", replicas), func() bool {
+	waitFor(t, 30*time.Second, fmt.Sprintf("the controller's %d pods", want), func() bool {
 		var list struct {
 			Items []struct {
 				Metadata struct{ Name string } `json:"metadata"`
@@ -895,12 +943,12 @@ func (n *node) replicaSet(t *testing.T, ns string, replicas, grace int, lock boo
 				pods = append(pods, p)
 			}
 		}
-		return len(pods) >= replicas
+		return len(pods) >= want
 	})
 	for _, p := range pods {
-		waitFor(t, 60*time.Second, "pod "+p.name+" running", p.running)
+		p.waitRunning(t, 60*time.Second)
 	}
-	return rs + "/workers", pods
+	return pods
 }
 
 // scaleTo scales the ReplicaSet and returns the pod the controller chose
