@@ -1,12 +1,9 @@
 package main
 
-// A real Kubernetes control plane for the Kubernetes tests: Debian's etcd
-// and kube-apiserver built from k8s.io/kubernetes (testdata/controlplane
-// pins the release), on loopback ports, with token authentication and RBAC
-// on. The test harness plays the kubelet: it binds pods to a node, marks
-// them running and ready, runs one drainit per pod, and when the API marks a
-// pod for deletion it sends SIGTERM, SIGKILL once the deletion's grace is
-// over, and removes the pod object, as the kubelet does.
+// The real node's control plane (node_test.go): Debian's etcd and
+// kube-apiserver, kube-controller-manager and kube-scheduler built from
+// k8s.io/kubernetes (testdata/controlplane pins the release), with token
+// authentication and RBAC on, all in the node's network namespace.
 
 import (
 	"bytes"
@@ -27,16 +24,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
-
-	"github.com/drainit/drainit/internal/procfs"
 )
 
 // kubeRelease is the control plane's release: testdata/controlplane/go.mod
@@ -45,47 +37,14 @@ const kubeRelease = "v1.36.3"
 
 type controlPlane struct {
 	url, port  string
-	host       string // the address it serves and advertises: 127.0.0.1, or the node's 10.0.0.1
-	netns      string // the network namespace it runs in (a path under /run/netns); "" for the test's own
+	host       string // the address it serves and advertises
+	netns      string // the network namespace it runs in, a path under /run/netns
 	adminToken string
 	caFile     string
 	dir        string
 	procs      []*exec.Cmd
 	client     *http.Client
 	err        error // why it could not start
-}
-
-var (
-	planeOnce sync.Once
-	plane     *controlPlane
-)
-
-// needControlPlane starts the control plane once for the whole run, or
-// skips (fails in CI) with the reason it cannot.
-func needControlPlane(t *testing.T) *controlPlane {
-	t.Helper()
-	needRoot(t)
-	planeOnce.Do(func() { plane = startControlPlane() })
-	if plane.err != nil {
-		needInCI(t, plane.err)
-	}
-	return plane
-}
-
-// stopControlPlane ends what needControlPlane started; TestMain calls it.
-func stopControlPlane() {
-	if plane != nil {
-		plane.stop()
-	}
-}
-
-func (cp *controlPlane) stop() {
-	for _, p := range cp.procs {
-		p.Process.Kill()
-	}
-	if cp.dir != "" {
-		os.RemoveAll(cp.dir)
-	}
 }
 
 // controlPlaneBinaries builds kube-apiserver, kube-controller-manager,
@@ -142,21 +101,13 @@ func buildBinaries() (string, error) {
 	return dir, nil
 }
 
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+func (cp *controlPlane) stop() {
+	for _, p := range cp.procs {
+		p.Process.Kill()
 	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
-}
-
-func startControlPlane() *controlPlane {
-	cp := &controlPlane{host: "127.0.0.1", adminToken: "admin-" + strconv.Itoa(os.Getpid())}
-	if cp.err = cp.start(); cp.err != nil {
-		cp.stop()
+	if cp.dir != "" {
+		os.RemoveAll(cp.dir)
 	}
-	return cp
 }
 
 func (cp *controlPlane) start() error {
@@ -174,12 +125,10 @@ func (cp *controlPlane) start() error {
 	if err := cp.writeKeys(); err != nil {
 		return err
 	}
-	client, peer, secure := mustPort(), mustPort(), mustPort()
-	if cp.netns != "" {
-		// The kubernetes Service's own address and port: pods reach the
-		// API server as KUBERNETES_SERVICE_HOST says, without a kube-proxy.
-		secure = "443"
-	}
+	// etcd's ports are the namespace's own; the API server serves the
+	// kubernetes Service's address and port, so that pods reach it as
+	// KUBERNETES_SERVICE_HOST says, without a kube-proxy.
+	client, peer, secure := "2379", "2380", "443"
 	cp.port = secure
 	cp.run(etcd, "--data-dir", filepath.Join(cp.dir, "etcd"), "--name", "drainit-test",
 		"--listen-client-urls", "http://127.0.0.1:"+client, "--advertise-client-urls", "http://127.0.0.1:"+client,
@@ -196,10 +145,7 @@ func (cp *controlPlane) start() error {
 	cp.url = "https://" + net.JoinHostPort(cp.host, secure)
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(mustReadFile(cp.caFile))
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
-	if cp.netns != "" {
-		tr.DialContext = dialIn(cp.netns)
-	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, DialContext: dialIn(cp.netns)}
 	cp.client = &http.Client{Timeout: 10 * time.Second, Transport: tr}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
@@ -217,19 +163,7 @@ func (cp *controlPlane) start() error {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if cp.netns != "" {
-		return nil // the kubelet registers its node itself
-	}
-	// The node the harness's pods are bound to.
-	return cp.apply("", "apiVersion: v1\nkind: Node\nmetadata:\n  name: node-1\n")
-}
-
-func mustPort() string {
-	p, err := freePort()
-	if err != nil {
-		panic(err)
-	}
-	return p
+	return nil
 }
 
 func mustReadFile(path string) []byte {
@@ -240,10 +174,7 @@ func mustReadFile(path string) []byte {
 // run starts one control-plane process with its log in cp.dir.
 func (cp *controlPlane) run(bin string, args ...string) {
 	log, _ := os.Create(filepath.Join(cp.dir, filepath.Base(bin)+".log"))
-	cmd := exec.Command(bin, args...)
-	if cp.netns != "" {
-		cmd = exec.Command("nsenter", append([]string{"--net=" + cp.netns, bin}, args...)...)
-	}
+	cmd := exec.Command("nsenter", append([]string{"--net=" + cp.netns, bin}, args...)...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -419,167 +350,6 @@ type apiPod struct {
 		DeletionTimestamp          *time.Time `json:"deletionTimestamp"`
 		DeletionGracePeriodSeconds *int64     `json:"deletionGracePeriodSeconds"`
 	} `json:"metadata"`
-}
-
-// pod is one pod run by the harness's kubelet.
-type pod struct {
-	cp          *controlPlane
-	ns, name    string
-	path        string
-	init        *initRun
-	dir         string // the pod's token and CA, as the kubelet mounts them
-	preStop     time.Duration
-	noticed     time.Time // when the kubelet saw the deletion
-	deletion    apiPod
-	termAt      time.Time // when the kubelet sent SIGTERM
-	kubeletKill bool      // the kubelet had to SIGKILL drainit
-	done        chan struct{}
-}
-
-type podSpec struct {
-	annotations map[string]string // the pod's at creation
-	bind        bool              // the pod was made by a controller: bind it to node-1
-	grace       int               // terminationGracePeriodSeconds
-	preStop     time.Duration     // how long the emulated preStop hook takes before SIGTERM
-	sa          string            // the service account whose token the pod gets; "" for drainit's
-	env         []string          // extra environment for drainit
-	args        []string          // drainit's options and the workload
-	bulk        int               // bytes of an environment variable in the pod's container, for a large pod object
-	caBeside    bool              // the CA as ca.crt beside the token, and no --kube-ca-file
-}
-
-// runPod creates the pod, binds it to node-1, marks it running and ready,
-// and starts its drainit as PID 1 of a PID namespace with the in-cluster
-// environment the kubelet gives a container.
-func (cp *controlPlane) runPod(t *testing.T, ns, name string, spec podSpec) *pod {
-	t.Helper()
-	if spec.sa == "" {
-		spec.sa = "drainit"
-	}
-	annotations := "{}"
-	if spec.annotations != nil {
-		b, _ := json.Marshal(spec.annotations)
-		annotations = string(b)
-	}
-	env := "[]"
-	if spec.bulk > 0 {
-		env = fmt.Sprintf(`[{"name":"BULK","value":%q}]`, strings.Repeat("x", spec.bulk))
-	}
-	manifest := fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":%q,"annotations":%s},"spec":{"nodeName":"node-1","serviceAccountName":%q,
-		"terminationGracePeriodSeconds":%d,"containers":[{"name":"worker","image":"drainit-test","env":%s}]}}`, name, annotations, spec.sa, spec.grace, env)
-	cp.must(t, "POST", fmt.Sprintf("/api/v1/namespaces/%s/pods", ns), "", []byte(manifest))
-	return cp.startPod(t, ns, name, spec)
-}
-
-// startPod is the kubelet's part for a pod that exists: bind it to node-1
-// if it is not bound, mark it running and ready, run its drainit.
-func (cp *controlPlane) startPod(t *testing.T, ns, name string, spec podSpec) *pod {
-	t.Helper()
-	if spec.sa == "" {
-		spec.sa = "drainit"
-	}
-	p := &pod{cp: cp, ns: ns, name: name, path: fmt.Sprintf("/api/v1/namespaces/%s/pods/%s", ns, name),
-		dir: t.TempDir(), preStop: spec.preStop, done: make(chan struct{})}
-	if spec.bind {
-		cp.must(t, "POST", p.path+"/binding", "", []byte(fmt.Sprintf(
-			`{"apiVersion":"v1","kind":"Binding","metadata":{"name":%q},"target":{"apiVersion":"v1","kind":"Node","name":"node-1"}}`, name)))
-	}
-	cp.must(t, "PATCH", p.path+"/status", "application/merge-patch+json",
-		[]byte(`{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}`))
-	os.WriteFile(filepath.Join(p.dir, "token"), []byte(cp.token(t, ns, spec.sa)), 0o600)
-	env := []string{"KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=" + cp.port,
-		"POD_NAME=" + name, "POD_NAMESPACE=" + ns, "DRAINIT_KUBE_TOKEN_FILE=" + filepath.Join(p.dir, "token")}
-	if spec.caBeside {
-		os.WriteFile(filepath.Join(p.dir, "ca.crt"), mustReadFile(cp.caFile), 0o644)
-	} else {
-		env = append(env, "DRAINIT_KUBE_CA_FILE="+cp.caFile)
-	}
-	env = append(env, spec.env...)
-	args := slices.Clone(spec.args)
-	for i, a := range args {
-		args[i] = strings.ReplaceAll(a, "@dir", p.dir)
-	}
-	p.init = startEnv(t, pid1, env, []string{drainitBin}, args...)
-	go p.kubelet()
-	t.Cleanup(func() {
-		// A pod the test left running goes as a node's pods go: killed.
-		select {
-		case <-p.done:
-		default:
-			procfs.KillTree(p.init.pid)
-			<-p.done
-		}
-	})
-	return p
-}
-
-// kubelet follows the pod as the kubelet's kill path does: on deletion,
-// the preStop hook's time, SIGTERM, and SIGKILL when the deletion's grace
-// (counted from when the deletion was seen) is over; then the pod object
-// goes.
-func (p *pod) kubelet() {
-	defer close(p.done)
-	for {
-		select {
-		case <-p.init.done:
-			p.cp.do("DELETE", p.path, "", []byte(`{"gracePeriodSeconds":0}`))
-			return
-		case <-time.After(50 * time.Millisecond):
-		}
-		code, b, err := p.cp.do("GET", p.path, "", nil)
-		if err != nil || code != http.StatusOK {
-			continue
-		}
-		var obj apiPod
-		if json.Unmarshal(b, &obj) != nil || obj.Metadata.DeletionTimestamp == nil {
-			continue
-		}
-		p.noticed, p.deletion = time.Now(), obj
-		grace := time.Duration(*obj.Metadata.DeletionGracePeriodSeconds) * time.Second
-		select {
-		case <-p.init.done:
-		case <-time.After(p.preStop):
-			p.termAt = time.Now()
-			unix.Kill(p.init.pid, unix.SIGTERM)
-		}
-		select {
-		case <-p.init.done:
-		case <-time.After(time.Until(p.noticed.Add(grace))):
-			p.kubeletKill = true
-			unix.Kill(p.init.pid, unix.SIGKILL)
-			<-p.init.done
-		}
-		p.cp.do("DELETE", p.path, "", []byte(`{"gracePeriodSeconds":0}`))
-		return
-	}
-}
-
-// waitLog waits, 10s at most, for drainit's log to say msg.
-func (p *pod) waitLog(t *testing.T, msg string) {
-	t.Helper()
-	waitFor(t, 10*time.Second, "drainit to log "+msg, func() bool { return strings.Contains(p.init.log(), msg) })
-}
-
-// delete asks the API to delete the pod, with the deletion's own grace
-// when grace >= 0, as kubectl delete --grace-period does.
-func (p *pod) delete(t *testing.T, grace int) {
-	t.Helper()
-	body := []byte(nil)
-	if grace >= 0 {
-		body = []byte(fmt.Sprintf(`{"gracePeriodSeconds":%d}`, grace))
-	}
-	p.cp.must(t, "DELETE", p.path, "", body)
-}
-
-// wait waits for the kubelet to be done with the pod.
-func (p *pod) wait(t *testing.T, limit time.Duration) int {
-	t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(limit):
-		t.Fatalf("pod %s still running after %v; drainit's log:\n%s", p.name, limit, p.init.log())
-	}
-	return p.init.wait(time.Second)
 }
 
 // startControllers runs kube-controller-manager with the controllers

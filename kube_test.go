@@ -1,8 +1,8 @@
 package main
 
-// drainit in pods of a real control plane (controlplane_test.go): the
-// budget from the pod spec, the deadline from a deletion, and what happens
-// when the API cannot help.
+// drainit in pods the real kubelet runs (node_test.go): the budget from
+// the pod spec, what happens when the API cannot help, and the busy
+// lock's deletion cost.
 
 import (
 	"os"
@@ -46,155 +46,6 @@ func logDeadline(t *testing.T, log, msg string) time.Time {
 	return d
 }
 
-// The pod spec's 20s is the budget, with no DRAINIT_GRACE; a plain delete
-// gives the same 20s, so the deadline is 20s - margin after SIGTERM.
-func TestKubeBudgetFromThePodSpec(t *testing.T) {
-	cp := needControlPlane(t)
-	ns := cp.namespace(t)
-	rec := filepath.Join(t.TempDir(), "rec")
-	tlog := filepath.Join(t.TempDir(), "tlog")
-	p := cp.runPod(t, ns, "worker", podSpec{grace: 20,
-		args: []string{"--termination-log", tlog, "--", "@fixture", "record", rec, "USR1"}})
-	waitReadyFile(t, rec)
-	p.waitLog(t, "budget from the pod spec")
-	p.delete(t, -1)
-	waitFor(t, 10*time.Second, "the deadline from the deletion", func() bool { return strings.Contains(p.init.log(), "deadline moved") })
-	log := p.init.log()
-	if src := logAttr(t, log, "drain started", "source"); src != "pod spec" {
-		t.Errorf("drain started with the budget from %q, want the pod spec", src)
-	}
-	// deletionTimestamp has whole seconds, and the kubelet notices the
-	// deletion a little after it: the deadline may be early, never late.
-	if d := logDeadline(t, log, "deadline moved").Sub(p.termAt); d < 15*time.Second || d > 18500*time.Millisecond {
-		t.Errorf("deadline %v after SIGTERM, want 18s (20s - margin 2s)", d)
-	}
-	unix.Kill(p.init.pid, unix.SIGUSR1) // the workload's own way out
-	if code := p.wait(t, 30*time.Second); code != 0 {
-		t.Errorf("exit %d; log:\n%s", code, p.init.log())
-	}
-	if got := string(mustRead(t, tlog)); !strings.Contains(got, "(deadline: deletion; TERM): exit 0") {
-		t.Errorf("termination log %q does not name the deletion", got)
-	}
-}
-
-// kubectl delete --grace-period=7 on a pod whose spec says 30: the kubelet
-// SIGKILLs after 7s, so drainit must kill the tree margin before that.
-func TestKubeDeletionGraceShortensTheDeadline(t *testing.T) {
-	cp := needControlPlane(t)
-	ns := cp.namespace(t)
-	ready, tlog := filepath.Join(t.TempDir(), "ready"), filepath.Join(t.TempDir(), "tlog")
-	p := cp.runPod(t, ns, "worker", podSpec{grace: 30,
-		args: []string{"--termination-log", tlog, "--", "@fixture", "ignore", ready}})
-	waitReadyFile(t, ready)
-	p.delete(t, 7)
-	if code := p.wait(t, 30*time.Second); code != 137 {
-		t.Errorf("exit %d, want 137; log:\n%s", code, p.init.log())
-	}
-	if p.kubeletKill {
-		t.Errorf("the kubelet had to SIGKILL drainit: its deadline was not the deletion's; log:\n%s", p.init.log())
-	}
-	if took := p.init.ended.Sub(p.termAt); took < 2500*time.Millisecond || took > 6500*time.Millisecond {
-		t.Errorf("drainit ended %v after SIGTERM, want about 5s (7s - margin 2s)", took)
-	}
-	got := string(mustRead(t, tlog))
-	if !strings.Contains(got, "(deadline: deletion): SIGKILL sent to 1 processes: exit 137") {
-		t.Errorf("termination log %q does not name the deletion", got)
-	}
-}
-
-// A preStop hook took 3s before SIGTERM: the deadline still lands margin
-// before deletionTimestamp, not margin before trigger + grace.
-func TestKubePreStopTimeCounts(t *testing.T) {
-	cp := needControlPlane(t)
-	ns := cp.namespace(t)
-	ready := filepath.Join(t.TempDir(), "ready")
-	p := cp.runPod(t, ns, "worker", podSpec{grace: 10, preStop: 3 * time.Second,
-		args: []string{"--", "@fixture", "ignore", ready}})
-	waitReadyFile(t, ready)
-	p.delete(t, -1)
-	if code := p.wait(t, 30*time.Second); code != 137 {
-		t.Errorf("exit %d, want 137; log:\n%s", code, p.init.log())
-	}
-	if p.kubeletKill {
-		t.Errorf("the kubelet had to SIGKILL drainit; log:\n%s", p.init.log())
-	}
-	want := p.deletion.Metadata.DeletionTimestamp.Add(-2 * time.Second)
-	if got := logDeadline(t, p.init.log(), "deadline moved"); !got.Equal(want) {
-		t.Errorf("deadline %v, want deletionTimestamp %v - margin 2s = %v", got, p.deletion.Metadata.DeletionTimestamp, want)
-	}
-}
-
-// When the API cannot help, drainit says so once per read and drains on
-// --grace as it would without Kubernetes.
-func TestKubeReadFailuresFallBackToGrace(t *testing.T) {
-	cp := needControlPlane(t)
-	ns := cp.namespace(t)
-	cp.must(t, "POST", "/api/v1/namespaces/"+ns+"/serviceaccounts", "application/yaml", []byte("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: no-role\n"))
-	closed := mustPort()
-	for _, tc := range []struct {
-		name string
-		spec podSpec
-		want string
-	}{
-		{"unreachable", podSpec{env: []string{"KUBERNETES_SERVICE_PORT=" + closed}}, "connection refused"},
-		{"forbidden", podSpec{sa: "no-role"}, "403 Forbidden"},
-		{"not found", podSpec{env: []string{"POD_NAME=no-such-pod"}}, "404 Not Found"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			rec := filepath.Join(t.TempDir(), "rec")
-			tc.spec.grace = 30
-			tc.spec.args = []string{"--grace", "5s", "--", "@fixture", "record", rec, "USR1"}
-			p := cp.runPod(t, ns, "w-"+strings.ReplaceAll(tc.name, " ", "-"), tc.spec)
-			waitReadyFile(t, rec)
-			waitFor(t, 10*time.Second, "the warning at start", func() bool { return strings.Count(p.init.log(), "cannot read the pod") == 1 })
-			p.delete(t, 7)
-			waitFor(t, 10*time.Second, "the warning at the trigger", func() bool { return strings.Count(p.init.log(), "cannot read the pod") == 2 })
-			unix.Kill(p.init.pid, unix.SIGUSR1)
-			if code := p.wait(t, 30*time.Second); code != 0 {
-				t.Errorf("exit %d; log:\n%s", code, p.init.log())
-			}
-			log := p.init.log()
-			for _, l := range strings.Split(log, "\n") {
-				if strings.Contains(l, "cannot read the pod") {
-					podName := ns + "/" + p.name
-					for _, kv := range tc.spec.env {
-						if v, ok := strings.CutPrefix(kv, "POD_NAME="); ok {
-							podName = ns + "/" + v
-						}
-					}
-					if !strings.Contains(l, "level=WARN") || !strings.Contains(l, podName) || !strings.Contains(l, "https://127.0.0.1:") || !strings.Contains(l, tc.want) {
-						t.Errorf("warning does not name the pod %s, the URL and %q: %s", podName, tc.want, l)
-					}
-				}
-			}
-			if src := logAttr(t, log, "drain started", "source"); src != "flag" || strings.Contains(log, "deadline moved") {
-				t.Errorf("the drain did not keep --grace:\n%s", log)
-			}
-		})
-	}
-}
-
-// The token is read for every request, as bound tokens rotate: the read at
-// start succeeds with the kubelet's token; the file is then replaced, as
-// the kubelet replaces it, and the read at the trigger uses the new one.
-func TestKubeTokenIsReadForEveryRequest(t *testing.T) {
-	cp := needControlPlane(t)
-	ns := cp.namespace(t)
-	rec := filepath.Join(t.TempDir(), "rec")
-	p := cp.runPod(t, ns, "worker", podSpec{grace: 30, args: []string{"--", "@fixture", "record", rec, "USR1"}})
-	waitReadyFile(t, rec)
-	waitFor(t, 10*time.Second, "the read at start", func() bool { return strings.Contains(p.init.log(), "budget from the pod spec") })
-	tmp := filepath.Join(p.dir, ".token")
-	os.WriteFile(tmp, []byte("a-token-the-api-server-never-issued"), 0o600)
-	os.Rename(tmp, filepath.Join(p.dir, "token"))
-	p.delete(t, 20)
-	waitFor(t, 10*time.Second, "the read at the trigger, with the new token", func() bool { return strings.Contains(p.init.log(), "401 Unauthorized") })
-	unix.Kill(p.init.pid, unix.SIGUSR1)
-	if code := p.wait(t, 30*time.Second); code != 0 {
-		t.Errorf("exit %d; log:\n%s", code, p.init.log())
-	}
-}
-
 func TestKubeBadInput(t *testing.T) {
 	dir := t.TempDir()
 	token := filepath.Join(dir, "token")
@@ -231,20 +82,126 @@ func lockBusy(t *testing.T, path string) func() {
 	return func() { f.Close() }
 }
 
+// The README shows the manifests the tests apply, as they are.
+func TestReadmeShowsTheManifests(t *testing.T) {
+	readme := string(mustRead(t, "README.md"))
+	for _, m := range manifests(t) {
+		if !strings.Contains(readme, strings.TrimSpace(m)) {
+			t.Errorf("README.md lacks this manifest as it is in testdata/kube:\n%s", m)
+		}
+	}
+}
+
+// The pod spec's 20s is the budget, with no DRAINIT_GRACE; a plain delete
+// gives the same 20s from the kubelet's SIGTERM, so the deadline is 18s
+// after it and nothing moves.
+func TestKubeBudgetFromThePodSpec(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	p := n.runPod(t, ns, "worker", workerSpec{grace: 20, args: []string{"/fixture", "record", "/t/rec", "USR1"}})
+	p.waitReady(t, "rec")
+	p.waitLog(t, 10*time.Second, "budget from the pod")
+	p.delete(t, -1)
+	p.waitLog(t, 10*time.Second, "drain started")
+	time.Sleep(time.Second) // the trigger's read
+	log := p.log()
+	if src, b := logAttr(t, log, "drain started", "source"), logAttr(t, log, "drain started", "budget"); src != "pod spec" || b != "18s" {
+		t.Errorf("drain started with budget %s from %q, want 18s from the pod spec", b, src)
+	}
+	if strings.Contains(log, "deadline moved") {
+		t.Errorf("the deletion's grace is the spec's, but the deadline moved:\n%s", log)
+	}
+	p.signal(t, "/fixture", unix.SIGUSR1) // the workload's own way out
+	p.waitGone(t, 30*time.Second)
+	if term := p.drainitEnded(t); term.ExitCode != 0 || !strings.Contains(term.Message, "(deadline: pod spec; TERM): exit 0") {
+		t.Errorf("termination %+v", term)
+	}
+}
+
+// When the API cannot help, drainit says so once per read and drains on
+// --grace as it would without Kubernetes.
+func TestKubeReadFailuresFallBackToGrace(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	n.cp.must(t, "POST", "/api/v1/namespaces/"+ns+"/serviceaccounts", "application/yaml", []byte("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: no-role\n"))
+	for _, tc := range []struct {
+		name string
+		spec workerSpec
+		want string
+	}{
+		{"unreachable", workerSpec{env: map[string]string{"KUBERNETES_SERVICE_PORT": "1"}}, "connection refused"},
+		{"forbidden", workerSpec{sa: "no-role"}, "403 Forbidden"},
+		{"not found", workerSpec{env: map[string]string{"POD_NAME": "no-such-pod"}}, "404 Not Found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.spec.grace, tc.spec.opts, tc.spec.args = 30, []string{"--grace", "5s"}, []string{"/fixture", "record", "/t/rec", "USR1"}
+			p := n.runPod(t, ns, "w-"+strings.ReplaceAll(tc.name, " ", "-"), tc.spec)
+			p.waitReady(t, "rec")
+			waitFor(t, 10*time.Second, "the warning at start", func() bool { return strings.Count(p.log(), "cannot read the pod") == 1 })
+			p.delete(t, 7)
+			waitFor(t, 10*time.Second, "the warning at the trigger", func() bool { return strings.Count(p.log(), "cannot read the pod") == 2 })
+			p.signal(t, "/fixture", unix.SIGUSR1)
+			p.waitGone(t, 30*time.Second)
+			if term := p.drainitEnded(t); term.ExitCode != 0 {
+				t.Errorf("termination %+v", term)
+			}
+			log := p.log()
+			podName := ns + "/" + p.name
+			if v, ok := tc.spec.env["POD_NAME"]; ok {
+				podName = ns + "/" + v
+			}
+			for _, l := range strings.Split(log, "\n") {
+				if strings.Contains(l, "cannot read the pod") {
+					if !strings.Contains(l, "level=WARN") || !strings.Contains(l, podName) || !strings.Contains(l, "https://"+nodeAPIHost+":") || !strings.Contains(l, tc.want) {
+						t.Errorf("warning does not name the pod %s, the URL and %q: %s", podName, tc.want, l)
+					}
+				}
+			}
+			if src := logAttr(t, log, "drain started", "source"); src != "flag" || strings.Contains(log, "deadline moved") {
+				t.Errorf("the drain did not keep --grace:\n%s", log)
+			}
+		})
+	}
+}
+
+// The token is read for every request, as bound tokens rotate: the read at
+// start succeeds with a token of the service account; the file is then
+// replaced, as the kubelet replaces it, and the read at the trigger uses
+// the new one.
+func TestKubeTokenIsReadForEveryRequest(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	dir := n.scratch(t, ns)
+	os.WriteFile(filepath.Join(dir, "token"), []byte(n.cp.token(t, ns, "drainit")), 0o644)
+	p := n.runPodIn(t, ns, "worker", dir, workerSpec{grace: 30, env: map[string]string{"DRAINIT_KUBE_TOKEN_FILE": "/t/token"},
+		args: []string{"/fixture", "record", "/t/rec", "USR1"}})
+	p.waitReady(t, "rec")
+	p.waitLog(t, 10*time.Second, "budget from the pod")
+	tmp := filepath.Join(dir, ".token")
+	os.WriteFile(tmp, []byte("a-token-the-api-server-never-issued"), 0o644)
+	os.Rename(tmp, filepath.Join(dir, "token"))
+	p.delete(t, 20)
+	p.waitLog(t, 10*time.Second, "401 Unauthorized")
+	p.signal(t, "/fixture", unix.SIGUSR1)
+	p.waitGone(t, 30*time.Second)
+	if term := p.drainitEnded(t); term.ExitCode != 0 {
+		t.Errorf("termination %+v", term)
+	}
+}
+
 // The deletion cost follows the busy lock: the idle value at start over a
 // stale busy one, busy at once, idle once idle has lasted the interval,
 // and a worker doing task after task costs no writes between tasks.
 func TestKubeDeletionCostFollowsTheLock(t *testing.T) {
-	cp := needControlPlane(t)
-	ns := cp.namespace(t)
-	rec := filepath.Join(t.TempDir(), "rec")
+	n := needNode(t)
+	ns := n.namespace(t)
 	const cost, mark = kube.DeletionCost, "example.com/busy"
-	p := cp.runPod(t, ns, "worker", podSpec{grace: 30, annotations: map[string]string{cost: "1000", mark: "stale"},
-		args: []string{"--busy-file", "@dir/busy", "--cost-interval", "2s", "--busy-annotation", mark + "=yes:",
-			"--", "@fixture", "record", rec, "USR1"}})
-	waitReadyFile(t, rec)
+	p := n.runPod(t, ns, "worker", workerSpec{grace: 30, annotations: map[string]string{cost: "1000", mark: "stale"},
+		opts: []string{"--busy-file", "/t/busy", "--cost-interval", "2s", "--busy-annotation", mark + "=yes:"},
+		args: []string{"/fixture", "record", "/t/rec", "USR1"}})
+	p.waitReady(t, "rec")
 	state := func() string {
-		a := cp.annotationsOf(t, p.path)
+		a := p.annotations(t)
 		v, ok := a[mark]
 		if !ok {
 			v = "(none)"
@@ -253,7 +210,8 @@ func TestKubeDeletionCostFollowsTheLock(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "the idle state written at start", func() bool { return state() == "0 (none)" })
 
-	done := lockBusy(t, filepath.Join(p.dir, "busy"))
+	busy := filepath.Join(p.dir, "busy") // the file drainit made, as the host sees it
+	done := lockBusy(t, busy)
 	locked := time.Now()
 	waitFor(t, 10*time.Second, "busy written", func() bool { return state() == "1000 yes" })
 	if d := time.Since(locked); d > 3*time.Second {
@@ -266,10 +224,10 @@ func TestKubeDeletionCostFollowsTheLock(t *testing.T) {
 		t.Errorf("idle written %v after the task, want once idle had lasted --cost-interval 2s", d)
 	}
 
-	stop := cp.watchAnnotation(t, ns, p.name, cost)
+	stop := n.cp.watchAnnotation(t, ns, p.name, cost)
 	burst := time.Now()
 	for i := 0; i < 50; i++ {
-		done := lockBusy(t, filepath.Join(p.dir, "busy"))
+		done := lockBusy(t, busy)
 		time.Sleep(90 * time.Millisecond)
 		done()
 		time.Sleep(10 * time.Millisecond)
@@ -281,17 +239,5 @@ func TestKubeDeletionCostFollowsTheLock(t *testing.T) {
 	// values[0] is the state when the watch began; each later one a write.
 	if len(values) == 0 || len(values)-1 > 2 || values[len(values)-1] != "0" {
 		t.Errorf("the deletion cost went through %v during and after 50 tasks: want at most 2 writes, ending at 0", values)
-	}
-	unix.Kill(p.init.pid, unix.SIGUSR1)
-	p.wait(t, 30*time.Second)
-}
-
-// The README shows the manifests the tests apply, as they are.
-func TestReadmeShowsTheManifests(t *testing.T) {
-	readme := string(mustRead(t, "README.md"))
-	for _, m := range manifests(t) {
-		if !strings.Contains(readme, strings.TrimSpace(m)) {
-			t.Errorf("README.md lacks this manifest as it is in testdata/kube:\n%s", m)
-		}
 	}
 }

@@ -75,7 +75,6 @@ func TestMain(m *testing.M) {
 	}
 	fixtureBin, _ = os.Executable()
 	code := m.Run()
-	stopControlPlane()
 	stopNode()
 	os.RemoveAll(dir)
 	os.Exit(code)

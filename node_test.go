@@ -90,47 +90,57 @@ func stopNode() {
 	}
 }
 
-// dialIn dials from inside network namespace path: the socket is made by
-// a thread that entered it, and stays there whatever thread uses it next.
-func dialIn(path string) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		type result struct {
-			c   net.Conn
-			err error
+// inNetns runs f on a thread inside network namespace path: the sockets f
+// makes stay there, whatever thread uses them next. The thread goes back
+// to the test's namespace before it is unlocked; one that ended locked
+// would take with it the children it forked, whose Pdeathsig is tied to
+// their parent thread: etcd, the API server, the kubelet.
+func inNetns(path string, f func()) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		home, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
 		}
-		ch := make(chan result, 1)
-		go func() {
-			// The thread goes back to the test's namespace before it is
-			// unlocked. A thread that ended locked would take with it the
-			// children it forked, whose Pdeathsig is tied to their parent
-			// thread: etcd, the API server, the kubelet.
-			runtime.LockOSThread()
-			home, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				runtime.UnlockOSThread()
-				ch <- result{nil, err}
-				return
-			}
-			defer unix.Close(home)
-			fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if err == nil {
-				err = unix.Setns(fd, unix.CLONE_NEWNET)
-				unix.Close(fd)
-			}
-			if err != nil {
-				runtime.UnlockOSThread()
-				ch <- result{nil, fmt.Errorf("entering %s: %w", path, err)}
-				return
-			}
-			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-			if unix.Setns(home, unix.CLONE_NEWNET) == nil {
-				runtime.UnlockOSThread()
-			}
-			ch <- result{c, err}
-		}()
-		r := <-ch
-		return r.c, r.err
+		defer unix.Close(home)
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err == nil {
+			err = unix.Setns(fd, unix.CLONE_NEWNET)
+			unix.Close(fd)
+		}
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("entering %s: %w", path, err)
+			return
+		}
+		f()
+		if unix.Setns(home, unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- nil
+	}()
+	return <-errc
+}
+
+// dialIn dials from inside network namespace path.
+func dialIn(path string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (c net.Conn, err error) {
+		if nsErr := inNetns(path, func() { c, err = (&net.Dialer{}).DialContext(ctx, network, addr) }); nsErr != nil {
+			return nil, nsErr
+		}
+		return c, err
 	}
+}
+
+// listenIn listens on addr inside network namespace path.
+func listenIn(path, addr string) (l net.Listener, err error) {
+	if nsErr := inNetns(path, func() { l, err = net.Listen("tcp", addr) }); nsErr != nil {
+		return nil, nsErr
+	}
+	return l, err
 }
 
 func (n *node) start() error {
@@ -551,14 +561,17 @@ type termination struct {
 // the README's service account, POD_NAME/POD_NAMESPACE from the downward
 // API, and the test's directory at /t.
 type workerSpec struct {
-	grace   int
-	opts    []string // drainit's options: the container's command is then /drainit OPTS --
-	args    []string // the container's args: the workload, after the image's ENTRYPOINT ["/drainit", "--"]
-	env     map[string]string
-	image   string         // workerImage unless set
-	extra   map[string]any // more fields of the container (lifecycle, livenessProbe …)
-	volumes []map[string]any
-	mounts  []map[string]any
+	grace       int
+	opts        []string // drainit's options: the container's command is then /drainit OPTS --
+	args        []string // the container's args: the workload, after the image's ENTRYPOINT ["/drainit", "--"]
+	env         map[string]string
+	image       string         // workerImage unless set
+	extra       map[string]any // more fields of the container (lifecycle, livenessProbe …)
+	volumes     []map[string]any
+	mounts      []map[string]any
+	sa          string            // the service account; "" for the README's drainit
+	annotations map[string]string // the pod's at creation
+	hostAliases int               // bytes of /etc/hosts aliases, for a large pod object
 }
 
 func (n *node) manifest(name, dir string, s workerSpec) map[string]any {
@@ -566,9 +579,12 @@ func (n *node) manifest(name, dir string, s workerSpec) map[string]any {
 	if image == "" {
 		image = workerImage
 	}
-	env := []map[string]any{
-		{"name": "POD_NAME", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.name"}}},
-		{"name": "POD_NAMESPACE", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.namespace"}}},
+	var env []map[string]any
+	for _, v := range []string{"POD_NAME", "POD_NAMESPACE"} {
+		if _, set := s.env[v]; !set {
+			field := strings.ToLower(strings.TrimPrefix(v, "POD_"))
+			env = append(env, map[string]any{"name": v, "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata." + field}}})
+		}
 	}
 	for _, k := range slices.Sorted(func(yield func(string) bool) {
 		for k := range s.env {
@@ -587,10 +603,27 @@ func (n *node) manifest(name, dir string, s workerSpec) map[string]any {
 	for k, v := range s.extra {
 		c[k] = v
 	}
-	return map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": name},
-		"spec": map[string]any{"nodeName": nodeName, "serviceAccountName": "drainit", "terminationGracePeriodSeconds": s.grace,
-			"containers": []any{c},
-			"volumes":    append([]map[string]any{{"name": "t", "hostPath": map[string]any{"path": dir}}}, s.volumes...)}}
+	sa := s.sa
+	if sa == "" {
+		sa = "drainit"
+	}
+	spec := map[string]any{"nodeName": nodeName, "serviceAccountName": sa, "terminationGracePeriodSeconds": s.grace,
+		"containers": []any{c},
+		"volumes":    append([]map[string]any{{"name": "t", "hostPath": map[string]any{"path": dir}}}, s.volumes...)}
+	if s.hostAliases > 0 {
+		// Bulk the kubelet writes to /etc/hosts, not to an environment
+		// (which execve would refuse past 128 KiB a string).
+		var names []string
+		for i := 0; len(names)*200 < s.hostAliases; i++ {
+			names = append(names, fmt.Sprintf("h%d.%s", i, strings.Repeat("x", 190)))
+		}
+		spec["hostAliases"] = []any{map[string]any{"ip": "127.0.0.1", "hostnames": names}}
+	}
+	meta := map[string]any{"name": name}
+	if s.annotations != nil {
+		meta["annotations"] = s.annotations
+	}
+	return map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
 }
 
 // namespace makes a namespace with the README's RBAC manifests and the
@@ -987,4 +1020,44 @@ func (p *kpod) ready(t *testing.T) bool {
 	}
 	json.Unmarshal(p.n.cp.must(t, "GET", p.path, "", nil), &obj)
 	return slices.ContainsFunc(obj.Status.Conditions, func(c struct{ Type, Status string }) bool { return c.Type == "Ready" && c.Status == "True" })
+}
+
+// hostPid is the host's PID of the pod's process whose command line has
+// arg: the test signals a workload the way it would itself be signalled.
+func (p *kpod) hostPid(t *testing.T, arg string) int {
+	t.Helper()
+	p.mu.Lock()
+	uid := p.uid
+	p.mu.Unlock()
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, c := range procs {
+		dir := filepath.Dir(c)
+		argv := strings.Split(string(mustReadFile(c)), "\x00")
+		if !slices.Contains(argv, arg) || !strings.Contains(string(mustReadFile(dir+"/cgroup")), uid) {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(dir))
+		return pid
+	}
+	t.Fatalf("no process of pod %s (%s) with %q", p.name, uid, arg)
+	return 0
+}
+
+// signal sends sig to the pod's process whose command line has arg.
+func (p *kpod) signal(t *testing.T, arg string, sig unix.Signal) {
+	t.Helper()
+	if err := unix.Kill(p.hostPid(t, arg), sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// drainitEnded fails the test unless drainit's own summary is the
+// container's termination message: the runtime did not kill it first.
+func (p *kpod) drainitEnded(t *testing.T) termination {
+	t.Helper()
+	term := p.lastTermination(t)
+	if term.Message == "" || strings.HasPrefix(term.Message, "draining since") {
+		t.Errorf("the runtime killed before drainit did: termination %+v; log:\n%s", term, tail(p.log(), 10))
+	}
+	return term
 }

@@ -8,6 +8,7 @@ package main
 // where the API is involved.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -36,166 +37,6 @@ func termAtIn(t *testing.T, rec string) time.Time {
 	}
 	t.Fatalf("the workload never got TERM: %q", lines(rec))
 	return time.Time{}
-}
-
-// A deletion shorter than the drain delay: pod spec 120s, a 5s delay,
-// deleted with gracePeriodSeconds=4. The delay is cut short, the drain file
-// and the drain signal go out at once, drainit kills before the kubelet.
-func TestKubeDeletionShorterThanTheDelayStillDrains(t *testing.T) {
-	cp := needControlPlane(t)
-	ns := cp.namespace(t)
-	dir := t.TempDir()
-	rec, file, tlog := filepath.Join(dir, "rec"), filepath.Join(dir, "drain"), filepath.Join(dir, "tlog")
-	p := cp.runPod(t, ns, "worker", podSpec{grace: 120, env: []string{"DRAINIT_DRAIN_DELAY=5s", "DRAINIT_DRAIN_FILE=" + file},
-		args: []string{"--termination-log", tlog, "--", "@fixture", "record", rec}})
-	waitReadyFile(t, rec)
-	p.waitLog(t, "budget from the pod spec")
-	p.delete(t, 4)
-	if code := p.wait(t, 30*time.Second); code != 137 {
-		t.Errorf("exit %d, want 137; log:\n%s", code, p.init.log())
-	}
-	log := p.init.log()
-	if p.kubeletKill {
-		t.Errorf("the kubelet had to SIGKILL drainit; log:\n%s", log)
-	}
-	if d := termAtIn(t, rec).Sub(p.termAt); d > 1500*time.Millisecond {
-		t.Errorf("the drain signal came %v after the trigger, want at once (the delay cut short); log:\n%s", d, log)
-	}
-	if _, err := os.Stat(file); err != nil {
-		t.Errorf("no drain file: %v", err)
-	}
-	if !strings.Contains(log, "delay cut short: deadline in") {
-		t.Errorf("no line saying the delay was cut short:\n%s", log)
-	}
-	if took := p.init.ended.Sub(p.termAt); took < 900*time.Millisecond || took > 3500*time.Millisecond {
-		t.Errorf("drainit ended %v after SIGTERM, want about 2s (4s - margin 2s)", took)
-	}
-	if got := string(mustRead(t, tlog)); !strings.Contains(got, "(deadline: deletion): SIGKILL sent to 1 processes: exit 137") {
-		t.Errorf("termination log %q does not name the deletion", got)
-	}
-}
-
-// terminationGracePeriodSeconds 2 and the default margin of 2s: the
-// margin takes half the budget, the drain goes out at once and the kill
-// comes after 1s, where it used to come at once.
-func TestKubeShortPodGraceHalvesTheMargin(t *testing.T) {
-	cp := needControlPlane(t)
-	ns := cp.namespace(t)
-	rec := filepath.Join(t.TempDir(), "rec")
-	p := cp.runPod(t, ns, "worker", podSpec{grace: 2, args: []string{"--", "@fixture", "record", rec}})
-	waitReadyFile(t, rec)
-	p.waitLog(t, "budget from the pod spec")
-	p.delete(t, -1)
-	if code := p.wait(t, 30*time.Second); code != 137 {
-		t.Errorf("exit %d, want 137; log:\n%s", code, p.init.log())
-	}
-	log := p.init.log()
-	if p.kubeletKill {
-		t.Errorf("the kubelet had to SIGKILL drainit; log:\n%s", log)
-	}
-	termAtIn(t, rec) // the drain signal went out
-	if !strings.Contains(log, "margin 2s cut to 1s, half the budget") {
-		t.Errorf("no line saying the margin was halved:\n%s", log)
-	}
-	if took := p.init.ended.Sub(p.termAt); took < 500*time.Millisecond || took > 1900*time.Millisecond {
-		t.Errorf("drainit ended %v after SIGTERM, want about 1s (2s, half of it the margin)", took)
-	}
-}
-
-// Values that only conflict with the default --grace, while the budget
-// comes from the pod spec, do not stop drainit at start: they are checked
-// against the pod's grace when it arrives, and fitted to a deletion's.
-func TestKubePlanCheckedAgainstThePodsGrace(t *testing.T) {
-	cp := needControlPlane(t)
-	ns := cp.namespace(t)
-	for i, tc := range []struct {
-		env     string
-		atStart string // a warning at start, when the plan does not fit the pod's grace either
-		atDrain string // how the plan was fitted to the deletion's 5s
-	}{
-		{"DRAINIT_ESCALATE=INT@60s", "", "escalation INT@1m0s dropped: at or after the kill"},
-		{"DRAINIT_DRAIN_DELAY=30s", "", "drain delay 30s cut to 0s"},
-		{"DRAINIT_MARGIN=30s", "", "margin 30s cut to "}, // half of the deletion's budget, which deletionTimestamp's whole seconds shorten
-		{"DRAINIT_ESCALATE=INT@200s", "escalation INT@3m20s dropped: at or after the kill", "escalation INT@3m20s dropped"},
-	} {
-		t.Run(tc.env, func(t *testing.T) {
-			rec := filepath.Join(t.TempDir(), "rec")
-			p := cp.runPod(t, ns, fmt.Sprintf("worker-%d", i), podSpec{grace: 120, env: []string{tc.env},
-				args: []string{"--", "@fixture", "record", rec}})
-			waitReadyFile(t, rec)
-			p.waitLog(t, "budget from the pod spec")
-			if log := p.init.log(); tc.atStart == "" && strings.Contains(log, "plan adapted") {
-				t.Errorf("the plan fits 120s, but drainit adapted it:\n%s", log)
-			} else if tc.atStart != "" && !strings.Contains(log, tc.atStart) {
-				t.Errorf("no warning %q at start:\n%s", tc.atStart, log)
-			}
-			p.delete(t, 5)
-			if code := p.wait(t, 30*time.Second); code != 137 {
-				t.Errorf("exit %d, want 137 (the workload ignores its drain signal); log:\n%s", code, p.init.log())
-			}
-			log := p.init.log()
-			if !strings.Contains(log, tc.atDrain) {
-				t.Errorf("no line %q at the drain:\n%s", tc.atDrain, log)
-			}
-			if p.kubeletKill {
-				t.Errorf("the kubelet had to SIGKILL drainit; log:\n%s", log)
-			}
-			termAtIn(t, rec)
-		})
-	}
-}
-
-// terminationGracePeriodSeconds beyond what a time.Duration holds is data
-// to range-check: ignored with a warning naming it, the drain on --grace,
-// then on the deletion's own grace.
-func TestKubeGraceOutOfRangeIsIgnored(t *testing.T) {
-	cp := needControlPlane(t)
-	ns := cp.namespace(t)
-	rec := filepath.Join(t.TempDir(), "rec")
-	p := cp.runPod(t, ns, "worker", podSpec{grace: 10000000000, args: []string{"--", "@fixture", "record", rec}})
-	waitReadyFile(t, rec)
-	waitFor(t, 10*time.Second, "the warning", func() bool { return strings.Contains(p.init.log(), "ignored a value from the API") })
-	p.delete(t, 5)
-	if code := p.wait(t, 30*time.Second); code != 137 {
-		t.Errorf("exit %d, want 137; log:\n%s", code, p.init.log())
-	}
-	log := p.init.log()
-	if v := logAttr(t, log, "ignored a value from the API", "value"); !strings.Contains(v, "spec.terminationGracePeriodSeconds 10000000000") {
-		t.Errorf("the warning does not name the field and value: %q", v)
-	}
-	if b := logAttr(t, log, "drain started", "budget"); b != "28s" {
-		t.Errorf("drain started with budget %s, want --grace's 28s; log:\n%s", b, log)
-	}
-	termAtIn(t, rec)
-	if p.kubeletKill {
-		t.Errorf("the kubelet had to SIGKILL drainit; log:\n%s", log)
-	}
-}
-
-// The summary names the source of the deadline the drain really had: a
-// read that answers after the workload is gone — here while the orphan it
-// left, which blocks every signal, waits out its clean-up second —
-// changes nothing.
-func TestKubeSummaryKeepsTheDeadlineItHad(t *testing.T) {
-	cp := needControlPlane(t)
-	ns := cp.namespace(t)
-	rec, tlog := filepath.Join(t.TempDir(), "rec"), filepath.Join(t.TempDir(), "tlog")
-	p := cp.runPod(t, ns, "worker", podSpec{grace: 20, args: []string{"--termination-log", tlog, "--", "@fixture", "orphans-record", "1", "30s", rec, "TERM"}})
-	waitReadyFile(t, rec)
-	p.waitLog(t, "budget from the pod spec")
-	p.delete(t, 20)
-	if code := p.wait(t, 30*time.Second); code != 0 {
-		t.Errorf("exit %d; log:\n%s", code, p.init.log())
-	}
-	// The workload exits at once on TERM, mostly before the deletion's read
-	// answers; whichever came first, the summary says what the log says.
-	want := "(deadline: pod spec; TERM)"
-	if strings.Contains(p.init.log(), "deadline moved") {
-		want = "(deadline: deletion; TERM)"
-	}
-	if got := string(mustRead(t, tlog)); !strings.Contains(got, want) {
-		t.Errorf("termination log %q, want %s; log:\n%s", got, want, p.init.log())
-	}
 }
 
 // A workload that fills the stderr pipe it shares with drainit, whose
@@ -414,9 +255,12 @@ func TestBusyFileReplacedOrRemovedIsFollowed(t *testing.T) {
 // proxy would: it drops the first drops connections, delays every answer
 // by delay, and keeps the client's connection open after the answer, so
 // only Content-Length says where it ends.
-func slowProxy(t *testing.T, upstream string, drops int, delay time.Duration) string {
+func slowProxy(t *testing.T, node *node, drops int, delay time.Duration) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// Inside the node's namespace, where pods reach it at the API
+	// server's address, and it reaches the API server.
+	upstream := net.JoinHostPort(nodeAPIHost, node.cp.port)
+	l, err := listenIn(node.cp.netns, nodeAPIHost+":0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +288,7 @@ func slowProxy(t *testing.T, upstream string, drops int, delay time.Duration) st
 				continue
 			}
 			go func() {
-				up, err := net.Dial("tcp", upstream)
+				up, err := dialIn(node.cp.netns)(context.Background(), "tcp", upstream)
 				if err != nil {
 					c.Close()
 					return
@@ -465,53 +309,6 @@ func slowProxy(t *testing.T, upstream string, drops int, delay time.Duration) st
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
-// Through a proxy that drops the first two connections, answers every
-// request 1.5s late (within the API server's objective of 1s at the 99th
-// percentile plus a proxy) and keeps connections open: drainit retries the
-// read at start and reads each answer by its length.
-func TestKubeReadsThroughASlowProxy(t *testing.T) {
-	cp := needControlPlane(t)
-	ns := cp.namespace(t)
-	port := slowProxy(t, "127.0.0.1:"+cp.port, 2, 1500*time.Millisecond)
-	rec := filepath.Join(t.TempDir(), "rec")
-	p := cp.runPod(t, ns, "worker", podSpec{grace: 20, env: []string{"KUBERNETES_SERVICE_PORT=" + port},
-		args: []string{"--", "@fixture", "record", rec}})
-	waitReadyFile(t, rec)
-	waitFor(t, 20*time.Second, "the budget from the pod spec", func() bool { return strings.Contains(p.init.log(), "budget from the pod spec") })
-	log := p.init.log()
-	for _, want := range []string{"cannot read the pod; retrying", "read the pod after retrying"} {
-		if !strings.Contains(log, want) {
-			t.Errorf("no line %q:\n%s", want, log)
-		}
-	}
-	p.delete(t, 9)
-	waitFor(t, 20*time.Second, "the deadline from the deletion", func() bool { return strings.Contains(p.init.log(), "deadline moved") })
-	if code := p.wait(t, 30*time.Second); code != 137 || p.kubeletKill {
-		t.Errorf("exit %d (the kubelet killed: %v), want drainit's kill at the deletion's deadline; log:\n%s", code, p.kubeletKill, p.init.log())
-	}
-}
-
-// A pod object over 1 MiB (a large environment) is read whole; and the CA
-// is found beside the token when --kube-ca-file is not given, as the
-// kubelet mounts them.
-func TestKubeLargePodAndTheCABesideTheToken(t *testing.T) {
-	cp := needControlPlane(t)
-	ns := cp.namespace(t)
-	rec := filepath.Join(t.TempDir(), "rec")
-	p := cp.runPod(t, ns, "worker", podSpec{grace: 20, bulk: 1200 << 10, caBeside: true,
-		args: []string{"--", "@fixture", "record", rec, "TERM"}})
-	waitReadyFile(t, rec)
-	p.waitLog(t, "budget from the pod spec")
-	if log := p.init.log(); strings.Contains(log, "cannot read the pod") {
-		t.Errorf("a read failed:\n%s", log)
-	}
-	p.delete(t, -1)
-	p.wait(t, 30*time.Second)
-	if !slices.Contains(signalsIn(rec), "TERM") {
-		t.Errorf("no drain signal: %q", signalsIn(rec))
-	}
-}
-
 // The runtime's SIGKILL before drainit's (a budget drainit could not know,
 // such as a kubelet eviction's) leaves no summary; the line written when
 // the drain began stays and says so.
@@ -527,5 +324,195 @@ func TestProvisionalRecordSurvivesTheRuntimesKill(t *testing.T) {
 	got := string(mustRead(t, tlog))
 	if !strings.HasPrefix(got, "draining since ") || !strings.Contains(got, "(flag): if this line stays, the runtime killed before drainit did") {
 		t.Errorf("termination log %q: want the provisional record of the drain", got)
+	}
+}
+
+// A deletion shorter than the drain delay: pod spec 120s, a 5s delay,
+// deleted with gracePeriodSeconds=4. The delay is cut short, the drain file
+// and the drain signal go out at once, drainit kills before the kubelet.
+func TestKubeDeletionShorterThanTheDelayStillDrains(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	p := n.runPod(t, ns, "worker", workerSpec{grace: 120, env: map[string]string{"DRAINIT_DRAIN_DELAY": "5s", "DRAINIT_DRAIN_FILE": "/t/drain"},
+		args: []string{"/fixture", "record", "/t/rec"}})
+	p.waitReady(t, "rec")
+	p.waitLog(t, 10*time.Second, "budget from the pod")
+	p.delete(t, 4)
+	p.waitGone(t, 30*time.Second)
+	term := p.drainitEnded(t)
+	if term.ExitCode != 137 || !strings.Contains(term.Message, "(deadline: deletion): SIGKILL sent to 1 processes: exit 137") {
+		t.Errorf("termination %+v, want drainit's kill naming the deletion", term)
+	}
+	log := p.log()
+	if d := termAtIn(t, filepath.Join(p.dir, "rec")).Sub(p.logTimeOf(t, "drain started")); d > 1500*time.Millisecond {
+		t.Errorf("the drain signal came %v after the trigger, want at once (the delay cut short); log:\n%s", d, log)
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, "drain")); err != nil {
+		t.Errorf("no drain file: %v", err)
+	}
+	if !strings.Contains(log, "delay cut short: deadline in") {
+		t.Errorf("no line saying the delay was cut short:\n%s", log)
+	}
+	if after := afterOf(t, log); after < 1750*time.Millisecond || after > 2250*time.Millisecond {
+		t.Errorf("drainit killed %v after SIGTERM, want 2s (4s - margin 2s)", after)
+	}
+}
+
+// terminationGracePeriodSeconds 2 and the default margin of 2s: the
+// margin takes half the budget, the drain goes out at once and the kill
+// comes after 1s.
+func TestKubeShortPodGraceHalvesTheMargin(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	p := n.runPod(t, ns, "worker", workerSpec{grace: 2, args: []string{"/fixture", "record", "/t/rec"}})
+	p.waitReady(t, "rec")
+	p.waitLog(t, 10*time.Second, "budget from the pod")
+	p.delete(t, -1)
+	p.waitGone(t, 30*time.Second)
+	if term := p.drainitEnded(t); term.ExitCode != 137 {
+		t.Errorf("termination %+v, want drainit's kill", term)
+	}
+	log := p.log()
+	termAtIn(t, filepath.Join(p.dir, "rec")) // the drain signal went out
+	if !strings.Contains(log, "margin 2s cut to 1s, half the budget") {
+		t.Errorf("no line saying the margin was halved:\n%s", log)
+	}
+	if after := afterOf(t, log); after < 750*time.Millisecond || after > 1250*time.Millisecond {
+		t.Errorf("drainit killed %v after SIGTERM, want 1s (2s, half of it the margin)", after)
+	}
+}
+
+// Values that only conflict with the default --grace, while the budget
+// comes from the pod spec, do not stop drainit at start: they are checked
+// against the pod's grace when it arrives, and fitted to a deletion's.
+func TestKubePlanCheckedAgainstThePodsGrace(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	for i, tc := range []struct {
+		env     [2]string
+		atStart string // a warning at start, when the plan does not fit the pod's grace either
+		atDrain string // how the plan was fitted to the deletion's 5s
+	}{
+		{[2]string{"DRAINIT_ESCALATE", "INT@60s"}, "", "escalation INT@1m0s dropped: at or after the kill"},
+		{[2]string{"DRAINIT_DRAIN_DELAY", "30s"}, "", "drain delay 30s cut to 0s"},
+		{[2]string{"DRAINIT_MARGIN", "30s"}, "", "margin 30s cut to 2.5s"},
+		{[2]string{"DRAINIT_ESCALATE", "INT@200s"}, "escalation INT@3m20s dropped: at or after the kill", "escalation INT@3m20s dropped"},
+	} {
+		t.Run(tc.env[0]+"="+tc.env[1], func(t *testing.T) {
+			p := n.runPod(t, ns, fmt.Sprintf("worker-%d", i), workerSpec{grace: 120, env: map[string]string{tc.env[0]: tc.env[1]},
+				args: []string{"/fixture", "record", "/t/rec"}})
+			p.waitReady(t, "rec")
+			p.waitLog(t, 10*time.Second, "budget from the pod")
+			if log := p.log(); tc.atStart == "" && strings.Contains(log, "plan adapted") {
+				t.Errorf("the plan fits 120s, but drainit adapted it:\n%s", log)
+			} else if tc.atStart != "" && !strings.Contains(log, tc.atStart) {
+				t.Errorf("no warning %q at start:\n%s", tc.atStart, log)
+			}
+			p.delete(t, 5)
+			p.waitGone(t, 30*time.Second)
+			if term := p.drainitEnded(t); term.ExitCode != 137 {
+				t.Errorf("termination %+v, want drainit's kill (the workload ignores its drain signal)", term)
+			}
+			if log := p.log(); !strings.Contains(log, tc.atDrain) {
+				t.Errorf("no line %q at the drain:\n%s", tc.atDrain, log)
+			}
+			termAtIn(t, filepath.Join(p.dir, "rec"))
+		})
+	}
+}
+
+// terminationGracePeriodSeconds beyond what a time.Duration holds is data
+// to range-check: ignored with a warning naming it, the drain on --grace,
+// then on the deletion's own grace.
+func TestKubeGraceOutOfRangeIsIgnored(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	p := n.runPod(t, ns, "worker", workerSpec{grace: 10000000000, args: []string{"/fixture", "record", "/t/rec"}})
+	p.waitReady(t, "rec")
+	p.waitLog(t, 10*time.Second, "ignored a value from the API")
+	p.delete(t, 5)
+	p.waitGone(t, 30*time.Second)
+	if term := p.drainitEnded(t); term.ExitCode != 137 || !strings.Contains(term.Message, "(deadline: deletion)") {
+		t.Errorf("termination %+v, want drainit's kill at the deletion's deadline", term)
+	}
+	log := p.log()
+	if v := logAttr(t, log, "ignored a value from the API", "value"); !strings.Contains(v, "spec.terminationGracePeriodSeconds 10000000000") {
+		t.Errorf("the warning does not name the field and value: %q", v)
+	}
+	if b := logAttr(t, log, "drain started", "budget"); b != "28s" {
+		t.Errorf("drain started with budget %s, want --grace's 28s; log:\n%s", b, log)
+	}
+	termAtIn(t, filepath.Join(p.dir, "rec"))
+}
+
+// The summary names the source of the deadline the drain really had: a
+// read that answers after the workload is gone — here while the orphan it
+// left, which blocks every signal, waits out its clean-up second —
+// changes nothing.
+func TestKubeSummaryKeepsTheDeadlineItHad(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	p := n.runPod(t, ns, "worker", workerSpec{grace: 20, args: []string{"/fixture", "orphans-record", "1", "30s", "/t/rec", "TERM"}})
+	p.waitReady(t, "rec")
+	p.waitLog(t, 10*time.Second, "budget from the pod")
+	p.delete(t, 12)
+	p.waitGone(t, 30*time.Second)
+	term := p.drainitEnded(t)
+	// The workload exits at once on TERM, mostly before the deletion's read
+	// answers; whichever came first, the summary says what the log says.
+	want := "(deadline: pod spec; TERM)"
+	if strings.Contains(p.log(), "deadline moved") {
+		want = "(deadline: deletion; TERM)"
+	}
+	if term.ExitCode != 0 || !strings.Contains(term.Message, want) {
+		t.Errorf("termination %+v, want %s; log:\n%s", term, want, p.log())
+	}
+}
+
+// Through a proxy that drops the first two connections, answers every
+// request 1.5s late (within the API server's objective of 1s at the 99th
+// percentile plus a proxy) and keeps connections open: drainit retries the
+// read at start and reads each answer by its length.
+func TestKubeReadsThroughASlowProxy(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	port := slowProxy(t, n, 2, 1500*time.Millisecond)
+	p := n.runPod(t, ns, "worker", workerSpec{grace: 20, env: map[string]string{"KUBERNETES_SERVICE_PORT": port},
+		args: []string{"/fixture", "record", "/t/rec"}})
+	p.waitReady(t, "rec")
+	p.waitLog(t, 20*time.Second, "budget from the pod")
+	log := p.log()
+	for _, want := range []string{"cannot read the pod; retrying", "read the pod after retrying"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("no line %q:\n%s", want, log)
+		}
+	}
+	p.delete(t, 9)
+	p.waitLog(t, 20*time.Second, "deadline moved")
+	p.waitGone(t, 30*time.Second)
+	if term := p.drainitEnded(t); term.ExitCode != 137 || !strings.Contains(term.Message, "(deadline: deletion)") {
+		t.Errorf("termination %+v, want drainit's kill at the deletion's deadline", term)
+	}
+}
+
+// A pod object over 1 MiB (host aliases) is read whole; and the CA is
+// found beside the token, where the kubelet mounts them, with no
+// --kube-ca-file (as in every test on the node).
+func TestKubeLargePodAndTheCABesideTheToken(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	p := n.runPod(t, ns, "worker", workerSpec{grace: 20, hostAliases: 1200 << 10, args: []string{"/fixture", "record", "/t/rec", "TERM"}})
+	if size := len(n.cp.must(t, "GET", p.path, "", nil)); size < 1<<20 {
+		t.Fatalf("the pod object is %d bytes, want over 1 MiB", size)
+	}
+	p.waitReady(t, "rec")
+	p.waitLog(t, 10*time.Second, "budget from the pod")
+	if log := p.log(); strings.Contains(log, "cannot read the pod") {
+		t.Errorf("a read failed:\n%s", log)
+	}
+	p.delete(t, -1)
+	p.waitGone(t, 30*time.Second)
+	if !slices.Contains(signalsIn(filepath.Join(p.dir, "rec")), "TERM") {
+		t.Errorf("no drain signal: %q", signalsIn(filepath.Join(p.dir, "rec")))
 	}
 }
