@@ -173,18 +173,26 @@ func mustReadFile(path string) []byte {
 
 // run starts one control-plane process with its log in cp.dir.
 func (cp *controlPlane) run(bin string, args ...string) {
-	log, _ := os.Create(filepath.Join(cp.dir, filepath.Base(bin)+".log"))
-	cmd := exec.Command("nsenter", append([]string{"--net=" + cp.netns, bin}, args...)...)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return
+	if cmd := startIn(cp.netns, filepath.Join(cp.dir, filepath.Base(bin)+".log"), append([]string{bin}, args...)...); cmd != nil {
+		cp.procs = append(cp.procs, cmd)
 	}
-	cp.procs = append(cp.procs, cmd)
-	go cmd.Wait()
 }
 
-// writeKeys makes the serving certificate (self-signed, for 127.0.0.1; it
+// startIn starts argv in network namespace netns with its output in log,
+// killed if the test binary dies; nil if it could not start.
+func startIn(netns, log string, argv ...string) *exec.Cmd {
+	f, _ := os.Create(log)
+	cmd := exec.Command("nsenter", append([]string{"--net=" + netns}, argv...)...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil
+	}
+	go cmd.Wait()
+	return cmd
+}
+
+// writeKeys makes the serving certificate (self-signed, for cp.host; it
 // is also the CA drainit trusts), the service-account signing key and the
 // admin's token.
 func (cp *controlPlane) writeKeys() error {
@@ -352,17 +360,25 @@ type apiPod struct {
 	} `json:"metadata"`
 }
 
-// startControllers runs kube-controller-manager with the controllers
-// given, and kube-scheduler with them if scheduler.
-func (cp *controlPlane) startControllers(controllers string, scheduler bool) error {
-	kubeconfig := filepath.Join(cp.dir, "kubeconfig")
-	os.WriteFile(kubeconfig, []byte(fmt.Sprintf(`apiVersion: v1
+// kubeconfig is the admin's kubeconfig for the components, written once.
+func (cp *controlPlane) kubeconfig() string {
+	path := filepath.Join(cp.dir, "kubeconfig")
+	if _, err := os.Stat(path); err != nil {
+		os.WriteFile(path, []byte(fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters: [{name: test, cluster: {server: %q, certificate-authority: %q}}]
 users: [{name: admin, user: {token: %q}}]
 contexts: [{name: test, context: {cluster: test, user: admin}}]
 current-context: test
 `, cp.url, cp.caFile, cp.adminToken)), 0o600)
+	}
+	return path
+}
+
+// startControllers runs kube-controller-manager with the controllers
+// given, and kube-scheduler with them if scheduler.
+func (cp *controlPlane) startControllers(controllers string, scheduler bool) error {
+	kubeconfig := cp.kubeconfig()
 	bins, err := controlPlaneBinaries()
 	if err != nil {
 		return err

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,12 +52,7 @@ func (p *kpod) lastTermination(t *testing.T) termination {
 func TestKubeletDeletionGrace(t *testing.T) {
 	n := needNode(t)
 	ns := n.namespace(t)
-	p := n.runPod(t, ns, "w", workerSpec{grace: 30, opts: []string{"--log-level", "debug"}, args: []string{"/fixture", "ignore", "/t/rec"}})
-	p.waitReady(t, "rec")
-	p.waitLog(t, 10*time.Second, "budget from the pod")
-	p.delete(t, 7)
-	p.waitGone(t, 40*time.Second)
-	term := p.lastTermination(t)
+	p, term := n.runAndDelete(t, ns, "w", workerSpec{grace: 30, opts: []string{"--log-level", "debug"}, args: []string{"/fixture", "ignore", "/t/rec"}}, 7)
 	if term.ExitCode != 137 || !strings.Contains(term.Message, "budget 5s spent (deadline: deletion)") {
 		t.Errorf("termination %+v, want drainit's kill at the deletion's deadline", term)
 	}
@@ -83,19 +77,6 @@ func TestKubeletDeletionGrace(t *testing.T) {
 	}
 }
 
-// stampIn is the time the stamp fixture noted in path.
-func stampIn(t *testing.T, path string) time.Time {
-	t.Helper()
-	for _, l := range lines(path) {
-		if ms, ok := strings.CutPrefix(l, "start "); ok {
-			n, _ := strconv.ParseInt(ms, 10, 64)
-			return time.UnixMilli(n)
-		}
-	}
-	t.Fatalf("no stamp in %s: %q", path, lines(path))
-	return time.Time{}
-}
-
 // The same deletion after a 3s preStop hook: the kubelet gives TERM →
 // KILL max(grace − the hook's whole seconds, 2s), and drainit's kill comes
 // a margin before that, at most a second earlier (deletionTimestamp has
@@ -113,7 +94,7 @@ func TestKubeletDeletionAfterAPreStopHook(t *testing.T) {
 	if term.ExitCode != 137 || !strings.Contains(term.Message, "spent (deadline: deletion)") {
 		t.Fatalf("termination %+v, want drainit's kill at the deletion's deadline; log:\n%s", term, tail(p.log(), 10))
 	}
-	termAt, hook := termAtIn(t, filepath.Join(p.dir, "rec")), stampIn(t, filepath.Join(p.dir, "hook"))
+	termAt, hook := termAtIn(t, filepath.Join(p.dir, "rec")), timeIn(t, filepath.Join(p.dir, "hook"), "start")
 	if d := termAt.Sub(hook); d < 3*time.Second || d > 5*time.Second {
 		t.Fatalf("TERM came %v after the hook began, want the hook's 3s", d)
 	}
@@ -150,14 +131,32 @@ func TestKubeletLivenessSpecGrace(t *testing.T) {
 	testLiveness(t, 6, 0, "budget 4s spent (deadline: pod spec)", 4*time.Second)
 }
 
+// In a pod of two containers, drainit's own is the one the kubelet's
+// termination-log mount names, with no configuration: the sidecar's probe
+// grace (3s) does not count, drainit's (5s) does.
+func TestKubeletContainerFromTheMount(t *testing.T) {
+	sidecar := map[string]any{"name": "sidecar", "image": workerImage, "imagePullPolicy": "Never",
+		"command":       []string{"/bin/sleep", "3600"},
+		"livenessProbe": map[string]any{"exec": map[string]any{"command": []string{"/bin/true"}}, "terminationGracePeriodSeconds": 3}}
+	p := testLivenessWith(t, 12, 5, "budget 3s spent (deadline: probe grace)", 3*time.Second, sidecar)
+	if !strings.Contains(p.log(), "container=worker") {
+		t.Errorf("drainit did not name its container:\n%s", tail(p.log(), 10))
+	}
+}
+
 func testLiveness(t *testing.T, grace, probeGrace int, message string, after time.Duration) {
+	testLivenessWith(t, grace, probeGrace, message, after, nil)
+}
+
+func testLivenessWith(t *testing.T, grace, probeGrace int, message string, after time.Duration, sidecar map[string]any) *kpod {
 	n := needNode(t)
 	ns := n.namespace(t)
 	probe := map[string]any{"exec": map[string]any{"command": []string{"/bin/cat", "/t/alive"}}, "periodSeconds": 1, "failureThreshold": 1}
 	if probeGrace > 0 {
 		probe["terminationGracePeriodSeconds"] = probeGrace
 	}
-	spec := workerSpec{grace: grace, args: []string{"/fixture", "record", "/t/rec"}, extra: map[string]any{"livenessProbe": probe}}
+	spec := workerSpec{grace: grace, opts: []string{"--log-level", "debug"}, args: []string{"/fixture", "record", "/t/rec"},
+		extra: map[string]any{"livenessProbe": probe}, sidecar: sidecar}
 	// The probe passes from the start: the file is there before the pod.
 	dir := n.scratch(t, ns)
 	os.WriteFile(filepath.Join(dir, "alive"), nil, 0o644)
@@ -174,6 +173,7 @@ func testLiveness(t *testing.T, grace, probeGrace int, message string, after tim
 	if got := afterOf(t, p.log()); got < after-250*time.Millisecond || got > after+250*time.Millisecond {
 		t.Errorf("drainit killed %v after the kubelet's TERM, want %v ± 0.25s", got, after)
 	}
+	return p
 }
 
 // A worker that finishes its job on the drain: Completed, exit 0, and a

@@ -228,15 +228,9 @@ func (n *node) makeCgroups() error {
 }
 
 func (n *node) run(name string, argv ...string) {
-	log, _ := os.Create(filepath.Join(n.dir, name+".log"))
-	cmd := exec.Command("nsenter", append([]string{"--net=/run/netns/" + n.netns}, argv...)...)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return
+	if cmd := startIn("/run/netns/"+n.netns, filepath.Join(n.dir, name+".log"), argv...); cmd != nil {
+		n.procs = append(n.procs, cmd)
 	}
-	n.procs = append(n.procs, cmd)
-	go cmd.Wait()
 }
 
 func (n *node) startContainerd(nsPath string) error {
@@ -317,7 +311,7 @@ func writeWorkerImage(w io.Writer, name, stopSignal string) error {
 	// python worker.py, as the README's Deployment runs it, is the
 	// fixture of that name.
 	links := map[string]string{"/bin/python": "/fixture"}
-	for _, c := range []string{"sh", "sleep", "cat", "rm", "touch", "dd", "test"} {
+	for _, c := range []string{"sh", "sleep", "cat", "rm", "touch", "dd", "test", "true"} {
 		links["/bin/"+c] = "busybox"
 	}
 	return writeImage(w, name, files, links, []string{"/drainit", "--"}, []string{fixtureEnv + "=1", "PATH=/bin"}, stopSignal)
@@ -385,14 +379,7 @@ func writeImage(w io.Writer, name string, files, links map[string]string, entryp
 }
 
 func (n *node) startKubelet(nsPath, kubelet string) error {
-	kubeconfig := filepath.Join(n.dir, "kubeconfig")
-	os.WriteFile(kubeconfig, []byte(fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters: [{name: test, cluster: {server: %q, certificate-authority: %q}}]
-users: [{name: admin, user: {token: %q}}]
-contexts: [{name: test, context: {cluster: test, user: admin}}]
-current-context: test
-`, n.cp.url, n.cp.caFile, n.cp.adminToken)), 0o600)
+	kubeconfig := n.cp.kubeconfig()
 	sock := "unix://" + filepath.Join(n.dir, "containerd.sock")
 	cgroupRoot := "/"
 	if len(n.cgroups) > 0 {
@@ -572,6 +559,7 @@ type workerSpec struct {
 	sa          string            // the service account; "" for the README's drainit
 	annotations map[string]string // the pod's at creation
 	hostAliases int               // bytes of /etc/hosts aliases, for a large pod object
+	sidecar     map[string]any    // a second container, before drainit's
 }
 
 func (n *node) manifest(name, dir string, s workerSpec) map[string]any {
@@ -607,8 +595,12 @@ func (n *node) manifest(name, dir string, s workerSpec) map[string]any {
 	if sa == "" {
 		sa = "drainit"
 	}
+	containers := []any{c}
+	if s.sidecar != nil {
+		containers = []any{s.sidecar, c}
+	}
 	spec := map[string]any{"nodeName": nodeName, "serviceAccountName": sa, "terminationGracePeriodSeconds": s.grace,
-		"containers": []any{c},
+		"containers": containers,
 		"volumes":    append([]map[string]any{{"name": "t", "hostPath": map[string]any{"path": dir}}}, s.volumes...)}
 	if s.hostAliases > 0 {
 		// Bulk the kubelet writes to /etc/hosts, not to an environment
@@ -713,6 +705,7 @@ func (p *kpod) watch(t *testing.T) {
 						} `json:"metadata"`
 						Status struct {
 							ContainerStatuses []struct {
+								Name      string                            `json:"name"`
 								State     struct{ Terminated *termination } `json:"state"`
 								LastState struct{ Terminated *termination } `json:"lastState"`
 							} `json:"containerStatuses"`
@@ -725,6 +718,9 @@ func (p *kpod) watch(t *testing.T) {
 				p.mu.Lock()
 				p.uid = ev.Object.Metadata.UID
 				for _, cs := range ev.Object.Status.ContainerStatuses {
+					if cs.Name != "worker" {
+						continue
+					}
 					for _, term := range []*termination{cs.LastState.Terminated, cs.State.Terminated} {
 						if term != nil && !slices.ContainsFunc(p.terminated, func(x termination) bool { return x.FinishedAt.Equal(term.FinishedAt) }) {
 							p.terminated = append(p.terminated, *term)
@@ -750,11 +746,20 @@ func (p *kpod) running() bool {
 	var obj struct {
 		Status struct {
 			ContainerStatuses []struct {
+				Name  string                      `json:"name"`
 				State struct{ Running *struct{} } `json:"state"`
 			} `json:"containerStatuses"`
 		} `json:"status"`
 	}
-	return err == nil && json.Unmarshal(b, &obj) == nil && len(obj.Status.ContainerStatuses) == 1 && obj.Status.ContainerStatuses[0].State.Running != nil
+	if err != nil || json.Unmarshal(b, &obj) != nil {
+		return false
+	}
+	for _, cs := range obj.Status.ContainerStatuses {
+		if cs.Name == "worker" && cs.State.Running != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // waitRunning waits for the kubelet to run the pod's container, and says
@@ -1060,4 +1065,18 @@ func (p *kpod) drainitEnded(t *testing.T) termination {
 		t.Errorf("the runtime killed before drainit did: termination %+v; log:\n%s", term, tail(p.log(), 10))
 	}
 	return term
+}
+
+// runAndDelete runs a pod whose workload is ready in /t/rec, waits for
+// drainit's read at start, deletes the pod with the deletion's own grace
+// (-1 for the pod's) and waits for it to go; it returns drainit's record,
+// failing the test if the runtime killed first.
+func (n *node) runAndDelete(t *testing.T, ns, name string, s workerSpec, grace int) (*kpod, termination) {
+	t.Helper()
+	p := n.runPod(t, ns, name, s)
+	p.waitReady(t, "rec")
+	p.waitLog(t, 10*time.Second, "budget from the pod")
+	p.delete(t, grace)
+	p.waitGone(t, 40*time.Second)
+	return p, p.drainitEnded(t)
 }

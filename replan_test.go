@@ -29,13 +29,19 @@ import (
 // termAtIn is when the fixture's record file says TERM arrived.
 func termAtIn(t *testing.T, rec string) time.Time {
 	t.Helper()
-	for _, l := range lines(rec) {
-		if ms, ok := strings.CutPrefix(l, "TERM "); ok {
+	return timeIn(t, rec, "TERM")
+}
+
+// timeIn is the time of the first line "WHAT UNIXMILLI" in a fixture's file.
+func timeIn(t *testing.T, path, what string) time.Time {
+	t.Helper()
+	for _, l := range lines(path) {
+		if ms, ok := strings.CutPrefix(l, what+" "); ok {
 			n, _ := strconv.ParseInt(ms, 10, 64)
 			return time.UnixMilli(n)
 		}
 	}
-	t.Fatalf("the workload never got TERM: %q", lines(rec))
+	t.Fatalf("no %s in %s: %q", what, path, lines(path))
 	return time.Time{}
 }
 
@@ -333,13 +339,8 @@ func TestProvisionalRecordSurvivesTheRuntimesKill(t *testing.T) {
 func TestKubeDeletionShorterThanTheDelayStillDrains(t *testing.T) {
 	n := needNode(t)
 	ns := n.namespace(t)
-	p := n.runPod(t, ns, "worker", workerSpec{grace: 120, env: map[string]string{"DRAINIT_DRAIN_DELAY": "5s", "DRAINIT_DRAIN_FILE": "/t/drain"},
-		args: []string{"/fixture", "record", "/t/rec"}})
-	p.waitReady(t, "rec")
-	p.waitLog(t, 10*time.Second, "budget from the pod")
-	p.delete(t, 4)
-	p.waitGone(t, 30*time.Second)
-	term := p.drainitEnded(t)
+	p, term := n.runAndDelete(t, ns, "worker", workerSpec{grace: 120, env: map[string]string{"DRAINIT_DRAIN_DELAY": "5s", "DRAINIT_DRAIN_FILE": "/t/drain"},
+		args: []string{"/fixture", "record", "/t/rec"}}, 4)
 	if term.ExitCode != 137 || !strings.Contains(term.Message, "(deadline: deletion): SIGKILL sent to 1 processes: exit 137") {
 		t.Errorf("termination %+v, want drainit's kill naming the deletion", term)
 	}
@@ -364,12 +365,8 @@ func TestKubeDeletionShorterThanTheDelayStillDrains(t *testing.T) {
 func TestKubeShortPodGraceHalvesTheMargin(t *testing.T) {
 	n := needNode(t)
 	ns := n.namespace(t)
-	p := n.runPod(t, ns, "worker", workerSpec{grace: 2, args: []string{"/fixture", "record", "/t/rec"}})
-	p.waitReady(t, "rec")
-	p.waitLog(t, 10*time.Second, "budget from the pod")
-	p.delete(t, -1)
-	p.waitGone(t, 30*time.Second)
-	if term := p.drainitEnded(t); term.ExitCode != 137 {
+	p, term := n.runAndDelete(t, ns, "worker", workerSpec{grace: 2, args: []string{"/fixture", "record", "/t/rec"}}, -1)
+	if term.ExitCode != 137 {
 		t.Errorf("termination %+v, want drainit's kill", term)
 	}
 	log := p.log()
@@ -452,12 +449,7 @@ func TestKubeGraceOutOfRangeIsIgnored(t *testing.T) {
 func TestKubeSummaryKeepsTheDeadlineItHad(t *testing.T) {
 	n := needNode(t)
 	ns := n.namespace(t)
-	p := n.runPod(t, ns, "worker", workerSpec{grace: 20, args: []string{"/fixture", "orphans-record", "1", "30s", "/t/rec", "TERM"}})
-	p.waitReady(t, "rec")
-	p.waitLog(t, 10*time.Second, "budget from the pod")
-	p.delete(t, 12)
-	p.waitGone(t, 30*time.Second)
-	term := p.drainitEnded(t)
+	p, term := n.runAndDelete(t, ns, "worker", workerSpec{grace: 20, args: []string{"/fixture", "orphans-record", "1", "30s", "/t/rec", "TERM"}}, 12)
 	// The workload exits at once on TERM, mostly before the deletion's read
 	// answers; whichever came first, the summary says what the log says.
 	want := "(deadline: pod spec; TERM)"

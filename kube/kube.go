@@ -122,6 +122,9 @@ func New(cfg Config) (*Client, error) {
 // URL is the pod's address in the API, for messages.
 func (c *Client) URL() string { return c.url }
 
+// Container is drainit's container as configured or found, "" if unknown.
+func (c *Client) Container() string { return c.cfg.Container }
+
 // Pod is what drainit needs to know of its pod.
 type Pod struct {
 	UID               string

@@ -52,14 +52,22 @@ func plan(change func(*drain.Plan)) drain.Plan {
 // run plays script and returns the machine and every action, each written
 // as a short string.
 func run(r rules, script ...at) (machine, []string) {
-	m := newMachine(r)
+	m, acts := runActions(r, script...)
 	var out []string
+	for _, a := range acts {
+		out = append(out, show(a))
+	}
+	return m, out
+}
+
+// runActions steps a new machine through script, with every action.
+func runActions(r rules, script ...at) (machine, []action) {
+	m := newMachine(r)
+	var out []action
 	for _, s := range script {
 		var acts []action
 		m, acts = m.step(s.ev, t0.Add(s.off))
-		for _, a := range acts {
-			out = append(out, show(a))
-		}
+		out = append(out, acts...)
 	}
 	return m, out
 }
@@ -604,15 +612,11 @@ func TestMachineAnnotations(t *testing.T) {
 // with the summary; on the pod the last read named.
 func TestEvents(t *testing.T) {
 	events := func(r rules, script ...at) []postEvent {
-		m := newMachine(r)
+		_, acts := runActions(r, script...)
 		var out []postEvent
-		for _, s := range script {
-			var acts []action
-			m, acts = m.step(s.ev, t0.Add(s.off))
-			for _, a := range acts {
-				if e, ok := a.(postEvent); ok {
-					out = append(out, e)
-				}
+		for _, a := range acts {
+			if e, ok := a.(postEvent); ok {
+				out = append(out, e)
 			}
 		}
 		return out

@@ -71,7 +71,7 @@ func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 		s.events, s.eventsDone = make(chan postEvent, maxEvents), make(chan struct{})
 		go s.postEvents()
 		// At start: the pod spec's grace, and an early word if RBAC forbids the read.
-		s.log.Debug("reading the pod from the Kubernetes API", "url", cfg.Kube.URL(), "grace from pod", cfg.GraceFromPod)
+		s.log.Debug("reading the pod from the Kubernetes API", "url", cfg.Kube.URL(), "container", cfg.Kube.Container(), "grace from pod", cfg.GraceFromPod)
 		go s.readPod(false, time.Now().Add(startReads))
 	}
 
