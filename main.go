@@ -101,6 +101,8 @@ func init() {
 // newApp is the command line. Once the termination log is known, its path
 // goes to *tlog, for run to record a usage error there.
 func newApp(runWorkload func(supervise.Config), tlog *string) *cli.App {
+	// The drain requests of all three kinds in one list, in the order given.
+	requests := &[]rawRequest{}
 	return &cli.App{
 		Name:            "drainit",
 		Usage:           "an init for containers that drains the workload before the runtime's SIGKILL",
@@ -151,6 +153,12 @@ func newApp(runWorkload func(supervise.Config), tlog *string) *cli.App {
 				Usage: "leave the workload alone this `DURATION` after the trigger (load balancers catch up)"},
 			&cli.StringSliceFlag{Name: "escalate", Category: catDrain, EnvVars: env("ESCALATE"),
 				Usage: "also send SIGNAL at OFFSET after the trigger, as `SIGNAL@OFFSET` (repeatable)"},
+			&cli.GenericFlag{Name: "drain-exec", Category: catDrain, EnvVars: env("DRAIN_EXEC"), Value: &requestFlag{"drain-exec", requests},
+				Usage: "when draining starts, run `COMMAND` (words split as a shell would, no shell: sh -c '…' for one); it sees $DRAINIT_DEADLINE (repeatable)"},
+			&cli.GenericFlag{Name: "drain-http", Category: catDrain, EnvVars: env("DRAIN_HTTP"), Value: &requestFlag{"drain-http", requests},
+				Usage: "when draining starts, send one HTTP request, as `'[METHOD] URL'` (POST by default), retried until it answers (repeatable)"},
+			&cli.GenericFlag{Name: "drain-write", Category: catDrain, EnvVars: env("DRAIN_WRITE"), Value: &requestFlag{"drain-write", requests},
+				Usage: "when draining starts, write DATA to the existing FIFO or file PATH, as `PATH=DATA`, without replacing it (repeatable)"},
 			&cli.StringFlag{Name: "progress", Category: catDrain, Value: "5s", EnvVars: env("PROGRESS"),
 				Usage: "while draining, log time left and processes alive every `DURATION`; 0 disables"},
 			&cli.StringFlag{Name: "termination-log", Category: catReport, Value: "auto", EnvVars: env("TERMINATION_LOG"),
@@ -283,6 +291,14 @@ func configFrom(c *cli.Context, tlog string) (supervise.Config, error) {
 			return cfg, fmt.Errorf("--busy-file: %w", err)
 		}
 	}
+	for _, r := range cfg.Plan.Requests {
+		if r.Kind != drain.Write {
+			continue
+		}
+		if fi, err := os.Stat(filepath.Dir(r.Path)); err != nil || !fi.IsDir() {
+			return cfg, fmt.Errorf("--drain-write %s=…: directory %s does not exist", r.Path, filepath.Dir(r.Path))
+		}
+	}
 	if cfg.Plan.File != "" {
 		removed, err := drain.PrepareFile(cfg.Plan.File)
 		if err != nil {
@@ -297,7 +313,63 @@ func configFrom(c *cli.Context, tlog string) (supervise.Config, error) {
 
 // drainOnly are the options that describe a drain: with --drain-on none
 // there is none, and giving them anyway is a mistake worth saying.
-var drainOnly = []string{"drain-signal", "drain-file", "drain-delay", "escalate"}
+var drainOnly = []string{"drain-signal", "drain-file", "drain-delay", "escalate", "drain-exec", "drain-http", "drain-write"}
+
+// rawRequest is one --drain-exec, --drain-http or --drain-write as given.
+type rawRequest struct{ flag, value string }
+
+// requestFlag is a repeatable drain request. Its values keep their order
+// across the three flags, and are never split at commas as slice flags
+// are: a command or a URL may hold one. Each environment variable gives one
+// value, before those of the command line.
+type requestFlag struct {
+	flag string
+	all  *[]rawRequest
+}
+
+func (f *requestFlag) Set(v string) error {
+	*f.all = append(*f.all, rawRequest{f.flag, v})
+	return nil
+}
+
+func (f *requestFlag) String() string {
+	if f == nil || f.all == nil {
+		return ""
+	}
+	var vs []string
+	for _, r := range *f.all {
+		if r.flag == f.flag {
+			vs = append(vs, r.value)
+		}
+	}
+	return strings.Join(vs, ", ")
+}
+
+// requestsFrom parses the drain requests in the order given.
+func requestsFrom(c *cli.Context) ([]drain.Request, error) {
+	f, ok := c.Generic("drain-exec").(*requestFlag)
+	if !ok {
+		return nil, nil
+	}
+	var out []drain.Request
+	for _, r := range *f.all {
+		var req drain.Request
+		var err error
+		switch r.flag {
+		case "drain-exec":
+			req, err = drain.ParseExec(r.value)
+		case "drain-http":
+			req, err = drain.ParseHTTP(r.value)
+		default:
+			req, err = drain.ParseWrite(r.value)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, req)
+	}
+	return out, nil
+}
 
 func planFrom(c *cli.Context) (drain.Plan, error) {
 	var p drain.Plan
@@ -325,8 +397,11 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 			for _, flag := range drainOnly {
 				if c.IsSet(flag) {
 					v := c.String(flag)
-					if flag == "escalate" {
+					switch flag {
+					case "escalate":
 						v = strings.Join(c.StringSlice(flag), ",")
+					case "drain-exec", "drain-http", "drain-write":
+						v = fmt.Sprintf("%q", c.Generic(flag).(*requestFlag).String())
 					}
 					return p, fmt.Errorf("--%s %s: there is no drain with --drain-on none", flag, v)
 				}
@@ -355,6 +430,9 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 			return p, fmt.Errorf("--escalate: %w", err)
 		}
 		p.Escalate = append(p.Escalate, st)
+	}
+	if p.Requests, err = requestsFrom(c); err != nil {
+		return p, err
 	}
 	return p, p.Validate()
 }

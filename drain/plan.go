@@ -28,6 +28,7 @@ type Plan struct {
 	Signal   unix.Signal   // what the workload is sent when draining starts; 0: nothing
 	File     string        // created when draining starts; "": none
 	Escalate []Step        // further signals at fixed offsets
+	Requests []Request     // commands, HTTP requests and writes when draining starts, in order
 	Progress time.Duration // interval of progress lines while draining; 0: none
 }
 
@@ -108,7 +109,7 @@ func (p Plan) Fits() error {
 type Action int
 
 const (
-	Begin    Action = iota // write the drain file and send the drain signal
+	Begin    Action = iota // write the drain file, send the drain signal, carry out the requests
 	Escalate               // send a further signal
 	Kill                   // SIGKILL every remaining process
 )

@@ -145,6 +145,11 @@ type (
 		busy bool
 		note string
 	}
+	requestDone struct { // the answer to request: how a drain request ended
+		req    drain.Request
+		result string // "exit 0", "200 OK", "written"
+		err    error
+	}
 	lockClaimed struct{ note string } // the first answer to takeLock: no task can start any more
 	lockTaken   struct{ err error }   // the last answer to takeLock: drainit holds the busy lock
 )
@@ -161,6 +166,7 @@ func (busyChanged) isEvent()     {}
 func (annotated) isEvent()       {}
 func (lockTaken) isEvent()       {}
 func (lockClaimed) isEvent()     {}
+func (requestDone) isEvent()     {}
 
 // action is something for the supervisor to do.
 type action interface{ isAction() }
@@ -172,10 +178,14 @@ type (
 		deadline time.Time
 		rewrite  bool // the deadline moved: the file is there already
 	}
-	readPod          struct{ until time.Time } // read the pod off the loop, retrying until then; answer podRead
-	takeLock         struct{}                  // wait for the busy lock off the loop, and keep it; answer lockTaken
-	writeAnnotations struct{ busy bool }       // patch the pod's annotations off the loop; answer annotated
-	signalTree       struct {                  // signal every process drainit answers for; answer treeSignalled
+	readPod struct{ until time.Time } // read the pod off the loop, retrying until then; answer podRead
+	request struct {                  // carry out a drain request off the loop, until the deadline; answer requestDone
+		req      drain.Request
+		deadline time.Time
+	}
+	takeLock         struct{}            // wait for the busy lock off the loop, and keep it; answer lockTaken
+	writeAnnotations struct{ busy bool } // patch the pod's annotations off the loop; answer annotated
+	signalTree       struct {            // signal every process drainit answers for; answer treeSignalled
 		sig   unix.Signal
 		group bool // the workload's group may be used: it is not reaped yet, so its number is not reused
 	}
@@ -205,6 +215,7 @@ func (forward) isAction()          {}
 func (send) isAction()             {}
 func (writeFile) isAction()        {}
 func (readPod) isAction()          {}
+func (request) isAction()          {}
 func (takeLock) isAction()         {}
 func (writeAnnotations) isAction() {}
 func (signalTree) isAction()       {}
@@ -306,6 +317,14 @@ func (m machine) step(ev event, now time.Time) (machine, []action) {
 		}
 	case lockTaken:
 		acts = m.lockTaken(e, now)
+	case requestDone:
+		if e.err != nil {
+			m.did = append(m.did, e.req.String()+" failed")
+			acts = append(acts, logAt(slog.LevelError, "drain request failed", "request", e.req.String(), "err", e.err))
+		} else {
+			m.did = append(m.did, e.req.String()+": "+e.result)
+			acts = append(acts, logAt(slog.LevelInfo, "drain request done", "request", e.req.String(), "result", e.result))
+		}
 	case fileWritten:
 		file := m.plan.File
 		if e.rewrite {
@@ -613,6 +632,9 @@ func (m *machine) carryOut(ev drain.Event) []action {
 			m.did = append(m.did, signame.Name(ev.Signal))
 			acts = append(acts, send{sig: ev.Signal},
 				logAt(slog.LevelInfo, "sent drain signal", "signal", signame.Name(ev.Signal)))
+		}
+		for _, r := range m.plan.Requests {
+			acts = append(acts, request{req: r, deadline: m.deadline}, logAt(slog.LevelInfo, "drain request", "request", r.String()))
 		}
 		if m.busyFile {
 			// The task in flight may finish; no new one may start.

@@ -54,7 +54,8 @@ type Config struct {
 func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 	// Room for both pod reads (a first failure and an answer each), the
 	// lock and a write: their goroutines never wait for the loop.
-	s := &supervisor{cfg: cfg, log: cfg.Log, self: os.Getpid(), answers: make(chan event, 8)}
+	s := &supervisor{cfg: cfg, log: cfg.Log, self: os.Getpid(), answers: make(chan event, 8+len(cfg.Plan.Requests)),
+		execs: map[int]drain.Request{}}
 	tty := OwnsTerminal()
 	s.m = newMachine(rules{plan: cfg.Plan, rewrite: cfg.Rewrite, successCodes: cfg.SuccessCodes,
 		tty: tty, pid1: s.self == 1, kube: cfg.Kube != nil, graceFromPod: cfg.GraceFromPod, busyFile: cfg.Busy != nil,
@@ -144,10 +145,11 @@ type supervisor struct {
 	child, pgid int // the workload, and its process group
 	code        int // drainit's exit status, once the machine is done
 	exits       []reap.Exit
-	answers     chan event       // what work done off the loop found out
-	busy        chan busy.Change // the busy lock's changes; nil without a busy file
-	events      chan postEvent   // Events to post, in order; nil without Kubernetes
-	eventsDone  chan struct{}    // closed when the last Event is posted
+	answers     chan event            // what work done off the loop found out
+	busy        chan busy.Change      // the busy lock's changes; nil without a busy file
+	events      chan postEvent        // Events to post, in order; nil without Kubernetes
+	execs       map[int]drain.Request // drain commands not reaped yet, by PID
+	eventsDone  chan struct{}         // closed when the last Event is posted
 }
 
 // postEvents posts Events one after the other, off the loop, each bounded
@@ -243,6 +245,8 @@ func (s *supervisor) do(a action) event {
 		return fileWritten{err: drain.WriteFile(s.cfg.Plan.File, a.deadline, time.Now()), rewrite: a.rewrite}
 	case readPod:
 		go s.readPod(true, a.until)
+	case request:
+		return s.carryOut(a)
 	case takeLock:
 		go func() {
 			c, err := s.cfg.Busy.Claim()
@@ -356,6 +360,11 @@ func (s *supervisor) reap() {
 	}
 	debug := s.log.Enabled(context.Background(), slog.LevelDebug)
 	for _, e := range exits {
+		if r, ok := s.execs[e.Pid]; ok && !e.Status.Stopped() {
+			delete(s.execs, e.Pid)
+			s.handle(requestDone{req: r, result: describeExit(e.Status)})
+			continue
+		}
 		switch {
 		case e.Pid != s.child:
 			if debug && !e.Status.Stopped() {

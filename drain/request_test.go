@@ -1,0 +1,74 @@
+package drain
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseExec(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+		bad  string
+	}{
+		{"apachectl graceful-stop", []string{"apachectl", "graceful-stop"}, ""},
+		{`sh -c 'kill -USR1 "$DRAINIT_WORKLOAD_PID"; sleep 1'`, []string{"sh", "-c", `kill -USR1 "$DRAINIT_WORKLOAD_PID"; sleep 1`}, ""},
+		{`echo "a \"b\" \$c" d\ e`, []string{"echo", `a "b" $c`, "d e"}, ""},
+		{`  nginx   -s quit  `, []string{"nginx", "-s", "quit"}, ""},
+		{`printf ''`, []string{"printf", ""}, ""},
+		{"", nil, "empty command"},
+		{"   ", nil, "empty command"},
+		{`sh -c 'x`, nil, "unterminated ' quote"},
+	} {
+		r, err := ParseExec(tc.in)
+		if tc.bad != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.bad) || !strings.Contains(err.Error(), `"`) {
+				t.Errorf("ParseExec(%q) = %v, want an error naming the value: %s", tc.in, err, tc.bad)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(r.Argv, tc.want) {
+			t.Errorf("ParseExec(%q) = %q, %v; want %q", tc.in, r.Argv, err, tc.want)
+		}
+	}
+}
+
+func TestParseHTTP(t *testing.T) {
+	for _, tc := range []struct{ in, method, url, bad string }{
+		{"POST http://127.0.0.1:15000/drain_listeners?graceful", "POST", "http://127.0.0.1:15000/drain_listeners?graceful", ""},
+		{"http://127.0.0.1:15000/healthcheck/fail", "POST", "http://127.0.0.1:15000/healthcheck/fail", ""},
+		{"PUT https://[::1]:8443/x", "PUT", "https://[::1]:8443/x", ""},
+		{"ftp://h/x", "", "", `"ftp://h/x"`},
+		{"POST 127.0.0.1:15000", "", "", "want http://"},
+		{"post http://h/", "", "", `method "post"`},
+		{"POST http://h/ extra", "", "", "want [METHOD] URL"},
+		{"", "", "", "want [METHOD] URL"},
+	} {
+		r, err := ParseHTTP(tc.in)
+		if tc.bad != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.bad) {
+				t.Errorf("ParseHTTP(%q) = %v, want an error with %s", tc.in, err, tc.bad)
+			}
+			continue
+		}
+		if err != nil || r.Method != tc.method || r.URL != tc.url {
+			t.Errorf("ParseHTTP(%q) = %+v, %v", tc.in, r, err)
+		}
+	}
+}
+
+func TestParseWrite(t *testing.T) {
+	r, err := ParseWrite("/run/uwsgi/master.fifo=q")
+	if err != nil || r.Path != "/run/uwsgi/master.fifo" || r.Data != "q" {
+		t.Errorf("got %+v, %v", r, err)
+	}
+	if r, _ := ParseWrite("/x=a=b"); r.Data != "a=b" {
+		t.Errorf("split at the first =: %+v", r)
+	}
+	for _, bad := range []string{"/run/fifo", "=q", "run/fifo=q"} {
+		if _, err := ParseWrite(bad); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("ParseWrite(%q) = %v, want an error naming it", bad, err)
+		}
+	}
+}
