@@ -1,0 +1,168 @@
+package main
+
+// Drain requests end to end: --drain-exec, --drain-http and --drain-write
+// carried out at the drain, off the loop, into the summary.
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// A command at the drain: split as a shell would, run without one, with
+// the deadline and the workload's PID in its environment, its output in
+// drainit's log, its status in the summary; here it stops the workload.
+func TestDrainExecRunsWithTheDeadline(t *testing.T) {
+	dir := t.TempDir()
+	rec, tlog := filepath.Join(dir, "rec"), filepath.Join(dir, "tlog")
+	r := start(t, pid1, "--grace", "10", "--drain-signal", "none", "--termination-log", tlog,
+		"--drain-exec", `sh -c 'echo "deadline $DRAINIT_DEADLINE"; kill -USR1 "$DRAINIT_WORKLOAD_PID"'`,
+		"--", "@fixture", "record", rec, "USR1")
+	waitReadyFile(t, rec)
+	r.signal(unix.SIGTERM)
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, r.log())
+	}
+	log := r.log()
+	line := ""
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "drain-exec sh: deadline ") {
+			line = l
+		}
+	}
+	_, v, _ := strings.Cut(line, "drain-exec sh: deadline ")
+	v, _, _ = strings.Cut(v, `"`)
+	deadline, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v))
+	if err != nil {
+		t.Fatalf("no deadline from the command in the log (%v):\n%s", err, log)
+	}
+	if d := deadline.Sub(logTime(t, log, "drain started")); d < 7900*time.Millisecond || d > 8100*time.Millisecond {
+		t.Errorf("DRAINIT_DEADLINE %v after the trigger, want 8s (10s - margin)", d)
+	}
+	if got := string(mustRead(t, tlog)); !strings.Contains(got, "exec sh -c") || !strings.Contains(got, ": exit 0") {
+		t.Errorf("termination log %q: want the command and its status", got)
+	}
+}
+
+// A command that cannot run is one error line; the drain goes on.
+func TestDrainExecThatCannotRun(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "rec")
+	r := start(t, subreaper, "--grace", "10", "--drain-exec", "no-such-command --now", "--", "@fixture", "record", rec, "TERM")
+	waitReadyFile(t, rec)
+	r.signal(unix.SIGTERM)
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, r.log())
+	}
+	if n := strings.Count(r.log(), "drain request failed"); n != 1 || !strings.Contains(r.log(), "no-such-command: not found on PATH") {
+		t.Errorf("want one error naming the command:\n%s", r.log())
+	}
+}
+
+// An HTTP request at the drain, to a server that is not up yet: retried
+// until it answers, its status in the summary.
+func TestDrainHTTPRetriedUntilItAnswers(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens for the first second of the drain
+	var mu sync.Mutex
+	var got []string
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Method+" "+r.URL.String())
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	})}
+	defer srv.Close()
+	dir := t.TempDir()
+	rec, tlog := filepath.Join(dir, "rec"), filepath.Join(dir, "tlog")
+	r := start(t, subreaper, "--grace", "10", "--drain-signal", "none", "--termination-log", tlog,
+		"--drain-http", "http://"+addr+"/drain_listeners?graceful", "--", "@fixture", "record", rec, "USR1")
+	waitReadyFile(t, rec)
+	r.signal(unix.SIGTERM)
+	time.Sleep(time.Second)
+	l, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	r.waitLogLine(t, "drain request done")
+	r.signal(unix.SIGUSR1) // the workload's own end, once drained
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, r.log())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || got[0] != "POST /drain_listeners?graceful" {
+		t.Errorf("the server got %q, want one POST /drain_listeners?graceful", got)
+	}
+	if s := string(mustRead(t, tlog)); !strings.Contains(s, "POST http://"+addr+"/drain_listeners?graceful: 202 Accepted") {
+		t.Errorf("termination log %q: want the request's status", s)
+	}
+}
+
+// A write to a FIFO whose reader comes a second late: retried, never
+// blocking the loop (signals are still forwarded meanwhile), and the FIFO
+// stays a FIFO.
+func TestDrainWriteWaitsForTheFIFOsReader(t *testing.T) {
+	dir := t.TempDir()
+	fifo, rec := filepath.Join(dir, "master.fifo"), filepath.Join(dir, "rec")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, subreaper, "--grace", "10", "--drain-signal", "none", "--drain-write", fifo+"=q", "--", "@fixture", "record", rec, "USR1")
+	waitReadyFile(t, rec)
+	r.signal(unix.SIGTERM)
+	time.Sleep(500 * time.Millisecond)
+	r.signal(unix.SIGHUP) // forwarded while the write waits
+	waitFor(t, 5*time.Second, "HUP forwarded", func() bool { return strings.Contains(strings.Join(signalsIn(rec), " "), "HUP") })
+	f, err := os.OpenFile(fifo, os.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 16)
+	n, _ := f.Read(b)
+	f.Close()
+	if string(b[:n]) != "q" {
+		t.Errorf("the FIFO got %q, want q", b[:n])
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO was replaced: %v %v", fi.Mode(), err)
+	}
+	r.signal(unix.SIGUSR1)
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Errorf("exit %d; log:\n%s", code, r.log())
+	}
+}
+
+func TestDrainRequestsBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		args  []string
+		names string
+	}{
+		{[]string{"--drain-exec", ""}, `--drain-exec "": empty command`},
+		{[]string{"--drain-exec", `sh -c 'x`}, "unterminated"},
+		{[]string{"--drain-http", "ftp://127.0.0.1/x"}, `"ftp://127.0.0.1/x"`},
+		{[]string{"--drain-write", "/no/such/dir/fifo=q"}, "directory /no/such/dir does not exist"},
+		{[]string{"--drain-write", "fifo=q"}, `"fifo=q"`},
+		{[]string{"--drain-on", "none", "--drain-exec", "true"}, `--drain-exec "true": there is no drain`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) { rejected(t, subreaper, tc.args, tc.names) })
+	}
+}
+
+// waitLogLine waits for drainit's log to have a line with msg.
+func (r *initRun) waitLogLine(t *testing.T, msg string) {
+	t.Helper()
+	waitFor(t, 10*time.Second, fmt.Sprintf("drainit to log %q", msg), func() bool { return strings.Contains(r.log(), msg) })
+}
