@@ -166,3 +166,22 @@ func (r *initRun) waitLogLine(t *testing.T, msg string) {
 	t.Helper()
 	waitFor(t, 10*time.Second, fmt.Sprintf("drainit to log %q", msg), func() bool { return strings.Contains(r.log(), msg) })
 }
+
+// A drain command still running at the deadline is killed with the rest:
+// drainit does not wait for it past its kill.
+func TestDrainExecKilledAtTheDeadline(t *testing.T) {
+	dir := t.TempDir()
+	ready, tlog := filepath.Join(dir, "ready"), filepath.Join(dir, "tlog")
+	r := start(t, pid1, "--grace", "4", "--termination-log", tlog, "--drain-exec", "sleep 60", "--", "@fixture", "ignore", ready)
+	waitReadyFile(t, ready)
+	r.signal(unix.SIGTERM)
+	if code := r.wait(10 * time.Second); code != 137 {
+		t.Fatalf("exit %d, want 137; log:\n%s", code, r.log())
+	}
+	if took := r.ended.Sub(logTime(t, r.log(), "drain started")); took > 3*time.Second {
+		t.Errorf("drainit ended %v after the trigger, want at its kill (2s)", took)
+	}
+	if got := string(mustRead(t, tlog)); !strings.Contains(got, "SIGKILL sent to 2 processes") {
+		t.Errorf("termination log %q: want the workload and the command killed", got)
+	}
+}

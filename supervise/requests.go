@@ -133,7 +133,11 @@ func writeRequest(r drain.Request, deadline time.Time) requestDone {
 		if err != nil {
 			return requestDone{req: r, err: fmt.Errorf("%s: %w", r.Path, err)}
 		}
-		return requestDone{req: r, result: fmt.Sprintf("%d bytes written", len(r.Data))}
+		unit := "bytes"
+		if len(r.Data) == 1 {
+			unit = "byte"
+		}
+		return requestDone{req: r, result: fmt.Sprintf("%d %s written", len(r.Data), unit)}
 	}
 }
 

@@ -86,6 +86,8 @@ func show(a action) string {
 		return "resume"
 	case provisional:
 		return "record"
+	case request:
+		return "request " + a.req.String()
 	case postEvent:
 		kind := "event"
 		if a.ev.Warning {
@@ -458,6 +460,21 @@ func TestMachineTransitions(t *testing.T) {
 			want: []string{"log drain started", "record", "read pod until +28s", "log read the pod after retrying", "log deadline moved", "record",
 				"log plan adapted to the budget", "log delay cut short: deadline in 500ms", "log plan adapted to the budget",
 				"send TERM", "log sent drain signal", "event Draining", "tree KILL group=true"},
+		},
+		{
+			name: "drain requests go out with the drain, in order, and their results reach the summary",
+			rules: rules{plan: plan(func(p *drain.Plan) {
+				p.Signal = 0
+				p.Requests = []drain.Request{{Kind: drain.Write, Path: "/run/fifo", Data: "q"}, {Kind: drain.Exec, Argv: []string{"nginx", "-s", "quit"}}}
+			})},
+			script: []at{{0, sig(unix.SIGTERM)},
+				{time.Second, requestDone{req: drain.Request{Kind: drain.Write, Path: "/run/fifo"}, result: "1 byte written"}},
+				{2 * time.Second, requestDone{req: drain.Request{Kind: drain.Exec, Argv: []string{"nginx", "-s", "quit"}}, err: fmt.Errorf("not found on PATH")}},
+				{3 * time.Second, exited(0, false)}},
+			phase: done,
+			want: []string{"log drain started", "record", "request write /run/fifo", "log drain request", "request exec nginx -s quit", "log drain request",
+				"log drain request done", "log drain request failed",
+				`exit 0 "drained in 3.0s of 28s (deadline: flag; write /run/fifo: 1 byte written, exec nginx -s quit failed): exit 0"`},
 		},
 		{
 			name:   "no drain: --drain-on none forwards TERM",
