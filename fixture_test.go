@@ -9,8 +9,12 @@ package main
 // dumps goroutines and exits 2 on SIGQUIT, unless it handles them.
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -124,6 +128,27 @@ func fixture(args []string) int {
 			fmt.Println("worker: task", n)
 			time.Sleep(time.Second)
 		}
+	case "http-server": // http-server FILE: a naive HTTP server on a loopback port (noted as port= in FILE): / answers ok, /slow?seconds=N streams 16 KiB every 250ms for N seconds; handles nothing, so TERM kills it
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "fixture:", err)
+			return 96
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+		mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+			n, _ := strconv.Atoi(r.URL.Query().Get("seconds"))
+			w.Header().Set("Content-Length", strconv.Itoa(n*64<<10))
+			chunk := bytes.Repeat([]byte("x"), 16<<10)
+			for range 4 * n {
+				w.Write(chunk)
+				w.(http.Flusher).Flush()
+				time.Sleep(250 * time.Millisecond)
+			}
+		})
+		ready(args[0], fmt.Sprintf("port=%d", l.Addr().(*net.TCPAddr).Port))
+		http.Serve(l, mux)
+		return 0
 	case "stamp": // stamp FILE DUR: notes "start UNIXMILLI" in FILE, sleeps DUR, exits 0 (a preStop hook); handles nothing
 		d, _ := time.ParseDuration(args[1])
 		appendLine(args[0], fmt.Sprintf("start %d\n", time.Now().UnixMilli()))

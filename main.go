@@ -159,6 +159,10 @@ func newApp(runWorkload func(supervise.Config), tlog *string) *cli.App {
 				Usage: "when draining starts, send one HTTP request, as `'[METHOD] URL'` (POST by default), retried until it answers (repeatable)"},
 			&cli.GenericFlag{Name: "drain-write", Category: catDrain, EnvVars: env("DRAIN_WRITE"), Value: &requestFlag{"drain-write", requests},
 				Usage: "when draining starts, write DATA to the existing FIFO or file PATH, as `PATH=DATA`, without replacing it (repeatable)"},
+			&cli.StringFlag{Name: "quiet", Category: catDrain, EnvVars: env("QUIET"),
+				Usage: "end the drain delay once the workload's listening ports have had no new connection and no data for `DURATION` (--drain-delay is then the longest it waits)"},
+			&cli.BoolFlag{Name: "wait-connections", Category: catDrain, EnvVars: env("WAIT_CONNECTIONS"),
+				Usage: "end the drain once no connection on the workload's listening ports moves data: then SIGTERM, SIGKILL a second later"},
 			&cli.StringFlag{Name: "progress", Category: catDrain, Value: "5s", EnvVars: env("PROGRESS"),
 				Usage: "while draining, log time left and processes alive every `DURATION`; 0 disables"},
 			&cli.StringFlag{Name: "termination-log", Category: catReport, Value: "auto", EnvVars: env("TERMINATION_LOG"),
@@ -313,7 +317,7 @@ func configFrom(c *cli.Context, tlog string) (supervise.Config, error) {
 
 // drainOnly are the options that describe a drain: with --drain-on none
 // there is none, and giving them anyway is a mistake worth saying.
-var drainOnly = []string{"drain-signal", "drain-file", "drain-delay", "escalate", "drain-exec", "drain-http", "drain-write"}
+var drainOnly = []string{"drain-signal", "drain-file", "drain-delay", "escalate", "drain-exec", "drain-http", "drain-write", "quiet", "wait-connections"}
 
 // rawRequest is one --drain-exec, --drain-http or --drain-write as given.
 type rawRequest struct{ flag, value string }
@@ -402,6 +406,8 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 						v = strings.Join(c.StringSlice(flag), ",")
 					case "drain-exec", "drain-http", "drain-write":
 						v = fmt.Sprintf("%q", c.Generic(flag).(*requestFlag).String())
+					case "wait-connections":
+						v = strconv.FormatBool(c.Bool(flag))
 					}
 					return p, fmt.Errorf("--%s %s: there is no drain with --drain-on none", flag, v)
 				}
@@ -434,6 +440,15 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 	if p.Requests, err = requestsFrom(c); err != nil {
 		return p, err
 	}
+	if c.IsSet("quiet") {
+		if p.Quiet, err = drain.ParseDuration(c.String("quiet")); err != nil {
+			return p, fmt.Errorf("--quiet: %w", err)
+		}
+		if p.Quiet <= 0 {
+			return p, fmt.Errorf("--quiet %s: must be longer than 0s", c.String("quiet"))
+		}
+	}
+	p.WaitConnections = c.Bool("wait-connections")
 	return p, p.Validate()
 }
 

@@ -30,7 +30,21 @@ type Plan struct {
 	Escalate []Step        // further signals at fixed offsets
 	Requests []Request     // commands, HTTP requests and writes when draining starts, in order
 	Progress time.Duration // interval of progress lines while draining; 0: none
+	// Quiet ends the delay early once the workload's listening ports have
+	// had no new connection and no data for this long; Delay is then the
+	// longest the delay lasts. 0: off.
+	Quiet time.Duration
+	// WaitConnections ends the drain once no connection on those ports
+	// moves data: the workload is then stopped, as with the busy lock.
+	WaitConnections bool
 }
+
+// WatchesTraffic reports whether the drain watches the workload's sockets.
+func (p Plan) WatchesTraffic() bool { return p.Quiet > 0 || p.WaitConnections }
+
+// ActiveWindow is how recently a connection must have moved data to hold
+// the drain: the quiet period, at least a second.
+func (p Plan) ActiveWindow() time.Duration { return max(p.Quiet, time.Second) }
 
 // Step is one signal sent at an offset from the trigger.
 type Step struct {
@@ -53,10 +67,13 @@ func (p Plan) Validate() error {
 	for _, o := range []struct {
 		name string
 		d    time.Duration
-	}{{"--grace", p.Grace}, {"--margin", p.Margin}, {"--drain-delay", p.Delay}, {"--progress", p.Progress}} {
+	}{{"--grace", p.Grace}, {"--margin", p.Margin}, {"--drain-delay", p.Delay}, {"--progress", p.Progress}, {"--quiet", p.Quiet}} {
 		if o.d < 0 {
 			return fmt.Errorf("%s %s: must not be negative", o.name, o.d)
 		}
+	}
+	if p.Quiet > 0 && p.Delay == 0 {
+		return fmt.Errorf("--quiet %s: needs --drain-delay, the longest the delay may last", p.Quiet)
 	}
 	if !p.Enabled() {
 		return nil

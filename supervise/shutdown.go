@@ -87,7 +87,12 @@ type machine struct {
 	ints      int           // SIGINTs since the drain started, the trigger included
 	busy      bool          // the workload holds the busy lock
 	since     time.Time     // when busy last changed
-	idleAt    time.Time     // when drainit took the busy lock in the drain
+	idleAt    time.Time     // when the drain had nothing left to wait for: the busy lock taken, or connections idle
+	stopWhy   string        // what made the drain stop the workload: "idle", "connections idle"
+	quietAt   time.Time     // when the traffic went quiet and ended the delay
+	traffic   trafficSeen   // the last sample, while the drain watches the sockets
+	sampled   bool          // a sample came in this drain
+	noTraffic bool          // the workload listens on no TCP port: --quiet and --wait-connections do nothing
 	known     bool          // the busy lock's state is known: the watch reported once
 
 	// The pod's annotations: busy is written at once, idle once it has
@@ -145,6 +150,14 @@ type (
 		busy bool
 		note string
 	}
+	trafficSeen struct { // a sample of the workload's TCP sockets, while a drain watches them
+		listening   bool      // the workload listens on a TCP port
+		open        int       // connections on those ports
+		active      int       // of them, those that moved data within the plan's ActiveWindow
+		lastTraffic time.Time // the last new connection or data received on those ports
+		lastNew     time.Time // the last new connection
+		err         error     // the sockets could not be read
+	}
 	requestDone struct { // the answer to request: how a drain request ended
 		req    drain.Request
 		result string // "exit 0", "200 OK", "written"
@@ -167,6 +180,7 @@ func (annotated) isEvent()       {}
 func (lockTaken) isEvent()       {}
 func (lockClaimed) isEvent()     {}
 func (requestDone) isEvent()     {}
+func (trafficSeen) isEvent()     {}
 
 // action is something for the supervisor to do.
 type action interface{ isAction() }
@@ -178,8 +192,9 @@ type (
 		deadline time.Time
 		rewrite  bool // the deadline moved: the file is there already
 	}
-	readPod struct{ until time.Time } // read the pod off the loop, retrying until then; answer podRead
-	request struct {                  // carry out a drain request off the loop, until the deadline; answer requestDone
+	readPod      struct{ until time.Time } // read the pod off the loop, retrying until then; answer podRead
+	watchTraffic struct{}                  // sample the workload's TCP sockets off the loop while the drain lasts; answers trafficSeen
+	request      struct {                  // carry out a drain request off the loop, until the deadline; answer requestDone
 		req      drain.Request
 		deadline time.Time
 	}
@@ -202,8 +217,9 @@ type (
 		args  []any
 	}
 	progressLine struct { // count what is alive and log it
-		left time.Duration
-		busy string // "task in flight for 12s", "idle", or "" without a busy file
+		traffic string // "2 open, 1 active, last new 2.1s ago", or "" when the drain does not watch the sockets
+		left    time.Duration
+		busy    string // "task in flight for 12s", "idle", or "" without a busy file
 	}
 	exit struct { // the end: log and record summary, exit with code
 		code    int
@@ -216,6 +232,7 @@ func (send) isAction()             {}
 func (writeFile) isAction()        {}
 func (readPod) isAction()          {}
 func (request) isAction()          {}
+func (watchTraffic) isAction()     {}
 func (takeLock) isAction()         {}
 func (writeAnnotations) isAction() {}
 func (signalTree) isAction()       {}
@@ -317,6 +334,8 @@ func (m machine) step(ev event, now time.Time) (machine, []action) {
 		}
 	case lockTaken:
 		acts = m.lockTaken(e, now)
+	case trafficSeen:
+		acts = m.trafficSeen(e, now)
 	case requestDone:
 		if e.err != nil {
 			m.did = append(m.did, e.req.String()+" failed")
@@ -412,6 +431,9 @@ func (m *machine) startDrain(sig unix.Signal, now time.Time) []action {
 		"source", m.source, "deadline", m.deadline.UTC().Format(drain.DeadlineFormat), "delay", p.Delay.String())}
 	acts = append(acts, m.provisional())
 	acts = append(acts, m.adapted(tl, now)...)
+	if p.WatchesTraffic() {
+		acts = append(acts, watchTraffic{})
+	}
 	if m.kube {
 		// The deletion may have a grace of its own: ask, without waiting,
 		// and keep asking until the deadline if the API does not answer.
@@ -594,7 +616,7 @@ func (m *machine) tick(now time.Time) []action {
 		m.phase = killing
 		return []action{signalTree{sig: unix.SIGKILL}}
 	case m.phase == stopping && !now.Before(m.deadline):
-		return m.kill(fmt.Sprintf("idle after %.1fs: SIGTERM did not end it", m.idleAt.Sub(m.trigger).Seconds()), now)
+		return m.kill(fmt.Sprintf("%s after %.1fs: SIGTERM did not end it", m.stopWhy, m.idleAt.Sub(m.trigger).Seconds()), now)
 	case m.phase == running:
 		return m.annotations(now)
 	case m.phase != delaying && m.phase != draining:
@@ -612,7 +634,7 @@ func (m *machine) tick(now time.Time) []action {
 	}
 	if !m.progress.IsZero() && !now.Before(m.progress) {
 		m.progress = now.Add(m.plan.Progress)
-		acts = append(acts, progressLine{left: m.deadline.Sub(now), busy: m.busyText(now)})
+		acts = append(acts, progressLine{left: m.deadline.Sub(now), busy: m.busyText(now), traffic: m.trafficText(now)})
 	}
 	return acts
 }
@@ -622,7 +644,10 @@ func (m *machine) carryOut(ev drain.Event) []action {
 	switch ev.Action {
 	case drain.Begin:
 		m.phase = draining
-		if m.plan.Delay > 0 {
+		switch {
+		case !m.quietAt.IsZero():
+			m.did = append(m.did, fmt.Sprintf("quiet after %.1fs", m.quietAt.Sub(m.trigger).Seconds()))
+		case m.plan.Delay > 0:
 			m.did = append(m.did, "delay "+m.plan.Delay.String())
 		}
 		if m.plan.File != "" {
@@ -707,12 +732,74 @@ func (m *machine) lockTaken(e lockTaken, now time.Time) []action {
 	if m.phase != draining {
 		return nil
 	}
-	m.phase, m.idleAt, m.steps, m.progress = stopping, now, nil, time.Time{}
+	return append(m.stop("idle", now),
+		logAt(slog.LevelInfo, "workload idle: took the busy lock, sent SIGTERM", "after", now.Sub(m.trigger).Round(time.Millisecond).String()))
+}
+
+// stop ends a drain that has nothing left to wait for: SIGTERM now,
+// SIGKILL to the tree a second later if anything is left, never past the
+// deadline.
+func (m *machine) stop(why string, now time.Time) []action {
+	m.phase, m.idleAt, m.stopWhy, m.steps, m.progress = stopping, now, why, nil, time.Time{}
 	if end := now.Add(cleanupGrace); end.Before(m.deadline) {
 		m.deadline = end
 	}
-	return []action{send{sig: unix.SIGTERM},
-		logAt(slog.LevelInfo, "workload idle: took the busy lock, sent SIGTERM", "after", now.Sub(m.trigger).Round(time.Millisecond).String())}
+	return []action{send{sig: unix.SIGTERM}}
+}
+
+// trafficSeen takes a sample of the workload's sockets: the delay ends
+// once the traffic has been quiet for --quiet, and with
+// --wait-connections the drain ends once no connection moves data.
+func (m *machine) trafficSeen(e trafficSeen, now time.Time) []action {
+	if !m.inDrain() || m.phase == stopping || m.noTraffic {
+		return nil
+	}
+	first := !m.sampled
+	m.sampled, m.traffic = true, e
+	switch {
+	case e.err != nil && first:
+		m.noTraffic = true
+		return []action{logAt(slog.LevelWarn, "cannot read the workload's sockets: the drain delay and the deadline apply", "err", e.err)}
+	case e.err != nil:
+		return nil
+	case !e.listening && first:
+		m.noTraffic = true
+		return []action{logAt(slog.LevelWarn, "the workload listens on no TCP port: --quiet and --wait-connections do nothing; the drain delay and the deadline apply")}
+	}
+	var acts []action
+	if m.phase == delaying && m.plan.Quiet > 0 {
+		since := e.lastTraffic
+		if since.Before(m.trigger) {
+			since = m.trigger
+		}
+		if now.Sub(since) >= m.plan.Quiet {
+			m.quietAt = now
+			acts = append(acts, logAt(slog.LevelInfo, fmt.Sprintf("traffic quiet for %s after %.1fs: draining", m.plan.Quiet, now.Sub(m.trigger).Seconds())))
+			for len(m.steps) > 0 && m.steps[0].Action == drain.Begin {
+				ev := m.steps[0]
+				m.steps = m.steps[1:]
+				acts = append(acts, m.carryOut(ev)...)
+			}
+		}
+	}
+	if m.phase == draining && m.plan.WaitConnections && (e.open == 0 || e.active == 0) {
+		acts = append(acts, m.stop("connections idle", now)...)
+		acts = append(acts, logAt(slog.LevelInfo, fmt.Sprintf("connections idle after %.1fs: stopping the workload", now.Sub(m.trigger).Seconds()),
+			"open", e.open, "active", e.active))
+	}
+	return acts
+}
+
+// trafficText says what the sockets show, for progress lines.
+func (m *machine) trafficText(now time.Time) string {
+	if !m.plan.WatchesTraffic() || !m.sampled || m.noTraffic {
+		return ""
+	}
+	last := "none"
+	if !m.traffic.lastNew.IsZero() {
+		last = now.Sub(m.traffic.lastNew).Round(100*time.Millisecond).String() + " ago"
+	}
+	return fmt.Sprintf("%d open, %d active, last new %s", m.traffic.open, m.traffic.active, last)
 }
 
 // kill ends the drain: SIGKILL to the whole tree, then only reaping is left.
@@ -749,7 +836,10 @@ func (m machine) finish() (machine, []action) {
 	case killing:
 		fmt.Fprintf(&b, "%s: SIGKILL sent to %d processes", m.killWhy, m.killed)
 	case stopping:
-		fmt.Fprintf(&b, "idle after %.1fs: stopped", m.idleAt.Sub(m.trigger).Seconds())
+		if !m.quietAt.IsZero() {
+			fmt.Fprintf(&b, "quiet after %.1fs; ", m.quietAt.Sub(m.trigger).Seconds())
+		}
+		fmt.Fprintf(&b, "%s after %.1fs: stopped", m.stopWhy, m.idleAt.Sub(m.trigger).Seconds())
 	case delaying:
 		fmt.Fprintf(&b, "drained in %.1fs of %s (deadline: %s; exited during the %s drain delay)",
 			m.exitedAt.Sub(m.trigger).Seconds(), m.budgetAt, m.source, m.plan.Delay)

@@ -149,6 +149,8 @@ type supervisor struct {
 	busy        chan busy.Change      // the busy lock's changes; nil without a busy file
 	events      chan postEvent        // Events to post, in order; nil without Kubernetes
 	execs       map[int]drain.Request // drain commands not reaped yet, by PID
+	traffic     chan trafficSeen      // the latest sample of the workload's sockets; nil unless a drain watches them
+	trafficStop chan struct{}         // closed when the loop ends
 	eventsDone  chan struct{}         // closed when the last Event is posted
 }
 
@@ -213,7 +215,12 @@ func (s *supervisor) loop(sigs, chld <-chan os.Signal) int {
 			s.handle(ev)
 		case c := <-s.busy:
 			s.handle(busyChanged{busy: c.Busy, note: c.Note})
+		case e := <-s.traffic:
+			s.handle(e)
 		}
+	}
+	if s.trafficStop != nil {
+		close(s.trafficStop)
 	}
 	return s.code
 }
@@ -247,6 +254,8 @@ func (s *supervisor) do(a action) event {
 		go s.readPod(true, a.until)
 	case request:
 		return s.carryOut(a)
+	case watchTraffic:
+		s.watchTraffic()
 	case takeLock:
 		go func() {
 			c, err := s.cfg.Busy.Claim()
@@ -280,6 +289,9 @@ func (s *supervisor) do(a action) event {
 		args := []any{"left", a.left.Round(100 * time.Millisecond).String(), "alive", len(tree(s.self, s.groupIf(!s.m.reaped), s.m.pid1))}
 		if a.busy != "" {
 			args = append(args, "workload", a.busy)
+		}
+		if a.traffic != "" {
+			args = append(args, "connections", a.traffic)
 		}
 		s.log.Info("draining", args...)
 	case exit:

@@ -1,0 +1,206 @@
+// Package sockdiag reads the TCP sockets of drainit's network namespace
+// through the kernel's socket diagnostics (NETLINK_SOCK_DIAG, inet_diag
+// with tcp_info), and the socket inodes a set of processes holds, from
+// /proc: what --quiet and --wait-connections decide on.
+package sockdiag
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// TCP states, as the kernel numbers them.
+const (
+	Established = 1
+	TimeWait    = 6
+	Listen      = 10
+)
+
+// Socket is one TCP socket of the namespace.
+type Socket struct {
+	State         uint8
+	Local, Remote netip.AddrPort
+	Inode         uint64 // 0 for sockets no process holds (TIME_WAIT)
+	BytesReceived uint64 // tcp_info's, for connections
+	BytesAcked    uint64
+}
+
+// inet_diag_req_v2 and inet_diag_msg (linux/inet_diag.h).
+type sockID struct {
+	SPort, DPort [2]byte // big-endian
+	Src, Dst     [16]byte
+	If           uint32
+	Cookie       [2]uint32
+}
+
+type request struct {
+	Family, Protocol, Ext, Pad uint8
+	States                     uint32
+	ID                         sockID
+}
+
+type message struct {
+	Family, State, Timer, Retrans uint8
+	ID                            sockID
+	Expires, RQueue, WQueue, UID  uint32
+	Inode                         uint32
+}
+
+const inetDiagInfo = 2 // INET_DIAG_INFO: struct tcp_info
+
+// Dump lists every TCP socket of the namespace, IPv4 and IPv6.
+func Dump() ([]Socket, error) {
+	var out []Socket
+	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
+		s, err := dump(family)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s...)
+	}
+	return out, nil
+}
+
+func dump(family uint8) ([]Socket, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+	if err != nil {
+		return nil, fmt.Errorf("netlink sock_diag: %w", err)
+	}
+	defer unix.Close(fd)
+	req := request{Family: family, Protocol: unix.IPPROTO_TCP, Ext: 1 << (inetDiagInfo - 1), States: 0xffffffff}
+	hdr := unix.NlMsghdr{Len: uint32(unix.SizeofNlMsghdr + unsafe.Sizeof(req)), Type: unix.SOCK_DIAG_BY_FAMILY,
+		Flags: unix.NLM_F_REQUEST | unix.NLM_F_DUMP, Seq: 1}
+	buf := make([]byte, 0, hdr.Len)
+	buf = append(buf, unsafe.Slice((*byte)(unsafe.Pointer(&hdr)), unix.SizeofNlMsghdr)...)
+	buf = append(buf, unsafe.Slice((*byte)(unsafe.Pointer(&req)), unsafe.Sizeof(req))...)
+	if err := unix.Sendto(fd, buf, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return nil, fmt.Errorf("netlink sock_diag: %w", err)
+	}
+	var out []Socket
+	rb := make([]byte, 64<<10)
+	for {
+		n, _, err := unix.Recvfrom(fd, rb, 0)
+		if err != nil {
+			return nil, fmt.Errorf("netlink sock_diag: %w", err)
+		}
+		msgs, err := syscall.ParseNetlinkMessage(rb[:n])
+		if err != nil {
+			return nil, fmt.Errorf("netlink sock_diag: %w", err)
+		}
+		for _, m := range msgs {
+			switch m.Header.Type {
+			case unix.NLMSG_DONE:
+				return out, nil
+			case unix.NLMSG_ERROR:
+				if len(m.Data) >= 4 {
+					if e := int32(binary.NativeEndian.Uint32(m.Data)); e != 0 {
+						return nil, fmt.Errorf("netlink sock_diag: %w", unix.Errno(-e))
+					}
+				}
+				return out, nil
+			case unix.SOCK_DIAG_BY_FAMILY:
+				if s, ok := parse(family, m.Data); ok {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+}
+
+func parse(family uint8, b []byte) (Socket, bool) {
+	var msg message
+	size := int(unsafe.Sizeof(msg))
+	if len(b) < size {
+		return Socket{}, false
+	}
+	msg = *(*message)(unsafe.Pointer(&b[0]))
+	s := Socket{State: msg.State, Inode: uint64(msg.Inode),
+		Local:  addrPort(family, msg.ID.Src, msg.ID.SPort),
+		Remote: addrPort(family, msg.ID.Dst, msg.ID.DPort)}
+	for attrs := b[size:]; len(attrs) >= unix.SizeofRtAttr; {
+		l := int(binary.NativeEndian.Uint16(attrs))
+		typ := binary.NativeEndian.Uint16(attrs[2:])
+		if l < unix.SizeofRtAttr || l > len(attrs) {
+			break
+		}
+		if typ == inetDiagInfo {
+			data := attrs[unix.SizeofRtAttr:l]
+			var info unix.TCPInfo
+			if len(data) >= int(unsafe.Offsetof(info.Bytes_received))+8 {
+				copy(unsafe.Slice((*byte)(unsafe.Pointer(&info)), unsafe.Sizeof(info)), data)
+				s.BytesReceived, s.BytesAcked = info.Bytes_received, info.Bytes_acked
+			}
+		}
+		attrs = attrs[min((l+unix.RTA_ALIGNTO-1)&^(unix.RTA_ALIGNTO-1), len(attrs)):]
+	}
+	return s, true
+}
+
+func addrPort(family uint8, ip [16]byte, port [2]byte) netip.AddrPort {
+	var a netip.Addr
+	if family == unix.AF_INET {
+		a = netip.AddrFrom4([4]byte(ip[:4]))
+	} else {
+		a = netip.AddrFrom16(ip).Unmap()
+	}
+	return netip.AddrPortFrom(a, binary.BigEndian.Uint16(port[:]))
+}
+
+// Inodes is the set of socket inodes the processes hold open.
+func Inodes(pids []int) map[uint64]bool {
+	out := map[uint64]bool{}
+	for _, pid := range pids {
+		dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			link, err := os.Readlink(dir + "/" + e.Name())
+			if err != nil {
+				continue
+			}
+			if v, ok := strings.CutPrefix(link, "socket:["); ok {
+				if n, err := strconv.ParseUint(strings.TrimSuffix(v, "]"), 10, 64); err == nil {
+					out[n] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+// ErrNoListener is Ours' answer when the processes listen on no TCP port.
+var ErrNoListener = errors.New("the workload listens on no TCP port")
+
+// Ours picks, of all the namespace's sockets, the listening sockets the
+// processes hold (by inode) and the connections on those ports, held or
+// not (a TIME_WAIT is no process's, but says a connection was there): on a
+// host's network, other processes' connections on other ports do not count.
+func Ours(all []Socket, inodes map[uint64]bool) (listening []Socket, conns []Socket, err error) {
+	ports := map[uint16]bool{}
+	for _, s := range all {
+		if s.State == Listen && inodes[s.Inode] {
+			listening = append(listening, s)
+			ports[s.Local.Port()] = true
+		}
+	}
+	if len(listening) == 0 {
+		return nil, nil, ErrNoListener
+	}
+	for _, s := range all {
+		if s.State != Listen && ports[s.Local.Port()] && (s.Inode == 0 || inodes[s.Inode]) {
+			conns = append(conns, s)
+		}
+	}
+	return listening, conns, nil
+}
