@@ -13,6 +13,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -20,6 +22,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -32,12 +36,12 @@ import (
 const helperEnv = "BENCH_HELPER"
 
 type sizes struct {
-	startRuns, idleSeconds, orphans, reapRuns, signals, deadlineRuns int
+	startRuns, idleSeconds, orphans, reapRuns, signals, deadlineRuns, quietRuns int
 }
 
 var (
-	full  = sizes{startRuns: 500, idleSeconds: 10, orphans: 10000, reapRuns: 5, signals: 1000, deadlineRuns: 20}
-	short = sizes{startRuns: 50, idleSeconds: 2, orphans: 2000, reapRuns: 1, signals: 200, deadlineRuns: 3}
+	full  = sizes{startRuns: 500, idleSeconds: 10, orphans: 10000, reapRuns: 5, signals: 1000, deadlineRuns: 20, quietRuns: 3}
+	short = sizes{startRuns: 50, idleSeconds: 2, orphans: 2000, reapRuns: 1, signals: 200, deadlineRuns: 3, quietRuns: 1}
 )
 
 // initSpec is one init under test; bare is the workload alone.
@@ -97,6 +101,8 @@ func main() {
 	forwarding(t, self, n.signals)
 	fmt.Fprintf(os.Stderr, "bench: deadline precision (%d runs)\n", n.deadlineRuns)
 	deadline(t, self, n.deadlineRuns)
+	fmt.Fprintf(os.Stderr, "bench: a stop while endpoints propagate (%d runs)\n", n.quietRuns)
+	propagation(t, self, n.quietRuns)
 	binarySize(t)
 	md := t.markdown()
 	fmt.Print(md)
@@ -379,6 +385,100 @@ func deadline(t *table, self string, runs int) {
 	t.add(fmt.Sprintf("kill-time error vs deadline, p50 / max (%d runs)", runs), "< 20 ms / < 50 ms", cells, "–")
 }
 
+// propagation is issue 17's stop: a naive server that dies on TERM, and
+// traffic from 4 keep-alive clients that goes on for 1.5s after the stop,
+// as while endpoints propagate. Each init's time from the last request to
+// its exit, and the requests that failed; drainit once with a fixed
+// --drain-delay 3s, once with --quiet 1s --wait-connections.
+func propagation(t *table, self string, runs int) {
+	type result struct {
+		stop   time.Duration
+		failed int64
+	}
+	stopOnce := func(argv []string) result {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = append(os.Environ(), helperEnv+"=1")
+		cmd.Stderr = io.Discard
+		out, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		var port int
+		fmt.Fscan(out, &port)
+		url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+		var failed, last atomic.Int64
+		done := make(chan struct{})
+		var wg sync.WaitGroup
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4}}
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					resp, err := client.Get(url)
+					if err == nil {
+						_, err = io.ReadAll(resp.Body)
+						resp.Body.Close()
+					}
+					if err != nil {
+						failed.Add(1)
+					}
+					last.Store(time.Now().UnixNano())
+					time.Sleep(20 * time.Millisecond)
+				}
+			}()
+		}
+		time.Sleep(300 * time.Millisecond)
+		cmd.Process.Signal(unix.SIGTERM)
+		time.Sleep(1500 * time.Millisecond)
+		close(done)
+		wg.Wait()
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+		return result{time.Since(time.Unix(0, last.Load())), failed.Load()}
+	}
+	cell := func(rs []result) string {
+		slices.SortFunc(rs, func(a, b result) int { return int(a.stop - b.stop) })
+		var failed int64
+		for _, r := range rs {
+			failed += r.failed
+		}
+		return fmt.Sprintf("%.1f s, %d failed", rs[len(rs)/2].stop.Seconds(), failed)
+	}
+	fixed, quiet := map[string]string{}, map[string]string{}
+	for _, in := range t.inits[1:] {
+		var rs, rq []result
+		for range runs {
+			if in.name == "drainit" {
+				rs = append(rs, stopOnce([]string{in.bin, "--grace", "30", "--drain-delay", "3s", "--", self, "http"}))
+				rq = append(rq, stopOnce([]string{in.bin, "--grace", "30", "--drain-signal", "none", "--drain-delay", "10s",
+					"--quiet", "1s", "--wait-connections", "--", self, "http"}))
+				continue
+			}
+			rs = append(rs, stopOnce(in.argv(false, self, "http")))
+		}
+		fixed[in.name] = cell(rs)
+		if in.name == "drainit" {
+			quiet[in.name] = cell(rq)
+		}
+	}
+	t.add(fmt.Sprintf("stop while endpoints propagate: exit after the last request, failed requests (median of %d); drainit --drain-delay 3s", runs),
+		"0 failed", fixed, "–")
+	t.add("… drainit --drain-delay 10s --quiet 1s --wait-connections", "0 failed, ≈ 1 s", quiet, "–")
+}
+
 func binarySize(t *table) {
 	cells, v := map[string]string{}, map[string]float64{}
 	for _, in := range t.inits[1:] {
@@ -443,6 +543,13 @@ func helper(args []string) int {
 		for {
 			time.Sleep(time.Hour)
 		}
+	case "http": // a naive HTTP server on a loopback port, written on stdout; handles nothing, so TERM kills it
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 1
+		}
+		fmt.Printf("%d\n", l.Addr().(*net.TCPAddr).Port)
+		http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") }))
 	case "orphans": // orphans N: makes N orphans that exit at once, then times their reaping; handles nothing
 		n, _ := strconv.Atoi(args[1])
 		return orphans(n)
