@@ -249,6 +249,12 @@ func TestKubeletEvictionLeavesARecord(t *testing.T) {
 	}
 }
 
+// controllerSees gives the ReplicaSet controller's informer a moment to
+// take in what the API already shows: a scale-down right after an
+// annotation changed may rank pods by the cache's older copy (the
+// deletion cost is best effort, as Kubernetes documents it).
+func controllerSees() { time.Sleep(time.Second) }
+
 // workersReady writes each worker's job length: the first busy for 12s,
 // the rest a quick task, then idle; and waits for the busy task to start.
 func workersReady(t *testing.T, pods []*kpod) {
@@ -279,6 +285,7 @@ func TestKubeletScaleDownDeletesAnIdlePod(t *testing.T) {
 		want := map[bool]string{true: "1000", false: "0"}[i == 0]
 		waitFor(t, 15*time.Second, p.name+"'s deletion cost "+want, func() bool { return p.annotations(t)[kube.DeletionCost] == want })
 	}
+	controllerSees()
 	busy := pods[0]
 	if deleted := n.scaleTo(t, rs, 2, pods); deleted == busy {
 		t.Fatalf("the controller deleted the busy pod %s", deleted.name)
@@ -322,6 +329,7 @@ func TestKubeDemo(t *testing.T) {
 				want := map[bool]string{true: "1000", false: "0"}[i == 0]
 				waitFor(t, 15*time.Second, p.name+"'s deletion cost "+want, func() bool { return p.annotations(t)[kube.DeletionCost] == want })
 			}
+			controllerSees()
 		} else {
 			v.way = "readiness as busy"
 			waitFor(t, 15*time.Second, "the busy pod NotReady", func() bool { return !busy.ready(t) })
