@@ -53,7 +53,8 @@ type Config struct {
 // exit status.
 func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 	// Room for both pod reads (a first failure and an answer each), the
-	// lock and a write: their goroutines never wait for the loop.
+	// lock, a write and every drain request: their goroutines never wait
+	// for the loop.
 	s := &supervisor{cfg: cfg, log: cfg.Log, self: os.Getpid(), answers: make(chan event, 8+len(cfg.Plan.Requests)),
 		execs: map[int]drain.Request{}}
 	tty := OwnsTerminal()
