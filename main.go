@@ -534,15 +534,6 @@ func kubeFrom(c *cli.Context, tlog string) (*kube.Client, error) {
 	if cfg.Container != "" && !dnsLabel(cfg.Container) {
 		return nil, fmt.Errorf("--container %q: want a container name (lower-case letters, digits and '-', at most 63)", c.String("container"))
 	}
-	if cfg.Container == "" {
-		// The kubelet mounts the termination log from a directory named
-		// after the container; no configuration needed.
-		if tlog == "" {
-			tlog = terminationLogDefault
-		}
-		mounts, _ := os.ReadFile("/proc/self/mountinfo")
-		cfg.Container = kube.ContainerFromMounts(mounts, tlog)
-	}
 	if cfg.API == "" {
 		cfg.API = kube.InClusterAPI(os.Getenv)
 	}
@@ -557,6 +548,16 @@ func kubeFrom(c *cli.Context, tlog string) (*kube.Client, error) {
 		return nil, errors.New("--kube on: no API server: set --kube-api, or run in a pod (KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT)")
 	case tokenErr != nil:
 		return nil, fmt.Errorf("--kube on: token file %s: %w", cfg.TokenFile, fserr.Cause(tokenErr))
+	}
+	// Only once Kubernetes is on: nothing else reads the mount table.
+	if cfg.Container == "" {
+		// The kubelet mounts the termination log from a directory named
+		// after the container; no configuration needed.
+		if tlog == "" {
+			tlog = terminationLogDefault
+		}
+		mounts, _ := os.ReadFile("/proc/self/mountinfo")
+		cfg.Container = kube.ContainerFromMounts(mounts, tlog)
 	}
 	var err error
 	if cfg.TokenFile, err = absolute(cfg.TokenFile); err != nil {
