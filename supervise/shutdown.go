@@ -772,14 +772,13 @@ func (m *machine) trafficSeen(e trafficSeen, now time.Time) []action {
 		if since.Before(m.trigger) {
 			since = m.trigger
 		}
-		if now.Sub(since) >= m.plan.Quiet {
-			m.quietAt = now
+		if now.Sub(since) >= m.plan.Quiet && len(m.steps) > 0 && m.steps[0].Action == drain.Begin {
+			// The delay ends now: Begin is due, and tick carries it out as
+			// it carries out every step.
+			m.steps = slices.Clone(m.steps) // the caller's machine shares the old array
+			m.quietAt, m.steps[0].At = now, now.Sub(m.trigger)
 			acts = append(acts, logAt(slog.LevelInfo, fmt.Sprintf("traffic quiet for %s after %.1fs: draining", m.plan.Quiet, now.Sub(m.trigger).Seconds())))
-			for len(m.steps) > 0 && m.steps[0].Action == drain.Begin {
-				ev := m.steps[0]
-				m.steps = m.steps[1:]
-				acts = append(acts, m.carryOut(ev)...)
-			}
+			acts = append(acts, m.tick(now)...)
 		}
 	}
 	if m.phase == draining && m.plan.WaitConnections && (e.open == 0 || e.active == 0) {

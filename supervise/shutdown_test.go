@@ -88,6 +88,8 @@ func show(a action) string {
 		return "record"
 	case request:
 		return "request " + a.req.String()
+	case watchTraffic:
+		return "watch traffic"
 	case postEvent:
 		kind := "event"
 		if a.ev.Warning {
@@ -475,6 +477,30 @@ func TestMachineTransitions(t *testing.T) {
 			want: []string{"log drain started", "record", "request write /run/fifo", "log drain request", "request exec nginx -s quit", "log drain request",
 				"log drain request done", "log drain request failed",
 				`exit 0 "drained in 3.0s of 28s (deadline: flag; write /run/fifo: 1 byte written, exec nginx -s quit failed): exit 0"`},
+		},
+		{
+			name: "--quiet ends the delay once traffic stops, --wait-connections the drain once connections idle",
+			rules: rules{plan: plan(func(p *drain.Plan) {
+				p.Signal, p.Delay, p.Quiet, p.WaitConnections = 0, 10*time.Second, time.Second, true
+			})},
+			script: []at{{0, sig(unix.SIGTERM)},
+				{2 * time.Second, trafficSeen{listening: true, open: 2, active: 2, lastTraffic: t0.Add(1500 * time.Millisecond)}},
+				{2600 * time.Millisecond, trafficSeen{listening: true, open: 2, active: 1, lastTraffic: t0.Add(1500 * time.Millisecond)}},
+				{3 * time.Second, trafficSeen{listening: true, open: 2, active: 0, lastTraffic: t0.Add(1500 * time.Millisecond)}},
+				{3100 * time.Millisecond, killedBy(unix.SIGTERM, false)}},
+			phase: done,
+			want: []string{"log drain started", "record", "watch traffic", "log traffic quiet for 1s after 2.6s: draining",
+				"send TERM", "log connections idle after 3.0s: stopping the workload",
+				`exit 143 "quiet after 2.6s; connections idle after 3.0s: stopped: exit 143"`},
+		},
+		{
+			name:   "--quiet without a listener warns once and keeps the delay",
+			rules:  rules{plan: plan(func(p *drain.Plan) { p.Delay, p.Quiet = 2*time.Second, time.Second })},
+			script: []at{{0, sig(unix.SIGTERM)}, {100 * time.Millisecond, trafficSeen{}}, {1500 * time.Millisecond, trafficSeen{}}, {2 * time.Second, timerFired{}}},
+			phase:  draining,
+			want: []string{"log drain started", "record", "watch traffic",
+				"log the workload listens on no TCP port: --quiet and --wait-connections do nothing; the drain delay and the deadline apply",
+				"send TERM", "log sent drain signal"},
 		},
 		{
 			name:   "no drain: --drain-on none forwards TERM",
