@@ -335,6 +335,7 @@ func TestKubeDemo(t *testing.T) {
 			waitFor(t, 15*time.Second, "the busy pod NotReady", func() bool { return !busy.ready(t) })
 			// The busy one even costs more to delete: readiness ranks first.
 			n.cp.must(t, "PATCH", busy.path, "application/merge-patch+json", []byte(`{"metadata":{"annotations":{"`+kube.DeletionCost+`":"100"}}}`))
+			controllerSees() // the NotReady and the cost, as the API shows them
 		}
 		deleted := n.scaleTo(t, rs, 2, pods)
 		deleted.waitGone(t, 30*time.Second)
