@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -404,9 +405,20 @@ func (cp *controlPlane) annotationsOf(t *testing.T, path string) map[string]stri
 	return obj.Metadata.Annotations
 }
 
-// watchAnnotation counts the changes of a pod's annotation key through a
-// watch, from now until stop is called, which returns the count and the
-// values seen in order.
+// newer reports whether resourceVersion a is later than b: the API server
+// backed by etcd gives them as increasing integers.
+func newer(a, b string) bool {
+	x, errA := strconv.ParseUint(a, 10, 64)
+	y, errB := strconv.ParseUint(b, 10, 64)
+	return errA == nil && errB == nil && x > y
+}
+
+// watchAnnotation follows a pod's annotation key through a watch, from
+// now until stop is called, which returns the values seen in order: first
+// the value when the watch began, then each change. It returns once the
+// watch has delivered the pod as it is now, and stop waits until the watch
+// has delivered the pod's latest version as a read finds it, so that
+// neither end is a guess at how long the API server takes.
 func (cp *controlPlane) watchAnnotation(t *testing.T, ns, name, key string) (stop func() []string) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", cp.url+"/api/v1/namespaces/"+ns+"/pods?watch=true&fieldSelector=metadata.name%3D"+name, nil)
@@ -416,35 +428,67 @@ func (cp *controlPlane) watchAnnotation(t *testing.T, ns, name, key string) (sto
 	if err != nil {
 		t.Fatal(err)
 	}
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		t.Fatalf("watch on pod %s: %s: %s", name, resp.Status, b)
+	}
 	var mu sync.Mutex
 	var values []string
+	var seen, failure string // the latest resourceVersion delivered; an ERROR event's object
 	go func() {
 		dec := json.NewDecoder(resp.Body)
-		last, first := "", true
 		for {
 			var ev struct {
-				Object struct {
-					Metadata struct {
-						Annotations map[string]string `json:"annotations"`
-					} `json:"metadata"`
-				} `json:"object"`
+				Type   string          `json:"type"`
+				Object json.RawMessage `json:"object"`
 			}
 			if dec.Decode(&ev) != nil {
 				return
 			}
-			v, ok := ev.Object.Metadata.Annotations[key]
+			var pod struct {
+				Metadata struct {
+					ResourceVersion string            `json:"resourceVersion"`
+					Annotations     map[string]string `json:"annotations"`
+				} `json:"metadata"`
+			}
+			json.Unmarshal(ev.Object, &pod)
+			mu.Lock()
+			if ev.Type == "ERROR" {
+				failure = string(ev.Object)
+				mu.Unlock()
+				return
+			}
+			v, ok := pod.Metadata.Annotations[key]
 			if !ok {
 				v = "(none)"
 			}
-			mu.Lock()
-			if first || v != last {
+			if len(values) == 0 || v != values[len(values)-1] {
 				values = append(values, v)
 			}
-			first, last = false, v
+			seen = pod.Metadata.ResourceVersion
 			mu.Unlock()
 		}
 	}()
+	delivered := func(what, rv string) {
+		t.Helper()
+		waitFor(t, 15*time.Second, what, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			if failure != "" {
+				t.Fatalf("watch on pod %s ended with an error: %s", name, failure)
+			}
+			return seen != "" && (rv == "" || seen == rv || newer(seen, rv))
+		})
+	}
+	delivered("the watch to deliver the pod as it is", "")
 	return func() []string {
+		t.Helper()
+		var obj struct {
+			Metadata struct{ ResourceVersion string } `json:"metadata"`
+		}
+		json.Unmarshal(cp.must(t, "GET", "/api/v1/namespaces/"+ns+"/pods/"+name, "", nil), &obj)
+		delivered("the watch to deliver the pod's latest version "+obj.Metadata.ResourceVersion, obj.Metadata.ResourceVersion)
 		resp.Body.Close()
 		mu.Lock()
 		defer mu.Unlock()

@@ -127,7 +127,7 @@ func TestSIGURGNotForwardedByAPlainBuild(t *testing.T) {
 func TestNoRuntimeSIGURGUnderLoad(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "rec")
 	r := start(t, pid1, "--log-level", "debug", "--drain-on", "none", "--", "@fixture", "orphans-record", "10000", "500ms", rec, "USR2")
-	waitReadyFile(t, rec)
+	r.waitReady(rec)
 	if !strings.Contains(r.log(), "SIGURG is forwarded") {
 		t.Fatalf("the shipped build does not forward SIGURG:\n%s", r.log())
 	}

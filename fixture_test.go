@@ -220,6 +220,22 @@ func fixture(args []string) int {
 		err := syscall.Exec(args[0], args, os.Environ())
 		fmt.Fprintln(os.Stderr, "fixture: exec:", err)
 		return 96
+	case "exec": // exec [pid1] ARGV...: execs ARGV with fd 3 marked close-on-exec, so that the test reads EOF there at the instant of the exec; with pid1 (in the PID and mount namespaces its clone made) it first mounts its namespace's /proc; handles nothing
+		if args[0] == "pid1" {
+			args = args[1:]
+			if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+				fmt.Fprintln(os.Stderr, "fixture: mount:", err)
+				return 96
+			}
+			if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+				fmt.Fprintln(os.Stderr, "fixture: mount /proc:", err)
+				return 96
+			}
+		}
+		syscall.CloseOnExec(3)
+		err := syscall.Exec(args[0], args, os.Environ())
+		fmt.Fprintln(os.Stderr, "fixture: exec:", err)
+		return 96
 	case "shell": // shell LOG ARGV...: a job-control shell; see jobShell
 		return jobShell(args[0], args[1:])
 	case "jobs": // jobs --log F ...: a job worker; see jobWorker

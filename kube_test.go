@@ -234,7 +234,6 @@ func TestKubeDeletionCostFollowsTheLock(t *testing.T) {
 	}
 	t.Logf("50 tasks in %v", time.Since(burst).Round(time.Millisecond))
 	waitFor(t, 15*time.Second, "idle after the burst", func() bool { return state() == "0 (none)" })
-	time.Sleep(500 * time.Millisecond) // the watch's last event
 	values := stop()
 	// values[0] is the state when the watch began; each later one a write.
 	if len(values) == 0 || len(values)-1 > 2 || values[len(values)-1] != "0" {

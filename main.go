@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -27,9 +26,9 @@ import (
 
 	"github.com/drainit/drainit/busy"
 	"github.com/drainit/drainit/drain"
+	"github.com/drainit/drainit/internal/early"
 	"github.com/drainit/drainit/internal/fserr"
 	"github.com/drainit/drainit/internal/procfs"
-	"github.com/drainit/drainit/internal/signals"
 	"github.com/drainit/drainit/internal/signame"
 	"github.com/drainit/drainit/kube"
 	"github.com/drainit/drainit/supervise"
@@ -44,20 +43,11 @@ var (
 const terminationLogDefault = "/dev/termination-log"
 
 func main() {
-	// First, before anything can take time: a signal that arrives while the
-	// workload is being started waits in its channel instead of being lost.
-	// signal.Notify drops what does not fit, so SIGCHLD, which comes in
-	// bursts, rings a doorbell of its own (one pending ring says "reap"),
-	// and every other signal has room in a large channel that no burst of
-	// exits can fill.
-	chld := make(chan os.Signal, 1)
-	signal.Notify(chld, unix.SIGCHLD)
-	sigs := make(chan os.Signal, 256)
-	signal.Notify(sigs, signals.Subscribed()...)
+	// internal/early subscribed to every signal before main, while the
+	// program was being initialised.
+	sigs, chld := early.Signals()
 	// drainit has no parallel work: one P keeps the runtime from spinning
-	// idle threads on the workload's cores during bursts of SIGCHLD. Only
-	// now: each subscription above is a round trip to the runtime's signal
-	// goroutine, which answers sooner with a P of its own.
+	// idle threads on the workload's cores during bursts of SIGCHLD.
 	runtime.GOMAXPROCS(1)
 	os.Exit(run(os.Args, sigs, chld))
 }

@@ -6,9 +6,11 @@ package main
 
 import (
 	"bytes"
+	"debug/elf"
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -34,6 +36,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The test binary links internal/early, whose init subscribed to every
+	// signal drainit acts on: the tests and their fixtures are not
+	// drainit, and keep Go's default handling (a fixture "handles
+	// nothing" means it dies of TERM).
+	signal.Reset()
 	if os.Getenv(fixtureEnv) == "1" {
 		// Fixtures record every signal they get, SIGURG included, so their
 		// own runtime must send them none. They set that for themselves:
@@ -74,10 +81,40 @@ func TestMain(m *testing.M) {
 		drainitBin = other
 	}
 	fixtureBin, _ = os.Executable()
+	if static, err := staticFixture(fixtureBin, dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	} else {
+		fixtureBin = static
+	}
 	code := m.Run()
 	stopNode()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// staticFixture returns a statically linked build of this test binary:
+// the fixture is copied into containers and pods that have no C library.
+// The Makefile builds the tests with CGO_ENABLED=0; a plain go test with
+// cgo on links this binary dynamically, and then the same tests are built
+// again, static, into dir.
+func staticFixture(self, dir string) (string, error) {
+	f, err := elf.Open(self)
+	if err != nil {
+		return "", fmt.Errorf("reading the test binary %s: %w", self, err)
+	}
+	dynamic := slices.ContainsFunc(f.Progs, func(p *elf.Prog) bool { return p.Type == elf.PT_INTERP })
+	f.Close()
+	if !dynamic {
+		return self, nil
+	}
+	out := filepath.Join(dir, "fixture.test")
+	build := exec.Command("go", "test", "-c", "-tags", "urfave_cli_no_docs", "-o", out, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("the test binary is linked dynamically (cgo on) and the fixture that runs in containers must be static: CGO_ENABLED=0 go test -c: %v\n%s", err, b)
+	}
+	return out, nil
 }
 
 // Modes drainit runs in: as PID 1 of a PID namespace, and as an ordinary
@@ -312,6 +349,28 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 func lines(path string) []string {
 	b, _ := os.ReadFile(path)
 	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+// waitReady is waitReadyFile for a fixture under r: it waits as long as
+// the init runs (a fixture that forks thousands of processes on two busy
+// cores takes what it takes), and fails at once, with the init's log,
+// when the init exits first. Two minutes bound a fixture that hangs.
+func (r *initRun) waitReady(path string) map[string]string {
+	r.t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if b, _ := os.ReadFile(path); bytes.HasPrefix(b, []byte("ready")) && bytes.Contains(b, []byte("\n")) {
+			return waitReadyFile(r.t, path)
+		}
+		select {
+		case <-r.done:
+			r.t.Fatalf("the init exited (%v) before the fixture was ready; log:\n%s", r.status, tail(r.log(), 10))
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("the fixture not ready after 2m; log:\n%s", tail(r.log(), 10))
+		}
+	}
 }
 
 func waitReadyFile(t *testing.T, path string) map[string]string {

@@ -386,7 +386,11 @@ func (n *node) startKubelet(nsPath, kubelet string) error {
 		cgroupRoot = "/" + n.netns
 	}
 	// Evictions only where a test asks for one (an emptyDir's sizeLimit):
-	// a busy CI disk must not evict the tests' pods.
+	// a busy CI disk must not evict the tests' pods. The eviction manager
+	// looks every 10s (the kubelet's evictionMonitoringPeriod, a constant),
+	// but at volume usage measured every volumeStatsAggPeriod, 1m by
+	// default: 1s makes an emptyDir over its limit evicted within seconds,
+	// not a minute.
 	config := fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 failCgroupV1: false
@@ -408,6 +412,7 @@ imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 syncFrequency: 5s
 fileCheckFrequency: 5s
+volumeStatsAggPeriod: 1s
 `, cgroupRoot, nodeIP, sock, sock, filepath.Join(n.dir, "pod-logs"), filepath.Join(n.dir, "resolv.conf"))
 	// The pods' resolver is loopback: nothing the tests run looks a name
 	// up, and none could reach a resolver outside the namespace.
@@ -1013,6 +1018,16 @@ func (n *node) scaleTo(t *testing.T, rs string, replicas int, pods []*kpod) *kpo
 func (p *kpod) annotations(t *testing.T) map[string]string {
 	t.Helper()
 	return p.n.cp.annotationsOf(t, p.path)
+}
+
+// reason is the pod's status.reason (Evicted, once the kubelet evicted it).
+func (p *kpod) reason(t *testing.T) string {
+	t.Helper()
+	var obj struct {
+		Status struct{ Reason string } `json:"status"`
+	}
+	json.Unmarshal(p.n.cp.must(t, "GET", p.path, "", nil), &obj)
+	return obj.Status.Reason
 }
 
 // ready reports the pod's Ready condition, as the kubelet sets it.

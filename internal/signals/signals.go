@@ -1,14 +1,18 @@
 // Package signals is the one answer to "which signals does drainit
-// receive?": the subscription in main, the checks of --drain-on and
-// --rewrite, the fixtures and the benchmark all ask it, so that an option
-// naming a signal drainit never sees is refused instead of never acting.
+// receive?": the subscription in internal/early, the checks of --drain-on
+// and --rewrite, the fixtures and the benchmark all ask it, so that an
+// option naming a signal drainit never sees is refused instead of never
+// acting.
+//
+// It imports only os and syscall: internal/early asks it during package
+// initialisation, and every package it imported would be initialised
+// first, lengthening the time in which a signal meets the Go runtime's
+// default action.
 package signals
 
 import (
 	"os"
-	"strings"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 // maxSignal is SIGRTMAX on Linux.
@@ -24,13 +28,13 @@ const maxSignal = 64
 //   - SIGURG, unless asynchronous preemption is off (see PreemptionOff):
 //     otherwise the Go runtime sends SIGURG to drainit itself, and
 //     forwarding it would hand the workload signals nobody sent.
-func Forwardable(sig unix.Signal) bool {
+func Forwardable(sig syscall.Signal) bool {
 	switch {
 	case sig < 1 || sig > maxSignal:
 		return false
-	case sig == unix.SIGKILL, sig == unix.SIGSTOP, sig == unix.SIGCHLD, sig == unix.SIGPROF, sig == 32, sig == 33:
+	case sig == syscall.SIGKILL, sig == syscall.SIGSTOP, sig == syscall.SIGCHLD, sig == syscall.SIGPROF, sig == 32, sig == 33:
 		return false
-	case sig == unix.SIGURG:
+	case sig == syscall.SIGURG:
 		off, _ := PreemptionOff()
 		return off
 	}
@@ -41,7 +45,7 @@ func Forwardable(sig unix.Signal) bool {
 // not on it: it is a doorbell for the reaper and gets a channel of its own.
 func Subscribed() []os.Signal {
 	var out []os.Signal
-	for s := unix.Signal(1); s <= maxSignal; s++ {
+	for s := syscall.Signal(1); s <= maxSignal; s++ {
 		if Forwardable(s) {
 			out = append(out, s)
 		}
@@ -72,13 +76,40 @@ func PreemptionOff() (bool, string) {
 }
 
 // setting reads key from a GODEBUG-style list (k=v,k=v); the last one wins,
-// as in the runtime.
+// as in the runtime. By hand: package strings would bring package unicode's
+// tables into the initialisation before internal/early.
 func setting(list, key string) (string, bool) {
 	val, found := "", false
-	for _, kv := range strings.Split(list, ",") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && k == key {
-			val, found = v, true
+	for len(list) > 0 {
+		kv := list
+		if i := index(list, ','); i >= 0 {
+			kv, list = list[:i], list[i+1:]
+		} else {
+			list = ""
+		}
+		kv = trimSpace(kv)
+		if i := index(kv, '='); i >= 0 && kv[:i] == key {
+			val, found = kv[i+1:], true
 		}
 	}
 	return val, found
+}
+
+func index(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func trimSpace(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
 }

@@ -62,7 +62,8 @@ func TestPreemptionOffFollowsGODEBUG(t *testing.T) {
 }
 
 func TestSetting(t *testing.T) {
-	for list, want := range map[string]string{"asyncpreemptoff=1": "1", "x=1,asyncpreemptoff=0": "0", "x=1": "", "": ""} {
+	for list, want := range map[string]string{"asyncpreemptoff=1": "1", "x=1,asyncpreemptoff=0": "0", "x=1": "", "": "",
+		" asyncpreemptoff=1 ,x=2": "1", "asyncpreemptoff=0,asyncpreemptoff=1": "1", "asyncpreemptoff": "", "asyncpreemptoffx=1": "", ",,asyncpreemptoff=1,": "1"} {
 		if got, _ := setting(list, "asyncpreemptoff"); got != want {
 			t.Errorf("setting(%q) = %q, want %q", list, got, want)
 		}

@@ -1,0 +1,60 @@
+// Package early subscribes to the signals drainit acts on while the
+// program is still being initialised, so that a signal sent in drainit's
+// first milliseconds waits in a channel for the supervisor instead of
+// meeting the Go runtime's default action: death for SIGTERM, SIGINT,
+// SIGQUIT and SIGHUP, and as PID 1, where the kernel will not deliver that
+// death, exit status 2.
+//
+// Go initialises a program's packages in import-path order, each once the
+// packages it imports are done. This one imports only os, os/signal,
+// syscall and internal/signals (which imports only os and syscall), so it
+// comes right after the runtime's own start and those few, before the
+// packages that take time to initialise (crypto/x509, net/http,
+// urfave/cli). Only the command imports it: the test binary, which links
+// the command's packages, gives the subscription back in TestMain so that
+// its fixtures keep Go's default handling.
+package early
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/drainit/drainit/internal/signals"
+)
+
+// The signal channels are the program's one global state: they must exist
+// before main does. signal.Notify drops what does not fit, so SIGCHLD,
+// which comes in bursts, rings a doorbell of its own (one pending ring says
+// "reap"), and every other signal has room in a large channel that no
+// burst of exits can fill.
+var (
+	received = make(chan os.Signal, 256)
+	doorbell = make(chan os.Signal, 1)
+	ready    = make(chan struct{}) // closed once every signal is subscribed
+)
+
+// stopSignals are those that runtimes and people stop a container with
+// and that would kill drainit unheard. Each subscription is a round trip to
+// the runtime's signal-mask thread (about a tenth of a millisecond on two
+// virtual cores), so these come first, one after the other, before any
+// other package is initialised; the sixty others follow off the critical
+// path, while the rest of the program initialises.
+var stopSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2}
+
+func init() {
+	signal.Notify(received, stopSignals...)
+	go func() {
+		signal.Notify(received, signals.Subscribed()...)
+		signal.Notify(doorbell, syscall.SIGCHLD)
+		close(ready)
+	}()
+}
+
+// Signals waits until every signal drainit acts on is subscribed, and
+// returns what has arrived since the program started and all that will:
+// every forwardable signal in order, and SIGCHLD as a doorbell.
+func Signals() (sigs, chld <-chan os.Signal) {
+	<-ready
+	return received, doorbell
+}
