@@ -85,7 +85,7 @@ func init() {
 	// As tini and dumb-init answer: --version and -V. There is no version
 	// subcommand: it would make a workload named version unrunnable.
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Aliases: []string{"V"}, Usage: "print drainit's version, commit and Go version", DisableDefaultText: true}
-	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, c.App.Version) }
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, versionLine()) }
 }
 
 // newApp is the command line. Once the termination log is known, its path
@@ -97,7 +97,7 @@ func newApp(runWorkload func(supervise.Config), tlog *string) *cli.App {
 		Name:            "drainit",
 		Usage:           "an init for containers that drains the workload before the runtime's SIGKILL",
 		UsageText:       "drainit [OPTIONS] [--] COMMAND [ARG...]",
-		Version:         versionLine(),
+		Version:         version, // the whole line only when asked: reading the build info costs every start
 		HideHelpCommand: true,
 		Writer:          os.Stdout,
 		ErrWriter:       os.Stderr,

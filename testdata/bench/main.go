@@ -36,12 +36,12 @@ import (
 const helperEnv = "BENCH_HELPER"
 
 type sizes struct {
-	startRuns, idleSeconds, orphans, reapRuns, signals, deadlineRuns, quietRuns int
+	startRuns, windowTries, idleSeconds, orphans, reapRuns, signals, deadlineRuns, quietRuns int
 }
 
 var (
-	full  = sizes{startRuns: 500, idleSeconds: 10, orphans: 10000, reapRuns: 5, signals: 1000, deadlineRuns: 20, quietRuns: 3}
-	short = sizes{startRuns: 50, idleSeconds: 2, orphans: 2000, reapRuns: 1, signals: 200, deadlineRuns: 3, quietRuns: 1}
+	full  = sizes{startRuns: 500, windowTries: 20, idleSeconds: 10, orphans: 10000, reapRuns: 5, signals: 1000, deadlineRuns: 20, quietRuns: 3}
+	short = sizes{startRuns: 50, windowTries: 2, idleSeconds: 2, orphans: 2000, reapRuns: 1, signals: 200, deadlineRuns: 3, quietRuns: 1}
 )
 
 // initSpec is one init under test; bare is the workload alone.
@@ -70,7 +70,9 @@ func main() {
 	isShort := flag.Bool("short", false, "fewer iterations, about 20 seconds")
 	drainit := flag.String("drainit", "bin/drainit", "drainit binary")
 	out := flag.String("out", "", "also write the table (Markdown) to this file")
+	only := flag.String("only", "", "run only these measurements, comma-separated: start,window,idle,reaping,forwarding,deadline,propagation,size")
 	flag.Parse()
+	run := func(name string) bool { return *only == "" || slices.Contains(strings.Split(*only, ","), name) }
 	n := full
 	if *isShort {
 		n = short
@@ -91,19 +93,37 @@ func main() {
 	}
 	t := &table{inits: inits}
 	started := time.Now()
-	fmt.Fprintf(os.Stderr, "bench: start overhead (%d runs each)\n", n.startRuns)
-	startOverhead(t, n.startRuns)
-	fmt.Fprintf(os.Stderr, "bench: idle cost (%ds)\n", n.idleSeconds)
-	idleCost(t, n.idleSeconds)
-	fmt.Fprintf(os.Stderr, "bench: reaping %d orphans as PID 1 (%d runs each)\n", n.orphans, n.reapRuns)
-	reaping(t, self, n.orphans, n.reapRuns)
-	fmt.Fprintf(os.Stderr, "bench: forwarding %d signals\n", n.signals)
-	forwarding(t, self, n.signals)
-	fmt.Fprintf(os.Stderr, "bench: deadline precision (%d runs)\n", n.deadlineRuns)
-	deadline(t, self, n.deadlineRuns)
-	fmt.Fprintf(os.Stderr, "bench: a stop while endpoints propagate (%d runs)\n", n.quietRuns)
-	propagation(t, self, n.quietRuns)
-	binarySize(t)
+	if run("start") {
+		fmt.Fprintf(os.Stderr, "bench: start overhead (%d runs each)\n", n.startRuns)
+		startOverhead(t, n.startRuns)
+	}
+	if run("window") {
+		fmt.Fprintf(os.Stderr, "bench: a TERM in the first milliseconds (%d tries a delay)\n", n.windowTries)
+		window(t, self, n.windowTries)
+	}
+	if run("idle") {
+		fmt.Fprintf(os.Stderr, "bench: idle cost (%ds)\n", n.idleSeconds)
+		idleCost(t, n.idleSeconds)
+	}
+	if run("reaping") {
+		fmt.Fprintf(os.Stderr, "bench: reaping %d orphans as PID 1 (%d runs each)\n", n.orphans, n.reapRuns)
+		reaping(t, self, n.orphans, n.reapRuns)
+	}
+	if run("forwarding") {
+		fmt.Fprintf(os.Stderr, "bench: forwarding %d signals\n", n.signals)
+		forwarding(t, self, n.signals)
+	}
+	if run("deadline") {
+		fmt.Fprintf(os.Stderr, "bench: deadline precision (%d runs)\n", n.deadlineRuns)
+		deadline(t, self, n.deadlineRuns)
+	}
+	if run("propagation") {
+		fmt.Fprintf(os.Stderr, "bench: a stop while endpoints propagate (%d runs)\n", n.quietRuns)
+		propagation(t, self, n.quietRuns)
+	}
+	if run("size") {
+		binarySize(t)
+	}
 	md := t.markdown()
 	fmt.Print(md)
 	fmt.Fprintf(os.Stderr, "bench: done in %v\n", time.Since(started).Round(time.Second))
@@ -213,6 +233,98 @@ func startOverhead(t *table, runs int) {
 		cells[in.name] = fmt.Sprintf("+%.2f ms", ms(a))
 	}
 	t.add("start-to-exit overhead, /bin/true (median)", "≤ 1.5× tini", cells, ratio(added))
+}
+
+// windowSteps are the delays after an init's exec at which window sends
+// its TERM.
+var windowSteps = []time.Duration{0, 250 * time.Microsecond, 500 * time.Microsecond, 750 * time.Microsecond,
+	time.Millisecond, 1500 * time.Microsecond, 2 * time.Millisecond, 3 * time.Millisecond, 4 * time.Millisecond,
+	5 * time.Millisecond, 7 * time.Millisecond, 10 * time.Millisecond, 15 * time.Millisecond, 20 * time.Millisecond}
+
+// window measures how long after its exec an init begins to act on a
+// SIGTERM: sent at each of windowSteps, tries times, to the init with
+// sleep under it, as PID 1 of a PID namespace of its own and not. A TERM
+// got through when the init passed sleep's death of it on (exit 143);
+// before that it met the kernel's default action (as PID 1: ignored) or
+// the init's runtime's (dies; a Go program as PID 1 exits 2). The cell is
+// the first delay from which every try at it and at every later delay got
+// through, and the tries that did not.
+func window(t *table, self string, tries int) {
+	for _, pid1 := range []bool{false, true} {
+		cells, v := map[string]string{}, map[string]float64{}
+		for _, in := range t.inits[1:] {
+			from, missed := time.Duration(-1), 0
+			for _, d := range windowSteps {
+				ok := 0
+				for range tries {
+					if termAfterExec(self, pid1, d, in.argv(pid1, "sleep", "1000")) {
+						ok++
+					}
+				}
+				missed += tries - ok
+				switch {
+				case ok < tries:
+					from = -1
+				case from < 0:
+					from = d
+				}
+			}
+			if from < 0 {
+				cells[in.name] = fmt.Sprintf("> %v", windowSteps[len(windowSteps)-1])
+				continue
+			}
+			cells[in.name] = fmt.Sprintf("%.2f ms (%d of %d lost)", ms(from), missed, tries*len(windowSteps))
+			v[in.name] = ms(from)
+		}
+		metric := "a TERM after exec reaches the workload from (not PID 1)"
+		if pid1 {
+			metric = "… as PID 1"
+		}
+		t.add(metric, "≤ tini", cells, ratio(v))
+	}
+}
+
+// termAfterExec runs argv through the exec helper, which marks a pipe
+// close-on-exec so that its EOF here is the instant of the exec, and sends
+// SIGTERM after d. It reports whether the init passed sleep's death of it
+// on (exit 143) within half a second.
+func termAfterExec(self string, pid1 bool, d time.Duration, argv []string) bool {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	defer pr.Close()
+	args := []string{"exec"}
+	attr := &unix.SysProcAttr{Pdeathsig: unix.SIGKILL}
+	if pid1 {
+		args = append(args, "pid1")
+		attr.Cloneflags = unix.CLONE_NEWPID | unix.CLONE_NEWNS
+	}
+	cmd := exec.Command(self, append(args, argv...)...)
+	cmd.Env = append(os.Environ(), helperEnv+"=1")
+	cmd.ExtraFiles = []*os.File{pw}
+	cmd.SysProcAttr = attr
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	pw.Close()
+	io.Copy(io.Discard, pr)
+	execed := time.Now()
+	time.Sleep(time.Until(execed.Add(d)))
+	unix.Kill(cmd.Process.Pid, unix.SIGTERM)
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	select {
+	case <-exited:
+		return cmd.ProcessState.ExitCode() == 128+int(unix.SIGTERM)
+	case <-time.After(500 * time.Millisecond):
+		procfs.KillTree(cmd.Process.Pid)
+		cmd.Process.Kill()
+		<-exited
+		return false
+	}
 }
 
 // idleCost starts idleCopies of each init at once, leaves them idle, and
@@ -550,6 +662,24 @@ func helper(args []string) int {
 		}
 		fmt.Printf("%d\n", l.Addr().(*net.TCPAddr).Port)
 		http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") }))
+	case "exec": // exec [pid1] ARGV...: execs ARGV with fd 3 marked close-on-exec; with pid1 (in the PID and mount namespaces its clone made) it first mounts its namespace's /proc; handles nothing
+		argv := args[1:]
+		if argv[0] == "pid1" {
+			argv = argv[1:]
+			if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+				return 3
+			}
+			if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+				return 3
+			}
+		}
+		path, err := exec.LookPath(argv[0])
+		if err != nil {
+			return 3
+		}
+		unix.CloseOnExec(3)
+		unix.Exec(path, argv, os.Environ())
+		return 3
 	case "orphans": // orphans N: makes N orphans that exit at once, then times their reaping; handles nothing
 		n, _ := strconv.Atoi(args[1])
 		return orphans(n)
