@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/drainit/drainit/internal/early"
 	"github.com/drainit/drainit/internal/procfs"
 	"github.com/drainit/drainit/internal/signals"
 	"github.com/drainit/drainit/reap"
@@ -36,11 +36,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	// The test binary links internal/early, whose init subscribed to every
-	// signal drainit acts on: the tests and their fixtures are not
-	// drainit, and keep Go's default handling (a fixture "handles
-	// nothing" means it dies of TERM).
-	signal.Reset()
+	// The test binary links internal/early, whose init subscribes to every
+	// signal drainit acts on (part of it in the background): the tests and
+	// their fixtures are not drainit, and keep Go's default handling (a
+	// fixture "handles nothing" means it dies of TERM).
+	early.Unsubscribe()
 	if os.Getenv(fixtureEnv) == "1" {
 		// Fixtures record every signal they get, SIGURG included, so their
 		// own runtime must send them none. They set that for themselves:

@@ -30,6 +30,10 @@ type Stderr struct {
 	onDrop  atomic.Pointer[func(n int64) []byte]
 	broken  atomic.Bool
 	pending atomic.Int32 // SIGPIPEs drainit caused and has not yet dropped
+	// writing is set around each write(2): the kernel raises the SIGPIPE
+	// of a failed write before the call returns, so the loop can hear of
+	// it before pending says it is drainit's own.
+	writing atomic.Bool
 }
 
 // entry is one queued line, or a flush marker to close once all before it
@@ -133,6 +137,8 @@ func (s *Stderr) write(b []byte) {
 	if s.broken.Load() {
 		return
 	}
+	s.writing.Store(true)
+	defer s.writing.Store(false)
 	for n := 0; n < len(b); {
 		w, err := unix.Write(s.fd, b[n:])
 		switch {
@@ -149,16 +155,44 @@ func (s *Stderr) write(b []byte) {
 	}
 }
 
-// ownSIGPIPE reports, once per failed write, that a SIGPIPE was drainit's
-// own.
-func (s *Stderr) ownSIGPIPE() bool {
+// sigpipe is whose a SIGPIPE is.
+type sigpipe int
+
+const (
+	notOwn    sigpipe = iota // someone sent it: the workload's
+	own                      // drainit's own failed write raised it: dropped
+	undecided                // a write is under way, and may have raised it
+)
+
+// whoseSIGPIPE reports, once per failed write, that a SIGPIPE was drainit's
+// own; while a write is under way it cannot yet tell.
+func (s *Stderr) whoseSIGPIPE() sigpipe {
 	for {
 		n := s.pending.Load()
 		if n == 0 {
-			return false
+			if s.writing.Load() {
+				return undecided
+			}
+			return notOwn
 		}
 		if s.pending.CompareAndSwap(n, n-1) {
+			return own
+		}
+	}
+}
+
+// settleSIGPIPE decides an undecided SIGPIPE once the write under way has
+// returned, and reports whether it was the workload's. It polls, off the
+// loop: this happens once per broken stream, or for a SIGPIPE someone
+// sends during a write.
+func (s *Stderr) settleSIGPIPE() bool {
+	for {
+		switch s.whoseSIGPIPE() {
+		case own:
+			return false
+		case notOwn:
 			return true
 		}
+		time.Sleep(time.Millisecond)
 	}
 }

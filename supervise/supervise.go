@@ -48,8 +48,9 @@ type Config struct {
 // Run starts the workload and supervises it until it and every process it
 // left behind are gone. sigs must have been subscribed to
 // signals.Subscribed() and chld, of capacity 1, to SIGCHLD before anything
-// else happened, so that no signal sent while the workload starts is lost
-// and no burst of exits can crowd out another signal. It returns drainit's
+// else happened (internal/early does, while the program is initialised),
+// so that no signal sent while drainit and the workload start is lost and
+// no burst of exits can crowd out another signal. It returns drainit's
 // exit status.
 func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 	// Room for both pod reads (a first failure and an answer each), the
@@ -206,8 +207,18 @@ func (s *supervisor) loop(sigs, chld <-chan os.Signal) int {
 		case <-chld:
 			s.reap()
 		case sig := <-sigs:
-			if sig == unix.SIGPIPE && s.cfg.Stderr != nil && s.cfg.Stderr.ownSIGPIPE() {
-				continue
+			if sig == unix.SIGPIPE && s.cfg.Stderr != nil {
+				switch s.cfg.Stderr.whoseSIGPIPE() {
+				case own:
+					continue
+				case undecided:
+					go func() {
+						if s.cfg.Stderr.settleSIGPIPE() {
+							s.answers <- signalReceived{unix.SIGPIPE}
+						}
+					}()
+					continue
+				}
 			}
 			s.handle(signalReceived{sig.(unix.Signal)})
 		case <-timer.C:

@@ -11,8 +11,8 @@
 // comes right after the runtime's own start and those few, before the
 // packages that take time to initialise (crypto/x509, net/http,
 // urfave/cli). Only the command imports it: the test binary, which links
-// the command's packages, gives the subscription back in TestMain so that
-// its fixtures keep Go's default handling.
+// the command's packages, gives the subscription back in TestMain
+// (Unsubscribe) so that its fixtures keep Go's default handling.
 package early
 
 import (
@@ -49,6 +49,15 @@ func init() {
 		signal.Notify(doorbell, syscall.SIGCHLD)
 		close(ready)
 	}()
+}
+
+// Unsubscribe waits until every subscription is made and then undoes
+// them all, giving the signals their default handling back: for the test
+// binary, which links this package but is not drainit.
+func Unsubscribe() {
+	<-ready
+	signal.Stop(received)
+	signal.Stop(doorbell)
 }
 
 // Signals waits until every signal drainit acts on is subscribed, and
