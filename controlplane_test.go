@@ -421,75 +421,105 @@ func newer(a, b string) bool {
 // neither end is a guess at how long the API server takes.
 func (cp *controlPlane) watchAnnotation(t *testing.T, ns, name, key string) (stop func() []string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", cp.url+"/api/v1/namespaces/"+ns+"/pods?watch=true&fieldSelector=metadata.name%3D"+name, nil)
-	req.Header.Set("Authorization", "Bearer "+cp.adminToken)
-	client := &http.Client{Transport: cp.client.Transport}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	type event struct {
+		Type   string          `json:"type"`
+		Object json.RawMessage `json:"object"`
 	}
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		t.Fatalf("watch on pod %s: %s: %s", name, resp.Status, b)
+	type podMeta struct {
+		Metadata struct {
+			ResourceVersion string            `json:"resourceVersion"`
+			Annotations     map[string]string `json:"annotations"`
+		} `json:"metadata"`
 	}
 	var mu sync.Mutex
 	var values []string
 	var seen, failure string // the latest resourceVersion delivered; an ERROR event's object
+	note := func(pod podMeta) {
+		v, ok := pod.Metadata.Annotations[key]
+		if !ok {
+			v = "(none)"
+		}
+		mu.Lock()
+		if len(values) == 0 || v != values[len(values)-1] {
+			values = append(values, v)
+		}
+		seen = pod.Metadata.ResourceVersion
+		mu.Unlock()
+	}
+	// A watch from the current state is served from the API server's watch
+	// cache, which may lag behind etcd: it then answers with an ERROR
+	// event, 504 ResourceVersionTooLarge, and retryAfterSeconds. That is
+	// the API server's word to try again, so the watch is opened again
+	// until its first event is the pod.
+	var body io.ReadCloser
+	var dec *json.Decoder
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		req, _ := http.NewRequest("GET", cp.url+"/api/v1/namespaces/"+ns+"/pods?watch=true&fieldSelector=metadata.name%3D"+name, nil)
+		req.Header.Set("Authorization", "Bearer "+cp.adminToken)
+		resp, err := (&http.Client{Transport: cp.client.Transport}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			t.Fatalf("watch on pod %s: %s: %s", name, resp.Status, b)
+		}
+		var ev event
+		d := json.NewDecoder(resp.Body)
+		if err := d.Decode(&ev); err != nil {
+			resp.Body.Close()
+			t.Fatalf("watch on pod %s: %v", name, err)
+		}
+		if ev.Type != "ERROR" {
+			var pod podMeta
+			json.Unmarshal(ev.Object, &pod)
+			note(pod)
+			body, dec = resp.Body, d
+			break
+		}
+		resp.Body.Close()
+		var st struct{ Code int }
+		json.Unmarshal(ev.Object, &st)
+		if st.Code != http.StatusGatewayTimeout || time.Now().After(deadline) {
+			t.Fatalf("watch on pod %s ended with an error: %s", name, ev.Object)
+		}
+		t.Logf("watch on pod %s: the API server's watch cache is behind (%s); again in 1s", name, ev.Object)
+		time.Sleep(time.Second)
+	}
 	go func() {
-		dec := json.NewDecoder(resp.Body)
 		for {
-			var ev struct {
-				Type   string          `json:"type"`
-				Object json.RawMessage `json:"object"`
-			}
+			var ev event
 			if dec.Decode(&ev) != nil {
 				return
 			}
-			var pod struct {
-				Metadata struct {
-					ResourceVersion string            `json:"resourceVersion"`
-					Annotations     map[string]string `json:"annotations"`
-				} `json:"metadata"`
-			}
-			json.Unmarshal(ev.Object, &pod)
-			mu.Lock()
 			if ev.Type == "ERROR" {
+				mu.Lock()
 				failure = string(ev.Object)
 				mu.Unlock()
 				return
 			}
-			v, ok := pod.Metadata.Annotations[key]
-			if !ok {
-				v = "(none)"
-			}
-			if len(values) == 0 || v != values[len(values)-1] {
-				values = append(values, v)
-			}
-			seen = pod.Metadata.ResourceVersion
-			mu.Unlock()
+			var pod podMeta
+			json.Unmarshal(ev.Object, &pod)
+			note(pod)
 		}
 	}()
-	delivered := func(what, rv string) {
-		t.Helper()
-		waitFor(t, 15*time.Second, what, func() bool {
-			mu.Lock()
-			defer mu.Unlock()
-			if failure != "" {
-				t.Fatalf("watch on pod %s ended with an error: %s", name, failure)
-			}
-			return seen != "" && (rv == "" || seen == rv || newer(seen, rv))
-		})
-	}
-	delivered("the watch to deliver the pod as it is", "")
 	return func() []string {
 		t.Helper()
 		var obj struct {
 			Metadata struct{ ResourceVersion string } `json:"metadata"`
 		}
 		json.Unmarshal(cp.must(t, "GET", "/api/v1/namespaces/"+ns+"/pods/"+name, "", nil), &obj)
-		delivered("the watch to deliver the pod's latest version "+obj.Metadata.ResourceVersion, obj.Metadata.ResourceVersion)
-		resp.Body.Close()
+		rv := obj.Metadata.ResourceVersion
+		waitFor(t, 15*time.Second, "the watch to deliver the pod's latest version "+rv, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			if failure != "" {
+				t.Fatalf("watch on pod %s ended with an error: %s", name, failure)
+			}
+			return seen == rv || newer(seen, rv)
+		})
+		body.Close()
 		mu.Lock()
 		defer mu.Unlock()
 		return slices.Clone(values)
