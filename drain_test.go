@@ -426,11 +426,12 @@ func TestSecondIntDroppedByRewriteDoesNotKill(t *testing.T) {
 // the middle of them. The drain happens, and only then is the pipe read.
 func TestTriggerSurvivesABurstOfExits(t *testing.T) {
 	ready, tlog := filepath.Join(t.TempDir(), "ready"), filepath.Join(t.TempDir(), "tlog")
-	// The burst's orphans live 3s, so that they are drainit's, alive, when
+	// The burst's orphans live 10s, so that they are drainit's, alive, when
 	// the fixture says the burst is made (sampling for a peak of zombies
-	// raced the reaper, which is faster than a scan of /proc); the trigger
-	// goes out once the first of them is reaped, amid the rest.
-	cmd, pr := startPiped(t, "--log-level", "debug", "--termination-log", tlog, "--", "@fixture", "orphan-bursts", "2000", "10000", "3s", ready)
+	// raced the reaper, which is faster than a scan of /proc; and on a slow
+	// day making 10,000 of them took longer than the 3s they once lived);
+	// the trigger goes out once the first of them is reaped, amid the rest.
+	cmd, pr := startPiped(t, "--log-level", "debug", "--termination-log", tlog, "--", "@fixture", "orphan-bursts", "2000", "10000", "10s", ready)
 	workload, _ := strconv.Atoi(waitReadyFile(t, ready)["pid"])
 	drainit := cmd.Process.Pid
 	waitFor(t, 30*time.Second, "drainit's log writer blocked on its stderr", func() bool { return blockedWriting(drainit) })
