@@ -43,8 +43,9 @@ var (
 const terminationLogDefault = "/dev/termination-log"
 
 func main() {
-	// internal/early subscribed to every signal before main, while the
-	// program was being initialised.
+	// internal/early subscribed to the stop signals before main, while the
+	// program was being initialised, and to the rest alongside; Signals
+	// waits for the rest, so that all are in place before the workload.
 	sigs, chld := early.Signals()
 	// drainit has no parallel work: one P keeps the runtime from spinning
 	// idle threads on the workload's cores during bursts of SIGCHLD.
