@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -183,5 +184,126 @@ func TestDrainExecKilledAtTheDeadline(t *testing.T) {
 	}
 	if got := string(mustRead(t, tlog)); !strings.Contains(got, "SIGKILL sent to 2 processes") {
 		t.Errorf("termination log %q: want the workload and the command killed", got)
+	}
+}
+
+// Issue 21, case 4: drain requests run one after another in the order
+// given, each once the one before has ended: four one-byte writes to one
+// FIFO arrive as 1234, three HTTP requests as /1 /2 /3.
+func TestDrainRequestsInOrder(t *testing.T) {
+	dir := t.TempDir()
+	fifo, rec := filepath.Join(dir, "fifo"), filepath.Join(dir, "rec")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var paths []string
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/1" {
+			time.Sleep(300 * time.Millisecond) // the first is the slowest: order is not a race won
+		}
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+	})}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	defer srv.Close()
+	base := "http://" + l.Addr().String()
+	args := []string{"--grace", "10", "--drain-signal", "none"}
+	for _, d := range []string{"1", "2", "3", "4"} {
+		args = append(args, "--drain-write", fifo+"="+d)
+	}
+	for _, p := range []string{"/1", "/2", "/3"} {
+		args = append(args, "--drain-http", base+p)
+	}
+	r := start(t, subreaper, append(args, "--", "@fixture", "record", rec, "USR1")...)
+	waitReadyFile(t, rec)
+	f, err := os.OpenFile(fifo, os.O_RDWR, 0) // read-write: no EOF between the writers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r.signal(unix.SIGTERM)
+	var got []byte
+	b := make([]byte, 8)
+	f.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for len(got) < 4 {
+		n, err := f.Read(b)
+		if err != nil {
+			t.Fatalf("the FIFO got %q, then %v; log:\n%s", got, err, r.log())
+		}
+		got = append(got, b[:n]...)
+	}
+	waitFor(t, 10*time.Second, "three HTTP requests", func() bool { mu.Lock(); defer mu.Unlock(); return len(paths) == 3 })
+	r.signal(unix.SIGUSR1)
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, r.log())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if string(got) != "1234" || strings.Join(paths, " ") != "/1 /2 /3" {
+		t.Errorf("the FIFO got %q, the server %q; want 1234 and /1 /2 /3", got, paths)
+	}
+}
+
+// Issue 21, case 6: an HTTP answer that takes 3s is waited for, not taken
+// for no answer: the server gets one POST, and the record says its status.
+func TestDrainHTTPWaitsForASlowAnswer(t *testing.T) {
+	var posts atomic.Int32
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		time.Sleep(3 * time.Second)
+		w.WriteHeader(http.StatusOK)
+	})}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	defer srv.Close()
+	dir := t.TempDir()
+	rec, tlog := filepath.Join(dir, "rec"), filepath.Join(dir, "tlog")
+	r := start(t, subreaper, "--grace", "10", "--drain-signal", "none", "--termination-log", tlog,
+		"--drain-http", "http://"+l.Addr().String()+"/drain", "--", "@fixture", "record", rec, "USR1")
+	waitReadyFile(t, rec)
+	r.signal(unix.SIGTERM)
+	r.waitLogLine(t, "drain request done")
+	r.signal(unix.SIGUSR1)
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, r.log())
+	}
+	if n := posts.Load(); n != 1 {
+		t.Errorf("the server got %d POSTs, want 1", n)
+	}
+	if s := string(mustRead(t, tlog)); !strings.Contains(s, "/drain: 200 OK") {
+		t.Errorf("termination log %q: want the answer's status", s)
+	}
+}
+
+// Issue 21, case 7: a drain command's output line of 100 KiB is logged cut,
+// and the command goes on to its end (it used to die of SIGPIPE).
+func TestDrainExecLongOutputLine(t *testing.T) {
+	dir := t.TempDir()
+	rec, tlog := filepath.Join(dir, "rec"), filepath.Join(dir, "tlog")
+	r := start(t, subreaper, "--grace", "10", "--drain-signal", "none", "--termination-log", tlog,
+		"--drain-exec", `sh -c 'head -c 102400 /dev/zero | tr "\0" x; echo; echo after the long line; exit 3'`,
+		"--", "@fixture", "record", rec, "USR1")
+	waitReadyFile(t, rec)
+	r.signal(unix.SIGTERM)
+	r.waitLogLine(t, "drain request done")
+	r.signal(unix.SIGUSR1)
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, r.log())
+	}
+	log := r.log()
+	if !strings.Contains(log, "line cut at 4096 bytes") || !strings.Contains(log, "drain-exec sh: after the long line") {
+		t.Errorf("want the long line cut and the next line whole:\n%.2000s", log)
+	}
+	if s := string(mustRead(t, tlog)); !strings.Contains(s, ": exit 3;") && !strings.Contains(s, ": exit 3)") {
+		t.Errorf("termination log %q: want the command's own exit 3", s)
 	}
 }

@@ -154,6 +154,11 @@ http {
 	for _, in := range []serverInit{
 		drainitWith("drainit --drain-signal QUIT", "--grace", "10", "--drain-signal", "QUIT"),
 		drainitWith("drainit --drain-exec 'nginx -s quit'", "--grace", "10", "--drain-signal", "none", "--drain-exec", "nginx -c "+conf+" -s quit"),
+		// nginx closes its listener on QUIT: the download's connection is
+		// followed past it (issue 21, cases 1 and 3).
+		drainitWith("drainit --drain-signal QUIT --wait-connections", "--grace", "10", "--drain-signal", "QUIT", "--wait-connections"),
+		drainitWith("drainit --drain-exec 'nginx -s quit' --wait-connections", "--grace", "10", "--drain-signal", "none", "--drain-exec", "nginx -c "+conf+" -s quit", "--wait-connections"),
+		drainitWith("drainit --drain-delay 1s --drain-signal QUIT --wait-connections", "--grace", "10", "--drain-delay", "1s", "--drain-signal", "QUIT", "--wait-connections"),
 		{"tini", []string{tini, "--"}},
 	} {
 		t.Run(in.name, func(t *testing.T) {
@@ -175,6 +180,9 @@ http {
 			if !complete || killed || r.status.ExitStatus() != 0 {
 				t.Errorf("%d of %d bytes (complete %v), runtime SIGKILL %v, exit %d; log:\n%s", len(body), len(file), complete, killed, r.status.ExitStatus(), r.log())
 			}
+			if strings.Contains(in.name, "--wait-connections") && strings.Contains(r.log(), "listens on no TCP port") {
+				t.Errorf("the watch lost the listener:\n%s", r.log())
+			}
 		})
 	}
 }
@@ -195,6 +203,8 @@ func TestServerUWSGI(t *testing.T) {
 	port := freeLoopbackPort(t)
 	for _, in := range []serverInit{
 		drainitWith("drainit --drain-write FIFO=q", "--grace", "8", "--drain-signal", "none", "--drain-write", fifo+"=q"),
+		// The request moves no bytes while it is computed: still busy (issue 21, case 2).
+		drainitWith("drainit --drain-write FIFO=q --wait-connections", "--grace", "8", "--drain-signal", "none", "--drain-write", fifo+"=q", "--wait-connections"),
 		{"tini", []string{tini, "--"}},
 	} {
 		t.Run(in.name, func(t *testing.T) {
@@ -246,20 +256,7 @@ func TestServerPostgres(t *testing.T) {
 		{"tini", []string{tini, "--"}},
 	} {
 		t.Run(in.name, func(t *testing.T) {
-			dir, err := os.MkdirTemp("", "drainit-pg-")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { os.RemoveAll(dir) })
-			os.Chmod(dir, 0o755)
-			data := filepath.Join(dir, "data")
-			os.Mkdir(data, 0o700)
-			os.Chown(data, pgUID(t), pgGID(t))
-			os.Chown(dir, pgUID(t), pgGID(t))
-			asPG := []string{"setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups"}
-			if out, err := exec.Command(asPG[0], append(asPG[1:], bin+"/initdb", "-D", data, "--auth=trust", "-U", "postgres")...).CombinedOutput(); err != nil {
-				t.Fatalf("initdb: %v: %s", err, out)
-			}
+			dir, data := newPGCluster(t, bin)
 			port := freeLoopbackPort(t)
 			server := append(append([]string(nil), asPG...), bin+"/postgres", "-D", data, "-p", port, "-k", dir, "-c", "listen_addresses=127.0.0.1")
 			r := startInit(t, pid1, in.init, server...)
@@ -307,6 +304,128 @@ func TestServerPostgres(t *testing.T) {
 				t.Errorf("runtime SIGKILL %v, recovery %v, rows %q, exit %d; log:\n%s\nrestart:\n%s", killed, recovered, rows, r.status.ExitStatus(), r.log(), log.String())
 			}
 		})
+	}
+}
+
+// asPG runs a command as the postgres user, as PostgreSQL wants.
+var asPG = []string{"setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups"}
+
+// newPGCluster makes a new cluster, owned by postgres, in a directory of
+// its own (its socket directory too); it returns the directory and the
+// data directory.
+func newPGCluster(t *testing.T, bin string) (dir, data string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "drainit-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	data = filepath.Join(dir, "data")
+	os.Mkdir(data, 0o700)
+	os.Chown(data, pgUID(t), pgGID(t))
+	os.Chown(dir, pgUID(t), pgGID(t))
+	if out, err := exec.Command(asPG[0], append(asPG[1:], bin+"/initdb", "-D", data, "--auth=trust", "-U", "postgres")...).CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v: %s", err, out)
+	}
+	return dir, data
+}
+
+// gunicorn with a 3s request in flight at the stop and a new request half
+// a second after it (the endpoints not yet updated), under the README's
+// recommended ENTRYPOINT: the delay takes the late request, --quiet ends
+// the delay, and --wait-connections holds the drain while the 3s request
+// is computed (it moves no bytes: issue 21, case 2); then drainit's TERM is
+// gunicorn's graceful stop. Under tini the TERM comes at once: gunicorn
+// closes its listener and the late request is refused.
+func TestServerGunicorn(t *testing.T) {
+	tini := needServer(t, "gunicorn")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "app.py"), []byte("import time\ndef application(env, start_response):\n    if env['PATH_INFO'] == '/slow':\n        time.sleep(3)\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'done\\n']\n"), 0o644)
+	port := freeLoopbackPort(t)
+	for _, in := range []serverInit{
+		drainitWith("drainit --drain-signal none --drain-delay 15s --quiet 1s --wait-connections", "--grace", "30",
+			"--drain-signal", "none", "--drain-delay", "15s", "--quiet", "1s", "--wait-connections"),
+		{"tini", []string{tini, "--"}},
+	} {
+		t.Run(in.name, func(t *testing.T) {
+			r := startInit(t, pid1, in.init, "gunicorn", "--chdir", dir, "--bind", "127.0.0.1:"+port, "--workers", "1", "--graceful-timeout", "20", "app:application")
+			waitListening(t, "127.0.0.1:"+port, r)
+			get := func(path string, answer chan<- string) {
+				client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+				resp, err := client.Get("http://127.0.0.1:" + port + path)
+				if err != nil {
+					answer <- "error: " + err.Error()
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				answer <- resp.Status + " " + strings.TrimSpace(string(b))
+			}
+			slow, late := make(chan string, 1), make(chan string, 1)
+			go get("/slow", slow)
+			time.Sleep(500 * time.Millisecond)
+			stopped := make(chan bool, 1)
+			go func() { stopped <- dockerStop(r, 30*time.Second) }()
+			time.Sleep(500 * time.Millisecond)
+			go get("/", late)
+			gotSlow, gotLate, killed := <-slow, <-late, <-stopped
+			t.Logf("%s: slow %q, late %q, runtime SIGKILL %v, exit %d", in.name, gotSlow, gotLate, killed, r.status.ExitStatus())
+			if in.name == "tini" {
+				if gotLate == "200 OK done" {
+					t.Errorf("under tini the late request was served: the test no longer shows the difference")
+				}
+				return
+			}
+			if gotSlow != "200 OK done" || gotLate != "200 OK done" || killed {
+				t.Errorf("slow %q, late %q, runtime SIGKILL %v; log:\n%s", gotSlow, gotLate, killed, r.log())
+			}
+			if took := r.ended.Sub(logTime(t, r.log(), "drain started")); took > 10*time.Second {
+				t.Errorf("the stop took %v: the connections' evidence did not end the drain; log:\n%s", took, r.log())
+			}
+		})
+	}
+}
+
+// Issue 21, case 8: the README's `pg_ctl stop -m smart` as a drain
+// command, with a transaction in flight: pg_ctl asks and then waits for
+// the server to end, which it does once the transaction commits; pg_ctl
+// is drainit's own, not a leftover of the workload, and ends by itself,
+// and the record says so. (Under tini there is no drain command to
+// compare: TERM is the same smart shutdown there.)
+func TestServerPostgresPgCtlSmart(t *testing.T) {
+	needServer(t, "setpriv", "psql")
+	bin := "/usr/lib/postgresql/15/bin"
+	if _, err := os.Stat(bin + "/postgres"); err != nil {
+		needInCI(t, errors.New("PostgreSQL 15 is not installed (Debian package postgresql)"))
+	}
+	dir, data := newPGCluster(t, bin)
+	port := freeLoopbackPort(t)
+	tlog := filepath.Join(t.TempDir(), "tlog")
+	pgctl := strings.Join(append(append([]string(nil), asPG...), bin+"/pg_ctl", "-D", data, "stop", "-m", "smart"), " ")
+	args := []string{"--grace", "15", "--drain-signal", "none", "--termination-log", tlog, "--drain-exec", pgctl, "--"}
+	r := start(t, pid1, append(append(args, asPG...), bin+"/postgres", "-D", data, "-p", port, "-k", dir, "-c", "listen_addresses=127.0.0.1")...)
+	waitListening(t, "127.0.0.1:"+port, r)
+	psql := func(args ...string) *exec.Cmd {
+		return exec.Command("psql", append([]string{"-h", "127.0.0.1", "-p", port, "-U", "postgres", "-X", "-q", "-v", "ON_ERROR_STOP=1"}, args...)...)
+	}
+	if out, err := psql("-c", "CREATE TABLE t (x int)").CombinedOutput(); err != nil {
+		t.Fatalf("psql: %v: %s", err, out)
+	}
+	inFlight := psql("-c", "BEGIN; INSERT INTO t VALUES (1); SELECT pg_sleep(3); COMMIT;")
+	var out bytes.Buffer
+	inFlight.Stdout, inFlight.Stderr = &out, &out
+	inFlight.Start()
+	time.Sleep(time.Second)
+	killed := dockerStop(r, 15*time.Second)
+	err := inFlight.Wait()
+	summary := strings.TrimSpace(string(mustRead(t, tlog)))
+	t.Logf("runtime SIGKILL %v, transaction %v, summary %q", killed, err, summary)
+	if killed || err != nil || r.status.ExitStatus() != 0 {
+		t.Errorf("runtime SIGKILL %v, the transaction %v (%s), exit %d; log:\n%s", killed, err, out.String(), r.status.ExitStatus(), r.log())
+	}
+	if !strings.Contains(summary, "stop -m smart: exit 0") || strings.Contains(summary, "killed") || strings.Contains(r.log(), "sent SIGTERM to the processes it left") {
+		t.Errorf("summary %q: want pg_ctl's own exit 0, nothing killed; log:\n%s", summary, r.log())
 	}
 }
 

@@ -11,9 +11,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,13 +25,54 @@ import (
 	"github.com/drainit/drainit/drain"
 )
 
-// requestTry bounds one HTTP request or one attempt to open a FIFO; the
-// request as a whole is retried until the deadline.
-const requestTry = 2 * time.Second
+// deadlineInForce is the drain's deadline as it stands, for requests under
+// way: a deadline that moves (a deletion's grace read after the trigger)
+// reaches an HTTP wait or a FIFO retry already started. The loop sets it;
+// requests read it without a lock.
+type deadlineInForce struct{ p atomic.Pointer[deadlineNow] }
+
+type deadlineNow struct {
+	at    time.Time
+	moved chan struct{} // closed when a new deadline replaces this one
+}
+
+func (d *deadlineInForce) set(at time.Time) {
+	if old := d.p.Load(); old != nil && old.at.Equal(at) {
+		return
+	}
+	if old := d.p.Swap(&deadlineNow{at: at, moved: make(chan struct{})}); old != nil {
+		close(old.moved)
+	}
+}
+
+func (d *deadlineInForce) now() *deadlineNow { return d.p.Load() }
+
+// context ends when the deadline in force comes, however often it moves.
+func (d *deadlineInForce) context() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for {
+			cur := d.now()
+			t := time.NewTimer(time.Until(cur.at))
+			select {
+			case <-t.C:
+				cancel()
+				return
+			case <-cur.moved:
+				t.Stop()
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+		}
+	}()
+	return ctx, cancel
+}
 
 // carryOut starts a drain request. A command is forked here (a fork is
 // not a wait) and reaped by the loop; the others run in a goroutine.
 func (s *supervisor) carryOut(a request) event {
+	s.deadline.set(a.deadline)
 	switch a.req.Kind {
 	case drain.Exec:
 		pid, err := s.startExec(a.req, a.deadline)
@@ -38,9 +82,9 @@ func (s *supervisor) carryOut(a request) event {
 		s.execs[pid] = a.req
 		s.log.Debug("started drain command", "pid", pid, "request", a.req.String())
 	case drain.HTTP:
-		go func() { s.answers <- s.httpRequest(a.req, a.deadline) }()
+		go func() { s.answers <- s.httpRequest(a.req) }()
 	case drain.Write:
-		go func() { s.answers <- writeRequest(a.req, a.deadline) }()
+		go func() { s.answers <- writeRequest(a.req, &s.deadline) }()
 	}
 	return nil
 }
@@ -71,74 +115,130 @@ func (s *supervisor) startExec(r drain.Request, deadline time.Time) (int, error)
 		pr.Close()
 		return 0, startError(r.Argv[0], err)
 	}
-	prefix := "drain-exec " + r.Argv[0] + ": "
-	go func() {
-		defer pr.Close()
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 4096), 64<<10)
-		for sc.Scan() {
-			s.log.Info(prefix + sc.Text())
-		}
-	}()
+	go logLines(pr, "drain-exec "+r.Argv[0]+": ", func(line string) { s.log.Info(line) })
 	return pid, nil
 }
 
-// httpRequest sends one request, retried until it answers or the deadline
-// comes; any answer ends it, its status is the result.
-func (s *supervisor) httpRequest(r drain.Request, deadline time.Time) requestDone {
-	client := &http.Client{Timeout: requestTry, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	var last error
-	for backoff := 100 * time.Millisecond; time.Now().Before(deadline); backoff = min(2*backoff, time.Second) {
-		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, nil)
+// logLineMax is the longest line of a drain command's output the log
+// takes whole; the rest of a longer line is read and dropped, never left
+// in the pipe: a command must not die of a full or closed pipe.
+const logLineMax = 4096
+
+// logLines reads r to its end, one log line per line of output.
+func logLines(r io.ReadCloser, prefix string, log func(string)) {
+	defer r.Close()
+	br := bufio.NewReaderSize(r, logLineMax)
+	cut := false
+	for {
+		line, err := br.ReadSlice('\n')
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			if !cut {
+				log(prefix + string(line) + " [line cut at " + strconv.Itoa(logLineMax) + " bytes]")
+			}
+			cut = true
+			continue
+		case len(line) > 0 && !cut:
+			log(prefix + strings.TrimSuffix(string(line), "\n"))
+		}
+		cut = false
 		if err != nil {
-			cancel()
+			return
+		}
+	}
+}
+
+// httpRequest sends one request and waits for its answer until the
+// deadline in force, however late it comes: any answer ends it, its status
+// is the result. It is sent again only when it could not be delivered (no
+// connection, or one closed before the request was written): a request
+// written may have been acted on, and a second one would ask twice.
+func (s *supervisor) httpRequest(r drain.Request) requestDone {
+	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	ctx, cancel := s.deadline.context()
+	defer cancel()
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
+		var written atomic.Bool
+		trace := &httptrace.ClientTrace{WroteRequest: func(w httptrace.WroteRequestInfo) { written.Store(w.Err == nil) }}
+		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), r.Method, r.URL, nil)
+		if err != nil {
 			return requestDone{req: r, err: err}
 		}
 		req.Header.Set("User-Agent", "drainit")
 		resp, err := client.Do(req)
+		wrote := written.Load()
 		if err == nil {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 			resp.Body.Close()
-			cancel()
 			return requestDone{req: r, result: resp.Status}
 		}
-		cancel()
-		last = err
-		time.Sleep(min(backoff, time.Until(deadline)))
+		switch {
+		case ctx.Err() != nil && wrote:
+			return requestDone{req: r, err: fmt.Errorf("sent, no answer before the deadline: %w", err)}
+		case ctx.Err() != nil:
+			return requestDone{req: r, err: fmt.Errorf("not delivered before the deadline: %w", err)}
+		case wrote:
+			return requestDone{req: r, err: fmt.Errorf("sent, no answer: %w", err)}
+		}
+		select {
+		case <-ctx.Done():
+			return requestDone{req: r, err: fmt.Errorf("not delivered before the deadline: %w", err)}
+		case <-time.After(backoff):
+		}
 	}
-	return requestDone{req: r, err: fmt.Errorf("no answer before the deadline: %w", last)}
 }
 
 // writeRequest writes the data to an existing FIFO or file, never creating
-// or replacing it. A FIFO with no reader yet is retried until the deadline.
-func writeRequest(r drain.Request, deadline time.Time) requestDone {
-	for {
-		fd, err := unix.Open(r.Path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
-		if errors.Is(err, unix.ENXIO) && time.Now().Add(100*time.Millisecond).Before(deadline) {
-			time.Sleep(100 * time.Millisecond) // a FIFO nobody reads yet
-			continue
+// or replacing it. A FIFO with no reader yet, or full, is retried until the
+// deadline in force; a short write goes on with the rest.
+func writeRequest(r drain.Request, deadline *deadlineInForce) requestDone {
+	const retry = 100 * time.Millisecond
+	wait := func() bool {
+		if !time.Now().Add(retry).Before(deadline.now().at) {
+			return false
 		}
-		if err != nil {
-			return requestDone{req: r, err: fmt.Errorf("%s: %w", r.Path, err)}
-		}
-		var st unix.Stat_t
-		unix.Fstat(fd, &st)
-		if st.Mode&unix.S_IFMT == unix.S_IFREG {
-			unix.Ftruncate(fd, 0)
-		}
-		_, err = unix.Write(fd, []byte(r.Data))
-		unix.Close(fd)
-		if err != nil {
-			return requestDone{req: r, err: fmt.Errorf("%s: %w", r.Path, err)}
-		}
-		unit := "bytes"
-		if len(r.Data) == 1 {
-			unit = "byte"
-		}
-		return requestDone{req: r, result: fmt.Sprintf("%d %s written", len(r.Data), unit)}
+		time.Sleep(retry)
+		return true
 	}
+	var fd int
+	for {
+		var err error
+		fd, err = unix.Open(r.Path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+		if errors.Is(err, unix.ENXIO) && wait() {
+			continue // a FIFO nobody reads yet
+		}
+		if err != nil {
+			return requestDone{req: r, err: fmt.Errorf("%s: %w", r.Path, err)}
+		}
+		break
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	unix.Fstat(fd, &st)
+	if st.Mode&unix.S_IFMT == unix.S_IFREG {
+		unix.Ftruncate(fd, 0)
+	}
+	data := []byte(r.Data)
+	for len(data) > 0 {
+		n, err := unix.Write(fd, data)
+		if n > 0 {
+			data = data[n:]
+		}
+		switch {
+		case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR):
+			if !wait() {
+				return requestDone{req: r, err: fmt.Errorf("%s: %d of %d bytes written before the deadline: %w", r.Path, len(r.Data)-len(data), len(r.Data), err)}
+			}
+		case err != nil:
+			return requestDone{req: r, err: fmt.Errorf("%s: %d of %d bytes written: %w", r.Path, len(r.Data)-len(data), len(r.Data), err)}
+		}
+	}
+	unit := "bytes"
+	if len(r.Data) == 1 {
+		unit = "byte"
+	}
+	return requestDone{req: r, result: fmt.Sprintf("%d %s written", len(r.Data), unit)}
 }
 
 // describeExit is a drain command's end for the log and the summary.

@@ -94,6 +94,11 @@ type machine struct {
 	sampled   bool          // a sample came in this drain
 	noTraffic bool          // the workload listens on no TCP port: --quiet and --wait-connections do nothing
 	known     bool          // the busy lock's state is known: the watch reported once
+	seq       sequence      // the drain requests, one after another
+	spared    bool          // cleaning up: a drain command still running was left alone when the workload exited
+	drainEnd  time.Time     // cleaning up after a drain: its deadline, which the clean-up never passes
+	floor     bool          // the budget is only the kubelet's least: a preStop hook ran for a time the API does not tell
+	holdUntil time.Time     // the drain's begin waits for the trigger's read of the pod until then
 
 	// The pod's annotations: busy is written at once, idle once it has
 	// lasted costInterval, and never twice within costInterval.
@@ -130,6 +135,7 @@ type (
 	treeSignalled   struct {                  // the answer to signalTree
 		sig   unix.Signal
 		count int
+		reach reach
 	}
 	fileWritten struct { // the answer to writeFile
 		err     error
@@ -151,9 +157,10 @@ type (
 		note string
 	}
 	trafficSeen struct { // a sample of the workload's TCP sockets, while a drain watches them
-		listening   bool      // the workload listens on a TCP port
-		open        int       // connections on those ports
-		active      int       // of them, those that moved data within the plan's ActiveWindow
+		listening   bool      // the workload listens on a TCP port now
+		watched     bool      // it listened on one since the watch began: its connections are followed
+		open        int       // its connections on those ports, accepted before or after a listener closed
+		busy        int       // of them, those whose exchange is unfinished (exchangeUnfinished)
 		lastTraffic time.Time // the last new connection or data received on those ports
 		lastNew     time.Time // the last new connection
 		err         error     // the sockets could not be read
@@ -202,7 +209,8 @@ type (
 	writeAnnotations struct{ busy bool } // patch the pod's annotations off the loop; answer annotated
 	signalTree       struct {            // signal every process drainit answers for; answer treeSignalled
 		sig   unix.Signal
-		group bool // the workload's group may be used: it is not reaped yet, so its number is not reused
+		group bool  // the workload's group may be used: it is not reaped yet, so its number is not reused
+		reach reach // all of them, or all but the drain commands, or only those
 	}
 	provisional struct{ line string } // the termination log's line while a drain lasts, replaced by the summary
 	postEvent   struct {              // post an Event on the pod off the loop, bounded; a failure is one warning
@@ -217,7 +225,7 @@ type (
 		args  []any
 	}
 	progressLine struct { // count what is alive and log it
-		traffic string // "2 open, 1 active, last new 2.1s ago", or "" when the drain does not watch the sockets
+		traffic string // "2 open, 1 busy, last new 2.1s ago", or "" when the drain does not watch the sockets
 		left    time.Duration
 		busy    string // "task in flight for 12s", "idle", or "" without a busy file
 	}
@@ -247,7 +255,7 @@ func (exit) isAction()             {}
 // newMachine is a machine before anything happened: the budget is --grace
 // until the pod says otherwise.
 func newMachine(r rules) machine {
-	return machine{rules: r, budget: r.plan.Grace, source: sourceFlag}
+	return machine{rules: r, budget: r.plan.Grace, source: sourceFlag, seq: sequence{reqs: r.plan.Requests}}
 }
 
 func logAt(level slog.Level, msg string, args ...any) action {
@@ -266,7 +274,11 @@ func (m machine) wake() time.Time {
 	switch m.phase {
 	case delaying, draining, stopping:
 		if len(m.steps) > 0 {
-			consider(m.trigger.Add(m.steps[0].At))
+			at := m.trigger.Add(m.steps[0].At)
+			if m.steps[0].Action == drain.Begin && m.holdUntil.After(at) {
+				at = m.holdUntil
+			}
+			consider(at)
 		}
 		consider(m.progress)
 		consider(m.deadline)
@@ -337,12 +349,14 @@ func (m machine) step(ev event, now time.Time) (machine, []action) {
 	case trafficSeen:
 		acts = m.trafficSeen(e, now)
 	case requestDone:
+		m.did = append(m.did, m.seq.ended(e))
 		if e.err != nil {
-			m.did = append(m.did, e.req.String()+" failed")
 			acts = append(acts, logAt(slog.LevelError, "drain request failed", "request", e.req.String(), "err", e.err))
 		} else {
-			m.did = append(m.did, e.req.String()+": "+e.result)
 			acts = append(acts, logAt(slog.LevelInfo, "drain request done", "request", e.req.String(), "result", e.result))
+		}
+		if m.inDrain() {
+			acts = append(acts, m.nextRequest(now)...)
 		}
 	case fileWritten:
 		file := m.plan.File
@@ -371,13 +385,21 @@ func (m machine) step(ev event, now time.Time) (machine, []action) {
 		case m.phase == killing:
 			// Everything already got SIGKILL; only the exits are missing.
 		default:
-			// SIGTERM now, SIGKILL after cleanupGrace, never past the drain's deadline.
-			end := now.Add(cleanupGrace)
-			if m.inDrain() && m.deadline.Before(end) {
-				end = m.deadline
+			// SIGTERM now, SIGKILL after cleanupGrace, never past the drain's
+			// deadline. A drain command under way is drainit's own, not a
+			// leftover: it gets that time to end by itself first.
+			m.drainEnd = time.Time{}
+			if m.inDrain() {
+				m.drainEnd = m.deadline
 			}
-			m.phase, m.deadline, m.steps, m.progress = cleaningUp, end, nil, time.Time{}
-			acts = append(acts, signalTree{sig: unix.SIGTERM})
+			m.phase, m.deadline, m.steps, m.progress = cleaningUp, m.cleanupEnd(now, cleanupGrace), nil, time.Time{}
+			m.spared = m.seq.commandRunning()
+			if m.spared {
+				acts = append(acts, logAt(slog.LevelInfo, "workload exited; the drain command still running has "+left(m.deadline, now)+" to end by itself"))
+				acts = append(acts, signalTree{sig: unix.SIGTERM, reach: spareCommands})
+			} else {
+				acts = append(acts, signalTree{sig: unix.SIGTERM})
+			}
 		}
 	case noChildrenLeft:
 		if m.reaped {
@@ -430,7 +452,16 @@ func (m *machine) startDrain(sig unix.Signal, now time.Time) []action {
 	acts := []action{logAt(slog.LevelInfo, "drain started", "trigger", signame.Name(sig), "budget", m.killAt().String(),
 		"source", m.source, "deadline", m.deadline.UTC().Format(drain.DeadlineFormat), "delay", p.Delay.String())}
 	acts = append(acts, m.provisional())
-	acts = append(acts, m.adapted(tl, now)...)
+	if m.floor && m.kube && tl.Kill > 0 {
+		// The floor is provisional: the trigger's read usually tells the
+		// deletion's grace within milliseconds, and a delay cut for the
+		// floor's sake would be lost. The begin waits for it, but only so
+		// long that the floor's drain keeps half its time.
+		m.holdUntil = now.Add(tl.Kill / 2)
+		acts = append(acts, logAt(slog.LevelInfo, "the budget is the kubelet's least (a preStop hook ran): the drain waits up to "+(tl.Kill/2).String()+" for the pod's read"))
+	} else {
+		acts = append(acts, m.adapted(tl, now)...)
+	}
 	if p.WatchesTraffic() {
 		acts = append(acts, watchTraffic{})
 	}
@@ -494,6 +525,22 @@ func (m *machine) killAt() time.Duration {
 // deletion's own grace and deadline replace it. Nothing here delays the
 // drain: the plan is laid out again against the new budget.
 func (m *machine) podRead(e podRead, now time.Time) []action {
+	before := m.deadline
+	acts := m.podReadOf(e, now)
+	if e.atTrigger && e.final && !m.holdUntil.IsZero() {
+		m.holdUntil = time.Time{}
+		if m.inDrain() {
+			if m.deadline.Equal(before) {
+				// The floor stands: say now how the plan was fitted to it.
+				acts = append(acts, m.adapted(m.plan.Replan(m.budget, now.Sub(m.trigger), false), now)...)
+			}
+			acts = append(acts, m.tick(now)...)
+		}
+	}
+	return acts
+}
+
+func (m *machine) podReadOf(e podRead, now time.Time) []action {
 	var acts []action
 	for _, w := range e.pod.Ignored {
 		acts = append(acts, logAt(slog.LevelWarn, "ignored a value from the API", "value", w))
@@ -531,6 +578,7 @@ func (m *machine) podRead(e podRead, now time.Time) []action {
 			acts = append(acts, logAt(slog.LevelWarn, "budget: "+note, "budget", budget.String(), "source", source))
 		}
 		if !e.atTrigger {
+			m.floor = p.Container.PreStop && !(p.Deleting && p.HasDeletionGrace)
 			acts = append(acts, logAt(slog.LevelInfo, "budget from the pod", "grace", p.Grace.String(), "budget", budget.String(), "source", source))
 		}
 		acts = append(acts, m.rebudget(budget, source, now)...)
@@ -612,8 +660,17 @@ func showSteps(ev []drain.Event) string {
 func (m *machine) tick(now time.Time) []action {
 	var acts []action
 	switch {
+	case m.phase == cleaningUp && !now.Before(m.deadline) && m.spared && m.seq.commandRunning() && (m.drainEnd.IsZero() || now.Before(m.drainEnd)):
+		// The drain command did not end by itself: SIGTERM, and SIGKILL with
+		// the rest after another commandGrace.
+		m.spared, m.seq.stopped, m.deadline = false, true, m.cleanupEnd(now, commandGrace)
+		return []action{signalTree{sig: unix.SIGKILL, reach: spareCommands}, signalTree{sig: unix.SIGTERM, reach: onlyCommands},
+			logAt(slog.LevelWarn, "the drain command did not end after the workload: sent it SIGTERM", "request", m.seq.reqs[m.seq.next-1].String())}
 	case m.phase == cleaningUp && !now.Before(m.deadline):
 		m.phase = killing
+		if m.seq.commandRunning() {
+			m.seq.stopped = true
+		}
 		return []action{signalTree{sig: unix.SIGKILL}}
 	case m.phase == stopping && !now.Before(m.deadline):
 		return m.kill(fmt.Sprintf("%s after %.1fs: SIGTERM did not end it", m.stopWhy, m.idleAt.Sub(m.trigger).Seconds()), now)
@@ -624,10 +681,14 @@ func (m *machine) tick(now time.Time) []action {
 	}
 	// Begin goes out even at the deadline: the drain always comes before
 	// the kill.
-	for len(m.steps) > 0 && !now.Before(m.trigger.Add(m.steps[0].At)) && (m.steps[0].Action == drain.Begin || now.Before(m.deadline)) {
+	if len(m.steps) > 0 && m.steps[0].Action == drain.Begin && !m.holdUntil.IsZero() && !now.Before(m.holdUntil) {
+		m.holdUntil = time.Time{}
+		acts = append(acts, logAt(slog.LevelWarn, "no answer from the pod's read: draining on the kubelet's least", "deadline in", left(m.deadline, now)))
+	}
+	for len(m.steps) > 0 && !now.Before(m.trigger.Add(m.steps[0].At)) && (m.steps[0].Action == drain.Begin && now.After(m.holdUntil) || m.steps[0].Action != drain.Begin && now.Before(m.deadline)) {
 		ev := m.steps[0]
 		m.steps = m.steps[1:]
-		acts = append(acts, m.carryOut(ev)...)
+		acts = append(acts, m.carryOut(ev, now)...)
 	}
 	if !now.Before(m.deadline) {
 		return append(acts, m.kill(fmt.Sprintf("budget %s spent (deadline: %s)", m.killAt(), m.source), now)...)
@@ -639,7 +700,26 @@ func (m *machine) tick(now time.Time) []action {
 	return acts
 }
 
-func (m *machine) carryOut(ev drain.Event) []action {
+// nextRequest starts the next drain request, if its turn has come, with
+// the deadline in force now.
+func (m *machine) nextRequest(now time.Time) []action {
+	a, ok := m.seq.start(m.deadline)
+	if !ok {
+		return nil
+	}
+	return []action{a, logAt(slog.LevelInfo, "drain request", "request", a.req.String(), "deadline in", left(m.deadline, now))}
+}
+
+// cleanupEnd is now plus grace, never past the drain's deadline.
+func (m *machine) cleanupEnd(now time.Time, grace time.Duration) time.Time {
+	end := now.Add(grace)
+	if !m.drainEnd.IsZero() && m.drainEnd.Before(end) {
+		end = m.drainEnd
+	}
+	return end
+}
+
+func (m *machine) carryOut(ev drain.Event, now time.Time) []action {
 	var acts []action
 	switch ev.Action {
 	case drain.Begin:
@@ -658,9 +738,7 @@ func (m *machine) carryOut(ev drain.Event) []action {
 			acts = append(acts, send{sig: ev.Signal},
 				logAt(slog.LevelInfo, "sent drain signal", "signal", signame.Name(ev.Signal)))
 		}
-		for _, r := range m.plan.Requests {
-			acts = append(acts, request{req: r, deadline: m.deadline}, logAt(slog.LevelInfo, "drain request", "request", r.String()))
-		}
+		acts = append(acts, m.nextRequest(now)...)
 		if m.busyFile {
 			// The task in flight may finish; no new one may start.
 			acts = append(acts, takeLock{})
@@ -754,7 +832,7 @@ func (m *machine) trafficSeen(e trafficSeen, now time.Time) []action {
 	if !m.inDrain() || m.phase == stopping || m.noTraffic {
 		return nil
 	}
-	first := !m.sampled
+	first, prev := !m.sampled, m.traffic
 	m.sampled, m.traffic = true, e
 	switch {
 	case e.err != nil && first:
@@ -762,11 +840,14 @@ func (m *machine) trafficSeen(e trafficSeen, now time.Time) []action {
 		return []action{logAt(slog.LevelWarn, "cannot read the workload's sockets: the drain delay and the deadline apply", "err", e.err)}
 	case e.err != nil:
 		return nil
-	case !e.listening && first:
+	case !e.watched && first:
 		m.noTraffic = true
 		return []action{logAt(slog.LevelWarn, "the workload listens on no TCP port: --quiet and --wait-connections do nothing; the drain delay and the deadline apply")}
 	}
 	var acts []action
+	if !first && prev.listening && !e.listening {
+		acts = append(acts, logAt(slog.LevelInfo, "the workload closed its listening sockets; its connections are followed to their end", "open", e.open))
+	}
 	if m.phase == delaying && m.plan.Quiet > 0 {
 		since := e.lastTraffic
 		if since.Before(m.trigger) {
@@ -781,10 +862,10 @@ func (m *machine) trafficSeen(e trafficSeen, now time.Time) []action {
 			acts = append(acts, m.tick(now)...)
 		}
 	}
-	if m.phase == draining && m.plan.WaitConnections && (e.open == 0 || e.active == 0) {
+	if m.phase == draining && m.plan.WaitConnections && e.busy == 0 {
 		acts = append(acts, m.stop("connections idle", now)...)
 		acts = append(acts, logAt(slog.LevelInfo, fmt.Sprintf("connections idle after %.1fs: stopping the workload", now.Sub(m.trigger).Seconds()),
-			"open", e.open, "active", e.active))
+			"open", e.open, "busy", e.busy))
 	}
 	return acts
 }
@@ -798,7 +879,7 @@ func (m *machine) trafficText(now time.Time) string {
 	if !m.traffic.lastNew.IsZero() {
 		last = now.Sub(m.traffic.lastNew).Round(100*time.Millisecond).String() + " ago"
 	}
-	return fmt.Sprintf("%d open, %d active, last new %s", m.traffic.open, m.traffic.active, last)
+	return fmt.Sprintf("%d open, %d busy, last new %s", m.traffic.open, m.traffic.busy, last)
 }
 
 // kill ends the drain: SIGKILL to the whole tree, then only reaping is left.
@@ -809,6 +890,8 @@ func (m *machine) kill(why string, now time.Time) []action {
 
 func (m *machine) signalled(e treeSignalled, now time.Time) []action {
 	switch {
+	case e.reach == onlyCommands:
+		return nil
 	case e.sig == unix.SIGTERM && e.count > 0:
 		return []action{logAt(slog.LevelInfo, "workload exited; sent SIGTERM to the processes it left", "count", e.count)}
 	case e.sig == unix.SIGKILL && m.killWhy != "" && !m.reaped:
@@ -816,7 +899,7 @@ func (m *machine) signalled(e treeSignalled, now time.Time) []action {
 		return []action{logAt(slog.LevelWarn, "sent SIGKILL", "why", m.killWhy, "processes", e.count,
 			"after", now.Sub(m.trigger).Round(time.Millisecond).String())}
 	case e.sig == unix.SIGKILL:
-		m.leftKill = e.count
+		m.leftKill += e.count
 		return []action{logAt(slog.LevelInfo, "killed processes left behind by the workload", "count", e.count)}
 	}
 	return nil
@@ -830,6 +913,7 @@ func (m machine) finish() (machine, []action) {
 	if slices.Contains(m.successCodes, code) {
 		final = 0
 	}
+	m.did = append(m.did, m.seq.unsent()...)
 	var b strings.Builder
 	switch m.exitedIn {
 	case killing:

@@ -81,12 +81,16 @@ func show(a action) string {
 	case writeFile:
 		return "file deadline+" + a.deadline.Sub(t0).String()
 	case signalTree:
-		return fmt.Sprintf("tree %s group=%v", signame.Name(a.sig), a.group)
+		who := [...]string{"", " spare commands", " only commands"}[a.reach]
+		return fmt.Sprintf("tree %s group=%v%s", signame.Name(a.sig), a.group, who)
 	case resume:
 		return "resume"
 	case provisional:
 		return "record"
 	case request:
+		if a.deadline.Sub(t0) == 2*time.Second || a.deadline.Sub(t0) == 18*time.Second {
+			return "request " + a.req.String() + " until +" + a.deadline.Sub(t0).String()
+		}
 		return "request " + a.req.String()
 	case watchTraffic:
 		return "watch traffic"
@@ -164,8 +168,8 @@ func TestMachineTransitions(t *testing.T) {
 		{
 			name:  "leftovers: SIGTERM, then SIGKILL a second later, only to descendants",
 			rules: rules{plan: drainP},
-			script: []at{{0, exited(0, true)}, {0, treeSignalled{unix.SIGTERM, 2}},
-				{time.Second, timerFired{}}, {time.Second, treeSignalled{unix.SIGKILL, 2}},
+			script: []at{{0, exited(0, true)}, {0, treeSignalled{sig: unix.SIGTERM, count: 2}},
+				{time.Second, timerFired{}}, {time.Second, treeSignalled{sig: unix.SIGKILL, count: 2}},
 				{time.Second, sig(unix.SIGUSR1)}, {1100 * time.Millisecond, noChildrenLeft{}}},
 			phase: done,
 			want: []string{"tree TERM group=false", "log workload exited; sent SIGTERM to the processes it left",
@@ -176,7 +180,7 @@ func TestMachineTransitions(t *testing.T) {
 		{
 			name:   "leftovers that go after SIGTERM",
 			rules:  rules{plan: drainP},
-			script: []at{{0, exited(0, true)}, {0, treeSignalled{unix.SIGTERM, 1}}, {100 * time.Millisecond, noChildrenLeft{}}},
+			script: []at{{0, exited(0, true)}, {0, treeSignalled{sig: unix.SIGTERM, count: 1}}, {100 * time.Millisecond, noChildrenLeft{}}},
 			phase:  done,
 			want:   []string{"tree TERM group=false", "log workload exited; sent SIGTERM to the processes it left", `exit 0 "workload exited with 0: exit 0"`},
 		},
@@ -242,7 +246,7 @@ func TestMachineTransitions(t *testing.T) {
 		{
 			name:  "drain: budget spent kills the whole tree, group included",
 			rules: rules{plan: drainP},
-			script: []at{{0, sig(unix.SIGTERM)}, {28 * time.Second, timerFired{}}, {28 * time.Second, treeSignalled{unix.SIGKILL, 3}},
+			script: []at{{0, sig(unix.SIGTERM)}, {28 * time.Second, timerFired{}}, {28 * time.Second, treeSignalled{sig: unix.SIGKILL, count: 3}},
 				{28 * time.Second, sig(unix.SIGINT)}, {28 * time.Second, killedBy(unix.SIGKILL, true)}, {28 * time.Second, noChildrenLeft{}}},
 			phase: done,
 			want: []string{"log drain started", "record", "send TERM", "log sent drain signal", "tree KILL group=true", "log sent SIGKILL",
@@ -253,7 +257,7 @@ func TestMachineTransitions(t *testing.T) {
 			name:  "second SIGINT kills; a third changes nothing",
 			rules: rules{plan: drainP},
 			script: []at{{0, sig(unix.SIGTERM)}, {time.Second, sig(unix.SIGINT)}, {2 * time.Second, sig(unix.SIGINT)},
-				{2 * time.Second, treeSignalled{unix.SIGKILL, 1}}, {2 * time.Second, sig(unix.SIGINT)},
+				{2 * time.Second, treeSignalled{sig: unix.SIGKILL, count: 1}}, {2 * time.Second, sig(unix.SIGINT)},
 				{2 * time.Second, killedBy(unix.SIGKILL, false)}},
 			phase: done,
 			want: []string{"log drain started", "record", "send TERM", "log sent drain signal", "forward INT->INT", "tree KILL group=true", "log sent SIGKILL",
@@ -285,8 +289,8 @@ func TestMachineTransitions(t *testing.T) {
 			name:  "exit mid-drain with children: clean-up bounded by the deadline",
 			rules: rules{plan: drainP},
 			script: []at{{0, sig(unix.SIGTERM)}, {27500 * time.Millisecond, exited(0, true)},
-				{27500 * time.Millisecond, treeSignalled{unix.SIGTERM, 1}}, {28 * time.Second, timerFired{}},
-				{28 * time.Second, treeSignalled{unix.SIGKILL, 1}}, {28 * time.Second, noChildrenLeft{}}},
+				{27500 * time.Millisecond, treeSignalled{sig: unix.SIGTERM, count: 1}}, {28 * time.Second, timerFired{}},
+				{28 * time.Second, treeSignalled{sig: unix.SIGKILL, count: 1}}, {28 * time.Second, noChildrenLeft{}}},
 			phase: done,
 			want: []string{"log drain started", "record", "send TERM", "log sent drain signal", "tree TERM group=false",
 				"log workload exited; sent SIGTERM to the processes it left", "tree KILL group=false",
@@ -296,7 +300,7 @@ func TestMachineTransitions(t *testing.T) {
 		{
 			name:  "exit early in a drain with children: the summary keeps the drain's budget",
 			rules: rules{plan: drainP},
-			script: []at{{0, sig(unix.SIGTERM)}, {2 * time.Second, exited(0, true)}, {2 * time.Second, treeSignalled{unix.SIGTERM, 1}},
+			script: []at{{0, sig(unix.SIGTERM)}, {2 * time.Second, exited(0, true)}, {2 * time.Second, treeSignalled{sig: unix.SIGTERM, count: 1}},
 				{2100 * time.Millisecond, noChildrenLeft{}}},
 			phase: done,
 			want: []string{"log drain started", "record", "send TERM", "log sent drain signal", "tree TERM group=false",
@@ -334,7 +338,7 @@ func TestMachineTransitions(t *testing.T) {
 			script: []at{{0, sig(unix.SIGTERM)}, {0, fileWritten{}},
 				{100 * time.Millisecond, podRead{atTrigger: true, pod: kube.Pod{Deleting: true, DeletionGrace: 7 * time.Second, HasDeletionGrace: true, DeletionTimestamp: t0.Add(7 * time.Second)}}},
 				{100 * time.Millisecond, fileWritten{rewrite: true}},
-				{5 * time.Second, timerFired{}}, {5 * time.Second, treeSignalled{unix.SIGKILL, 1}}, {5 * time.Second, killedBy(unix.SIGKILL, false)}},
+				{5 * time.Second, timerFired{}}, {5 * time.Second, treeSignalled{sig: unix.SIGKILL, count: 1}}, {5 * time.Second, killedBy(unix.SIGKILL, false)}},
 			phase: done,
 			want: []string{"log drain started", "record", "read pod until +28s", "file deadline+28s", "send TERM", "log sent drain signal", "log wrote drain file",
 				"log deadline moved", "record", "file deadline+5s", "event Draining", "log rewrote drain file with the new deadline",
@@ -350,6 +354,34 @@ func TestMachineTransitions(t *testing.T) {
 			phase: done,
 			want: []string{"log drain started", "record", "read pod until +28s", "send TERM", "log sent drain signal", "log deadline moved", "record",
 				"event Draining", "event Drained", `exit 0 "drained in 10.0s of 55s (deadline: deletion; TERM): exit 0"`},
+		},
+		{
+			// Issue 21, case 9: pod spec 30s with a preStop hook, no --grace, a
+			// 5s delay. The budget at start is the kubelet's 2s least; the
+			// trigger's read says 25s 100ms later, and the delay is kept.
+			name:  "kube: with only the kubelet's least known, the drain's begin waits for the trigger's read",
+			rules: rules{plan: plan(func(p *drain.Plan) { p.Delay = 5 * time.Second }), kube: true, graceFromPod: true},
+			script: []at{{0, podRead{pod: kube.Pod{Grace: 30 * time.Second, HasGrace: true, Container: kube.Container{PreStop: true}}, final: true}},
+				{time.Second, sig(unix.SIGTERM)},
+				{1100 * time.Millisecond, podRead{atTrigger: true, final: true, pod: kube.Pod{Grace: 30 * time.Second, HasGrace: true, Deleting: true,
+					DeletionGrace: 30 * time.Second, HasDeletionGrace: true, DeletionTimestamp: t0.Add(26 * time.Second), Container: kube.Container{PreStop: true}}}},
+				{6 * time.Second, timerFired{}}},
+			phase: draining,
+			want: []string{"log budget: a preStop hook ran for a time the API does not tell: the budget is the kubelet's least", "log budget from the pod",
+				"log plan adapted to the budget", "log plan adapted to the budget", "log drain plan for this budget",
+				"log drain started", "record", "log the budget is the kubelet's least (a preStop hook ran): the drain waits up to 500ms for the pod's read",
+				"read pod until +2s", "log deadline moved", "record", "event Draining", "send TERM", "log sent drain signal"},
+		},
+		{
+			name:  "kube: with only the kubelet's least known and no answer from the read, the drain begins at half the floor's time to the kill",
+			rules: rules{plan: plan(func(p *drain.Plan) { p.Delay = 5 * time.Second }), kube: true, graceFromPod: true},
+			script: []at{{0, podRead{pod: kube.Pod{Grace: 30 * time.Second, HasGrace: true, Container: kube.Container{PreStop: true}}, final: true}},
+				{time.Second, sig(unix.SIGTERM)}, {1500 * time.Millisecond, timerFired{}}, {2 * time.Second, timerFired{}}},
+			phase: killing,
+			want: []string{"log budget: a preStop hook ran for a time the API does not tell: the budget is the kubelet's least", "log budget from the pod",
+				"log plan adapted to the budget", "log plan adapted to the budget", "log drain plan for this budget",
+				"log drain started", "record", "log the budget is the kubelet's least (a preStop hook ran): the drain waits up to 500ms for the pod's read",
+				"read pod until +2s", "log no answer from the pod's read: draining on the kubelet's least", "send TERM", "log sent drain signal", "tree KILL group=true"},
 		},
 		{
 			name:  "kube: a failed read warns and the deadline stays",
@@ -371,7 +403,7 @@ func TestMachineTransitions(t *testing.T) {
 				{1050 * time.Millisecond, podRead{atTrigger: true, final: true, pod: kube.Pod{Grace: 120 * time.Second, HasGrace: true, Deleting: true,
 					DeletionGrace: 4 * time.Second, HasDeletionGrace: true, DeletionTimestamp: t0.Add(5 * time.Second)}}},
 				{1050 * time.Millisecond, fileWritten{}},
-				{3 * time.Second, timerFired{}}, {3 * time.Second, treeSignalled{unix.SIGKILL, 1}}, {3 * time.Second, killedBy(unix.SIGKILL, false)}},
+				{3 * time.Second, timerFired{}}, {3 * time.Second, treeSignalled{sig: unix.SIGKILL, count: 1}}, {3 * time.Second, killedBy(unix.SIGKILL, false)}},
 			phase: done,
 			want: []string{"log budget from the pod", "log drain started", "record", "read pod until +1m59s",
 				"log deadline moved", "record", "log plan adapted to the budget", "log delay cut short: deadline in 2s",
@@ -474,9 +506,54 @@ func TestMachineTransitions(t *testing.T) {
 				{2 * time.Second, requestDone{req: drain.Request{Kind: drain.Exec, Argv: []string{"nginx", "-s", "quit"}}, err: fmt.Errorf("not found on PATH")}},
 				{3 * time.Second, exited(0, false)}},
 			phase: done,
-			want: []string{"log drain started", "record", "request write /run/fifo", "log drain request", "request exec nginx -s quit", "log drain request",
-				"log drain request done", "log drain request failed",
+			want: []string{"log drain started", "record", "request write /run/fifo", "log drain request",
+				"log drain request done", "request exec nginx -s quit", "log drain request", "log drain request failed",
 				`exit 0 "drained in 3.0s of 28s (deadline: flag; write /run/fifo: 1 byte written, exec nginx -s quit failed): exit 0"`},
+		},
+		{
+			name: "a drain command still running when the workload exits gets a second to end by itself, then SIGTERM, then SIGKILL",
+			rules: rules{plan: plan(func(p *drain.Plan) {
+				p.Signal = 0
+				p.Requests = []drain.Request{{Kind: drain.Exec, Argv: []string{"pg_ctl", "stop"}}, {Kind: drain.Write, Path: "/run/fifo", Data: "q"}}
+			})},
+			script: []at{{0, sig(unix.SIGTERM)}, {2 * time.Second, exited(0, true)},
+				{3 * time.Second, timerFired{}},
+				{3500 * time.Millisecond, requestDone{req: drain.Request{Kind: drain.Exec, Argv: []string{"pg_ctl", "stop"}}, result: "killed by TERM"}},
+				{3500 * time.Millisecond, noChildrenLeft{}}},
+			phase: done,
+			want: []string{"log drain started", "record", "request exec pg_ctl stop", "log drain request",
+				"log workload exited; the drain command still running has 1s to end by itself", "tree TERM group=false spare commands",
+				"tree KILL group=false spare commands", "tree TERM group=false only commands", "log the drain command did not end after the workload: sent it SIGTERM",
+				"log drain request done",
+				`exit 0 "drained in 2.0s of 28s (deadline: flag; exec pg_ctl stop: still running after the workload exited, stopped (killed by TERM), write /run/fifo not sent): exit 0"`},
+		},
+		{
+			name: "a drain command that ends by itself after the workload is in the summary as it ended",
+			rules: rules{plan: plan(func(p *drain.Plan) {
+				p.Signal = 0
+				p.Requests = []drain.Request{{Kind: drain.Exec, Argv: []string{"pg_ctl", "stop"}}}
+			})},
+			script: []at{{0, sig(unix.SIGTERM)}, {2 * time.Second, exited(0, true)},
+				{2300 * time.Millisecond, requestDone{req: drain.Request{Kind: drain.Exec, Argv: []string{"pg_ctl", "stop"}}, result: "exit 0"}},
+				{2300 * time.Millisecond, noChildrenLeft{}}},
+			phase: done,
+			want: []string{"log drain started", "record", "request exec pg_ctl stop", "log drain request",
+				"log workload exited; the drain command still running has 1s to end by itself", "tree TERM group=false spare commands",
+				"log drain request done",
+				`exit 0 "drained in 2.0s of 28s (deadline: flag; exec pg_ctl stop: exit 0): exit 0"`},
+		},
+		{
+			name: "each request starts with the deadline in force at its turn",
+			rules: rules{kube: true, plan: plan(func(p *drain.Plan) {
+				p.Signal, p.Grace = 0, 4*time.Second
+				p.Requests = []drain.Request{{Kind: drain.Write, Path: "/run/a", Data: "1"}, {Kind: drain.Write, Path: "/run/b", Data: "2"}}
+			})},
+			script: []at{{0, sig(unix.SIGTERM)},
+				{100 * time.Millisecond, podRead{pod: kube.Pod{Deleting: true, HasDeletionGrace: true, DeletionGrace: 20 * time.Second}, atTrigger: true, final: true}},
+				{time.Second, requestDone{req: drain.Request{Kind: drain.Write, Path: "/run/a"}, result: "1 byte written"}}},
+			phase: draining,
+			want: []string{"log drain started", "record", "read pod until +2s", "request write /run/a until +2s", "log drain request",
+				"log deadline moved", "record", "event Draining", "log drain request done", "request write /run/b until +18s", "log drain request"},
 		},
 		{
 			name: "--quiet ends the delay once traffic stops, --wait-connections the drain once connections idle",
@@ -484,9 +561,9 @@ func TestMachineTransitions(t *testing.T) {
 				p.Signal, p.Delay, p.Quiet, p.WaitConnections = 0, 10*time.Second, time.Second, true
 			})},
 			script: []at{{0, sig(unix.SIGTERM)},
-				{2 * time.Second, trafficSeen{listening: true, open: 2, active: 2, lastTraffic: t0.Add(1500 * time.Millisecond)}},
-				{2600 * time.Millisecond, trafficSeen{listening: true, open: 2, active: 1, lastTraffic: t0.Add(1500 * time.Millisecond)}},
-				{3 * time.Second, trafficSeen{listening: true, open: 2, active: 0, lastTraffic: t0.Add(1500 * time.Millisecond)}},
+				{2 * time.Second, trafficSeen{listening: true, watched: true, open: 2, busy: 2, lastTraffic: t0.Add(1500 * time.Millisecond)}},
+				{2600 * time.Millisecond, trafficSeen{listening: true, watched: true, open: 2, busy: 1, lastTraffic: t0.Add(1500 * time.Millisecond)}},
+				{3 * time.Second, trafficSeen{listening: true, watched: true, open: 2, busy: 0, lastTraffic: t0.Add(1500 * time.Millisecond)}},
 				{3100 * time.Millisecond, killedBy(unix.SIGTERM, false)}},
 			phase: done,
 			want: []string{"log drain started", "record", "watch traffic", "log traffic quiet for 1s after 2.6s: draining",
@@ -668,7 +745,7 @@ func TestEvents(t *testing.T) {
 	got := events(rules{plan: plan(func(p *drain.Plan) { p.File = "/d" }), kube: true, graceFromPod: true},
 		at{0, podRead{pod: probe, final: true}}, at{time.Second, sig(unix.SIGTERM)},
 		at{1100 * time.Millisecond, podRead{atTrigger: true, final: true, pod: probe}},
-		at{4 * time.Second, timerFired{}}, at{4 * time.Second, treeSignalled{unix.SIGKILL, 3}}, at{4 * time.Second, killedBy(unix.SIGKILL, false)})
+		at{4 * time.Second, timerFired{}}, at{4 * time.Second, treeSignalled{sig: unix.SIGKILL, count: 3}}, at{4 * time.Second, killedBy(unix.SIGKILL, false)})
 	if len(got) != 2 {
 		t.Fatalf("events %+v, want Draining and Killed", got)
 	}

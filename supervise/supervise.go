@@ -150,7 +150,8 @@ type supervisor struct {
 	answers     chan event            // what work done off the loop found out
 	busy        chan busy.Change      // the busy lock's changes; nil without a busy file
 	events      chan postEvent        // Events to post, in order; nil without Kubernetes
-	execs       map[int]drain.Request // drain commands not reaped yet, by PID
+	execs       map[int]drain.Request // drain commands not reaped yet, by PID (each leads a process group)
+	deadline    deadlineInForce       // the drain's deadline, for requests under way
 	traffic     chan trafficSeen      // the latest sample of the workload's sockets; nil unless a drain watches them
 	trafficStop chan struct{}         // closed when the loop ends
 	eventsDone  chan struct{}         // closed when the last Event is posted
@@ -243,6 +244,9 @@ func (s *supervisor) handle(ev event) {
 	for queue := []event{ev}; len(queue) > 0; queue = queue[1:] {
 		var acts []action
 		s.m, acts = s.m.step(queue[0], time.Now())
+		if s.m.inDrain() || s.m.phase == cleaningUp {
+			s.deadline.set(s.m.deadline)
+		}
 		for _, a := range acts {
 			if answer := s.do(a); answer != nil {
 				queue = append(queue, answer)
@@ -282,7 +286,11 @@ func (s *supervisor) do(a action) event {
 			s.answers <- annotated{busy: a.busy, err: s.cfg.Kube.Annotate(context.Background(), s.cfg.Annotations, a.busy)}
 		}()
 	case signalTree:
-		return treeSignalled{a.sig, sendToTree(s.self, s.groupIf(a.group), s.m.pid1, a.sig)}
+		commands := map[int]bool{}
+		for pid := range s.execs {
+			commands[pid] = true
+		}
+		return treeSignalled{a.sig, sendToTree(s.self, s.groupIf(a.group), s.m.pid1, a.sig, a.reach, commands), a.reach}
 	case provisional:
 		s.writeTerminationLog(a.line)
 	case postEvent:
@@ -383,11 +391,19 @@ func (s *supervisor) reap() {
 		s.log.Error("reaping failed", "err", err)
 	}
 	debug := s.log.Enabled(context.Background(), slog.LevelDebug)
-	for _, e := range exits {
+	// Drain commands first: a command that ended the workload is often
+	// reaped in the same batch, and its status belongs in the summary the
+	// workload's exit may write.
+	for i, e := range exits {
 		if r, ok := s.execs[e.Pid]; ok && !e.Status.Stopped() {
 			delete(s.execs, e.Pid)
+			exits[i].Pid = 0
 			s.handle(requestDone{req: r, result: describeExit(e.Status)})
-			continue
+		}
+	}
+	for _, e := range exits {
+		if e.Pid == 0 {
+			continue // a drain command's, taken above
 		}
 		switch {
 		case e.Pid != s.child:

@@ -18,13 +18,36 @@ const trafficEvery = 50 * time.Millisecond
 
 // connState is what the watch remembers of one connection.
 type connState struct {
-	received, acked uint64
-	active          time.Time // when it last moved data (or was first seen)
+	last sockdiag.Socket // the previous sample's
+	busy bool
+}
+
+// exchangeUnfinished is the rule for whether a connection holds the drain,
+// from what the kernel says of it in two samples an interval apart. It is
+// busy while its exchange is unfinished:
+//   - the peer spoke last: data came in after the last data went out (a
+//     request being computed), or data came in and none ever went out;
+//   - bytes wait in its receive queue (not read yet), or in its send queue
+//     or unacknowledged (an answer on its way);
+//   - data moved since the previous sample (an answer written in pieces,
+//     between which the queues can be empty for a moment).
+//
+// An idle keep-alive — the server spoke last, queues empty, nothing moved
+// — does not hold it. What this cannot see: a server that pushes with
+// pauses longer than the interval (server-sent events, a long poll that
+// answers late: the server spoke last and waits), and one HTTP/2 or other
+// multiplexed connection whose streams are idle, answered or not, beside
+// one that is in flight (the rule sees the connection, not its streams).
+func exchangeUnfinished(prev sockdiag.Socket, seen bool, c sockdiag.Socket) bool {
+	peerSpokeLast := c.DataSegsIn > 0 && (c.DataSegsOut == 0 || c.LastDataRecv < c.LastDataSent)
+	queued := c.RQueue > 0 || c.WQueue > 0 || c.Unacked > 0
+	moved := seen && (c.BytesReceived != prev.BytesReceived || c.BytesAcked != prev.BytesAcked)
+	return peerSpokeLast || queued || moved
 }
 
 // trafficWatch turns successive socket dumps into samples.
 type trafficWatch struct {
-	window      time.Duration
+	ports       map[uint16]bool // the ports the workload listened on when the watch began, or since
 	conns       map[string]connState
 	lastTraffic time.Time
 	lastNew     time.Time
@@ -36,37 +59,34 @@ func (w *trafficWatch) sample(pids []int, now time.Time) trafficSeen {
 	if err != nil {
 		return trafficSeen{err: err}
 	}
-	_, conns, err := sockdiag.Ours(all, sockdiag.Inodes(pids))
-	if err == sockdiag.ErrNoListener {
-		return trafficSeen{lastTraffic: w.lastTraffic, lastNew: w.lastNew}
+	inodes := sockdiag.Inodes(pids)
+	listening, _ := sockdiag.Ours(all, inodes, nil)
+	for _, l := range listening {
+		w.ports[l.Local.Port()] = true
 	}
-	e := trafficSeen{listening: true}
+	_, conns := sockdiag.Ours(all, inodes, w.ports)
+	e := trafficSeen{listening: len(listening) > 0, watched: len(w.ports) > 0}
 	seen := map[string]connState{}
 	for _, c := range conns {
 		key := c.Local.String() + " " + c.Remote.String()
 		prev, known := w.conns[key]
-		st := connState{received: c.BytesReceived, acked: c.BytesAcked, active: prev.active}
 		switch {
 		case !known:
-			// Connections there when the watch began count as active
-			// until they have been idle for a window: a download in flight
-			// must hold the drain from the first sample on.
-			st.active = now
 			if !w.first {
 				w.lastNew, w.lastTraffic = now, now
 			}
-		case c.BytesReceived > prev.received:
-			st.active, w.lastTraffic = now, now
-		case c.BytesAcked > prev.acked:
-			st.active = now
+		case c.BytesReceived > prev.last.BytesReceived:
+			w.lastTraffic = now
 		}
-		seen[key] = st
 		if c.State == sockdiag.TimeWait {
+			seen[key] = connState{last: c}
 			continue // closed; it only told that a connection was there
 		}
+		st := connState{last: c, busy: exchangeUnfinished(prev.last, known, c)}
+		seen[key] = st
 		e.open++
-		if now.Sub(st.active) < w.window {
-			e.active++
+		if st.busy {
+			e.busy++
 		}
 	}
 	w.conns, w.first = seen, false
@@ -75,28 +95,31 @@ func (w *trafficWatch) sample(pids []int, now time.Time) trafficSeen {
 }
 
 // watchTraffic samples the sockets of the workload's tree until the loop
-// ends, keeping only the latest sample for the loop to take.
+// ends, keeping only the latest sample for the loop to take. The first
+// sample is taken here, on the loop, before anything of the drain goes
+// out: it is what finds the ports the workload listens on, and a server
+// told to drain closes its listener at once.
 func (s *supervisor) watchTraffic() {
 	if s.traffic != nil {
 		return
 	}
 	s.traffic, s.trafficStop = make(chan trafficSeen, 1), make(chan struct{})
-	self, pid1, window := s.self, s.m.pid1, s.cfg.Plan.ActiveWindow()
+	self, pid1 := s.self, s.m.pid1
+	w := &trafficWatch{ports: map[uint16]bool{}, conns: map[string]connState{}, lastTraffic: time.Now(), first: true}
+	s.traffic <- w.sample(tree(self, 0, pid1), time.Now())
 	go func() {
-		start := time.Now()
-		w := &trafficWatch{window: window, conns: map[string]connState{}, lastTraffic: start, first: true}
 		for {
+			select {
+			case <-s.trafficStop:
+				return
+			case <-time.After(trafficEvery):
+			}
 			e := w.sample(tree(self, 0, pid1), time.Now())
 			select {
 			case <-s.traffic: // the loop has not taken the last one: this one replaces it
 			default:
 			}
 			s.traffic <- e
-			select {
-			case <-s.trafficStop:
-				return
-			case <-time.After(trafficEvery):
-			}
 		}
 	}()
 }

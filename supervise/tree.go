@@ -15,12 +15,20 @@ import (
 // is not a subreaper. pgid is 0 once the workload is reaped: from then on
 // the number may belong to an unrelated group.
 func tree(self, pgid int, pid1 bool) []int {
-	procs := procfs.All()
 	var live []int
+	for _, p := range treeProcs(self, pgid, pid1) {
+		live = append(live, p.Pid)
+	}
+	return live
+}
+
+func treeProcs(self, pgid int, pid1 bool) []procfs.Proc {
+	procs := procfs.All()
+	var live []procfs.Proc
 	if pid1 {
 		for _, p := range procs {
 			if p.Pid != self && !p.Zombie() {
-				live = append(live, p.Pid)
+				live = append(live, p)
 			}
 		}
 		return live
@@ -48,17 +56,32 @@ func tree(self, pgid int, pid1 bool) []int {
 	}
 	for _, p := range procs {
 		if in[p.Pid] && !p.Zombie() && p.Pid != self {
-			live = append(live, p.Pid)
+			live = append(live, p)
 		}
 	}
 	return live
 }
 
-// sendToTree sends sig to the whole tree and returns how many live processes
-// it reached. Outside PID 1 mode a process may fork between the listing and
-// the kill, so the listing is repeated until it finds nobody new.
-func sendToTree(self, pgid int, pid1 bool, sig unix.Signal) int {
-	if pid1 {
+// reach says which processes of the tree a signal goes to: all of them, all
+// but the drain commands' process groups, or only those.
+type reach int
+
+const (
+	everyone reach = iota
+	spareCommands
+	onlyCommands
+)
+
+// sendToTree sends sig to the processes of the tree that reach selects,
+// commands being the drain commands' process groups, and returns how many
+// live processes it reached. Outside PID 1 mode a process may fork between
+// the listing and the kill, so the listing is repeated until it finds
+// nobody new.
+func sendToTree(self, pgid int, pid1 bool, sig unix.Signal, who reach, commands map[int]bool) int {
+	if pid1 && (who == everyone || len(commands) == 0) {
+		if who == onlyCommands {
+			return 0
+		}
 		n := len(tree(self, pgid, pid1))
 		// kill(-1) reaches every process in the namespace but drainit, in one
 		// step, including any that forked after the listing.
@@ -68,14 +91,17 @@ func sendToTree(self, pgid int, pid1 bool, sig unix.Signal) int {
 	sent := map[int]bool{}
 	for range 8 {
 		fresh := 0
-		for _, pid := range tree(self, pgid, pid1) {
-			if !sent[pid] {
-				sent[pid] = true
+		for _, p := range treeProcs(self, pgid, pid1) {
+			if commands[p.Pgid] != (who == onlyCommands) && who != everyone {
+				continue
+			}
+			if !sent[p.Pid] {
+				sent[p.Pid] = true
 				fresh++
-				unix.Kill(pid, sig)
+				unix.Kill(p.Pid, sig)
 			}
 		}
-		if pgid > 0 {
+		if pgid > 0 && who != onlyCommands {
 			unix.Kill(-pgid, sig)
 		}
 		if fresh == 0 {

@@ -6,7 +6,6 @@ package sockdiag
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -32,6 +31,13 @@ type Socket struct {
 	Inode         uint64 // 0 for sockets no process holds (TIME_WAIT)
 	BytesReceived uint64 // tcp_info's, for connections
 	BytesAcked    uint64
+	// Who spoke last: milliseconds since data was last received and last
+	// sent (at the kernel's clock tick), and how many data segments went
+	// each way.
+	LastDataRecv, LastDataSent uint32
+	DataSegsIn, DataSegsOut    uint32
+	Unacked                    uint32 // segments sent and not acknowledged
+	RQueue, WQueue             uint32 // bytes not yet read by the process; bytes not yet acknowledged by the peer
 }
 
 // inet_diag_req_v2 and inet_diag_msg (linux/inet_diag.h).
@@ -123,7 +129,7 @@ func parse(family uint8, b []byte) (Socket, bool) {
 		return Socket{}, false
 	}
 	msg = *(*message)(unsafe.Pointer(&b[0]))
-	s := Socket{State: msg.State, Inode: uint64(msg.Inode),
+	s := Socket{State: msg.State, Inode: uint64(msg.Inode), RQueue: msg.RQueue, WQueue: msg.WQueue,
 		Local:  addrPort(family, msg.ID.Src, msg.ID.SPort),
 		Remote: addrPort(family, msg.ID.Dst, msg.ID.DPort)}
 	for attrs := b[size:]; len(attrs) >= unix.SizeofRtAttr; {
@@ -135,9 +141,13 @@ func parse(family uint8, b []byte) (Socket, bool) {
 		if typ == inetDiagInfo {
 			data := attrs[unix.SizeofRtAttr:l]
 			var info unix.TCPInfo
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(&info)), unsafe.Sizeof(info)), data)
+			s.LastDataRecv, s.LastDataSent, s.Unacked = info.Last_data_recv, info.Last_data_sent, info.Unacked
 			if len(data) >= int(unsafe.Offsetof(info.Bytes_received))+8 {
-				copy(unsafe.Slice((*byte)(unsafe.Pointer(&info)), unsafe.Sizeof(info)), data)
 				s.BytesReceived, s.BytesAcked = info.Bytes_received, info.Bytes_acked
+			}
+			if len(data) >= int(unsafe.Offsetof(info.Data_segs_out))+4 {
+				s.DataSegsIn, s.DataSegsOut = info.Data_segs_in, info.Data_segs_out
 			}
 		}
 		attrs = attrs[min((l+unix.RTA_ALIGNTO-1)&^(unix.RTA_ALIGNTO-1), len(attrs)):]
@@ -179,28 +189,21 @@ func Inodes(pids []int) map[uint64]bool {
 	return out
 }
 
-// ErrNoListener is Ours' answer when the processes listen on no TCP port.
-var ErrNoListener = errors.New("the workload listens on no TCP port")
-
 // Ours picks, of all the namespace's sockets, the listening sockets the
-// processes hold (by inode) and the connections on those ports, held or
-// not (a TIME_WAIT is no process's, but says a connection was there): on a
-// host's network, other processes' connections on other ports do not count.
-func Ours(all []Socket, inodes map[uint64]bool) (listening []Socket, conns []Socket, err error) {
-	ports := map[uint16]bool{}
+// processes hold (by inode) and their connections: the sockets they hold
+// on a port in ports (the ports they listened on when the watch began,
+// which their accepted connections keep after a listener closes), and
+// the TIME_WAITs on those ports, which no process holds but which say a
+// connection was there. On a host's network, other processes' sockets do
+// not count, nor the processes' own outgoing connections.
+func Ours(all []Socket, inodes map[uint64]bool, ports map[uint16]bool) (listening []Socket, conns []Socket) {
 	for _, s := range all {
-		if s.State == Listen && inodes[s.Inode] {
+		switch {
+		case s.State == Listen && inodes[s.Inode]:
 			listening = append(listening, s)
-			ports[s.Local.Port()] = true
-		}
-	}
-	if len(listening) == 0 {
-		return nil, nil, ErrNoListener
-	}
-	for _, s := range all {
-		if s.State != Listen && ports[s.Local.Port()] && (s.Inode == 0 || inodes[s.Inode]) {
+		case s.State != Listen && ports[s.Local.Port()] && (s.Inode == 0 && s.State == TimeWait || inodes[s.Inode]):
 			conns = append(conns, s)
 		}
 	}
-	return listening, conns, nil
+	return listening, conns
 }
