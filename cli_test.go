@@ -135,3 +135,28 @@ func TestTerminationLogArg(t *testing.T) {
 		t.Errorf("with nothing given: %q, want auto", got)
 	}
 }
+
+// Values that mean off in the environment are off: an empty option is not
+// given, a switch takes false/no/off and true/yes/on (issue 21, case 10);
+// anything else is refused naming it. The workload gets the environment
+// as it was.
+func TestEnvironmentValuesThatMeanOff(t *testing.T) {
+	for _, c := range []struct {
+		env  string
+		code int
+	}{
+		{"DRAINIT_QUIET=", 0}, {"DRAINIT_DRAIN_DELAY=", 0}, {"DRAINIT_WAIT_CONNECTIONS=false", 0}, {"DRAINIT_WAIT_CONNECTIONS=", 0},
+		{"DRAINIT_WAIT_CONNECTIONS=off", 0}, {"DRAINIT_WAIT_CONNECTIONS=No", 0}, {"DRAINIT_WAIT_CONNECTIONS=yes", 0},
+		{"DRAINIT_WAIT_CONNECTIONS=maybe", 2}, {"DRAINIT_QUIET=soon", 2},
+	} {
+		cmd := exec.Command(drainitBin, "--", "sh", "-c", `test "$`+strings.SplitN(c.env, "=", 2)[0]+`" = "`+strings.SplitN(c.env, "=", 2)[1]+`"`)
+		cmd.Env = append(os.Environ(), c.env)
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != c.code {
+			t.Errorf("%s: exit %d, want %d: %s", c.env, code, c.code, out)
+		}
+		if c.code == 2 && (strings.Count(strings.TrimSpace(string(out)), "\n") != 0 || !strings.Contains(string(out), strings.SplitN(c.env, "=", 2)[1])) {
+			t.Errorf("%s: %q, want one line naming the value", c.env, out)
+		}
+	}
+}

@@ -7,9 +7,11 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -238,5 +240,46 @@ func TestKubeDeletionCostFollowsTheLock(t *testing.T) {
 	// values[0] is the state when the watch began; each later one a write.
 	if len(values) == 0 || len(values)-1 > 2 || values[len(values)-1] != "0" {
 		t.Errorf("the deletion cost went through %v during and after 50 tasks: want at most 2 writes, ending at 0", values)
+	}
+}
+
+// Issue 21, case 10: an Event note longer than the API server's 1024 bytes
+// loses its middle at a character boundary: with a drain file deep in
+// directories named in three-byte characters, the Draining Event is
+// accepted (a split character would come back as U+FFFD, three bytes
+// more, and be refused), valid UTF-8, at most 1024 bytes, and keeps its
+// end; the termination message keeps the summary's end the same way.
+func TestKubeLongRecordsKeepTheirEnd(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	dir := n.scratch(t, ns)
+	sub := []string{"/t"}
+	for i := range 6 {
+		sub = append(sub, strings.Repeat("€", 60)+strconv.Itoa(i)) // 181 bytes, under NAME_MAX
+	}
+	rel := filepath.Join(sub[1:]...)
+	if err := os.MkdirAll(filepath.Join(dir, rel), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(append(sub, "drain")...)
+	long := strings.Repeat("ü", 2500)
+	p := n.runPodIn(t, ns, "w", dir, workerSpec{grace: 20, opts: []string{"--drain-file", file, "--drain-exec", "/fixture exit 0 " + long},
+		args: []string{"/fixture", "record", "/t/rec", "USR1"}})
+	p.waitReady(t, "rec")
+	p.waitLog(t, 10*time.Second, "budget from the pod")
+	p.delete(t, -1)
+	d := p.drainitEvent(t, "Draining")
+	if len(d.Note) > 1024 || !utf8.ValidString(d.Note) || strings.ContainsRune(d.Note, utf8.RuneError) || !strings.HasSuffix(d.Note, "/drain") || !strings.Contains(d.Note, "[…]") {
+		t.Errorf("Draining note (%d bytes) %q: want at most 1024 bytes of valid UTF-8, its middle cut, ending in the drain file's name", len(d.Note), d.Note)
+	}
+	p.waitLog(t, 10*time.Second, "drain request done")
+	p.signal(t, "/fixture", unix.SIGUSR1)
+	p.waitGone(t, 30*time.Second)
+	term := p.drainitEnded(t)
+	if len(term.Message) > 4096 || !utf8.ValidString(term.Message) || !strings.HasSuffix(strings.TrimSpace(term.Message), ": exit 0") || !strings.Contains(term.Message, "[…]") {
+		t.Errorf("termination message (%d bytes) ends %q: want at most 4096 bytes, its middle cut, ending in the exit status", len(term.Message), term.Message[max(0, len(term.Message)-200):])
+	}
+	if e := p.drainitEvent(t, "Drained"); !strings.HasSuffix(e.Note, ": exit 0") {
+		t.Errorf("Drained note ends %q, want the exit status", e.Note[max(0, len(e.Note)-100):])
 	}
 }

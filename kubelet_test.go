@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/drainit/drainit/kube"
 )
 
@@ -120,6 +122,37 @@ func TestKubeletDeletionAfterAPreStopHook(t *testing.T) {
 	}
 	if d := p.drainitEvent(t, "Draining"); !strings.Contains(d.Note, "(deadline: deletion)") {
 		t.Errorf("Draining event %+v", d)
+	}
+}
+
+// Issue 21, case 9: a pod with a preStop hook and a drain delay, no
+// --grace: at start the budget is only the kubelet's 2s least (the hook's
+// time is not in the API), and at the TERM the delay would be cut for it;
+// the trigger's read of the deletion comes a moment later, and the drain's
+// begin waits for it, so the delay is kept.
+func TestKubeletPreStopHookKeepsTheDrainDelay(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	p := n.runPod(t, ns, "w", workerSpec{grace: 30, env: map[string]string{"DRAINIT_DRAIN_DELAY": "5s"}, args: []string{"/fixture", "record", "/t/rec", "USR1"},
+		extra: map[string]any{"lifecycle": map[string]any{"preStop": map[string]any{"exec": map[string]any{"command": []string{"/fixture", "stamp", "/t/hook", "1s"}}}}}})
+	p.waitReady(t, "rec")
+	p.waitLog(t, 10*time.Second, "budget from the pod")
+	p.delete(t, -1)
+	p.waitLog(t, 20*time.Second, "drain started")
+	waitFor(t, 30*time.Second, "the drain signal", func() bool {
+		return strings.Contains(strings.Join(lines(filepath.Join(p.dir, "rec")), " "), "TERM ")
+	})
+	termAt, started := termAtIn(t, filepath.Join(p.dir, "rec")), p.logTimeOf(t, "drain started")
+	if d := termAt.Sub(started); d < 4800*time.Millisecond || d > 6*time.Second {
+		t.Errorf("the drain signal came %v after the trigger, want the 5s delay; log:\n%s", d, tail(p.log(), 15))
+	}
+	if log := p.log(); strings.Contains(log, "delay cut short") || !strings.Contains(log, "waits up to") {
+		t.Errorf("want the begin held for the read and the delay kept:\n%s", tail(log, 15))
+	}
+	p.signal(t, "/fixture", unix.SIGUSR1)
+	p.waitGone(t, 30*time.Second)
+	if term := p.drainitEnded(t); term.ExitCode != 0 || !strings.Contains(term.Message, "(deadline: deletion; delay 5s, TERM): exit 0") {
+		t.Errorf("termination %+v", term)
 	}
 }
 

@@ -59,7 +59,34 @@ type usageError struct{ error }
 func run(args []string, sigs, chld <-chan os.Signal) int {
 	code := 0
 	var tlog string
-	app := newApp(func(cfg supervise.Config) { code = supervise.Run(cfg, sigs, chld) }, &tlog)
+	// An option set empty in the environment (DRAINIT_QUIET= in a
+	// Dockerfile or a pod spec, to turn off what a base image set) means
+	// not given, as a shell's ${VAR:-default} reads it; the workload still
+	// gets the environment as it was.
+	environ := os.Environ()
+	for _, kv := range environ {
+		if name, ok := strings.CutSuffix(kv, "="); ok && strings.HasPrefix(name, "DRAINIT_") {
+			os.Unsetenv(name)
+		}
+	}
+	app := newApp(func(cfg supervise.Config) {
+		cfg.Env = environ
+		code = supervise.Run(cfg, sigs, chld)
+	}, &tlog)
+	// A switch in the environment also takes the words people write in
+	// Compose files and charts: yes, on, no, off.
+	for _, f := range app.Flags {
+		if b, ok := f.(*cli.BoolFlag); ok {
+			for _, name := range b.EnvVars {
+				switch strings.ToLower(strings.TrimSpace(os.Getenv(name))) {
+				case "yes", "on":
+					os.Setenv(name, "true")
+				case "no", "off":
+					os.Setenv(name, "false")
+				}
+			}
+		}
+	}
 	if err := app.Run(args); err != nil {
 		fmt.Fprintf(os.Stderr, "drainit: %v\n", err)
 		if tlog != "" {

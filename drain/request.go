@@ -3,6 +3,7 @@ package drain
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -32,7 +33,7 @@ func (r Request) String() string {
 	case Exec:
 		return "exec " + strings.Join(r.Argv, " ")
 	case HTTP:
-		return r.Method + " " + r.URL
+		return r.Method + " " + Redact(r.URL)
 	default:
 		return "write " + r.Path
 	}
@@ -94,6 +95,39 @@ func ParseExec(s string) (Request, error) {
 	return Request{Kind: Exec, Argv: words}, nil
 }
 
+// secretParams are the query parameters whose values Redact hides: what
+// admin APIs and webhooks take credentials in.
+var secretParams = []string{"token", "access_token", "auth", "password", "passwd", "pass", "pwd", "secret", "key", "api_key", "apikey", "signature", "sig", "credential"}
+
+// Redact is a URL as drainit writes it anywhere (log, termination message,
+// Events): a password in it and the values of query parameters that carry
+// credentials (token=, password=, key= …) are replaced by "xxxxx". What
+// cannot be parsed is hidden whole but for its scheme.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		scheme, _, _ := strings.Cut(raw, "://")
+		return scheme + "://xxxxx"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	if u.RawQuery != "" {
+		parts := strings.Split(u.RawQuery, "&")
+		for i, p := range parts {
+			name, _, hasValue := strings.Cut(p, "=")
+			if n, err := url.QueryUnescape(name); err == nil && hasValue && slices.ContainsFunc(secretParams, func(s string) bool {
+				n = strings.ToLower(n)
+				return n == s || strings.HasSuffix(n, "_"+s) || strings.HasSuffix(n, "-"+s)
+			}) {
+				parts[i] = name + "=xxxxx"
+			}
+		}
+		u.RawQuery = strings.Join(parts, "&")
+	}
+	return u.String()
+}
+
 // ParseHTTP reads "METHOD URL", the method optional (POST), the URL http
 // or https with a host.
 func ParseHTTP(s string) (Request, error) {
@@ -114,7 +148,7 @@ func ParseHTTP(s string) (Request, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return Request{}, fmt.Errorf("--drain-http %q: URL %q: want http:// or https:// and a host", s, raw)
+		return Request{}, fmt.Errorf("--drain-http %q: URL %q: want http:// or https:// and a host", strings.Replace(s, raw, Redact(raw), 1), Redact(raw))
 	}
 	return Request{Kind: HTTP, Method: method, URL: u.String()}, nil
 }

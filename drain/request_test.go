@@ -72,3 +72,19 @@ func TestParseWrite(t *testing.T) {
 		}
 	}
 }
+
+func TestRedact(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"http://127.0.0.1:9901/drain_listeners?graceful", "http://127.0.0.1:9901/drain_listeners?graceful"},
+		{"http://admin:s3cret@127.0.0.1:8080/drain", "http://admin:xxxxx@127.0.0.1:8080/drain"},
+		{"http://admin@127.0.0.1/drain", "http://admin@127.0.0.1/drain"},
+		{"https://h/drain?token=abc&x=1", "https://h/drain?token=xxxxx&x=1"},
+		{"https://h/drain?Access_Token=abc&api-key=k&monkey=banana", "https://h/drain?Access_Token=xxxxx&api-key=xxxxx&monkey=banana"},
+		{"https://h/drain?x-amz-signature=s&graceful", "https://h/drain?x-amz-signature=xxxxx&graceful"},
+		{"http://u:p@[::1:bad/", "http://xxxxx"},
+	} {
+		if got := Redact(c.in); got != c.want {
+			t.Errorf("Redact(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

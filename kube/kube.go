@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/drainit/drainit/internal/cut"
 	"io"
 	"math"
 	"net"
@@ -503,7 +504,7 @@ type Event struct {
 	Warning bool
 	Reason  string // Draining, Drained, Killed
 	Action  string // what drainit did: Drain, Kill
-	Note    string // at most NoteLimit bytes; longer is cut
+	Note    string // at most NoteLimit bytes; longer loses its middle (cut.Middle)
 	Time    time.Time
 }
 
@@ -524,10 +525,7 @@ const NoteLimit = 1024
 // Post creates e on the pod, regarding uid ("" when no read has told it).
 // The error names the Event and what the API server said.
 func (c *Client) Post(ctx context.Context, e Event, uid string) error {
-	note := e.Note
-	if len(note) > NoteLimit {
-		note = note[:NoteLimit]
-	}
+	note := cut.Middle(e.Note, NoteLimit)
 	typ := "Normal"
 	if e.Warning {
 		typ = "Warning"

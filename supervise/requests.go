@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -168,6 +169,10 @@ func (s *supervisor) httpRequest(r drain.Request) requestDone {
 		req.Header.Set("User-Agent", "drainit")
 		resp, err := client.Do(req)
 		wrote := written.Load()
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = drain.Redact(ue.URL) // net/http hides a password, not a token in the query
+		}
 		if err == nil {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 			resp.Body.Close()

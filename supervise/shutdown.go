@@ -595,8 +595,12 @@ func (m *machine) announce(e podRead, now time.Time) []action {
 		return nil
 	}
 	m.announced = true
-	what := showSteps(m.plan.Replan(m.budget, now.Sub(m.trigger), m.phase != delaying).Events)
-	if m.plan.Delay > 0 {
+	tl := m.plan.Replan(m.budget, now.Sub(m.trigger), m.phase != delaying)
+	what := showSteps(tl.Events)
+	switch {
+	case m.plan.Delay > 0 && len(tl.Events) > 0 && tl.Events[0].Action == drain.Begin && tl.Events[0].At < m.plan.Delay:
+		what = "delay " + m.plan.Delay.String() + " cut to " + tl.Events[0].At.Round(100*time.Millisecond).String() + ", " + what
+	case m.plan.Delay > 0:
 		what = "delay " + m.plan.Delay.String() + ", " + what
 	}
 	if m.plan.File != "" {
@@ -727,6 +731,8 @@ func (m *machine) carryOut(ev drain.Event, now time.Time) []action {
 		switch {
 		case !m.quietAt.IsZero():
 			m.did = append(m.did, fmt.Sprintf("quiet after %.1fs", m.quietAt.Sub(m.trigger).Seconds()))
+		case m.plan.Delay > 0 && ev.At < m.plan.Delay:
+			m.did = append(m.did, "delay "+m.plan.Delay.String()+" cut to "+now.Sub(m.trigger).Round(100*time.Millisecond).String())
 		case m.plan.Delay > 0:
 			m.did = append(m.did, "delay "+m.plan.Delay.String())
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/drainit/drainit/busy"
 	"github.com/drainit/drainit/drain"
+	"github.com/drainit/drainit/internal/cut"
 	"github.com/drainit/drainit/internal/signals"
 	"github.com/drainit/drainit/internal/signame"
 	"github.com/drainit/drainit/kube"
@@ -435,10 +436,8 @@ func (s *supervisor) writeTerminationLog(line string) {
 }
 
 // TerminationMessage is line as the termination log holds it: Kubernetes
-// reads at most 4096 bytes of it.
+// reads at most 4096 bytes of it, so a longer line loses its middle and
+// keeps its end, the outcome and the exit status.
 func TerminationMessage(line string) string {
-	if len(line) > 4095 {
-		line = line[:4095]
-	}
-	return line + "\n"
+	return cut.Middle(line, 4095) + "\n"
 }
