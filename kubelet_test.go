@@ -437,3 +437,27 @@ func TestKubeletReadmeManifestsRunAsWritten(t *testing.T) {
 		t.Errorf("the worker never saw the drain file; log:\n%s", tail(p.log(), 10))
 	}
 }
+
+// Issue 21, case 5: a drain request keeps up with a moved deadline. The
+// pod spec's grace is 4s (the kill at 2s); the deletion's is 20s, which the
+// trigger's read tells a moment after the drain request went out with the
+// 2s deadline. The request (to a port nobody listens on in the pod's own
+// network namespace) is retried until the 18s deadline, not given up at 2s.
+func TestKubeletMovedDeadlineReachesARequestUnderWay(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	p := n.runPod(t, ns, "w", workerSpec{grace: 4, opts: []string{"--drain-http", "http://127.0.0.1:1/drain"},
+		args: []string{"/fixture", "record", "/t/rec", "USR1"}})
+	p.waitReady(t, "rec")
+	p.waitLog(t, 10*time.Second, "budget from the pod")
+	p.delete(t, 20)
+	p.waitLog(t, 40*time.Second, "drain request failed")
+	log := p.log()
+	if d := logTime(t, log, "drain request failed").Sub(logTime(t, log, "drain started")); d < 15*time.Second {
+		t.Errorf("the request gave up %v after the trigger, want about 18s (the moved deadline); log:\n%s", d, tail(log, 15))
+	}
+	if !strings.Contains(log, "not delivered before the deadline") {
+		t.Errorf("want the failure named:\n%s", tail(log, 15))
+	}
+	p.waitGone(t, 40*time.Second)
+}

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -120,6 +121,7 @@ func main() {
 	if run("propagation") {
 		fmt.Fprintf(os.Stderr, "bench: a stop while endpoints propagate (%d runs)\n", n.quietRuns)
 		propagation(t, self, n.quietRuns)
+		listenerClosed(t, n.quietRuns)
 	}
 	if run("size") {
 		binarySize(t)
@@ -588,7 +590,128 @@ func propagation(t *table, self string, runs int) {
 	}
 	t.add(fmt.Sprintf("stop while endpoints propagate: exit after the last request, failed requests (median of %d); drainit --drain-delay 3s", runs),
 		"0 failed", fixed, "–")
-	t.add("… drainit --drain-delay 10s --quiet 1s --wait-connections", "0 failed, ≈ 1 s", quiet, "–")
+	t.add("… a server that keeps its listener open (the helper): drainit --drain-delay 10s --quiet 1s --wait-connections", "0 failed, ≈ 1 s", quiet, "–")
+}
+
+// listenerClosed is the same evidence on a server that closes its
+// listener as it drains: nginx, a 4 MiB download read at 1 MiB/s in
+// flight at the stop (SIGTERM, as docker stop sends it). The other inits
+// pass the TERM on, which is nginx's fast shutdown; drainit sends QUIT,
+// nginx's graceful one, with --wait-connections, which must follow the
+// download past the closed listener. Each cell: how many of the runs got
+// every byte, and the median time from the download's end to the init's
+// exit.
+func listenerClosed(t *table, runs int) {
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		nginx = "/usr/sbin/nginx"
+		if _, err := os.Stat(nginx); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: nginx is not installed (apt-get install nginx-light): no row for a server that closes its listener")
+			return
+		}
+	}
+	dir, err := os.MkdirTemp("", "drainit-bench-nginx-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	defer os.RemoveAll(dir)
+	os.MkdirAll(filepath.Join(dir, "www"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "tmp"), 0o755)
+	file := make([]byte, 4<<20)
+	for i := range file {
+		file[i] = byte(i * 7)
+	}
+	os.WriteFile(filepath.Join(dir, "www", "big"), file, 0o644)
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	conf := filepath.Join(dir, "nginx.conf")
+	os.WriteFile(conf, []byte(strings.NewReplacer("DIR", dir, "PORT", port).Replace(`user root;
+worker_processes 1;
+error_log DIR/error.log;
+pid DIR/nginx.pid;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path DIR/tmp;
+  proxy_temp_path DIR/tmp;
+  fastcgi_temp_path DIR/tmp;
+  uwsgi_temp_path DIR/tmp;
+  scgi_temp_path DIR/tmp;
+  server { listen 127.0.0.1:PORT sndbuf=32k; root DIR/www; sendfile off; }
+}
+`)), 0o644)
+	once := func(argv []string) (complete bool, after time.Duration) {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+		if err := cmd.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		for range 100 {
+			if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+				c.Close()
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		got := make(chan int, 1)
+		go func() {
+			dialer := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+				return c.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 32<<10) })
+			}}
+			client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext, Proxy: nil}}
+			resp, err := client.Get("http://127.0.0.1:" + port + "/big")
+			if err != nil {
+				got <- 0
+				return
+			}
+			n, buf := 0, make([]byte, 64<<10)
+			for {
+				m, err := io.ReadFull(resp.Body, buf)
+				n += m
+				if err != nil {
+					break
+				}
+				time.Sleep(64 * time.Millisecond)
+			}
+			resp.Body.Close()
+			got <- n
+		}()
+		time.Sleep(time.Second)
+		cmd.Process.Signal(unix.SIGTERM)
+		n := <-got
+		end := time.Now()
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second): // docker stop's default grace
+			cmd.Process.Kill()
+			<-exited
+		}
+		return n == len(file), time.Since(end)
+	}
+	cells := map[string]string{}
+	for _, in := range t.inits[1:] {
+		argv := in.argv(false, nginx, "-c", conf, "-g", "daemon off;")
+		if in.name == "drainit" {
+			argv = append([]string{in.bin, "--grace", "10", "--drain-signal", "QUIT", "--wait-connections", "--"}, nginx, "-c", conf, "-g", "daemon off;")
+		}
+		ok, afters := 0, []time.Duration{}
+		for range runs {
+			complete, after := once(argv)
+			if complete {
+				ok++
+			}
+			afters = append(afters, after)
+		}
+		slices.Sort(afters)
+		cells[in.name] = fmt.Sprintf("%d/%d complete, exit %.1f s after", ok, runs, afters[len(afters)/2].Seconds())
+	}
+	t.add(fmt.Sprintf("… a server that closes its listener (nginx, 4 MiB download in flight; %d runs): drainit --drain-signal QUIT --wait-connections", runs),
+		"all complete, exit < 1 s after", cells, "–")
 }
 
 func binarySize(t *table) {
