@@ -8,6 +8,7 @@ package supervise
 // ended; the sequence does no I/O and reads no clock.
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/drainit/drainit/drain"
@@ -64,4 +65,23 @@ func (q *sequence) unsent() []string {
 		out = append(out, r.String()+" not sent")
 	}
 	return out
+}
+
+// nextRequest starts the next drain request, if its turn has come, with
+// the deadline in force now.
+func (m *machine) nextRequest(now time.Time) []action {
+	a, ok := m.seq.start(m.deadline)
+	if !ok {
+		return nil
+	}
+	return []action{a, logAt(slog.LevelInfo, "drain request", "request", a.req.String(), "deadline in", left(m.deadline, now))}
+}
+
+// cleanupEnd is now plus grace, never past the drain's deadline.
+func (m *machine) cleanupEnd(now time.Time, grace time.Duration) time.Time {
+	end := now.Add(grace)
+	if !m.drainEnd.IsZero() && m.drainEnd.Before(end) {
+		end = m.drainEnd
+	}
+	return end
 }

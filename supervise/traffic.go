@@ -5,8 +5,12 @@ package supervise
 // trafficSeen event, and decides.
 
 import (
+	"fmt"
+	"log/slog"
+	"slices"
 	"time"
 
+	"github.com/drainit/drainit/drain"
 	"github.com/drainit/drainit/internal/sockdiag"
 )
 
@@ -30,7 +34,9 @@ type connState struct {
 //   - bytes wait in its receive queue (not read yet), or in its send queue
 //     or unacknowledged (an answer on its way);
 //   - data moved since the previous sample (an answer written in pieces,
-//     between which the queues can be empty for a moment).
+//     between which the queues can be empty for a moment), or there is no
+//     previous sample yet: a connection seen once is busy until a second
+//     sample, 50 ms later, shows it still idle.
 //
 // An idle keep-alive — the server spoke last, queues empty, nothing moved
 // — does not hold it. What this cannot see: a server that pushes with
@@ -41,7 +47,7 @@ type connState struct {
 func exchangeUnfinished(prev sockdiag.Socket, seen bool, c sockdiag.Socket) bool {
 	peerSpokeLast := c.DataSegsIn > 0 && (c.DataSegsOut == 0 || c.LastDataRecv < c.LastDataSent)
 	queued := c.RQueue > 0 || c.WQueue > 0 || c.Unacked > 0
-	moved := seen && (c.BytesReceived != prev.BytesReceived || c.BytesAcked != prev.BytesAcked)
+	moved := !seen || c.BytesReceived != prev.BytesReceived || c.BytesAcked != prev.BytesAcked
 	return peerSpokeLast || queued || moved
 }
 
@@ -122,4 +128,63 @@ func (s *supervisor) watchTraffic() {
 			s.traffic <- e
 		}
 	}()
+}
+
+// The machine's part: what a sample means for the drain.
+
+// trafficSeen takes a sample of the workload's sockets: the delay ends
+// once the traffic has been quiet for --quiet, and with
+// --wait-connections the drain ends once no connection moves data.
+func (m *machine) trafficSeen(e trafficSeen, now time.Time) []action {
+	if !m.inDrain() || m.phase == stopping || m.noTraffic {
+		return nil
+	}
+	first, prev := !m.sampled, m.traffic
+	m.sampled, m.traffic = true, e
+	switch {
+	case e.err != nil && first:
+		m.noTraffic = true
+		return []action{logAt(slog.LevelWarn, "cannot read the workload's sockets: the drain delay and the deadline apply", "err", e.err)}
+	case e.err != nil:
+		return nil
+	case !e.watched && first:
+		m.noTraffic = true
+		return []action{logAt(slog.LevelWarn, "the workload listens on no TCP port: --quiet and --wait-connections do nothing; the drain delay and the deadline apply")}
+	}
+	var acts []action
+	if !first && prev.listening && !e.listening {
+		acts = append(acts, logAt(slog.LevelInfo, "the workload closed its listening sockets; its connections are followed to their end", "open", e.open))
+	}
+	if m.phase == delaying && m.plan.Quiet > 0 {
+		since := e.lastTraffic
+		if since.Before(m.trigger) {
+			since = m.trigger
+		}
+		if now.Sub(since) >= m.plan.Quiet && len(m.steps) > 0 && m.steps[0].Action == drain.Begin {
+			// The delay ends now: Begin is due, and tick carries it out as
+			// it carries out every step.
+			m.steps = slices.Clone(m.steps) // the caller's machine shares the old array
+			m.quietAt, m.steps[0].At = now, now.Sub(m.trigger)
+			acts = append(acts, logAt(slog.LevelInfo, fmt.Sprintf("traffic quiet for %s after %.1fs: draining", m.plan.Quiet, now.Sub(m.trigger).Seconds())))
+			acts = append(acts, m.tick(now)...)
+		}
+	}
+	if m.phase == draining && m.plan.WaitConnections && e.busy == 0 {
+		acts = append(acts, m.stop("connections idle", now)...)
+		acts = append(acts, logAt(slog.LevelInfo, fmt.Sprintf("connections idle after %.1fs: stopping the workload", now.Sub(m.trigger).Seconds()),
+			"open", e.open, "busy", e.busy))
+	}
+	return acts
+}
+
+// trafficText says what the sockets show, for progress lines.
+func (m *machine) trafficText(now time.Time) string {
+	if !m.plan.WatchesTraffic() || !m.sampled || m.noTraffic {
+		return ""
+	}
+	last := "none"
+	if !m.traffic.lastNew.IsZero() {
+		last = now.Sub(m.traffic.lastNew).Round(100*time.Millisecond).String() + " ago"
+	}
+	return fmt.Sprintf("%d open, %d busy, last new %s", m.traffic.open, m.traffic.busy, last)
 }

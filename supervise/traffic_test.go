@@ -24,8 +24,8 @@ func TestExchangeUnfinished(t *testing.T) {
 		want bool
 	}{
 		{"an idle keep-alive: the server spoke last, queues empty, nothing moved", answered, true, answered, false},
-		{"first seen idle: no earlier sample to compare", sockdiag.Socket{}, false, answered, false},
-		{"a connection opened, nothing said yet", sockdiag.Socket{}, false, sockdiag.Socket{State: sockdiag.Established}, false},
+		{"first seen idle: busy until a second sample shows it still idle", sockdiag.Socket{}, false, answered, true},
+		{"a connection opened, nothing said yet", sockdiag.Socket{State: sockdiag.Established}, true, sockdiag.Socket{State: sockdiag.Established}, false},
 		{"a request being computed: data in, none out yet", sockdiag.Socket{}, false,
 			sockdiag.Socket{State: sockdiag.Established, BytesReceived: 80, DataSegsIn: 1, LastDataRecv: 1500, LastDataSent: 1500}, true},
 		{"a second request on a keep-alive, being computed: data in after the last out", answered, true,
