@@ -586,7 +586,7 @@ func (m *machine) carryOut(ev drain.Event, now time.Time) []action {
 		case !m.quietAt.IsZero():
 			m.did = append(m.did, fmt.Sprintf("quiet after %.1fs", m.quietAt.Sub(m.trigger).Seconds()))
 		case m.plan.Delay > 0 && ev.At < m.plan.Delay:
-			m.did = append(m.did, "delay "+m.plan.Delay.String()+" cut to "+now.Sub(m.trigger).Round(100*time.Millisecond).String())
+			m.did = append(m.did, "delay "+m.plan.Delay.String()+" cut to "+now.Sub(m.trigger).Round(10*time.Millisecond).String())
 		case m.plan.Delay > 0:
 			m.did = append(m.did, "delay "+m.plan.Delay.String())
 		}

@@ -396,6 +396,20 @@ func TestMachineTransitions(t *testing.T) {
 			// Issue 14, case 1: pod spec 120s, a 5s drain delay, deleted with
 			// gracePeriodSeconds=4. The drain goes out at once, the kill 2s
 			// after the trigger.
+			name:  "kube: a delay cut by the budget is in the summary and the Draining Event as carried out",
+			rules: rules{plan: plan(func(p *drain.Plan) { p.Delay = 5 * time.Second }), kube: true, graceFromPod: true},
+			script: []at{{0, podRead{pod: kube.Pod{Grace: 120 * time.Second, HasGrace: true}, final: true}},
+				{time.Second, sig(unix.SIGTERM)},
+				{1050 * time.Millisecond, podRead{atTrigger: true, final: true, pod: kube.Pod{Grace: 120 * time.Second, HasGrace: true, Deleting: true,
+					DeletionGrace: 4 * time.Second, HasDeletionGrace: true, DeletionTimestamp: t0.Add(5 * time.Second)}}},
+				{2 * time.Second, exited(0, false)}},
+			phase: done,
+			want: []string{"log budget from the pod", "log drain started", "record", "read pod until +1m59s",
+				"log deadline moved", "record", "log plan adapted to the budget", "log delay cut short: deadline in 2s",
+				"send TERM", "log sent drain signal", "event Draining", "event Drained",
+				`exit 0 "drained in 1.0s of 2s (deadline: deletion; delay 5s cut to 50ms, TERM): exit 0"`},
+		},
+		{
 			name:  "kube: a deletion shorter than the drain delay cuts the delay short",
 			rules: rules{plan: plan(func(p *drain.Plan) { p.Delay = 5 * time.Second; p.File = "/d" }), kube: true, graceFromPod: true},
 			script: []at{{0, podRead{pod: kube.Pod{Grace: 120 * time.Second, HasGrace: true}, final: true}},
