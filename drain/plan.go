@@ -42,6 +42,10 @@ type Plan struct {
 // WatchesTraffic reports whether the drain watches the workload's sockets.
 func (p Plan) WatchesTraffic() bool { return p.Quiet > 0 || p.WaitConnections }
 
+// ActiveWindow is how recently a connection must have moved data to hold
+// the drain for that alone: the quiet period, at least a second.
+func (p Plan) ActiveWindow() time.Duration { return max(p.Quiet, time.Second) }
+
 // Step is one signal sent at an offset from the trigger.
 type Step struct {
 	Signal unix.Signal

@@ -124,7 +124,14 @@ func (m *machine) rebudget(budget time.Duration, source string, now time.Time) [
 	}
 	tl := m.plan.Replan(budget, now.Sub(m.trigger), m.phase != delaying)
 	deadline := m.trigger.Add(tl.Kill)
-	if deadline.Equal(m.deadline) || (m.phase == stopping && deadline.After(m.deadline)) {
+	if deadline.Equal(m.deadline) {
+		// The same kill time from a better source (a deletion's grace that
+		// came to the kubelet's least after a long preStop hook): the
+		// record names where the deadline really came from.
+		m.budget, m.source = budget, source
+		return nil
+	}
+	if m.phase == stopping && deadline.After(m.deadline) {
 		return nil
 	}
 	m.budget, m.source, m.deadline = budget, source, deadline

@@ -373,6 +373,23 @@ func TestMachineTransitions(t *testing.T) {
 				"read pod until +2s", "log deadline moved", "record", "event Draining", "send TERM", "log sent drain signal"},
 		},
 		{
+			// A 7s deletion after a 5s hook comes to the kubelet's least: the
+			// kill time stays, the record names the deletion.
+			name:  "kube: a deletion's grace that comes to the floor keeps the kill time and names the deletion",
+			rules: rules{plan: drainP, kube: true, graceFromPod: true},
+			script: []at{{0, podRead{pod: kube.Pod{Grace: 30 * time.Second, HasGrace: true, Container: kube.Container{PreStop: true}}, final: true}},
+				{time.Second, sig(unix.SIGTERM)},
+				{1100 * time.Millisecond, podRead{atTrigger: true, final: true, pod: kube.Pod{Grace: 30 * time.Second, HasGrace: true, Deleting: true,
+					DeletionGrace: 7 * time.Second, HasDeletionGrace: true, DeletionTimestamp: t0.Add(3 * time.Second), Container: kube.Container{PreStop: true}}}},
+				{2 * time.Second, timerFired{}}, {2 * time.Second, treeSignalled{sig: unix.SIGKILL, count: 1}}, {2 * time.Second, killedBy(unix.SIGKILL, false)}},
+			phase: done,
+			want: []string{"log budget: a preStop hook ran for a time the API does not tell: the budget is the kubelet's least", "log budget from the pod",
+				"log plan adapted to the budget", "log drain plan for this budget",
+				"log drain started", "record", "log the budget is the kubelet's least (a preStop hook ran): the drain waits up to 500ms for the pod's read",
+				"read pod until +2s", "event Draining", "log plan adapted to the budget", "send TERM", "log sent drain signal",
+				"tree KILL group=true", "log sent SIGKILL", "warning event Killed", `exit 137 "budget 1s spent (deadline: deletion): SIGKILL sent to 1 processes: exit 137"`},
+		},
+		{
 			name:  "kube: with only the kubelet's least known and no answer from the read, the drain begins at half the floor's time to the kill",
 			rules: rules{plan: plan(func(p *drain.Plan) { p.Delay = 5 * time.Second }), kube: true, graceFromPod: true},
 			script: []at{{0, podRead{pod: kube.Pod{Grace: 30 * time.Second, HasGrace: true, Container: kube.Container{PreStop: true}}, final: true}},

@@ -22,8 +22,8 @@ const trafficEvery = 50 * time.Millisecond
 
 // connState is what the watch remembers of one connection.
 type connState struct {
-	last sockdiag.Socket // the previous sample's
-	busy bool
+	last  sockdiag.Socket // the previous sample's
+	moved time.Time       // when it last moved data, or was first seen
 }
 
 // exchangeUnfinished is the rule for whether a connection holds the drain,
@@ -33,26 +33,27 @@ type connState struct {
 //     request being computed), or data came in and none ever went out;
 //   - bytes wait in its receive queue (not read yet), or in its send queue
 //     or unacknowledged (an answer on its way);
-//   - data moved since the previous sample (an answer written in pieces,
-//     between which the queues can be empty for a moment), or there is no
-//     previous sample yet: a connection seen once is busy until a second
-//     sample, 50 ms later, shows it still idle.
+//   - data moved within the window (the plan's ActiveWindow: --quiet, at
+//     least a second) — an answer written in pieces, between which the
+//     queues are empty for a moment — or there is no previous sample yet:
+//     a connection first seen counts as having just moved.
 //
 // An idle keep-alive — the server spoke last, queues empty, nothing moved
-// — does not hold it. What this cannot see: a server that pushes with
-// pauses longer than the interval (server-sent events, a long poll that
+// for a window — does not hold it. What this cannot see: a server that
+// pushes with pauses longer than the window (server-sent events, a long poll that
 // answers late: the server spoke last and waits), and one HTTP/2 or other
 // multiplexed connection whose streams are idle, answered or not, beside
 // one that is in flight (the rule sees the connection, not its streams).
-func exchangeUnfinished(prev sockdiag.Socket, seen bool, c sockdiag.Socket) bool {
+func exchangeUnfinished(prev sockdiag.Socket, seen bool, c sockdiag.Socket, quietFor, window time.Duration) bool {
 	peerSpokeLast := c.DataSegsIn > 0 && (c.DataSegsOut == 0 || c.LastDataRecv < c.LastDataSent)
 	queued := c.RQueue > 0 || c.WQueue > 0 || c.Unacked > 0
 	moved := !seen || c.BytesReceived != prev.BytesReceived || c.BytesAcked != prev.BytesAcked
-	return peerSpokeLast || queued || moved
+	return peerSpokeLast || queued || moved || quietFor < window
 }
 
 // trafficWatch turns successive socket dumps into samples.
 type trafficWatch struct {
+	window      time.Duration   // how recently a connection must have moved data to be busy for that alone
 	ports       map[uint16]bool // the ports the workload listened on when the watch began, or since
 	conns       map[string]connState
 	lastTraffic time.Time
@@ -84,14 +85,16 @@ func (w *trafficWatch) sample(pids []int, now time.Time) trafficSeen {
 		case c.BytesReceived > prev.last.BytesReceived:
 			w.lastTraffic = now
 		}
+		st := connState{last: c, moved: prev.moved}
+		if !known || c.BytesReceived != prev.last.BytesReceived || c.BytesAcked != prev.last.BytesAcked {
+			st.moved = now
+		}
+		seen[key] = st
 		if c.State == sockdiag.TimeWait {
-			seen[key] = connState{last: c}
 			continue // closed; it only told that a connection was there
 		}
-		st := connState{last: c, busy: exchangeUnfinished(prev.last, known, c)}
-		seen[key] = st
 		e.open++
-		if st.busy {
+		if exchangeUnfinished(prev.last, known, c, now.Sub(st.moved), w.window) {
 			e.busy++
 		}
 	}
@@ -111,7 +114,7 @@ func (s *supervisor) watchTraffic() {
 	}
 	s.traffic, s.trafficStop = make(chan trafficSeen, 1), make(chan struct{})
 	self, pid1 := s.self, s.m.pid1
-	w := &trafficWatch{ports: map[uint16]bool{}, conns: map[string]connState{}, lastTraffic: time.Now(), first: true}
+	w := &trafficWatch{window: s.cfg.Plan.ActiveWindow(), ports: map[uint16]bool{}, conns: map[string]connState{}, lastTraffic: time.Now(), first: true}
 	s.traffic <- w.sample(tree(self, 0, pid1), time.Now())
 	go func() {
 		for {
