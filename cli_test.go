@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/drainit/drainit/supervise"
 )
@@ -158,5 +159,54 @@ func TestEnvironmentValuesThatMeanOff(t *testing.T) {
 		if c.code == 2 && (strings.Count(strings.TrimSpace(string(out)), "\n") != 0 || !strings.Contains(string(out), strings.SplitN(c.env, "=", 2)[1])) {
 			t.Errorf("%s: %q, want one line naming the value", c.env, out)
 		}
+	}
+}
+
+// Issue 22, case 7: tini's and dumb-init's own command lines run under
+// drainit unchanged, each option doing what it does there or drainit's
+// nearest (README, "Coming from tini or dumb-init").
+func TestPeersCommandLines(t *testing.T) {
+	// tini: -s (subreaper), -g (group), -e 3 (3 is success), -vv and -w
+	// (verbose, warn on reaping): the workload's exit 3 is reported as 0.
+	r := startEnv(t, subreaper, nil, []string{drainitBin}, "-s", "-g", "-e", "3", "-vv", "-w", "--", "@fixture", "exit", "3")
+	if code := r.wait(10 * time.Second); code != 0 || !strings.Contains(r.log(), "level=DEBUG") {
+		t.Errorf("tini -s -g -e 3 -vv -w: exit %d, want 0 with debug lines; log:\n%s", code, r.log())
+	}
+	// tini -l: the license line, exit 0.
+	if out, err := exec.Command(drainitBin, "-l").CombinedOutput(); err != nil || !strings.Contains(string(out), "license") {
+		t.Errorf("tini -l: %v %q", err, out)
+	}
+	// dumb-init -c -r 15:3 -v: TERM reaches the workload as QUIT (drainit's
+	// drain sends it), to the workload alone.
+	rec := filepath.Join(t.TempDir(), "rec")
+	r = startEnv(t, subreaper, nil, []string{drainitBin}, "-c", "-r", "15:3", "-v", "--", "@fixture", "record", rec, "QUIT")
+	waitReadyFile(t, rec)
+	r.signal(unix.SIGTERM)
+	if code := r.wait(10 * time.Second); code != 0 || !slices.Contains(signalsIn(rec), "QUIT") {
+		t.Errorf("dumb-init -c -r 15:3: exit %d, the workload got %v, want QUIT; log:\n%s", code, signalsIn(rec), r.log())
+	}
+	// dumb-init's --single-child and --verbose.
+	r = startEnv(t, subreaper, nil, []string{drainitBin}, "--single-child", "--verbose", "--", "@fixture", "exit", "0")
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Errorf("dumb-init --single-child --verbose: exit %d; log:\n%s", code, r.log())
+	}
+}
+
+// tini's -p TERM: when drainit's parent dies, drainit gets TERM and drains
+// as if the runtime had sent it.
+func TestParentDeathSignalDrains(t *testing.T) {
+	dir := t.TempDir()
+	rec, log := filepath.Join(dir, "rec"), filepath.Join(dir, "log")
+	// A parent that starts drainit in the background and exits a second later.
+	parent := exec.Command("sh", "-c", `"$0" -p TERM -- "$1" record "$2" TERM 2>"$3" & sleep 1`, drainitBin, fixtureBin, rec, log)
+	parent.Env = append(os.Environ(), fixtureEnv+"=1")
+	if err := parent.Run(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the drain at the parent's death", func() bool {
+		return strings.Contains(string(mustReadFile(log)), "exit 0") && slices.Contains(signalsIn(rec), "TERM")
+	})
+	if l := string(mustReadFile(log)); !strings.Contains(l, `msg="drain started" trigger=TERM`) {
+		t.Errorf("want a drain on TERM:\n%s", l)
 	}
 }

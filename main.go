@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ import (
 	"github.com/drainit/drainit/internal/early"
 	"github.com/drainit/drainit/internal/fserr"
 	"github.com/drainit/drainit/internal/procfs"
+	"github.com/drainit/drainit/internal/signals"
 	"github.com/drainit/drainit/internal/signame"
 	"github.com/drainit/drainit/kube"
 	"github.com/drainit/drainit/supervise"
@@ -57,6 +59,16 @@ func main() {
 type usageError struct{ error }
 
 func run(args []string, sigs, chld <-chan os.Signal) int {
+	args, license, err := fromPeers(args, newApp(func(supervise.Config) {}, new(string)).Flags)
+	switch {
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "drainit: %v\n", err)
+		return supervise.ExitUsage
+	case license:
+		fmt.Println(versionLine())
+		fmt.Println("drainit's license is its repository's; no license text is built into the binary")
+		return 0
+	}
 	code := 0
 	var tlog string
 	// An option set empty in the environment (DRAINIT_QUIET= in a
@@ -78,11 +90,17 @@ func run(args []string, sigs, chld <-chan os.Signal) int {
 	for _, f := range app.Flags {
 		if b, ok := f.(*cli.BoolFlag); ok {
 			for _, name := range b.EnvVars {
-				switch strings.ToLower(strings.TrimSpace(os.Getenv(name))) {
-				case "yes", "on":
+				v, set := os.LookupEnv(name)
+				switch strings.ToLower(strings.TrimSpace(v)) {
+				case "yes", "on", "true", "t", "1":
 					os.Setenv(name, "true")
-				case "no", "off":
+				case "no", "off", "false", "f", "0":
 					os.Setenv(name, "false")
+				default:
+					if set {
+						fmt.Fprintf(os.Stderr, "drainit: %s=%s: want true or false (also yes/no, on/off, 1/0)\n", name, v)
+						return supervise.ExitUsage
+					}
 				}
 			}
 		}
@@ -100,6 +118,116 @@ func run(args []string, sigs, chld <-chan os.Signal) int {
 }
 
 func env(name string) []string { return []string{"DRAINIT_" + name} }
+
+// fromPeers rewrites the options of tini's and dumb-init's command lines
+// that come before the workload into drainit's own, so that an ENTRYPOINT
+// written for either runs unchanged (README, "Coming from tini or
+// dumb-init"); it reports whether tini's -l (the license) was asked.
+//
+//	tini -s                  drainit is a subreaper already (--no-subreaper is the opposite)
+//	tini -g                  --group, the same
+//	tini -e N                --success-code N
+//	tini -p SIGNAL           --parent-death-signal SIGNAL
+//	tini -v, -vv, -vvv, -w   --log-level info, debug, debug; -w (warn on reaping) debug
+//	dumb-init -c, --single-child   drainit's default: signals go to the workload, not its group
+//	dumb-init -r A:B, --rewrite A:B   --rewrite A:B; for the drain's trigger (TERM) --drain-signal B
+//	dumb-init -v, --verbose  --log-level debug
+func fromPeers(args []string, flags []cli.Flag) (_ []string, license bool, err error) {
+	if len(args) == 0 {
+		return args, false, nil
+	}
+	// drainit's own options, and whether each takes a value: they pass
+	// through, their values with them, and the workload begins after them.
+	own := map[string]bool{"h": false, "help": false}
+	for _, f := range flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			own[n] = !isBool
+		}
+	}
+	triggers := slices.ContainsFunc(args[1:], func(a string) bool { return strings.HasPrefix(strings.TrimLeft(a, "-"), "drain-on") })
+	out := []string{args[0]}
+	next := func(i *int, opt string) (string, error) {
+		if *i+1 >= len(args) {
+			return "", fmt.Errorf("%s: needs a value", opt)
+		}
+		*i++
+		return args[*i], nil
+	}
+	i := 1
+	for ; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {
+			break
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if takes, ok := own[name]; ok {
+			out = append(out, a)
+			if takes && !hasValue && i+1 < len(args) {
+				i++
+				out = append(out, args[i])
+			}
+			continue
+		}
+		switch {
+		case a == "-s", a == "-c", a == "--single-child":
+		case a == "-l":
+			license = true
+		case a == "-v":
+			out = append(out, "--log-level", "info")
+		case a == "-vv", a == "-vvv", a == "-w", a == "--verbose":
+			out = append(out, "--log-level", "debug")
+		case a == "-e" || len(a) > 2 && strings.HasPrefix(a, "-e") && strings.Trim(a[2:], "0123456789") == "":
+			v := a[2:]
+			if v == "" {
+				if v, err = next(&i, "-e"); err != nil {
+					return nil, false, err
+				}
+			}
+			out = append(out, "--success-code", v)
+		case a == "-p":
+			v, err := next(&i, "-p")
+			if err != nil {
+				return nil, false, err
+			}
+			out = append(out, "--parent-death-signal", v)
+		case a == "-r":
+			v, err := next(&i, "-r")
+			if err != nil {
+				return nil, false, err
+			}
+			from, to, _ := strings.Cut(v, ":")
+			if sig, err := signame.Parse(from); err == nil && sig == unix.SIGTERM && !triggers {
+				// TERM starts drainit's drain: what dumb-init would have sent
+				// is what the drain sends.
+				out = append(out, "--drain-signal", to)
+				continue
+			}
+			out = append(out, "--rewrite", v)
+		default:
+			out = append(out, a) // unknown: the parser names it
+		}
+	}
+	return append(out, args[i:]...), license, nil
+}
+
+// asWritten names an unknown option as the command line wrote it: the
+// flag package reports --bogus as -bogus.
+func asWritten(err error, args []string) error {
+	name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -")
+	if !ok {
+		return err
+	}
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if opt, _, _ := strings.Cut(a, "="); opt == "-"+name || opt == "--"+name {
+			return fmt.Errorf("unknown option %s", opt)
+		}
+	}
+	return fmt.Errorf("unknown option -%s", name)
+}
 
 // The help page's groups, by purpose.
 const (
@@ -133,7 +261,7 @@ func newApp(runWorkload func(supervise.Config), tlog *string) *cli.App {
 			// The flags did not parse, so the context has none of them:
 			// only the command line itself says where the record goes.
 			*tlog, _ = terminationLog(terminationLogArg(c.App.Flags, os.Args[1:]))
-			return usageError{fmt.Errorf("%w (see drainit --help)", err)}
+			return usageError{fmt.Errorf("%w (see drainit --help)", asWritten(err, os.Args[1:]))}
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main decides the exit status
 		Flags: []cli.Flag{
@@ -153,17 +281,19 @@ func newApp(runWorkload func(supervise.Config), tlog *string) *cli.App {
 				}},
 			&cli.BoolFlag{Name: "no-subreaper", Category: catSignals, EnvVars: env("NO_SUBREAPER"),
 				Usage: "do not become a child subreaper when not PID 1"},
+			&cli.StringFlag{Name: "parent-death-signal", Category: catSignals, EnvVars: env("PARENT_DEATH_SIGNAL"),
+				Usage: "`SIGNAL` drainit gets when its parent dies (PR_SET_PDEATHSIG, tini's -p), handled as if it had been sent: TERM drains"},
 			&cli.StringFlag{Name: "log-level", Category: catReport, Value: "info", EnvVars: env("LOG_LEVEL"),
 				Usage: "`LEVEL` of drainit's own log lines: debug, info, warn or error"},
 			&cli.StringFlag{Name: "log-format", Category: catReport, Value: "text", EnvVars: env("LOG_FORMAT"),
 				Usage: "`FORMAT` of drainit's log lines on stderr: text or json"},
-			&cli.StringFlag{Name: "grace", Category: catDrain, Value: "30s", EnvVars: env("GRACE"),
-				Usage: "`DURATION` the runtime waits between its SIGTERM and its SIGKILL (30s, 1m30s, or bare seconds)"},
+			&cli.StringFlag{Name: "grace", Category: catDrain, EnvVars: env("GRACE"),
+				Usage: "`DURATION` the runtime waits between its SIGTERM and its SIGKILL (30s, 1m30s, or bare seconds); default: the platform's own (the pod's in Kubernetes, 10s under Docker and Podman …)"},
 			&cli.StringFlag{Name: "margin", Category: catDrain, Value: "2s", EnvVars: env("MARGIN"),
 				Usage: "drainit kills what is left `DURATION` before the runtime would"},
 			&cli.StringSliceFlag{Name: "drain-on", Category: catDrain, EnvVars: env("DRAIN_ON"),
 				Usage: "`SIGNAL` that starts a drain instead of being forwarded; none: never drain (repeatable, default TERM)"},
-			&cli.StringFlag{Name: "drain-signal", Category: catDrain, Value: "TERM", EnvVars: env("DRAIN_SIGNAL"),
+			&cli.StringFlag{Name: "drain-signal", Category: catDrain, EnvVars: env("DRAIN_SIGNAL"),
 				Usage: "`SIGNAL` the workload is sent when draining starts; none sends nothing"},
 			&cli.StringFlag{Name: "drain-file", Category: catDrain, EnvVars: env("DRAIN_FILE"),
 				Usage: "`PATH` created when draining starts: deadline, then seconds left"},
@@ -262,6 +392,14 @@ func configFrom(c *cli.Context, tlog string) (supervise.Config, error) {
 		return b.Bytes()
 	})
 	cfg.SuccessCodes = c.IntSlice("success-code")
+	if v := c.String("parent-death-signal"); v != "" {
+		if cfg.ParentDeath, err = signame.Parse(v); err != nil {
+			return cfg, fmt.Errorf("--parent-death-signal: %w", err)
+		}
+		if !signals.Forwardable(cfg.ParentDeath) {
+			return cfg, fmt.Errorf("--parent-death-signal %s: drainit never receives that signal", signame.Name(cfg.ParentDeath))
+		}
+	}
 	if cfg.Plan, err = planFrom(c); err != nil {
 		return cfg, err
 	}
@@ -286,11 +424,15 @@ func configFrom(c *cli.Context, tlog string) (supervise.Config, error) {
 	// come from the pod spec is only known at run time, and the plan is
 	// fitted to it then, with a warning; the default --grace must not make
 	// a plan that fits the pod's grace fail at start.
+	// A default budget is fitted the same way, at start, with a warning:
+	// the plan is not wrong for the platform it happens to run on.
 	cfg.GraceFromPod = cfg.Kube != nil && !c.IsSet("grace")
-	if !cfg.GraceFromPod {
+	if c.IsSet("grace") {
 		if err := cfg.Plan.Fits(); err != nil {
 			return cfg, err
 		}
+	} else {
+		cfg.Plan.Grace, cfg.GraceSource = platformGrace(cfg.Kube != nil, os.Getenv, fileExists)
 	}
 	if cfg.Annotations, cfg.CostInterval, err = annotationsFrom(c); err != nil {
 		return cfg, err
@@ -393,6 +535,35 @@ func requestsFrom(c *cli.Context) ([]drain.Request, error) {
 	return out, nil
 }
 
+// platformGrace is the budget when --grace is not given: the grace the
+// platform drainit runs on gives a container between its stop signal and
+// its SIGKILL by default, and its name for the record. Each figure is the
+// platform's documented default (README, "The budget").
+func platformGrace(inPod bool, getenv func(string) string, exists func(string) bool) (time.Duration, string) {
+	switch {
+	case inPod:
+		return 30 * time.Second, "Kubernetes' default" // until the pod's own is read
+	case getenv("K_SERVICE") != "":
+		return 10 * time.Second, "Cloud Run's"
+	case getenv("ECS_CONTAINER_METADATA_URI_V4") != "":
+		return 30 * time.Second, "ECS's default"
+	case getenv("FLY_APP_NAME") != "":
+		return 5 * time.Second, "Fly.io's default"
+	case getenv("NOMAD_ALLOC_ID") != "":
+		return 5 * time.Second, "Nomad's default"
+	case exists("/.dockerenv"):
+		return 10 * time.Second, "docker stop's default"
+	case exists("/run/.containerenv"):
+		return 10 * time.Second, "podman stop's default"
+	}
+	return 10 * time.Second, "default"
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 func planFrom(c *cli.Context) (drain.Plan, error) {
 	var p drain.Plan
 	for _, d := range []struct {
@@ -401,6 +572,9 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 	}{
 		{"grace", &p.Grace}, {"margin", &p.Margin}, {"drain-delay", &p.Delay}, {"progress", &p.Progress},
 	} {
+		if d.flag == "grace" && !c.IsSet("grace") {
+			continue // the platform's, once it is known (platformGrace)
+		}
 		v, err := drain.ParseDuration(c.String(d.flag))
 		if err != nil {
 			return p, fmt.Errorf("--%s: %w", d.flag, err)
@@ -409,7 +583,11 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 	}
 	on := c.StringSlice("drain-on")
 	if len(on) == 0 {
+		// Fly.io and Nomad stop with SIGINT unless told otherwise.
 		on = []string{"TERM"}
+		if os.Getenv("FLY_APP_NAME") != "" || os.Getenv("NOMAD_ALLOC_ID") != "" {
+			on = append(on, "INT")
+		}
 	}
 	for _, s := range on {
 		if strings.EqualFold(strings.TrimSpace(s), "none") {
@@ -442,9 +620,6 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 		return p, errors.New("--drain-on CONT: on a terminal SIGCONT is job control (fg, bg), so it cannot start a drain")
 	}
 	var err error
-	if p.Signal, err = signame.ParseOrNone(c.String("drain-signal")); err != nil {
-		return p, fmt.Errorf("--drain-signal: %w", err)
-	}
 	if p.File, err = absolute(c.String("drain-file")); err != nil {
 		return p, fmt.Errorf("--drain-file: %w", err)
 	}
@@ -457,6 +632,20 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 	}
 	if p.Requests, err = requestsFrom(c); err != nil {
 		return p, err
+	}
+	// The drain is what is configured: a drain file or a drain request is
+	// the workload's own way to drain, and a TERM beside it would stop the
+	// job the file was meant to let finish. An explicit --drain-signal adds
+	// its signal.
+	signal := c.String("drain-signal")
+	if !c.IsSet("drain-signal") {
+		signal = "TERM"
+		if p.File != "" || len(p.Requests) > 0 {
+			signal = "none"
+		}
+	}
+	if p.Signal, err = signame.ParseOrNone(signal); err != nil {
+		return p, fmt.Errorf("--drain-signal: %w", err)
 	}
 	if c.IsSet("quiet") {
 		if p.Quiet, err = drain.ParseDuration(c.String("quiet")); err != nil {

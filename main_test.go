@@ -425,3 +425,28 @@ func childrenOf(pid int) (all, zombies int) {
 	}
 	return all, zombies
 }
+
+func TestPlatformGrace(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		inPod  bool
+		env    map[string]string
+		file   string
+		grace  time.Duration
+		source string
+	}{
+		{"a pod, before its grace is read", true, map[string]string{"K_SERVICE": "x"}, "/.dockerenv", 30 * time.Second, "Kubernetes' default"},
+		{"Cloud Run", false, map[string]string{"K_SERVICE": "svc"}, "", 10 * time.Second, "Cloud Run's"},
+		{"ECS", false, map[string]string{"ECS_CONTAINER_METADATA_URI_V4": "x"}, "/.dockerenv", 30 * time.Second, "ECS's default"},
+		{"Fly.io", false, map[string]string{"FLY_APP_NAME": "app"}, "", 5 * time.Second, "Fly.io's default"},
+		{"Nomad", false, map[string]string{"NOMAD_ALLOC_ID": "a"}, "/.dockerenv", 5 * time.Second, "Nomad's default"},
+		{"Docker", false, nil, "/.dockerenv", 10 * time.Second, "docker stop's default"},
+		{"Podman", false, nil, "/run/.containerenv", 10 * time.Second, "podman stop's default"},
+		{"anywhere else", false, nil, "", 10 * time.Second, "default"},
+	} {
+		g, src := platformGrace(c.inPod, func(k string) string { return c.env[k] }, func(p string) bool { return p == c.file })
+		if g != c.grace || src != c.source {
+			t.Errorf("%s: %v from %q, want %v from %q", c.name, g, src, c.grace, c.source)
+		}
+	}
+}

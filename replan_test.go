@@ -339,7 +339,7 @@ func TestProvisionalRecordSurvivesTheRuntimesKill(t *testing.T) {
 func TestKubeDeletionShorterThanTheDelayStillDrains(t *testing.T) {
 	n := needNode(t)
 	ns := n.namespace(t)
-	p, term := n.runAndDelete(t, ns, "worker", workerSpec{grace: 120, env: map[string]string{"DRAINIT_DRAIN_DELAY": "5s", "DRAINIT_DRAIN_FILE": "/t/drain"},
+	p, term := n.runAndDelete(t, ns, "worker", workerSpec{grace: 120, env: map[string]string{"DRAINIT_DRAIN_DELAY": "5s", "DRAINIT_DRAIN_FILE": "/t/drain", "DRAINIT_DRAIN_SIGNAL": "TERM"},
 		args: []string{"/fixture", "record", "/t/rec"}}, 4)
 	if term.ExitCode != 137 || !strings.Contains(term.Message, "(deadline: deletion): SIGKILL sent to 1 processes: exit 137") {
 		t.Errorf("termination %+v, want drainit's kill naming the deletion", term)

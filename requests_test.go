@@ -56,7 +56,7 @@ func TestDrainExecRunsWithTheDeadline(t *testing.T) {
 // A command that cannot run is one error line; the drain goes on.
 func TestDrainExecThatCannotRun(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "rec")
-	r := start(t, subreaper, "--grace", "10", "--drain-exec", "no-such-command --now", "--", "@fixture", "record", rec, "TERM")
+	r := start(t, subreaper, "--grace", "10", "--drain-signal", "TERM", "--drain-exec", "no-such-command --now", "--", "@fixture", "record", rec, "TERM")
 	waitReadyFile(t, rec)
 	r.signal(unix.SIGTERM)
 	if code := r.wait(10 * time.Second); code != 0 {

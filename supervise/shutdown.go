@@ -54,6 +54,7 @@ type rules struct {
 	busyFile     bool // the workload holds a busy lock while it works on a task
 	annotate     bool // keep the pod's annotations (pod-deletion-cost …) in step with the busy lock
 	costInterval time.Duration
+	graceSource  string // where plan.Grace came from, when not from --grace
 }
 
 // What the pod's annotations were last written as.
@@ -255,7 +256,33 @@ func (exit) isAction()             {}
 // newMachine is a machine before anything happened: the budget is --grace
 // until the pod says otherwise.
 func newMachine(r rules) machine {
-	return machine{rules: r, budget: r.plan.Grace, source: sourceFlag, seq: sequence{reqs: r.plan.Requests}}
+	source := sourceFlag
+	if r.graceSource != "" {
+		source = r.graceSource
+	}
+	return machine{rules: r, budget: r.plan.Grace, source: source, seq: sequence{reqs: r.plan.Requests}}
+}
+
+// planned is the first word of the drain: what will happen, when, the
+// budget and where it came from, and how the plan was fitted to it.
+func (m *machine) planned(now time.Time) []action {
+	if !m.plan.Enabled() {
+		return nil
+	}
+	tl := m.plan.Timeline(m.budget)
+	acts := m.adapted(tl, now)
+	what := showSteps(tl.Events)
+	if tl.Events[0].Action == drain.Begin && tl.Events[0].At > 0 {
+		what = "delay " + tl.Events[0].At.String() + ", " + what
+	}
+	if m.plan.File != "" {
+		what += ", file " + m.plan.File
+	}
+	for _, r := range m.plan.Requests {
+		what += ", " + r.String()
+	}
+	return append(acts, logAt(slog.LevelInfo, "drain plan", "budget", m.budget.String(), "source", m.source,
+		"kill at", tl.Kill.String(), "steps", what))
 }
 
 func logAt(level slog.Level, msg string, args ...any) action {
@@ -633,6 +660,13 @@ func (m *machine) signalled(e treeSignalled, now time.Time) []action {
 	switch {
 	case e.reach == onlyCommands:
 		return nil
+	case e.sig == unix.SIGTERM && e.count > 0 && m.exitedIn == running && m.status.Exited() && m.status.ExitStatus() == 0:
+		// A server that daemonized: its parent exits 0 at once, and the
+		// server it left is all there was. Under an init it must stay in
+		// the foreground.
+		return []action{logAt(slog.LevelWarn, "workload exited 0 and left processes running; they get SIGTERM now", "count", e.count,
+			"hint", "a server that puts itself in the background must run in the foreground under an init: nginx -g 'daemon off;', "+
+				"httpd -DFOREGROUND, php-fpm -F, haproxy -db, redis-server --daemonize no, postgres rather than pg_ctl start")}
 	case e.sig == unix.SIGTERM && e.count > 0:
 		return []action{logAt(slog.LevelInfo, "workload exited; sent SIGTERM to the processes it left", "count", e.count)}
 	case e.sig == unix.SIGKILL && m.killWhy != "" && !m.reaped:

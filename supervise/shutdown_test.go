@@ -172,7 +172,7 @@ func TestMachineTransitions(t *testing.T) {
 				{time.Second, timerFired{}}, {time.Second, treeSignalled{sig: unix.SIGKILL, count: 2}},
 				{time.Second, sig(unix.SIGUSR1)}, {1100 * time.Millisecond, noChildrenLeft{}}},
 			phase: done,
-			want: []string{"tree TERM group=false", "log workload exited; sent SIGTERM to the processes it left",
+			want: []string{"tree TERM group=false", "log workload exited 0 and left processes running; they get SIGTERM now",
 				"tree KILL group=false", "log killed processes left behind by the workload",
 				"log signal not forwarded: the workload is gone or being killed",
 				`exit 0 "workload exited with 0; SIGKILL sent to 2 processes it left: exit 0"`},
@@ -182,7 +182,7 @@ func TestMachineTransitions(t *testing.T) {
 			rules:  rules{plan: drainP},
 			script: []at{{0, exited(0, true)}, {0, treeSignalled{sig: unix.SIGTERM, count: 1}}, {100 * time.Millisecond, noChildrenLeft{}}},
 			phase:  done,
-			want:   []string{"tree TERM group=false", "log workload exited; sent SIGTERM to the processes it left", `exit 0 "workload exited with 0: exit 0"`},
+			want:   []string{"tree TERM group=false", "log workload exited 0 and left processes running; they get SIGTERM now", `exit 0 "workload exited with 0: exit 0"`},
 		},
 		{
 			name:   "drain: signal at once, workload finishes",

@@ -35,12 +35,14 @@ type Config struct {
 	Rewrite        map[unix.Signal]unix.Signal // forward key as value; value 0 drops it
 	SuccessCodes   []int                       // workload statuses reported as 0
 	Subreaper      bool                        // become a child subreaper when not PID 1
+	ParentDeath    unix.Signal                 // the signal drainit gets when its parent dies; 0 for none
 	Plan           drain.Plan
 	TerminationLog string // file for the one-line summary; "" for none
 	Log            *slog.Logger
 	Stderr         *Stderr           // where Log writes, if it is drainit's stderr: its SIGPIPEs are drainit's own
 	Kube           *kube.Client      // reads drainit's pod; nil when Kubernetes is off
 	GraceFromPod   bool              // the budget is the pod spec's grace: --grace was not given
+	GraceSource    string            // where Plan.Grace came from when --grace was not given ("docker stop's default"); "" for the flag
 	Busy           *busy.Lock        // the workload's busy lock; nil for none
 	Annotations    []kube.Annotation // kept in step with Busy on the pod, with Kube
 	CostInterval   time.Duration     // how long idle lasts before it is written, and the least time between writes
@@ -62,8 +64,23 @@ func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 	tty := OwnsTerminal()
 	s.m = newMachine(rules{plan: cfg.Plan, rewrite: cfg.Rewrite, successCodes: cfg.SuccessCodes,
 		tty: tty, pid1: s.self == 1, kube: cfg.Kube != nil, graceFromPod: cfg.GraceFromPod, busyFile: cfg.Busy != nil,
-		annotate: cfg.Kube != nil && cfg.Busy != nil && len(cfg.Annotations) > 0, costInterval: cfg.CostInterval})
+		annotate: cfg.Kube != nil && cfg.Busy != nil && len(cfg.Annotations) > 0, costInterval: cfg.CostInterval, graceSource: cfg.GraceSource})
+	for _, a := range s.m.planned(time.Now()) {
+		s.do(a)
+	}
 	s.startReaper()
+	if cfg.ParentDeath != 0 && s.self != 1 {
+		// The kernel sends it as a signal like any other, so it reaches the
+		// loop the same way. As tini does, a parent that is already PID 1
+		// (the original one died before this) cannot be told from one that
+		// simply is PID 1: that is logged, not guessed at.
+		parent := unix.Getppid()
+		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(cfg.ParentDeath), 0, 0, 0); err != nil {
+			s.log.Warn("cannot ask for a signal at the parent's death", "signal", signame.Name(cfg.ParentDeath), "err", err)
+		} else if parent == 1 || parent == 0 {
+			s.log.Debug("the parent is gone or outside the namespace: no parent-death signal will come", "ppid", parent)
+		}
+	}
 	if cfg.Busy != nil {
 		// Changes come one at a time, each after the last was sent.
 		s.busy = make(chan busy.Change, 64)

@@ -72,7 +72,7 @@ func main() {
 		}},
 		{"drainit", "under drainit --drain-file", func(b map[string]string, q string) []string {
 			return append([]string{b["drainit"], "--grace", stop.String(), "--margin", "1s",
-				"--drain-file", q + "/drain", "--drain-signal", "none", "--progress", "0", "--", b["worker"]}, workerArgs(q)...)
+				"--drain-file", q + "/drain", "--progress", "0", "--", b["worker"]}, workerArgs(q)...)
 		}},
 	}
 	bins := map[string]string{"drainit": *drainit, "worker": *worker, "tini": *tini}
