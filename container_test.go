@@ -223,6 +223,34 @@ func TestImageWithPodman(t *testing.T) {
 	if taken := dirNames(q, "taken"); len(taken) != 0 {
 		t.Errorf("jobs lost: %v", taken)
 	}
+
+	// Issue 22, case 1 and 2: the README's recipe as written — the drain
+	// file and nothing else, no --grace, no --drain-signal — stopped by
+	// podman stop with its own default of 10s: the job in flight (6s, 5s
+	// left at the stop) finishes, and drainit's summary is there.
+	os.RemoveAll(filepath.Join(q, "drain"))
+	os.MkdirAll(filepath.Join(q, "queue"), 0o755)
+	os.WriteFile(filepath.Join(q, "queue", "job-003"), nil, 0o644)
+	recipe := name + "-recipe"
+	out, err = podman(t, root, "run", "-d", "--name", recipe, "--network", "none",
+		"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
+		"-v", legacyBin+":/worker:ro", "-v", q+":/q", "-e", "DRAINIT_DRAIN_FILE=/q/drain",
+		image, "/worker", "-queue", "/q", "-job", "6s", "-drain-file", "/q/drain")
+	if err != nil {
+		t.Fatalf("podman run: %v: %s", err, tail(out, 5))
+	}
+	code, logs, took = podmanStopMidJob(t, root, recipe, q)
+	if code != "0" || took > 10*time.Second {
+		t.Errorf("the recipe under podman stop's default: exit %q after %v, want 0 before the runtime's KILL at 10s", code, took)
+	}
+	for _, want := range []string{`source="podman stop's default"`, `steps="nothing@0s, KILL@8s, file /q/drain"`, "finished", `msg="drained in`, "(deadline: podman stop's default; file /q/drain): exit 0"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("podman logs lack %q", want)
+		}
+	}
+	if taken := dirNames(q, "taken"); len(taken) != 0 {
+		t.Errorf("jobs lost: %v", taken)
+	}
 }
 
 // busyboxImage imports a busybox root file system, made here from a tar
@@ -316,10 +344,17 @@ func TestPodmanInitDropIn(t *testing.T) {
 // returns the container's exit code, its logs and how long the stop took.
 func stopMidJob5(t *testing.T, root, name, q string) (code, logs string, took time.Duration) {
 	t.Helper()
+	return podmanStopMidJob(t, root, name, q, "-t", "5")
+}
+
+// podmanStopMidJob is stopMidJob5 with podman stop's own arguments: none for its
+// default of 10s.
+func podmanStopMidJob(t *testing.T, root, name, q string, stop ...string) (code, logs string, took time.Duration) {
+	t.Helper()
 	waitFor(t, 15*time.Second, "the worker to take a job", func() bool { return len(dirNames(q, "taken")) == 1 })
 	time.Sleep(time.Second) // mid-job
 	start := time.Now()
-	if out, err := podman(t, root, "stop", "-t", "5", name); err != nil {
+	if out, err := podman(t, root, append(append([]string{"stop"}, stop...), name)...); err != nil {
 		t.Fatalf("podman stop: %v: %s", err, out)
 	}
 	took = time.Since(start)

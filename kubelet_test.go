@@ -54,7 +54,7 @@ func TestKubeletDeletionGrace(t *testing.T) {
 	n := needNode(t)
 	ns := n.namespace(t)
 	p, term := n.runAndDelete(t, ns, "w", workerSpec{grace: 30, opts: []string{"--log-level", "debug"}, args: []string{"/fixture", "ignore", "/t/rec"}}, 7)
-	if term.ExitCode != 137 || !strings.Contains(term.Message, "budget 5s spent (deadline: deletion)") {
+	if term.ExitCode != 137 || !strings.Contains(term.Message, "kill at 5s reached (deadline: deletion)") {
 		t.Errorf("termination %+v, want drainit's kill at the deletion's deadline", term)
 	}
 	if after := afterOf(t, p.log()); after < 4750*time.Millisecond || after > 5250*time.Millisecond {
@@ -160,12 +160,12 @@ func TestKubeletPreStopHookKeepsTheDrainDelay(t *testing.T) {
 // restarts the container by the probe's grace, and drainit, not being
 // deleted, takes the shortest.
 func TestKubeletLivenessProbeGrace(t *testing.T) {
-	testLiveness(t, 12, 5, "budget 3s spent (deadline: probe grace)", 3*time.Second)
+	testLiveness(t, 12, 5, "kill at 3s reached (deadline: probe grace)", 3*time.Second)
 }
 
 // A liveness restart on the spec's grace.
 func TestKubeletLivenessSpecGrace(t *testing.T) {
-	testLiveness(t, 6, 0, "budget 4s spent (deadline: pod spec)", 4*time.Second)
+	testLiveness(t, 6, 0, "kill at 4s reached (deadline: pod spec)", 4*time.Second)
 }
 
 // In a pod of two containers, drainit's own is the one the kubelet's
@@ -175,7 +175,7 @@ func TestKubeletContainerFromTheMount(t *testing.T) {
 	sidecar := map[string]any{"name": "sidecar", "image": workerImage, "imagePullPolicy": "Never",
 		"command":       []string{"/bin/sleep", "3600"},
 		"livenessProbe": map[string]any{"exec": map[string]any{"command": []string{"/bin/true"}}, "terminationGracePeriodSeconds": 3}}
-	p := testLivenessWith(t, 12, 5, "budget 3s spent (deadline: probe grace)", 3*time.Second, sidecar)
+	p := testLivenessWith(t, 12, 5, "kill at 3s reached (deadline: probe grace)", 3*time.Second, sidecar)
 	if !strings.Contains(p.log(), "container=worker") {
 		t.Errorf("drainit did not name its container:\n%s", tail(p.log(), 10))
 	}

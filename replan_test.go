@@ -110,7 +110,7 @@ func TestUsageErrorIsInTheTerminationLog(t *testing.T) {
 		{[]string{"--no-such-flag"}, "no-such-flag"},
 		{[]string{"--busy-file", "/tmp/x", "--busy-annotation", "a b=1:2"}, `annotation key "a b"`},
 	} {
-		os.WriteFile(tlog, []byte("drained in 1.0s of 28s (deadline: flag; TERM): exit 0\n"), 0o644)
+		os.WriteFile(tlog, []byte("drained in 1.0s, kill at 28s (deadline: flag; TERM): exit 0\n"), 0o644)
 		args := append([]string{"--termination-log", tlog}, tc.args...)
 		rejected(t, subreaper, args, tc.names)
 		got := string(mustRead(t, tlog))

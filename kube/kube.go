@@ -84,7 +84,7 @@ type Client struct {
 func New(cfg Config) (*Client, error) {
 	u, err := url.Parse(cfg.API)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") {
-		return nil, fmt.Errorf("--kube-api %q: want https://HOST:PORT", cfg.API)
+		return nil, fmt.Errorf("--kube-api %q: want https://HOST:PORT (or http://HOST:PORT)", cfg.API)
 	}
 	if cfg.Namespace == "" || cfg.Pod == "" {
 		return nil, fmt.Errorf("pod %q in namespace %q: both are needed (--pod-name, --pod-namespace)", cfg.Pod, cfg.Namespace)

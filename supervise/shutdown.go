@@ -89,6 +89,9 @@ type machine struct {
 	busy      bool          // the workload holds the busy lock
 	since     time.Time     // when busy last changed
 	idleAt    time.Time     // when the drain had nothing left to wait for: the busy lock taken, or connections idle
+	termAt    time.Time     // stopping: when SIGTERM goes out, if the workload has not ended by itself
+	termSent  bool          // stopping: drainit sent the SIGTERM that stops the workload
+	drainKill time.Duration // stopping: the drain's kill before the stop brought it closer
 	stopWhy   string        // what made the drain stop the workload: "idle", "connections idle"
 	quietAt   time.Time     // when the traffic went quiet and ended the delay
 	traffic   trafficSeen   // the last sample, while the drain watches the sockets
@@ -226,9 +229,10 @@ type (
 		args  []any
 	}
 	progressLine struct { // count what is alive and log it
-		traffic string // "2 open, 1 busy, last new 2.1s ago", or "" when the drain does not watch the sockets
-		left    time.Duration
-		busy    string // "task in flight for 12s", "idle", or "" without a busy file
+		traffic  string // "2 open, 1 busy, last new 2.1s ago", or "" when the drain does not watch the sockets
+		left     time.Duration
+		busy     string // "task in flight for 12s", "idle", or "" without a busy file
+		delaying bool   // the drain delay lasts: nothing has been asked yet
 	}
 	exit struct { // the end: log and record summary, exit with code
 		code    int
@@ -308,6 +312,7 @@ func (m machine) wake() time.Time {
 			consider(at)
 		}
 		consider(m.progress)
+		consider(m.termAt)
 		consider(m.deadline)
 	case cleaningUp:
 		consider(m.deadline)
@@ -406,6 +411,9 @@ func (m machine) step(ev event, now time.Time) (machine, []action) {
 		acts = m.signalled(e, now)
 	case workloadExited:
 		m.reaped, m.status, m.exitedIn, m.exitedAt, m.budgetAt = true, e.status, m.phase, now, m.killAt()
+		if m.phase == stopping {
+			m.budgetAt = m.drainKill
+		}
 		switch {
 		case !e.remaining:
 			return m.finish()
@@ -476,7 +484,7 @@ func (m *machine) startDrain(sig unix.Signal, now time.Time) []action {
 	if p.Progress > 0 {
 		m.progress = now.Add(p.Progress)
 	}
-	acts := []action{logAt(slog.LevelInfo, "drain started", "trigger", signame.Name(sig), "budget", m.killAt().String(),
+	acts := []action{logAt(slog.LevelInfo, "drain started", "trigger", signame.Name(sig), "budget", m.budget.String(), "kill at", m.killAt().String(),
 		"source", m.source, "deadline", m.deadline.UTC().Format(drain.DeadlineFormat), "delay", p.Delay.String())}
 	acts = append(acts, m.provisional())
 	if m.floor && m.kube && tl.Kill > 0 {
@@ -576,6 +584,9 @@ func (m *machine) tick(now time.Time) []action {
 			m.seq.stopped = true
 		}
 		return []action{signalTree{sig: unix.SIGKILL}}
+	case m.phase == stopping && !m.termAt.IsZero() && !now.Before(m.termAt) && now.Before(m.deadline):
+		m.termAt, m.termSent = time.Time{}, true
+		return []action{send{sig: unix.SIGTERM}, logAt(slog.LevelInfo, "the workload did not end by itself: sent SIGTERM", "after", now.Sub(m.trigger).Round(time.Millisecond).String())}
 	case m.phase == stopping && !now.Before(m.deadline):
 		return m.kill(fmt.Sprintf("%s after %.1fs: SIGTERM did not end it", m.stopWhy, m.idleAt.Sub(m.trigger).Seconds()), now)
 	case m.phase == running:
@@ -595,11 +606,11 @@ func (m *machine) tick(now time.Time) []action {
 		acts = append(acts, m.carryOut(ev, now)...)
 	}
 	if !now.Before(m.deadline) {
-		return append(acts, m.kill(fmt.Sprintf("budget %s spent (deadline: %s)", m.killAt(), m.source), now)...)
+		return append(acts, m.kill(fmt.Sprintf("kill at %s reached (deadline: %s)", m.killAt(), m.source), now)...)
 	}
 	if !m.progress.IsZero() && !now.Before(m.progress) {
 		m.progress = now.Add(m.plan.Progress)
-		acts = append(acts, progressLine{left: m.deadline.Sub(now), busy: m.busyText(now), traffic: m.trafficText(now)})
+		acts = append(acts, progressLine{left: m.deadline.Sub(now), busy: m.busyText(now), traffic: m.trafficText(now), delaying: m.phase == delaying})
 	}
 	return acts
 }
@@ -643,11 +654,31 @@ func (m *machine) carryOut(ev drain.Event, now time.Time) []action {
 // SIGKILL to the tree a second later if anything is left, never past the
 // deadline.
 func (m *machine) stop(why string, now time.Time) []action {
-	m.phase, m.idleAt, m.stopWhy, m.steps, m.progress = stopping, now, why, nil, time.Time{}
-	if end := now.Add(cleanupGrace); end.Before(m.deadline) {
+	return m.stopAfter(why, now, 0)
+}
+
+// stopAfter is stop with SIGTERM only after wait: a workload that was asked
+// to drain by its own means (its drain signal, the drain file, a request)
+// usually ends by itself once its connections are done, and a SIGTERM in
+// that moment is wrong for servers to which TERM is no stop (uWSGI reloads
+// on it).
+func (m *machine) stopAfter(why string, now time.Time, wait time.Duration) []action {
+	m.phase, m.idleAt, m.stopWhy, m.steps, m.progress, m.drainKill = stopping, now, why, nil, time.Time{}, m.killAt()
+	if end := now.Add(wait + cleanupGrace); end.Before(m.deadline) {
 		m.deadline = end
 	}
+	if wait > 0 && now.Add(wait).Before(m.deadline) {
+		m.termAt = now.Add(wait)
+		return nil
+	}
+	m.termSent = true
 	return []action{send{sig: unix.SIGTERM}}
+}
+
+// asked reports whether the drain asks the workload something of its own:
+// then it is expected to end by itself.
+func (m *machine) asked() bool {
+	return m.plan.Signal != 0 || m.plan.File != "" || len(m.plan.Requests) > 0
 }
 
 // kill ends the drain: SIGKILL to the whole tree, then only reaping is left.
@@ -690,7 +721,11 @@ func (m machine) finish() (machine, []action) {
 	}
 	m.did = append(m.did, m.seq.unsent()...)
 	var b strings.Builder
-	switch m.exitedIn {
+	exitedIn := m.exitedIn
+	if exitedIn == stopping && !m.termSent {
+		exitedIn = draining // it ended by itself, before drainit's SIGTERM
+	}
+	switch exitedIn {
 	case killing:
 		fmt.Fprintf(&b, "%s: SIGKILL sent to %d processes", m.killWhy, m.killed)
 	case stopping:
@@ -698,15 +733,25 @@ func (m machine) finish() (machine, []action) {
 			fmt.Fprintf(&b, "quiet after %.1fs; ", m.quietAt.Sub(m.trigger).Seconds())
 		}
 		fmt.Fprintf(&b, "%s after %.1fs: stopped", m.stopWhy, m.idleAt.Sub(m.trigger).Seconds())
-	case delaying:
-		fmt.Fprintf(&b, "drained in %.1fs of %s (deadline: %s; exited during the %s drain delay)",
-			m.exitedAt.Sub(m.trigger).Seconds(), m.budgetAt, m.source, m.plan.Delay)
-	case draining:
+	case delaying, draining:
+		// "drained" is said only of a workload that ended by itself, with
+		// success, once the drain had begun: anything else is named for
+		// what it was.
 		did := "nothing sent"
 		if len(m.did) > 0 {
 			did = strings.Join(m.did, ", ")
 		}
-		fmt.Fprintf(&b, "drained in %.1fs of %s (deadline: %s; %s)", m.exitedAt.Sub(m.trigger).Seconds(), m.budgetAt, m.source, did)
+		if m.exitedIn == delaying {
+			did = fmt.Sprintf("exited during the %s drain delay", m.plan.Delay)
+		}
+		if m.exitedIn == stopping {
+			did += fmt.Sprintf(", %s after %.1fs", m.stopWhy, m.idleAt.Sub(m.trigger).Seconds())
+		}
+		outcome := fmt.Sprintf("drained in %.1fs", m.exitedAt.Sub(m.trigger).Seconds())
+		if final != 0 {
+			outcome = fmt.Sprintf("%s %.1fs into the drain, not drained", describe(m.status), m.exitedAt.Sub(m.trigger).Seconds())
+		}
+		fmt.Fprintf(&b, "%s, kill at %s (deadline: %s; %s)", outcome, m.budgetAt, m.source, did)
 	default:
 		fmt.Fprintf(&b, "workload %s", describe(m.status))
 	}
@@ -720,8 +765,11 @@ func (m machine) finish() (machine, []action) {
 	var acts []action
 	if m.kube && !m.trigger.IsZero() {
 		ev := kube.Event{Reason: "Drained", Action: "Drain", Note: b.String(), Time: m.exitedAt}
-		if m.exitedIn == killing {
+		switch {
+		case m.exitedIn == killing:
 			ev.Warning, ev.Reason, ev.Action = true, "Killed", "Kill"
+		case final != 0:
+			ev.Warning, ev.Reason = true, "NotDrained"
 		}
 		acts = append(acts, postEvent{ev, m.uid})
 	}

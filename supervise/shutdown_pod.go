@@ -125,10 +125,12 @@ func (m *machine) rebudget(budget time.Duration, source string, now time.Time) [
 	tl := m.plan.Replan(budget, now.Sub(m.trigger), m.phase != delaying)
 	deadline := m.trigger.Add(tl.Kill)
 	if deadline.Equal(m.deadline) {
-		// The same kill time from a better source (a deletion's grace that
-		// came to the kubelet's least after a long preStop hook): the
-		// record names where the deadline really came from.
-		m.budget, m.source = budget, source
+		if m.floor {
+			// The same kill time from a better source than the floor (a
+			// deletion's grace that came to the kubelet's least after a
+			// long preStop hook): the record names it.
+			m.budget, m.source = budget, source
+		}
 		return nil
 	}
 	if m.phase == stopping && deadline.After(m.deadline) {
@@ -138,7 +140,7 @@ func (m *machine) rebudget(budget time.Duration, source string, now time.Time) [
 	if m.phase != stopping {
 		m.steps = m.pending(tl)
 	}
-	acts := []action{logAt(slog.LevelInfo, "deadline moved", "source", m.source, "budget", m.killAt().String(),
+	acts := []action{logAt(slog.LevelInfo, "deadline moved", "source", m.source, "budget", m.budget.String(), "kill at", m.killAt().String(),
 		"deadline", deadline.UTC().Format(drain.DeadlineFormat), "left", left(deadline, now)), m.provisional()}
 	acts = append(acts, m.adapted(tl, now)...)
 	if m.phase == draining && m.plan.File != "" {

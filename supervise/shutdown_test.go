@@ -189,7 +189,7 @@ func TestMachineTransitions(t *testing.T) {
 			rules:  rules{plan: drainP},
 			script: []at{{0, sig(unix.SIGTERM)}, {12400 * time.Millisecond, exited(0, false)}},
 			phase:  done,
-			want:   []string{"log drain started", "record", "send TERM", "log sent drain signal", `exit 0 "drained in 12.4s of 28s (deadline: flag; TERM): exit 0"`},
+			want:   []string{"log drain started", "record", "send TERM", "log sent drain signal", `exit 0 "drained in 12.4s, kill at 28s (deadline: flag; TERM): exit 0"`},
 		},
 		{
 			name: "drain: delay, then file and signal",
@@ -200,28 +200,28 @@ func TestMachineTransitions(t *testing.T) {
 				{9 * time.Second, exited(0, false)}},
 			phase: done,
 			want: []string{"log drain started", "record", "file deadline+28s", "send QUIT", "log sent drain signal", "log wrote drain file",
-				`exit 0 "drained in 9.0s of 28s (deadline: flag; delay 5s, QUIT, file /d): exit 0"`},
+				`exit 0 "drained in 9.0s, kill at 28s (deadline: flag; delay 5s, QUIT, file /d): exit 0"`},
 		},
 		{
 			name:   "drain: exit during the delay",
 			rules:  rules{plan: plan(func(p *drain.Plan) { p.Delay = 5 * time.Second })},
 			script: []at{{0, sig(unix.SIGTERM)}, {200 * time.Millisecond, sig(unix.SIGUSR1)}, {300 * time.Millisecond, exited(0, false)}},
 			phase:  done,
-			want:   []string{"log drain started", "record", "forward USR1->USR1", `exit 0 "drained in 0.3s of 28s (deadline: flag; exited during the 5s drain delay): exit 0"`},
+			want:   []string{"log drain started", "record", "forward USR1->USR1", `exit 0 "drained in 0.3s, kill at 28s (deadline: flag; exited during the 5s drain delay): exit 0"`},
 		},
 		{
 			name:   "drain: nothing to send says so",
 			rules:  rules{plan: plan(func(p *drain.Plan) { p.Signal = 0 })},
 			script: []at{{0, sig(unix.SIGTERM)}, {2 * time.Second, exited(0, false)}},
 			phase:  done,
-			want:   []string{"log drain started", "record", `exit 0 "drained in 2.0s of 28s (deadline: flag; nothing sent): exit 0"`},
+			want:   []string{"log drain started", "record", `exit 0 "drained in 2.0s, kill at 28s (deadline: flag; nothing sent): exit 0"`},
 		},
 		{
 			name:   "drain: a failed drain file says so",
 			rules:  rules{plan: plan(func(p *drain.Plan) { p.Signal, p.File = 0, "/d" })},
 			script: []at{{0, sig(unix.SIGTERM)}, {0, fileWritten{err: fmt.Errorf("disk full")}}, {time.Second, exited(0, false)}},
 			phase:  done,
-			want:   []string{"log drain started", "record", "file deadline+28s", "log cannot write drain file", `exit 0 "drained in 1.0s of 28s (deadline: flag; file /d failed): exit 0"`},
+			want:   []string{"log drain started", "record", "file deadline+28s", "log cannot write drain file", `exit 0 "drained in 1.0s, kill at 28s (deadline: flag; file /d failed): exit 0"`},
 		},
 		{
 			name:  "drain: repeated triggers are ignored",
@@ -230,7 +230,7 @@ func TestMachineTransitions(t *testing.T) {
 				{3 * time.Second, exited(0, false)}},
 			phase: done,
 			want: []string{"log drain started", "record", "send TERM", "log sent drain signal", "log already draining: signal ignored",
-				"log already draining: signal ignored", `exit 0 "drained in 3.0s of 28s (deadline: flag; TERM): exit 0"`},
+				"log already draining: signal ignored", `exit 0 "drained in 3.0s, kill at 28s (deadline: flag; TERM): exit 0"`},
 		},
 		{
 			name: "drain: escalation steps at their offsets",
@@ -241,7 +241,7 @@ func TestMachineTransitions(t *testing.T) {
 				{21 * time.Second, exited(0, false)}},
 			phase: done,
 			want: []string{"log drain started", "record", "send TSTP", "log sent drain signal", "send TERM", "log escalated",
-				`exit 0 "drained in 21.0s of 28s (deadline: flag; TSTP, TERM@20s): exit 0"`},
+				`exit 0 "drained in 21.0s, kill at 28s (deadline: flag; TSTP, TERM@20s): exit 0"`},
 		},
 		{
 			name:  "drain: budget spent kills the whole tree, group included",
@@ -251,7 +251,7 @@ func TestMachineTransitions(t *testing.T) {
 			phase: done,
 			want: []string{"log drain started", "record", "send TERM", "log sent drain signal", "tree KILL group=true", "log sent SIGKILL",
 				"log signal not forwarded: the workload is gone or being killed",
-				`exit 137 "budget 28s spent (deadline: flag): SIGKILL sent to 3 processes: exit 137"`},
+				`exit 137 "kill at 28s reached (deadline: flag): SIGKILL sent to 3 processes: exit 137"`},
 		},
 		{
 			name:  "second SIGINT kills; a third changes nothing",
@@ -295,7 +295,7 @@ func TestMachineTransitions(t *testing.T) {
 			want: []string{"log drain started", "record", "send TERM", "log sent drain signal", "tree TERM group=false",
 				"log workload exited; sent SIGTERM to the processes it left", "tree KILL group=false",
 				"log killed processes left behind by the workload",
-				`exit 0 "drained in 27.5s of 28s (deadline: flag; TERM); SIGKILL sent to 1 processes it left: exit 0"`},
+				`exit 0 "drained in 27.5s, kill at 28s (deadline: flag; TERM); SIGKILL sent to 1 processes it left: exit 0"`},
 		},
 		{
 			name:  "exit early in a drain with children: the summary keeps the drain's budget",
@@ -304,7 +304,7 @@ func TestMachineTransitions(t *testing.T) {
 				{2100 * time.Millisecond, noChildrenLeft{}}},
 			phase: done,
 			want: []string{"log drain started", "record", "send TERM", "log sent drain signal", "tree TERM group=false",
-				"log workload exited; sent SIGTERM to the processes it left", `exit 0 "drained in 2.0s of 28s (deadline: flag; TERM): exit 0"`},
+				"log workload exited; sent SIGTERM to the processes it left", `exit 0 "drained in 2.0s, kill at 28s (deadline: flag; TERM): exit 0"`},
 		},
 		{
 			name:   "progress lines while draining",
@@ -321,7 +321,7 @@ func TestMachineTransitions(t *testing.T) {
 				{2 * time.Second, exited(0, false)}},
 			phase: done,
 			want: []string{"log budget from the pod", "log drain started", "record", "read pod until +19s", "send TERM", "log sent drain signal",
-				"event Draining", "event Drained", `exit 0 "drained in 1.0s of 18s (deadline: pod spec; TERM): exit 0"`},
+				"event Draining", "event Drained", `exit 0 "drained in 1.0s, kill at 18s (deadline: pod spec; TERM): exit 0"`},
 		},
 		{
 			name:  "kube: an explicit --grace wins over the pod spec",
@@ -330,7 +330,7 @@ func TestMachineTransitions(t *testing.T) {
 				{time.Second, podRead{atTrigger: true, pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true}}}, {2 * time.Second, killedBy(unix.SIGTERM, false)}},
 			phase: done,
 			want: []string{"log drain started", "record", "read pod until +29s", "send TERM", "log sent drain signal",
-				"log the pod is not being deleted; the deadline stays", "event Draining", "event Drained", `exit 143 "drained in 1.0s of 28s (deadline: flag; TERM): exit 143"`},
+				"log the pod is not being deleted; the deadline stays", "event Draining", "warning event NotDrained", `exit 143 "killed by TERM 1.0s into the drain, not drained, kill at 28s (deadline: flag; TERM): exit 143"`},
 		},
 		{
 			name:  "kube: a shorter deletion grace moves the deadline and rewrites the drain file",
@@ -342,7 +342,7 @@ func TestMachineTransitions(t *testing.T) {
 			phase: done,
 			want: []string{"log drain started", "record", "read pod until +28s", "file deadline+28s", "send TERM", "log sent drain signal", "log wrote drain file",
 				"log deadline moved", "record", "file deadline+5s", "event Draining", "log rewrote drain file with the new deadline",
-				"tree KILL group=true", "log sent SIGKILL", "warning event Killed", `exit 137 "budget 5s spent (deadline: deletion): SIGKILL sent to 1 processes: exit 137"`},
+				"tree KILL group=true", "log sent SIGKILL", "warning event Killed", `exit 137 "kill at 5s reached (deadline: deletion): SIGKILL sent to 1 processes: exit 137"`},
 		},
 		{
 			name:  "kube: a longer deletion grace after a preStop hook of 3s: the hook's seconds come off, counted from deletionTimestamp minus the grace",
@@ -353,7 +353,7 @@ func TestMachineTransitions(t *testing.T) {
 				{10 * time.Second, exited(0, false)}},
 			phase: done,
 			want: []string{"log drain started", "record", "read pod until +28s", "send TERM", "log sent drain signal", "log deadline moved", "record",
-				"event Draining", "event Drained", `exit 0 "drained in 10.0s of 55s (deadline: deletion; TERM): exit 0"`},
+				"event Draining", "event Drained", `exit 0 "drained in 10.0s, kill at 55s (deadline: deletion; TERM): exit 0"`},
 		},
 		{
 			// Issue 21, case 9: pod spec 30s with a preStop hook, no --grace, a
@@ -387,7 +387,7 @@ func TestMachineTransitions(t *testing.T) {
 				"log plan adapted to the budget", "log drain plan for this budget",
 				"log drain started", "record", "log the budget is the kubelet's least (a preStop hook ran): the drain waits up to 500ms for the pod's read",
 				"read pod until +2s", "event Draining", "log plan adapted to the budget", "send TERM", "log sent drain signal",
-				"tree KILL group=true", "log sent SIGKILL", "warning event Killed", `exit 137 "budget 1s spent (deadline: deletion): SIGKILL sent to 1 processes: exit 137"`},
+				"tree KILL group=true", "log sent SIGKILL", "warning event Killed", `exit 137 "kill at 1s reached (deadline: deletion): SIGKILL sent to 1 processes: exit 137"`},
 		},
 		{
 			name:  "kube: with only the kubelet's least known and no answer from the read, the drain begins at half the floor's time to the kill",
@@ -424,7 +424,7 @@ func TestMachineTransitions(t *testing.T) {
 			want: []string{"log budget from the pod", "log drain started", "record", "read pod until +1m59s",
 				"log deadline moved", "record", "log plan adapted to the budget", "log delay cut short: deadline in 2s",
 				"send TERM", "log sent drain signal", "event Draining", "event Drained",
-				`exit 0 "drained in 1.0s of 2s (deadline: deletion; delay 5s cut to 50ms, TERM): exit 0"`},
+				`exit 0 "drained in 1.0s, kill at 2s (deadline: deletion; delay 5s cut to 50ms, TERM): exit 0"`},
 		},
 		{
 			name:  "kube: a deletion shorter than the drain delay cuts the delay short",
@@ -439,7 +439,7 @@ func TestMachineTransitions(t *testing.T) {
 			want: []string{"log budget from the pod", "log drain started", "record", "read pod until +1m59s",
 				"log deadline moved", "record", "log plan adapted to the budget", "log delay cut short: deadline in 2s",
 				"file deadline+3s", "send TERM", "log sent drain signal", "event Draining", "log wrote drain file",
-				"tree KILL group=true", "log sent SIGKILL", "warning event Killed", `exit 137 "budget 2s spent (deadline: deletion): SIGKILL sent to 1 processes: exit 137"`},
+				"tree KILL group=true", "log sent SIGKILL", "warning event Killed", `exit 137 "kill at 2s reached (deadline: deletion): SIGKILL sent to 1 processes: exit 137"`},
 		},
 		{
 			// Issue 14, case 2: terminationGracePeriodSeconds 2 and the default
@@ -463,7 +463,7 @@ func TestMachineTransitions(t *testing.T) {
 			phase: done,
 			want: []string{"log budget from the pod", "log plan adapted to the budget", "log drain plan for this budget",
 				"log drain started", "record", "log plan adapted to the budget", "read pod until +2s", "send TERM", "log sent drain signal",
-				"event Drained", `exit 0 "drained in 0.5s of 1s (deadline: pod spec; TERM): exit 0"`},
+				"event Drained", `exit 0 "drained in 0.5s, kill at 1s (deadline: pod spec; TERM): exit 0"`},
 		},
 		{
 			// Issue 14, case 3: a ladder that only fits the pod's 120s, not the
@@ -475,7 +475,7 @@ func TestMachineTransitions(t *testing.T) {
 				{time.Second, sig(unix.SIGTERM)}, {61 * time.Second, timerFired{}}, {62 * time.Second, exited(0, false)}},
 			phase: done,
 			want: []string{"log budget from the pod", "log drain started", "record", "read pod until +1m59s", "send TERM", "log sent drain signal",
-				"send INT", "log escalated", "event Drained", `exit 0 "drained in 61.0s of 1m58s (deadline: pod spec; TERM, INT@1m0s): exit 0"`},
+				"send INT", "log escalated", "event Drained", `exit 0 "drained in 61.0s, kill at 1m58s (deadline: pod spec; TERM, INT@1m0s): exit 0"`},
 		},
 		{
 			name: "kube: the same escalation without the pod's budget is dropped at the trigger, with a warning",
@@ -495,7 +495,7 @@ func TestMachineTransitions(t *testing.T) {
 				{time.Second, sig(unix.SIGTERM)}, {2 * time.Second, exited(0, false)}},
 			phase: done,
 			want: []string{"log ignored a value from the API", "log the deadline stays: no grace period in the pod that drainit can use", "log drain started", "record", "read pod until +29s", "send TERM", "log sent drain signal",
-				"event Drained", `exit 0 "drained in 1.0s of 28s (deadline: flag; TERM): exit 0"`},
+				"event Drained", `exit 0 "drained in 1.0s, kill at 28s (deadline: flag; TERM): exit 0"`},
 		},
 		{
 			// Issue 14, case 6: the pod read that answers after the workload
@@ -510,7 +510,7 @@ func TestMachineTransitions(t *testing.T) {
 			phase: done,
 			want: []string{"log drain started", "record", "read pod until +28s", "send TERM", "log sent drain signal", "tree TERM group=false",
 				"log the workload is gone; the budget stays", "log the workload is gone; the budget stays",
-				"event Drained", `exit 0 "drained in 0.0s of 28s (deadline: flag; TERM): exit 0"`},
+				"event Drained", `exit 0 "drained in 0.0s, kill at 28s (deadline: flag; TERM): exit 0"`},
 		},
 		{
 			// The deletion's answer comes late, after the kill it implies was
@@ -539,7 +539,34 @@ func TestMachineTransitions(t *testing.T) {
 			phase: done,
 			want: []string{"log drain started", "record", "request write /run/fifo", "log drain request",
 				"log drain request done", "request exec nginx -s quit", "log drain request", "log drain request failed",
-				`exit 0 "drained in 3.0s of 28s (deadline: flag; write /run/fifo: 1 byte written, exec nginx -s quit failed): exit 0"`},
+				`exit 0 "drained in 3.0s, kill at 28s (deadline: flag; write /run/fifo: 1 byte written, exec nginx -s quit failed): exit 0"`},
+		},
+		{
+			name: "--wait-connections after a drain signal: the workload gets a second to end by itself, and then it drained",
+			rules: rules{plan: plan(func(p *drain.Plan) {
+				p.Signal, p.WaitConnections = unix.SIGQUIT, true
+			})},
+			script: []at{{0, sig(unix.SIGTERM)}, {0, trafficSeen{listening: true, watched: true, open: 1, busy: 1}},
+				{2 * time.Second, trafficSeen{watched: true, open: 0, busy: 0}}, {2500 * time.Millisecond, exited(0, false)}},
+			phase: done,
+			want: []string{"log drain started", "record", "watch traffic", "send QUIT", "log sent drain signal",
+				"log the workload closed its listening sockets; its connections are followed to their end",
+				"log connections idle after 2.0s: the workload, asked to drain, has 1s to end by itself before SIGTERM",
+				`exit 0 "drained in 2.5s, kill at 28s (deadline: flag; QUIT, connections idle after 2.0s): exit 0"`},
+		},
+		{
+			name: "--wait-connections after a drain signal: a workload that does not end gets SIGTERM a second later",
+			rules: rules{plan: plan(func(p *drain.Plan) {
+				p.Signal, p.WaitConnections = unix.SIGQUIT, true
+			})},
+			script: []at{{0, sig(unix.SIGTERM)}, {0, trafficSeen{listening: true, watched: true, open: 1, busy: 1}},
+				{2 * time.Second, trafficSeen{watched: true, open: 0, busy: 0}}, {3 * time.Second, timerFired{}}, {3100 * time.Millisecond, killedBy(unix.SIGTERM, false)}},
+			phase: done,
+			want: []string{"log drain started", "record", "watch traffic", "send QUIT", "log sent drain signal",
+				"log the workload closed its listening sockets; its connections are followed to their end",
+				"log connections idle after 2.0s: the workload, asked to drain, has 1s to end by itself before SIGTERM",
+				"send TERM", "log the workload did not end by itself: sent SIGTERM",
+				`exit 143 "connections idle after 2.0s: stopped: exit 143"`},
 		},
 		{
 			name: "a drain command still running when the workload exits gets a second to end by itself, then SIGTERM, then SIGKILL",
@@ -556,7 +583,7 @@ func TestMachineTransitions(t *testing.T) {
 				"log workload exited; the drain command still running has 1s to end by itself", "tree TERM group=false spare commands",
 				"tree KILL group=false spare commands", "tree TERM group=false only commands", "log the drain command did not end after the workload: sent it SIGTERM",
 				"log drain request done",
-				`exit 0 "drained in 2.0s of 28s (deadline: flag; exec pg_ctl stop: still running after the workload exited, stopped (killed by TERM), write /run/fifo not sent): exit 0"`},
+				`exit 0 "drained in 2.0s, kill at 28s (deadline: flag; exec pg_ctl stop: still running after the workload exited, stopped (killed by TERM), write /run/fifo not sent): exit 0"`},
 		},
 		{
 			name: "a drain command that ends by itself after the workload is in the summary as it ended",
@@ -571,7 +598,7 @@ func TestMachineTransitions(t *testing.T) {
 			want: []string{"log drain started", "record", "request exec pg_ctl stop", "log drain request",
 				"log workload exited; the drain command still running has 1s to end by itself", "tree TERM group=false spare commands",
 				"log drain request done",
-				`exit 0 "drained in 2.0s of 28s (deadline: flag; exec pg_ctl stop: exit 0): exit 0"`},
+				`exit 0 "drained in 2.0s, kill at 28s (deadline: flag; exec pg_ctl stop: exit 0): exit 0"`},
 		},
 		{
 			name: "each request starts with the deadline in force at its turn",
@@ -784,7 +811,7 @@ func TestEvents(t *testing.T) {
 	if d.ev.Reason != "Draining" || d.ev.Warning || d.uid != "u-1" || d.ev.Note != "TERM: draining, budget 3s (deadline: probe grace) until 10:00:04.0Z: TERM@0s, KILL@3s, file /d" {
 		t.Errorf("Draining: %+v", d)
 	}
-	if k.ev.Reason != "Killed" || !k.ev.Warning || k.ev.Note != "budget 3s spent (deadline: probe grace): SIGKILL sent to 3 processes: exit 137" {
+	if k.ev.Reason != "Killed" || !k.ev.Warning || k.ev.Note != "kill at 3s reached (deadline: probe grace): SIGKILL sent to 3 processes: exit 137" {
 		t.Errorf("Killed: %+v", k)
 	}
 	// Without Kubernetes, no Events.

@@ -331,7 +331,11 @@ func (s *supervisor) do(a action) event {
 		if a.traffic != "" {
 			args = append(args, "connections", a.traffic)
 		}
-		s.log.Info("draining", args...)
+		msg := "draining"
+		if a.delaying {
+			msg = "drain delay" // nothing has been asked of the workload yet
+		}
+		s.log.Info(msg, args...)
 	case exit:
 		s.log.Info(a.summary)
 		s.writeTerminationLog(a.summary)

@@ -173,8 +173,16 @@ func (m *machine) trafficSeen(e trafficSeen, now time.Time) []action {
 		}
 	}
 	if m.phase == draining && m.plan.WaitConnections && e.busy == 0 {
-		acts = append(acts, m.stop("connections idle", now)...)
-		acts = append(acts, logAt(slog.LevelInfo, fmt.Sprintf("connections idle after %.1fs: stopping the workload", now.Sub(m.trigger).Seconds()),
+		wait := time.Duration(0)
+		if m.asked() {
+			wait = cleanupGrace
+		}
+		acts = append(acts, m.stopAfter("connections idle", now, wait)...)
+		what := "stopping the workload"
+		if wait > 0 {
+			what = "the workload, asked to drain, has " + wait.String() + " to end by itself before SIGTERM"
+		}
+		acts = append(acts, logAt(slog.LevelInfo, fmt.Sprintf("connections idle after %.1fs: %s", now.Sub(m.trigger).Seconds(), what),
 			"open", e.open, "busy", e.busy))
 	}
 	return acts
