@@ -307,3 +307,39 @@ func TestDrainExecLongOutputLine(t *testing.T) {
 		t.Errorf("termination log %q: want the command's own exit 3", s)
 	}
 }
+
+// Issue 21, case 10: a password and a token in a --drain-http URL are never
+// written: not in the log, not in the termination message; the server
+// still gets them.
+func TestDrainHTTPCredentialsRedacted(t *testing.T) {
+	got := make(chan string, 1)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ := r.BasicAuth()
+		got <- user + ":" + pass + " " + r.URL.Query().Get("token")
+	})}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	defer srv.Close()
+	dir := t.TempDir()
+	rec, tlog := filepath.Join(dir, "rec"), filepath.Join(dir, "tlog")
+	r := start(t, subreaper, "--grace", "10", "--termination-log", tlog,
+		"--drain-http", "http://admin:hunter2@"+l.Addr().String()+"/drain?token=s3cr3t&graceful", "--", "@fixture", "record", rec, "USR1")
+	waitReadyFile(t, rec)
+	r.signal(unix.SIGTERM)
+	if g := <-got; g != "admin:hunter2 s3cr3t" {
+		t.Errorf("the server got %q, want the credentials", g)
+	}
+	r.waitLogLine(t, "drain request done")
+	r.signal(unix.SIGUSR1)
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, r.log())
+	}
+	for what, text := range map[string]string{"log": r.log(), "termination message": string(mustRead(t, tlog))} {
+		if strings.Contains(text, "hunter2") || strings.Contains(text, "s3cr3t") || !strings.Contains(text, "admin:xxxxx@") || !strings.Contains(text, "token=xxxxx") {
+			t.Errorf("the %s shows a credential or no redaction:\n%s", what, text)
+		}
+	}
+}
