@@ -58,12 +58,13 @@ clean:
 
 # The image from the Dockerfile's offline stage (bin/drainit, no registry):
 # with docker when a Docker engine answers, else with podman. PODMAN_FLAGS
-# takes host-specific podman settings (see README).
+# takes host-specific podman settings (see README). Tagged drainit:latest
+# too: the name an image's COPY --from=drainit takes.
 IMAGE ?= drainit:$(VERSION)
 PODMAN_FLAGS ?=
 image: build
 	@if docker info >/dev/null 2>&1; then \
-		docker build --target offline -t $(IMAGE) . ; \
+		docker build --target offline -t $(IMAGE) -t drainit:latest . ; \
 	else \
-		podman $(PODMAN_FLAGS) build --target offline -t $(IMAGE) . ; \
+		podman $(PODMAN_FLAGS) build --target offline -t $(IMAGE) -t drainit:latest . ; \
 	fi

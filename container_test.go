@@ -185,6 +185,26 @@ func TestImageWithPodman(t *testing.T) {
 		// vfs layers and runroot are plain directories under root.
 	})
 
+	// The README's Dockerfile recipe, as written, on the name make image
+	// tags: COPY --from=drainit takes drainit:latest.
+	if out, err := podman(t, root, "tag", image, "localhost/drainit:latest"); err != nil {
+		t.Fatalf("podman tag: %v: %s", err, out)
+	}
+	readme := string(mustRead(t, "README.md"))
+	_, block, _ := strings.Cut(readme, "```dockerfile\nCOPY --from=drainit")
+	block, _, _ = strings.Cut(block, "```")
+	recipeCtx := filepath.Join(root, "recipe")
+	os.MkdirAll(recipeCtx, 0o755)
+	os.WriteFile(filepath.Join(recipeCtx, "Dockerfile"), []byte("FROM "+busyboxImage(t, root)+"\nCOPY --from=drainit"+block), 0o644)
+	recipeImage := "localhost/drainit-recipe:" + strconv.Itoa(os.Getpid())
+	if out, err := podman(t, root, "build", "-t", recipeImage, recipeCtx); err != nil {
+		t.Fatalf("the README's Dockerfile recipe does not build on make image's name: %v: %s", err, tail(out, 5))
+	}
+	if out, err := podman(t, root, "run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
+		recipeImage, "/bin/sh", "-c", "true"); err != nil || !strings.Contains(out, "workload exited with 0") {
+		t.Errorf("the recipe's image: %v: %s", err, out)
+	}
+
 	q := filepath.Join(root, "q")
 	os.MkdirAll(filepath.Join(q, "queue"), 0o755)
 	for _, j := range []string{"job-001", "job-002"} {
@@ -212,7 +232,7 @@ func TestImageWithPodman(t *testing.T) {
 	}
 	// The drain timeline, in order.
 	last := -1
-	for _, step := range []string{`msg="drain started" trigger=TERM budget=4s`, `msg="wrote drain file" path=/q/drain`,
+	for _, step := range []string{`msg="drain started" trigger=TERM budget=5s "kill at"=4s`, `msg="wrote drain file" path=/q/drain`,
 		"job-001 finished", "drain file /q/drain seen", `msg="drained in`} {
 		i := strings.Index(logs, step)
 		if i < 0 || i < last {

@@ -107,8 +107,8 @@ func TestKubeBudgetFromThePodSpec(t *testing.T) {
 	p.waitLog(t, 10*time.Second, "drain started")
 	time.Sleep(time.Second) // the trigger's read
 	log := p.log()
-	if src, b := logAttr(t, log, "drain started", "source"), logAttr(t, log, "drain started", "budget"); src != "pod spec" || b != "18s" {
-		t.Errorf("drain started with budget %s from %q, want 18s from the pod spec", b, src)
+	if src, b := logAttr(t, log, "drain started", "source"), logAttr(t, log, "drain started", `"kill at"`); src != "pod spec" || b != "18s" {
+		t.Errorf("drain started with its kill at %s from %q, want 18s (the pod spec's 20s less the margin)", b, src)
 	}
 	if strings.Contains(log, "deadline moved") {
 		t.Errorf("the deletion's grace is the spec's, but the deadline moved:\n%s", log)

@@ -61,10 +61,10 @@ func TestKubeletDeletionGrace(t *testing.T) {
 		t.Errorf("drainit killed %v after the kubelet's TERM, want 5s ± 0.25s (grace 7s − margin 2s)", after)
 	}
 	d := p.drainitEvent(t, "Draining")
-	if !strings.Contains(d.Note, "budget 5s (deadline: deletion)") || d.Type != "Normal" || d.Regarding.UID == "" {
+	if !strings.Contains(d.Note, "budget 7s, kill at 5s (deadline: deletion)") || d.Type != "Normal" || d.Regarding.UID == "" {
 		t.Errorf("Draining event %+v", d)
 	}
-	if k := p.drainitEvent(t, "Killed"); k.Type != "Warning" || !strings.Contains(k.Note, "budget 5s spent") {
+	if k := p.drainitEvent(t, "Killed"); k.Type != "Warning" || !strings.Contains(k.Note, "kill at 5s reached") {
 		t.Errorf("Killed event %+v", k)
 	}
 	var kubelet []string
@@ -92,7 +92,7 @@ func TestKubeletDeletionAfterAPreStopHook(t *testing.T) {
 	deleted := p.delete(t, 7)
 	p.waitGone(t, 40*time.Second)
 	term := p.lastTermination(t)
-	if term.ExitCode != 137 || !strings.Contains(term.Message, "spent (deadline: deletion)") {
+	if term.ExitCode != 137 || !strings.Contains(term.Message, "reached (deadline: deletion)") {
 		t.Fatalf("termination %+v, want drainit's kill at the deletion's deadline; log:\n%s", term, tail(p.log(), 10))
 	}
 	termAt, hook := termAtIn(t, filepath.Join(p.dir, "rec")), timeIn(t, filepath.Join(p.dir, "hook"), "start")
@@ -276,7 +276,7 @@ func TestKubeletEvictionLeavesARecord(t *testing.T) {
 	// end with its message.
 	record := func() bool {
 		return slices.ContainsFunc(p.terminations(), func(term termination) bool {
-			return strings.HasPrefix(term.Message, "draining since") || strings.Contains(term.Message, "spent")
+			return strings.HasPrefix(term.Message, "draining since") || strings.Contains(term.Message, "reached")
 		})
 	}
 	evicted := time.Now()

@@ -70,7 +70,7 @@ func TestFullLogPipeDoesNotStopTheDrain(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 137 {
 		t.Errorf("exit %d, want 137", code)
 	}
-	if got := string(mustRead(t, tlog)); !strings.Contains(got, "budget 3s spent") {
+	if got := string(mustRead(t, tlog)); !strings.Contains(got, "kill at 3s reached") {
 		t.Errorf("termination log %q: want the kill at the deadline", got)
 	}
 }
@@ -436,8 +436,8 @@ func TestKubeGraceOutOfRangeIsIgnored(t *testing.T) {
 	if v := logAttr(t, log, "ignored a value from the API", "value"); !strings.Contains(v, "spec.terminationGracePeriodSeconds 10000000000") {
 		t.Errorf("the warning does not name the field and value: %q", v)
 	}
-	if b := logAttr(t, log, "drain started", "budget"); b != "28s" {
-		t.Errorf("drain started with budget %s, want --grace's 28s; log:\n%s", b, log)
+	if b := logAttr(t, log, "drain started", `"kill at"`); b != "28s" {
+		t.Errorf("drain started with its kill at %s, want 28s (the budget kept: Kubernetes default 30s); log:\n%s", b, log)
 	}
 	termAtIn(t, filepath.Join(p.dir, "rec"))
 }

@@ -260,11 +260,18 @@ func (exit) isAction()             {}
 // newMachine is a machine before anything happened: the budget is --grace
 // until the pod says otherwise.
 func newMachine(r rules) machine {
-	source := sourceFlag
-	if r.graceSource != "" {
-		source = r.graceSource
+	m := machine{rules: r, budget: r.plan.Grace, seq: sequence{reqs: r.plan.Requests}}
+	m.source = m.startSource()
+	return m
+}
+
+// startSource is where the budget at start came from: --grace, or the
+// platform's default.
+func (m machine) startSource() string {
+	if m.graceSource != "" {
+		return m.graceSource
 	}
-	return machine{rules: r, budget: r.plan.Grace, source: source, seq: sequence{reqs: r.plan.Requests}}
+	return sourceFlag
 }
 
 // planned is the first word of the drain: what will happen, when, the
@@ -274,7 +281,12 @@ func (m *machine) planned(now time.Time) []action {
 		return nil
 	}
 	tl := m.plan.Timeline(m.budget)
-	acts := m.adapted(tl, now)
+	var acts []action
+	if !m.graceFromPod {
+		// In a pod the budget is the pod's, read in a moment: the plan is
+		// fitted to that one.
+		acts = m.adapted(tl, now)
+	}
 	what := showSteps(tl.Events)
 	if tl.Events[0].Action == drain.Begin && tl.Events[0].At > 0 {
 		what = "delay " + tl.Events[0].At.String() + ", " + what

@@ -57,7 +57,7 @@ func (m *machine) podReadOf(e podRead, now time.Time) []action {
 		// Nothing to re-plan, and the summary keeps the budget and source
 		// the deadline really had.
 		return append(acts, logAt(slog.LevelDebug, "the workload is gone; the budget stays", "source", m.source))
-	case !e.atTrigger && m.graceFromPod && m.source == sourceFlag, e.atTrigger && (p.Deleting || m.graceFromPod):
+	case !e.atTrigger && m.graceFromPod && m.source == m.startSource(), e.atTrigger && (p.Deleting || m.graceFromPod):
 		at := now
 		if e.atTrigger {
 			at = m.trigger
@@ -102,7 +102,7 @@ func (m *machine) announce(e podRead, now time.Time) []action {
 	if m.busyFile {
 		what += ", waits for the busy lock"
 	}
-	note := fmt.Sprintf("%s: draining, budget %s (deadline: %s) until %s: %s", signame.Name(m.triggerBy), m.killAt(), m.source,
+	note := fmt.Sprintf("%s: draining, budget %s, kill at %s (deadline: %s) until %s: %s", signame.Name(m.triggerBy), m.budget, m.killAt(), m.source,
 		m.deadline.UTC().Format("15:04:05.0Z"), what)
 	return []action{postEvent{kube.Event{Reason: "Draining", Action: "Drain", Note: note, Time: now}, m.uid}}
 }

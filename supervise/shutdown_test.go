@@ -808,7 +808,7 @@ func TestEvents(t *testing.T) {
 		t.Fatalf("events %+v, want Draining and Killed", got)
 	}
 	d, k := got[0], got[1]
-	if d.ev.Reason != "Draining" || d.ev.Warning || d.uid != "u-1" || d.ev.Note != "TERM: draining, budget 3s (deadline: probe grace) until 10:00:04.0Z: TERM@0s, KILL@3s, file /d" {
+	if d.ev.Reason != "Draining" || d.ev.Warning || d.uid != "u-1" || d.ev.Note != "TERM: draining, budget 5s, kill at 3s (deadline: probe grace) until 10:00:04.0Z: TERM@0s, KILL@3s, file /d" {
 		t.Errorf("Draining: %+v", d)
 	}
 	if k.ev.Reason != "Killed" || !k.ev.Warning || k.ev.Note != "kill at 3s reached (deadline: probe grace): SIGKILL sent to 3 processes: exit 137" {
