@@ -59,16 +59,6 @@ func main() {
 type usageError struct{ error }
 
 func run(args []string, sigs, chld <-chan os.Signal) int {
-	args, license, err := fromPeers(args, newApp(func(supervise.Config) {}, new(string)).Flags)
-	switch {
-	case err != nil:
-		fmt.Fprintf(os.Stderr, "drainit: %v\n", err)
-		return supervise.ExitUsage
-	case license:
-		fmt.Println(versionLine())
-		fmt.Println("drainit's license is its repository's; no license text is built into the binary")
-		return 0
-	}
 	code := 0
 	var tlog string
 	// An option set empty in the environment (DRAINIT_QUIET= in a
@@ -85,6 +75,16 @@ func run(args []string, sigs, chld <-chan os.Signal) int {
 		cfg.Env = environ
 		code = supervise.Run(cfg, sigs, chld)
 	}, &tlog)
+	args, license, err := fromPeers(args, app.Flags)
+	switch {
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "drainit: %v\n", err)
+		return supervise.ExitUsage
+	case license:
+		fmt.Println(versionLine())
+		fmt.Println("drainit's license is its repository's; no license text is built into the binary")
+		return 0
+	}
 	// A switch in the environment also takes the words people write in
 	// Compose files and charts: yes, on, no, off.
 	for _, f := range app.Flags {

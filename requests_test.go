@@ -198,21 +198,14 @@ func TestDrainRequestsInOrder(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var paths []string
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	base := "http://" + serveLoopback(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/1" {
 			time.Sleep(300 * time.Millisecond) // the first is the slowest: order is not a race won
 		}
 		mu.Lock()
 		paths = append(paths, r.URL.Path)
 		mu.Unlock()
-	})}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	defer srv.Close()
-	base := "http://" + l.Addr().String()
+	})
 	args := []string{"--grace", "10", "--drain-signal", "none"}
 	for _, d := range []string{"1", "2", "3", "4"} {
 		args = append(args, "--drain-write", fifo+"="+d)
@@ -254,28 +247,16 @@ func TestDrainRequestsInOrder(t *testing.T) {
 // for no answer: the server gets one POST, and the record says its status.
 func TestDrainHTTPWaitsForASlowAnswer(t *testing.T) {
 	var posts atomic.Int32
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr := serveLoopback(t, func(w http.ResponseWriter, r *http.Request) {
 		posts.Add(1)
 		time.Sleep(3 * time.Second)
 		w.WriteHeader(http.StatusOK)
-	})}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	defer srv.Close()
+	})
 	dir := t.TempDir()
 	rec, tlog := filepath.Join(dir, "rec"), filepath.Join(dir, "tlog")
 	r := start(t, subreaper, "--grace", "10", "--drain-signal", "none", "--termination-log", tlog,
-		"--drain-http", "http://"+l.Addr().String()+"/drain", "--", "@fixture", "record", rec, "USR1")
-	waitReadyFile(t, rec)
-	r.signal(unix.SIGTERM)
-	r.waitLogLine(t, "drain request done")
-	r.signal(unix.SIGUSR1)
-	if code := r.wait(10 * time.Second); code != 0 {
-		t.Fatalf("exit %d; log:\n%s", code, r.log())
-	}
+		"--drain-http", "http://"+addr+"/drain", "--", "@fixture", "record", rec, "USR1")
+	drainOnce(t, r, rec)
 	if n := posts.Load(); n != 1 {
 		t.Errorf("the server got %d POSTs, want 1", n)
 	}
@@ -292,13 +273,7 @@ func TestDrainExecLongOutputLine(t *testing.T) {
 	r := start(t, subreaper, "--grace", "10", "--drain-signal", "none", "--termination-log", tlog,
 		"--drain-exec", `sh -c 'head -c 102400 /dev/zero | tr "\0" x; echo; echo after the long line; exit 3'`,
 		"--", "@fixture", "record", rec, "USR1")
-	waitReadyFile(t, rec)
-	r.signal(unix.SIGTERM)
-	r.waitLogLine(t, "drain request done")
-	r.signal(unix.SIGUSR1)
-	if code := r.wait(10 * time.Second); code != 0 {
-		t.Fatalf("exit %d; log:\n%s", code, r.log())
-	}
+	drainOnce(t, r, rec)
 	log := r.log()
 	if !strings.Contains(log, "line cut at 4096 bytes") || !strings.Contains(log, "drain-exec sh: after the long line") {
 		t.Errorf("want the long line cut and the next line whole:\n%.2000s", log)
@@ -313,33 +288,49 @@ func TestDrainExecLongOutputLine(t *testing.T) {
 // still gets them.
 func TestDrainHTTPCredentialsRedacted(t *testing.T) {
 	got := make(chan string, 1)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr := serveLoopback(t, func(w http.ResponseWriter, r *http.Request) {
 		user, pass, _ := r.BasicAuth()
 		got <- user + ":" + pass + " " + r.URL.Query().Get("token")
-	})}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	defer srv.Close()
+	})
 	dir := t.TempDir()
 	rec, tlog := filepath.Join(dir, "rec"), filepath.Join(dir, "tlog")
 	r := start(t, subreaper, "--grace", "10", "--termination-log", tlog,
-		"--drain-http", "http://admin:hunter2@"+l.Addr().String()+"/drain?token=s3cr3t&graceful", "--", "@fixture", "record", rec, "USR1")
-	waitReadyFile(t, rec)
-	r.signal(unix.SIGTERM)
+		"--drain-http", "http://admin:hunter2@"+addr+"/drain?token=s3cr3t&graceful", "--", "@fixture", "record", rec, "USR1")
+	drainOnce(t, r, rec)
 	if g := <-got; g != "admin:hunter2 s3cr3t" {
 		t.Errorf("the server got %q, want the credentials", g)
-	}
-	r.waitLogLine(t, "drain request done")
-	r.signal(unix.SIGUSR1)
-	if code := r.wait(10 * time.Second); code != 0 {
-		t.Fatalf("exit %d; log:\n%s", code, r.log())
 	}
 	for what, text := range map[string]string{"log": r.log(), "termination message": string(mustRead(t, tlog))} {
 		if strings.Contains(text, "hunter2") || strings.Contains(text, "s3cr3t") || !strings.Contains(text, "admin:xxxxx@") || !strings.Contains(text, "token=xxxxx") {
 			t.Errorf("the %s shows a credential or no redaction:\n%s", what, text)
 		}
+	}
+}
+
+// serveLoopback serves h on a loopback port until the test ends; it
+// returns the address.
+func serveLoopback(t *testing.T, h http.HandlerFunc) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return l.Addr().String()
+}
+
+// drainOnce stops r's record fixture (rec) as the runtime would, waits for
+// the drain's request to be done, and ends the workload its own way
+// (USR1): drainit must exit 0.
+func drainOnce(t *testing.T, r *initRun, rec string) {
+	t.Helper()
+	waitReadyFile(t, rec)
+	r.signal(unix.SIGTERM)
+	r.waitLogLine(t, "drain request done")
+	r.signal(unix.SIGUSR1)
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, r.log())
 	}
 }

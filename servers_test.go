@@ -212,17 +212,7 @@ func TestServerUWSGI(t *testing.T) {
 				"--wsgi-file", app, "--master-fifo", fifo, "--processes", "1")
 			waitListening(t, "127.0.0.1:"+port, r)
 			answer := make(chan string, 1)
-			go func() {
-				client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{Proxy: nil}}
-				resp, err := client.Get("http://127.0.0.1:" + port + "/")
-				if err != nil {
-					answer <- "error: " + err.Error()
-					return
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				answer <- resp.Status + " " + strings.TrimSpace(string(b))
-			}()
+			go getAnswer("http://127.0.0.1:"+port+"/", answer)
 			time.Sleep(time.Second)
 			killed := dockerStop(r, 8*time.Second)
 			got := <-answer
@@ -351,24 +341,13 @@ func TestServerGunicorn(t *testing.T) {
 		t.Run(in.name, func(t *testing.T) {
 			r := startInit(t, pid1, in.init, "gunicorn", "--chdir", dir, "--bind", "127.0.0.1:"+port, "--workers", "1", "--graceful-timeout", "20", "app:application")
 			waitListening(t, "127.0.0.1:"+port, r)
-			get := func(path string, answer chan<- string) {
-				client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
-				resp, err := client.Get("http://127.0.0.1:" + port + path)
-				if err != nil {
-					answer <- "error: " + err.Error()
-					return
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				answer <- resp.Status + " " + strings.TrimSpace(string(b))
-			}
 			slow, late := make(chan string, 1), make(chan string, 1)
-			go get("/slow", slow)
+			go getAnswer("http://127.0.0.1:"+port+"/slow", slow)
 			time.Sleep(500 * time.Millisecond)
 			stopped := make(chan bool, 1)
 			go func() { stopped <- dockerStop(r, 30*time.Second) }()
 			time.Sleep(500 * time.Millisecond)
-			go get("/", late)
+			go getAnswer("http://127.0.0.1:"+port+"/", late)
 			gotSlow, gotLate, killed := <-slow, <-late, <-stopped
 			t.Logf("%s: slow %q, late %q, runtime SIGKILL %v, exit %d", in.name, gotSlow, gotLate, killed, r.status.ExitStatus())
 			if in.name == "tini" {
@@ -427,6 +406,20 @@ func TestServerPostgresPgCtlSmart(t *testing.T) {
 	if !strings.Contains(summary, "stop -m smart: exit 0") || strings.Contains(summary, "killed") || strings.Contains(r.log(), "sent SIGTERM to the processes it left") {
 		t.Errorf("summary %q: want pg_ctl's own exit 0, nothing killed; log:\n%s", summary, r.log())
 	}
+}
+
+// getAnswer GETs url on a connection of its own and sends what came back:
+// "STATUS BODY", or "error: …".
+func getAnswer(url string, answer chan<- string) {
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	resp, err := client.Get(url)
+	if err != nil {
+		answer <- "error: " + err.Error()
+		return
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	answer <- resp.Status + " " + strings.TrimSpace(string(b))
 }
 
 func pgUID(t *testing.T) int { return pgID(t, "-u") }
