@@ -73,7 +73,6 @@ func (d *deadlineInForce) context() (context.Context, context.CancelFunc) {
 // carryOut starts a drain request. A command is forked here (a fork is
 // not a wait) and reaped by the loop; the others run in a goroutine.
 func (s *supervisor) carryOut(a request) event {
-	s.deadline.set(a.deadline)
 	switch a.req.Kind {
 	case drain.Exec:
 		pid, err := s.startExec(a.req, a.deadline)

@@ -27,8 +27,9 @@ type connState struct {
 }
 
 // exchangeUnfinished is the rule for whether a connection holds the drain,
-// from what the kernel says of it in two samples an interval apart. It is
-// busy while its exchange is unfinished:
+// from what the kernel says of it now and how long it has not moved data
+// (quietFor, which the watch keeps across samples). It is busy while its
+// exchange is unfinished:
 //   - the peer spoke last: data came in after the last data went out (a
 //     request being computed), or data came in and none ever went out;
 //   - bytes wait in its receive queue (not read yet), or in its send queue
@@ -44,11 +45,10 @@ type connState struct {
 // answers late: the server spoke last and waits), and one HTTP/2 or other
 // multiplexed connection whose streams are idle, answered or not, beside
 // one that is in flight (the rule sees the connection, not its streams).
-func exchangeUnfinished(prev sockdiag.Socket, seen bool, c sockdiag.Socket, quietFor, window time.Duration) bool {
+func exchangeUnfinished(c sockdiag.Socket, quietFor, window time.Duration) bool {
 	peerSpokeLast := c.DataSegsIn > 0 && (c.DataSegsOut == 0 || c.LastDataRecv < c.LastDataSent)
 	queued := c.RQueue > 0 || c.WQueue > 0 || c.Unacked > 0
-	moved := !seen || c.BytesReceived != prev.BytesReceived || c.BytesAcked != prev.BytesAcked
-	return peerSpokeLast || queued || moved || quietFor < window
+	return peerSpokeLast || queued || quietFor < window
 }
 
 // trafficWatch turns successive socket dumps into samples.
@@ -94,7 +94,7 @@ func (w *trafficWatch) sample(pids []int, now time.Time) trafficSeen {
 			continue // closed; it only told that a connection was there
 		}
 		e.open++
-		if exchangeUnfinished(prev.last, known, c, now.Sub(st.moved), w.window) {
+		if exchangeUnfinished(c, now.Sub(st.moved), w.window) {
 			e.busy++
 		}
 	}
