@@ -8,8 +8,13 @@ COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 # other signal. The same value goes to internal/signals, the only way the
 # program can know it (the linker lets nobody read runtime.godebugDefault).
 GODEBUG_DEFAULT = asyncpreemptoff=1
+# The program starts at internal/early's entry, which holds the stop
+# signals that come before the Go runtime's handlers (amd64 only;
+# internal/early/entry.go says how).
+GOARCH ?= $(shell $(GO) env GOARCH)
+entry = $(if $(filter amd64,$(1)),-E github.com/drainit/drainit/internal/early.entry)
 # urfave_cli_no_docs drops the man-page generator, a third of the binary.
-GOFLAGS_BUILD = -trimpath -tags urfave_cli_no_docs -ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) \
+goflags = -trimpath -tags urfave_cli_no_docs -ldflags "-s -w $(call entry,$(1)) -X main.version=$(VERSION) -X main.commit=$(COMMIT) \
 	-X runtime.godebugDefault=$(GODEBUG_DEFAULT) -X github.com/drainit/drainit/internal/signals.runtimeGodebug=$(GODEBUG_DEFAULT)"
 export CGO_ENABLED = 0
 # Where make build puts the binary; the tests build theirs with OUT=.
@@ -18,7 +23,7 @@ OUT ?= bin/drainit
 .PHONY: build test demo demo-kube bench image release clean
 
 build:
-	$(GO) build $(GOFLAGS_BUILD) -o $(OUT) .
+	$(GO) build $(call goflags,$(GOARCH)) -o $(OUT) .
 
 # The demo's legacy worker and the demo itself, static like drainit so they
 # run inside a busybox container.
@@ -47,9 +52,7 @@ DIST ?= dist
 RELEASE_ARCHES = amd64 arm64
 release:
 	@rm -rf $(DIST) && mkdir -p $(DIST)
-	@for arch in $(RELEASE_ARCHES); do \
-		GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -o $(DIST)/drainit-$(VERSION)-linux-$$arch . || exit 1; \
-	done
+	@$(foreach arch,$(RELEASE_ARCHES),GOOS=linux GOARCH=$(arch) $(GO) build $(call goflags,$(arch)) -o $(DIST)/drainit-$(VERSION)-linux-$(arch) . &&) true
 	@cd $(DIST) && sha256sum drainit-$(VERSION)-linux-* > SHA256SUMS
 	@echo "release binaries in $(abspath $(DIST)):" && ls -l $(DIST)
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -97,18 +98,20 @@ func describeStatus(ws unix.WaitStatus) string {
 }
 
 // A SIGTERM sent 2, 5, 10 and 20ms after drainit's exec, as PID 1 and not,
-// 20 times each, beside tini in the same run. Until internal/early has
-// subscribed, a TERM meets the kernel's default action (before the Go
-// runtime installs its handlers: death, or as PID 1 nothing) or the
-// runtime's (death, or as PID 1 exit 2); from then on it waits in the
-// channel and starts the drain once the workload runs. On two virtual
-// cores the Go runtime's own start takes about 4.5ms and drainit's window
-// ends 7 to 12ms after its exec: at 10ms at least a fifth of the tries
-// must get through (subscribed in main, drainit lost 19 or 20 of 20
-// there), at 20ms every one; the earlier delays are logged beside tini's for the record
-// (make bench measures the window finely).
+// 20 times each, beside tini in the same run. Built as make build does on
+// amd64, drainit starts at internal/early's entry, which catches the stop
+// signals before the Go runtime starts and execs drainit again, the signal
+// pending, when the runtime would die of one before the subscription: from
+// 5ms on every TERM must reach the workload, and at 2ms (where tini itself
+// still dies of it some of the time) no fewer than tini's. Without that
+// entry (go test -run on arm64, or before it existed) the runtime's start,
+// about 4.5ms on two virtual cores, and the packages initialised before
+// internal/early leave the window open until 7 to 12ms.
 func TestStopInTheFirstMilliseconds(t *testing.T) {
 	needRoot(t)
+	if runtime.GOARCH != "amd64" {
+		t.Skipf("drainit's entry is amd64's only; on %s the window is the Go runtime's start (make bench measures it)", runtime.GOARCH)
+	}
 	tini, err := exec.LookPath("tini")
 	if err != nil {
 		t.Skip("tini is not installed (Debian package tini; .ci/run installs it)")
@@ -133,14 +136,12 @@ func TestStopInTheFirstMilliseconds(t *testing.T) {
 					tiniEnds[end]++
 				}
 				t.Logf("TERM %v after exec, %d tries: drainit %v, tini %v", after, tries, ends, tiniEnds)
+				tiniMissed := tries - tiniEnds[earlyDrained]
 				switch {
-				case after >= 20*time.Millisecond && len(missed) > 0:
+				case after >= 5*time.Millisecond && len(missed) > 0:
 					t.Errorf("TERM %v after exec: %d of %d did not reach the workload; the first: %s", after, len(missed), tries, missed[0])
-				case after == 10*time.Millisecond && tries-len(missed) < tries/5:
-					// Subscribed in main, after every package's
-					// initialisation, drainit lost 19 or 20 of 20 here;
-					// now 9 to 20 of 20 get through, depending on load.
-					t.Errorf("TERM %v after exec: %d of %d did not reach the workload, want a fifth through at least; the first: %s", after, len(missed), tries, missed[0])
+				case len(missed) > tiniMissed:
+					t.Errorf("TERM %v after exec: %d of %d did not reach the workload, tini %d; the first: %s", after, len(missed), tries, tiniMissed, missed[0])
 				}
 			}
 		})

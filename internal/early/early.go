@@ -14,12 +14,14 @@
 // the command's packages, makes none when it runs under its own name, and
 // gives the subscription back in TestMain (Unsubscribe) when it runs as a
 // fixture under another (a pod's python), so that its fixtures keep Go's
-// default handling.
+// default handling. A build linked with this package's entry (entry.go)
+// also holds what comes before the runtime's own start.
 package early
 
 import (
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/drainit/drainit/internal/signals"
@@ -53,7 +55,16 @@ func init() {
 		close(ready)
 		return
 	}
+	// What entry's handler caught before the runtime's handlers goes first;
+	// nothing more can come to it now. It is final, and handler's exec
+	// covers the time until the subscription.
+	for sig := syscall.Signal(1); sig < 64; sig++ {
+		if atomic.LoadUint64(&caught)&(1<<sig) != 0 {
+			received <- sig
+		}
+	}
 	signal.Notify(received, stopSignals...)
+	atomic.StoreUint64(&subscribed, 1)
 	go func() {
 		signal.Notify(received, signals.Subscribed()...)
 		signal.Notify(doorbell, syscall.SIGCHLD)

@@ -1,0 +1,125 @@
+#include "textflag.h"
+
+// The program's first instructions when it is linked with
+// -E github.com/drainit/drainit/internal/early.entry (the Makefile does):
+// catch the stop signals, then start the Go runtime as its own entry
+// would. See entry.go for the whole story.
+
+#define SYS_rt_sigaction 13
+#define SYS_rt_sigprocmask 14
+#define SYS_rt_sigreturn 15
+#define SYS_getpid 39
+#define SYS_execve 59
+#define SYS_gettid 186
+#define SYS_tgkill 234
+#define SA_SIGINFO_RESTORER 0x04000004
+
+// The handler runs with every stop signal blocked, so that no two of them
+// interleave their update of caught.
+#define STOP_SIGNALS 0x4A07 // HUP INT QUIT USR1 USR2 TERM, bit sig-1 each
+
+// struct sigaction as rt_sigaction(2) takes it: handler, flags, restorer, mask.
+DATA ·action+0(SB)/8, $·handler(SB)
+DATA ·action+8(SB)/8, $SA_SIGINFO_RESTORER
+DATA ·action+16(SB)/8, $·restorer(SB)
+DATA ·action+24(SB)/8, $STOP_SIGNALS
+GLOBL ·action(SB), RODATA|NOPTR, $32
+
+DATA ·noSignals+0(SB)/8, $0
+GLOBL ·noSignals(SB), RODATA|NOPTR, $8
+
+#define CATCH(sig) \
+	MOVQ $SYS_rt_sigaction, AX; MOVQ $sig, DI; MOVQ $·action(SB), SI; MOVQ $0, DX; MOVQ $8, R10; SYSCALL
+
+// entry leaves the stack as the kernel built it (argc, argv, envp) for the
+// runtime's entry, which it jumps to.
+TEXT ·entry(SB),NOSPLIT|NOFRAME,$0
+	CATCH(15) // SIGTERM first: what runtimes stop with
+	CATCH(2)  // SIGINT
+	CATCH(1)  // SIGHUP
+	CATCH(3)  // SIGQUIT
+	CATCH(10) // SIGUSR1
+	CATCH(12) // SIGUSR2
+	MOVQ 0(SP), AX
+	LEAQ 8(SP), CX
+	MOVQ CX, ·argv(SB)
+	LEAQ 16(SP)(AX*8), CX
+	MOVQ CX, ·envp(SB)
+	MOVQ $SYS_rt_sigprocmask, AX
+	MOVQ $0, DI // SIG_BLOCK nothing: read the mask
+	MOVQ $·noSignals(SB), SI
+	MOVQ $·startMask(SB), DX
+	MOVQ $8, R10
+	SYSCALL
+	JMP _rt0_amd64_linux(SB)
+
+// handler(sig DI, info SI, ctx DX) is called with the C calling convention,
+// by the kernel or by the runtime's forwarding, so it keeps to the registers
+// the callee may change (not BX, BP, R12-R15).
+TEXT ·handler(SB),NOSPLIT|NOFRAME,$0
+	MOVQ DI, R8
+	CMPQ ·subscribed(SB), $0
+	JNE done
+	SUBQ $48, SP
+	// Whose handler is installed: still this one (the runtime has not
+	// started), or the runtime's, which forwards here as it dies of a
+	// signal nobody has subscribed to yet.
+	MOVQ $SYS_rt_sigaction, AX
+	MOVQ R8, DI
+	MOVQ $0, SI
+	LEAQ 0(SP), DX
+	MOVQ $8, R10
+	SYSCALL
+	MOVQ 0(SP), AX
+	MOVQ $·handler(SB), CX
+	CMPQ AX, CX
+	JNE again
+	MOVQ R8, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	LOCK
+	ORQ AX, ·caught(SB)
+	ADDQ $48, SP
+done:
+	RET
+again:
+	// Start the program again with the signal pending on this thread and
+	// blocked until the new runtime unblocks it, into this handler. The
+	// mask is the one the program started with, plus the signal; if the
+	// exec fails, the return restores the runtime's mask and it dies as
+	// it would have.
+	MOVQ R8, CX
+	SUBQ $1, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	ORQ ·startMask(SB), AX
+	MOVQ AX, 32(SP)
+	MOVQ $SYS_rt_sigprocmask, AX
+	MOVQ $2, DI // SIG_SETMASK
+	LEAQ 32(SP), SI
+	MOVQ $0, DX
+	MOVQ $8, R10
+	SYSCALL
+	MOVQ $SYS_getpid, AX
+	SYSCALL
+	MOVQ AX, R9
+	MOVQ $SYS_gettid, AX
+	SYSCALL
+	MOVQ R9, DI
+	MOVQ AX, SI
+	MOVQ R8, DX
+	MOVQ $SYS_tgkill, AX
+	SYSCALL
+	MOVQ $SYS_execve, AX
+	MOVQ $·self(SB), DI
+	MOVQ ·argv(SB), SI
+	MOVQ ·envp(SB), DX
+	SYSCALL
+	ADDQ $48, SP
+	RET
+
+// restorer returns from the handler: x86-64 needs one of the program's own.
+TEXT ·restorer(SB),NOSPLIT|NOFRAME,$0
+	MOVQ $SYS_rt_sigreturn, AX
+	SYSCALL
+	INT $3
