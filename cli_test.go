@@ -62,10 +62,25 @@ func TestEveryOptionHasAVariableAGroupAndAREADMERow(t *testing.T) {
 			t.Errorf("README.md lacks --%s with %s", name, want)
 		}
 	}
+	// The groups come in the README's order, on the help page and in the
+	// README's tables, and the help page leaves no option out.
 	out, _ := exec.Command(drainitBin, "--help").CombinedOutput()
+	help, last, lastReadme := string(out), -1, -1
 	for _, g := range groups {
-		if !strings.Contains(string(out), "   "+g+"\n") {
-			t.Errorf("drainit --help lacks the group %q:\n%s", g, out)
+		i := strings.Index(help, "   "+g+"\n")
+		if i < 0 || i < last {
+			t.Errorf("drainit --help lacks the group %q or has it out of the README's order %q:\n%s", g, groups, out)
+		}
+		last = i
+		j := strings.Index(readme, "**"+strings.ToUpper(g[:1])+g[1:]+"**")
+		if j < 0 || j < lastReadme {
+			t.Errorf("README.md lacks the table heading for %q or has it out of order %q", g, groups)
+		}
+		lastReadme = j
+	}
+	for _, f := range app.Flags {
+		if !strings.Contains(help, "--"+f.Names()[0]+" ") && !strings.Contains(help, "--"+f.Names()[0]+",") {
+			t.Errorf("drainit --help leaves out --%s", f.Names()[0])
 		}
 	}
 }

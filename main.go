@@ -244,6 +244,23 @@ func init() {
 	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, versionLine()) }
 }
 
+// inOrder rewrites a help template so that it lists the flag groups in the
+// order given ("" is the ungrouped --help and --version), each as
+// urfave/cli's own visibleFlagCategoryTemplate lays one out.
+func inOrder(template string, groups ...string) string {
+	const group = `{{range .VisibleFlagCategories}}{{if eq .Name %q}}
+   {{if .Name}}{{.Name}}
+
+   {{end}}{{$flglen := len .Flags}}{{range $i, $e := .Flags}}{{if eq (subtract $flglen $i) 1}}{{$e}}
+{{else}}{{$e}}
+   {{end}}{{end}}{{end}}{{end}}`
+	var b strings.Builder
+	for _, g := range groups {
+		fmt.Fprintf(&b, group, g)
+	}
+	return strings.Replace(template, `{{template "visibleFlagCategoryTemplate" .}}`, b.String(), 1)
+}
+
 // newApp is the command line. Once the termination log is known, its path
 // goes to *tlog, for run to record a usage error there.
 func newApp(runWorkload func(supervise.Config), tlog *string) *cli.App {
@@ -255,8 +272,10 @@ func newApp(runWorkload func(supervise.Config), tlog *string) *cli.App {
 		UsageText:       "drainit [OPTIONS] [--] COMMAND [ARG...]",
 		Version:         version, // the whole line only when asked: reading the build info costs every start
 		HideHelpCommand: true,
-		Writer:          os.Stdout,
-		ErrWriter:       os.Stderr,
+		// The groups in the README's order; urfave/cli sorts them by name.
+		CustomAppHelpTemplate: inOrder(cli.AppHelpTemplate, "", catSignals, catDrain, catBusy, catReport),
+		Writer:                os.Stdout,
+		ErrWriter:             os.Stderr,
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			// The flags did not parse, so the context has none of them:
 			// only the command line itself says where the record goes.
@@ -332,7 +351,7 @@ func newApp(runWorkload func(supervise.Config), tlog *string) *cli.App {
 			&cli.StringFlag{Name: "kube-token-file", Category: catBusy, EnvVars: env("KUBE_TOKEN_FILE"),
 				Usage: "bearer token `PATH`, re-read for every request (default " + kube.TokenFile + ")"},
 			&cli.StringFlag{Name: "kube-ca-file", Category: catBusy, EnvVars: env("KUBE_CA_FILE"),
-				Usage: "`PATH` of the CA bundle for the API server (default " + kube.CAFile + " when there, else the system's)"},
+				Usage: "`PATH` of the CA bundle for the API server (default: ca.crt beside --kube-token-file, else " + kube.CAFile + ", else the system's roots)"},
 			&cli.StringFlag{Name: "pod-name", Category: catBusy, EnvVars: env("POD_NAME"),
 				Usage: "drainit's pod `NAME` (default $POD_NAME, else the hostname)"},
 			&cli.StringFlag{Name: "pod-namespace", Category: catBusy, EnvVars: env("POD_NAMESPACE"),
