@@ -61,6 +61,8 @@ func TestKubeBadInput(t *testing.T) {
 		{[]string{"--kube", "on", "--kube-token-file", token}, "--kube on: no API server"},
 		{[]string{"--kube", "on", "--kube-api", "https://127.0.0.1:6443", "--kube-token-file", filepath.Join(dir, "none")}, filepath.Join(dir, "none")},
 		{[]string{"--kube", "maybe"}, `--kube "maybe"`},
+		// Outside a pod --kube auto is off, but a value given is still checked.
+		{[]string{"--kube-api", "ftp://x"}, `--kube-api "ftp://x"`},
 		{[]string{"--kube", "on", "--kube-api", "127.0.0.1:6443", "--kube-token-file", token, "--pod-namespace", "ns"}, `--kube-api "127.0.0.1:6443"`},
 		{[]string{"--kube", "on", "--kube-api", "https://127.0.0.1:6443", "--kube-token-file", token, "--pod-namespace", "ns",
 			"--kube-ca-file", filepath.Join(dir, "no-ca")}, "--kube-ca-file " + filepath.Join(dir, "no-ca")},

@@ -762,6 +762,10 @@ func kubeFrom(c *cli.Context, tlog string) (*kube.Client, error) {
 	}
 	if cfg.API == "" {
 		cfg.API = kube.InClusterAPI(os.Getenv)
+	} else if _, err := kube.ParseAPI(cfg.API); err != nil {
+		// Refused whether or not --kube auto then finds a pod: a value
+		// given is never ignored.
+		return nil, err
 	}
 	if cfg.TokenFile == "" {
 		cfg.TokenFile = kube.TokenFile

@@ -79,12 +79,22 @@ type Client struct {
 	http      *http.Client
 }
 
+// ParseAPI reads an API server's address as --kube-api takes it; the
+// error names the value.
+func ParseAPI(api string) (*url.URL, error) {
+	u, err := url.Parse(api)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("--kube-api %q: want https://HOST:PORT (or http://HOST:PORT)", api)
+	}
+	return u, nil
+}
+
 // New checks cfg and prepares a client; every error names the value at
 // fault.
 func New(cfg Config) (*Client, error) {
-	u, err := url.Parse(cfg.API)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") {
-		return nil, fmt.Errorf("--kube-api %q: want https://HOST:PORT (or http://HOST:PORT)", cfg.API)
+	u, err := ParseAPI(cfg.API)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Namespace == "" || cfg.Pod == "" {
 		return nil, fmt.Errorf("pod %q in namespace %q: both are needed (--pod-name, --pod-namespace)", cfg.Pod, cfg.Namespace)
