@@ -46,7 +46,6 @@ func TestWorkloadNamedVersionRuns(t *testing.T) {
 // the README documents it with its variable.
 func TestEveryOptionHasAVariableAGroupAndAREADMERow(t *testing.T) {
 	app := newApp(func(supervise.Config) {}, new(string))
-	groups := []string{catSignals, catDrain, catBusy, catReport}
 	readme := string(mustRead(t, "README.md"))
 	for _, f := range app.Flags {
 		name := f.Names()[0]

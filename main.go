@@ -237,6 +237,9 @@ const (
 	catReport  = "logging and reporting"
 )
 
+// groups is the order of the groups in --help and in the README's tables.
+var groups = []string{catSignals, catDrain, catBusy, catReport}
+
 func init() {
 	// As tini and dumb-init answer: --version and -V. There is no version
 	// subcommand: it would make a workload named version unrunnable.
@@ -245,9 +248,9 @@ func init() {
 }
 
 // inOrder rewrites a help template so that it lists the flag groups in the
-// order given ("" is the ungrouped --help and --version), each as
+// order given, after the ungrouped --help and --version, each as
 // urfave/cli's own visibleFlagCategoryTemplate lays one out.
-func inOrder(template string, groups ...string) string {
+func inOrder(template string, groups []string) string {
 	const group = `{{range .VisibleFlagCategories}}{{if eq .Name %q}}
    {{if .Name}}{{.Name}}
 
@@ -255,7 +258,7 @@ func inOrder(template string, groups ...string) string {
 {{else}}{{$e}}
    {{end}}{{end}}{{end}}{{end}}`
 	var b strings.Builder
-	for _, g := range groups {
+	for _, g := range append([]string{""}, groups...) {
 		fmt.Fprintf(&b, group, g)
 	}
 	return strings.Replace(template, `{{template "visibleFlagCategoryTemplate" .}}`, b.String(), 1)
@@ -273,7 +276,7 @@ func newApp(runWorkload func(supervise.Config), tlog *string) *cli.App {
 		Version:         version, // the whole line only when asked: reading the build info costs every start
 		HideHelpCommand: true,
 		// The groups in the README's order; urfave/cli sorts them by name.
-		CustomAppHelpTemplate: inOrder(cli.AppHelpTemplate, "", catSignals, catDrain, catBusy, catReport),
+		CustomAppHelpTemplate: inOrder(cli.AppHelpTemplate, groups),
 		Writer:                os.Stdout,
 		ErrWriter:             os.Stderr,
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {

@@ -58,8 +58,9 @@ func init() {
 	// What entry's handler caught before the runtime's handlers goes first;
 	// nothing more can come to it now. It is final, and handler's exec
 	// covers the time until the subscription.
+	early := atomic.LoadUint64(&caught)
 	for sig := syscall.Signal(1); sig < 64; sig++ {
-		if atomic.LoadUint64(&caught)&(1<<sig) != 0 {
+		if early&(1<<sig) != 0 {
 			received <- sig
 		}
 	}
