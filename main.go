@@ -49,9 +49,6 @@ func main() {
 	// program was being initialised, and to the rest alongside; Signals
 	// waits for the rest, so that all are in place before the workload.
 	sigs, chld := early.Signals()
-	// drainit has no parallel work: one P keeps the runtime from spinning
-	// idle threads on the workload's cores during bursts of SIGCHLD.
-	runtime.GOMAXPROCS(1)
 	os.Exit(run(os.Args, sigs, chld))
 }
 
