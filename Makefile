@@ -20,7 +20,7 @@ export CGO_ENABLED = 0
 # Where make build puts the binary; the tests build theirs with OUT=.
 OUT ?= bin/drainit
 
-.PHONY: build test demo demo-kube bench image release clean
+.PHONY: build test demo demo-kube bench image plugin release clean
 
 build:
 	$(GO) build $(call goflags,$(GOARCH)) -o $(OUT) .
@@ -39,6 +39,7 @@ demo-kube:
 
 test:
 	$(GO) vet ./... ./testdata/bench ./testdata/demo ./testdata/legacyworker
+	cd cmd/kubectl-drainit && $(GO) vet ./... && $(GO) test -count=1 ./...
 	$(GO) test -tags urfave_cli_no_docs -count=1 -timeout 45m ./...
 
 # Not part of `make test` (which runs `bench -short` once, as a smoke test).
@@ -62,12 +63,19 @@ clean:
 # The image from the Dockerfile's offline stage (bin/drainit, no registry):
 # with docker when a Docker engine answers, else with podman. PODMAN_FLAGS
 # takes host-specific podman settings (see README). Tagged drainit:latest
-# too: the name an image's COPY --from=drainit takes.
+# too: the name an image's COPY --from=drainit takes; and PLUGIN_IMAGE, the
+# name kubectl drainit inject gives its init container and image volume.
 IMAGE ?= drainit:$(VERSION)
+PLUGIN_IMAGE = ghcr.io/drainit/drainit:latest
 PODMAN_FLAGS ?=
 image: build
 	@if docker info >/dev/null 2>&1; then \
-		docker build --target offline -t $(IMAGE) -t drainit:latest . ; \
+		docker build --target offline -t $(IMAGE) -t drainit:latest -t $(PLUGIN_IMAGE) . ; \
 	else \
-		podman $(PODMAN_FLAGS) build --target offline -t $(IMAGE) -t drainit:latest . ; \
+		podman $(PODMAN_FLAGS) build --target offline -t $(IMAGE) -t drainit:latest -t $(PLUGIN_IMAGE) . ; \
 	fi
+
+# The kubectl plugin (cmd/kubectl-drainit, a module of its own): put
+# bin/kubectl-drainit on PATH and kubectl drainit runs it.
+plugin:
+	cd cmd/kubectl-drainit && $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o ../../bin/kubectl-drainit .

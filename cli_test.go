@@ -3,6 +3,7 @@ package main
 // The command line itself: version, help, release binaries.
 
 import (
+	"bytes"
 	"debug/elf"
 	"os"
 	"os/exec"
@@ -39,6 +40,36 @@ func TestWorkloadNamedVersionRuns(t *testing.T) {
 	r := startEnv(t, subreaper, []string{"PATH=" + dir + ":" + os.Getenv("PATH")}, []string{drainitBin}, "version", "exit", "3")
 	if code := r.wait(10 * time.Second); code != 3 {
 		t.Errorf("drainit version exit 3: exit %d, want the workload's 3; log:\n%s", code, r.log())
+	}
+}
+
+// kubectl drainit inject turns a pod template's drainit.dev/OPTION
+// annotations into drainit's variables: its list of options (in its own
+// module, which cannot import this one) is drainit's flags, but for
+// --copy-to, which its init container runs and no annotation should.
+func TestInjectKnowsEveryOption(t *testing.T) {
+	src := string(mustRead(t, "cmd/kubectl-drainit/inject.go"))
+	_, list, ok := strings.Cut(src, "var annotationOptions = []string{")
+	list, _, _ = strings.Cut(list, "}")
+	if !ok {
+		t.Fatal("cmd/kubectl-drainit/inject.go has no annotationOptions list")
+	}
+	var known []string
+	for _, q := range strings.Split(list, ",") {
+		if q = strings.Trim(strings.TrimSpace(q), `"`); q != "" {
+			known = append(known, q)
+		}
+	}
+	var flags []string
+	for _, f := range newApp(func(supervise.Config) {}, new(string)).Flags {
+		if name := f.Names()[0]; name != "copy-to" {
+			flags = append(flags, name)
+		}
+	}
+	slices.Sort(known)
+	slices.Sort(flags)
+	if !slices.Equal(known, flags) {
+		t.Errorf("kubectl drainit inject knows the options %q, drainit has %q", known, flags)
 	}
 }
 
@@ -222,5 +253,44 @@ func TestParentDeathSignalDrains(t *testing.T) {
 	})
 	if l := string(mustReadFile(log)); !strings.Contains(l, `msg="drain started" trigger=TERM`) {
 		t.Errorf("want a drain on TERM:\n%s", l)
+	}
+}
+
+// --copy-to is how kubectl drainit inject's init container puts drainit in
+// a pod's volume: the whole binary, executable, or exit 2 naming the path.
+func TestCopyTo(t *testing.T) {
+	dir := t.TempDir()
+	to := filepath.Join(dir, "drainit")
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string // on stderr
+	}{
+		{[]string{"--copy-to", to}, 0, ""},
+		{[]string{"--copy-to", filepath.Join(dir, "none", "drainit")}, 2, "--copy-to " + filepath.Join(dir, "none", "drainit") + ": "},
+		{[]string{"--copy-to", to, "--", "/bin/true"}, 2, "--copy-to " + to + " runs nothing, but a command was given: /bin/true"},
+	} {
+		var stderr bytes.Buffer
+		cmd := exec.Command(drainitBin, tc.args...)
+		cmd.Stderr = &stderr
+		cmd.Env = append(os.Environ(), "DRAINIT_TERMINATION_LOG=none")
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		if code != tc.code || !strings.Contains(stderr.String(), tc.want) || tc.code != 0 && strings.Count(strings.TrimSpace(stderr.String()), "\n") > 0 {
+			t.Errorf("drainit %q: exit %d, stderr %q; want exit %d and one line with %q", tc.args, code, stderr.String(), tc.code, tc.want)
+		}
+	}
+	want, got := mustRead(t, drainitBin), mustRead(t, to)
+	if !bytes.Equal(want, got) {
+		t.Errorf("the copy has %d bytes, drainit %d", len(got), len(want))
+	}
+	if fi, err := os.Stat(to); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("the copy's mode: %v %v, want 0755", fi.Mode(), err)
+	}
+	if out, err := exec.Command(to, "--version").Output(); err != nil || !strings.HasPrefix(string(out), "drainit") {
+		t.Errorf("the copy does not run: %v %q", err, out)
 	}
 }

@@ -5,11 +5,14 @@ package main
 // undone, `docker run` then `docker stop` in a script).
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -145,5 +148,57 @@ func TestStopInTheFirstMilliseconds(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// internal/early's handler execs drainit again when a stop signal would
+// kill the Go runtime before the subscription: the new start has the
+// signal blocked and pending, and the runtime keeps that mask as the one it
+// started with. drainit must catch the signal from its entry and drain
+// the workload with it (--drain-delay 1s: once the workload has said what
+// it has blocked), and the workload must start with nothing blocked, or
+// the drain's TERM would never reach it.
+func TestStopPendingAtTheExec(t *testing.T) {
+	needRoot(t)
+	if runtime.GOARCH != "amd64" {
+		t.Skipf("drainit's entry is amd64's only")
+	}
+	for _, pid1 := range []bool{false, true} {
+		args := []string{"exec"}
+		attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if pid1 {
+			args = append(args, "pid1")
+			attr.Cloneflags = syscall.CLONE_NEWPID | syscall.CLONE_NEWNS
+		}
+		args = append(args, "pending-term", drainitBin, "--grace", "20", "--drain-delay", "1s", "--",
+			"/bin/sh", "-c", "grep SigBlk /proc/self/status >&2; exec /bin/sleep 1000")
+		var log bytes.Buffer
+		cmd := exec.Command(fixtureBin, args...)
+		cmd.Env = append(os.Environ(), fixtureEnv+"=1")
+		cmd.Stdout, cmd.Stderr = &log, &log
+		cmd.SysProcAttr = attr
+		cmd.WaitDelay = time.Second
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		timer := time.AfterFunc(10*time.Second, func() { procfs.KillTree(cmd.Process.Pid); cmd.Process.Kill() })
+		cmd.Wait()
+		timer.Stop()
+		ws := unix.WaitStatus(cmd.ProcessState.Sys().(syscall.WaitStatus))
+		if !ws.Exited() || ws.ExitStatus() != 128+int(unix.SIGTERM) {
+			t.Errorf("pid1=%v: drainit started with TERM pending: %s, want exit 143 (the workload drained by it); log:\n%s", pid1, describeStatus(ws), tail(log.String(), 8))
+			continue
+		}
+		var blocked uint64
+		for line := range strings.Lines(log.String()) {
+			if hex, ok := strings.CutPrefix(line, "SigBlk:"); ok {
+				blocked, _ = strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+			}
+		}
+		if !strings.Contains(log.String(), "SigBlk:") {
+			t.Errorf("pid1=%v: the workload printed no SigBlk; log:\n%s", pid1, tail(log.String(), 8))
+		} else if blocked != 0 {
+			t.Errorf("pid1=%v: the workload started with signals %#x blocked, want none; log:\n%s", pid1, blocked, tail(log.String(), 8))
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -220,7 +221,8 @@ func fixture(args []string) int {
 		err := syscall.Exec(args[0], args, os.Environ())
 		fmt.Fprintln(os.Stderr, "fixture: exec:", err)
 		return 96
-	case "exec": // exec [pid1] ARGV...: execs ARGV with fd 3 marked close-on-exec, so that the test reads EOF there at the instant of the exec; with pid1 (in the PID and mount namespaces its clone made) it first mounts its namespace's /proc; handles nothing
+	case "exec": // exec [pid1] [pending-term] ARGV...: execs ARGV with fd 3 marked close-on-exec, so that the test reads EOF there at the instant of the exec; with pid1 (in the PID and mount namespaces its clone made) it first mounts its namespace's /proc; with pending-term ARGV starts with SIGTERM blocked and pending, as internal/early's handler execs drainit again; handles nothing
+		pendingTerm := false
 		if args[0] == "pid1" {
 			args = args[1:]
 			if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
@@ -232,7 +234,19 @@ func fixture(args []string) int {
 				return 96
 			}
 		}
+		if args[0] == "pending-term" {
+			args, pendingTerm = args[1:], true
+		}
 		syscall.CloseOnExec(3)
+		if pendingTerm {
+			// The mask and the pending signal are this thread's, and the
+			// exec must come from it.
+			runtime.LockOSThread()
+			var term unix.Sigset_t
+			term.Val[0] = 1 << (unix.SIGTERM - 1)
+			unix.PthreadSigmask(unix.SIG_BLOCK, &term, nil)
+			unix.Tgkill(unix.Getpid(), unix.Gettid(), unix.SIGTERM)
+		}
 		err := syscall.Exec(args[0], args, os.Environ())
 		fmt.Fprintln(os.Stderr, "fixture: exec:", err)
 		return 96
@@ -329,6 +343,9 @@ func jobWorker(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 94
 	}
+	// An image's CMD has no shell to expand it: --log /t/$HOSTNAME.jobs
+	// gives each pod of a Deployment its own log.
+	*logPath = os.ExpandEnv(*logPath)
 	var stop atomic.Bool
 	if *sigName != "" {
 		sig, _ := signame.Parse(*sigName)

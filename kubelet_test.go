@@ -267,37 +267,34 @@ func TestKubeletEvictionLeavesARecord(t *testing.T) {
 	// 10s at volume usage measured every second (the node's
 	// volumeStatsAggPeriod), then fails the pod with reason Evicted.
 	ready := time.Now()
-	waitFor(t, 45*time.Second, "the kubelet to evict the pod (status.reason Evicted)", func() bool { return p.reason(t) == "Evicted" })
+	var terms []termination
+	waitFor(t, 45*time.Second, "the kubelet to evict the pod (status.reason Evicted)", func() bool {
+		var reason string
+		reason, terms = p.ended(t)
+		return reason == "Evicted"
+	})
 	t.Logf("evicted %v after the pod was ready", time.Since(ready).Round(100*time.Millisecond))
-	// Then the container's end: the kill (the kubelet's least grace, 2s),
-	// the exit seen by the PLEG's relist (every second) and the status
-	// synced. The kubelet may first report a placeholder
-	// (ContainerStatusUnknown, no finish time) before the container's real
-	// end with its message.
-	record := func() bool {
-		return slices.ContainsFunc(p.terminations(), func(term termination) bool {
-			return strings.HasPrefix(term.Message, "draining since") || strings.Contains(term.Message, "reached")
-		})
+	// That is also the container's end: the kubelet's status manager holds a
+	// terminal phase and its reason back while a container could still run
+	// (status_manager.go, mergePodStatus), and sends them in the patch that
+	// carries the container's final state. So this one read decides. For an
+	// evicted pod the kubelet removes the containers as soon as the PLEG
+	// sees them die (kubelet.go, cleanUpContainersInPod: an evicted pod's
+	// content may all go), and when that comes before the status is
+	// generated, the final state is the kubelet's placeholder,
+	// ContainerStatusUnknown "could not be located", without the
+	// termination log (1 run in 3 or so under a full make test): the
+	// kubelet's loss, not drainit's, whose record is then its Draining Event,
+	// checked below. Any other end is a failure.
+	switch {
+	case slices.ContainsFunc(terms, func(term termination) bool {
+		return strings.HasPrefix(term.Message, "draining since") || strings.Contains(term.Message, "reached")
+	}):
+	case slices.ContainsFunc(terms, func(term termination) bool { return term.Reason == "ContainerStatusUnknown" }):
+		t.Logf("the kubelet removed the container before it read its end, and kept its placeholder: %+v", terms)
+	default:
+		t.Fatalf("the pod is Evicted, but its container's end has no record of the drain: %+v", terms)
 	}
-	evicted := time.Now()
-	for !record() {
-		if time.Since(evicted) > 30*time.Second {
-			// Now and then (1 run in 3 or so under a full make test) the
-			// kubelet keeps only its placeholder for an evicted pod's
-			// container, ContainerStatusUnknown "could not be located",
-			// and never reads the termination log: the kubelet's loss,
-			// not drainit's. drainit's own record then is the Draining
-			// Event, checked below; anything else is a failure.
-			terms := p.terminations()
-			if !slices.ContainsFunc(terms, func(term termination) bool { return term.Reason == "ContainerStatusUnknown" }) {
-				t.Fatalf("no record of the drain in the container's terminations 30s after the eviction: %+v", terms)
-			}
-			t.Logf("the kubelet kept only its placeholder for the container's end: %+v", terms)
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Logf("the termination record, or the kubelet's placeholder, %v after the eviction", time.Since(evicted).Round(100*time.Millisecond))
 	d := p.drainitEvent(t, "Draining")
 	if !strings.Contains(d.Note, "draining") {
 		t.Errorf("Draining event %+v", d)

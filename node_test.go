@@ -320,8 +320,32 @@ func writeWorkerImage(w io.Writer, name, stopSignal string) error {
 // writeImage writes a one-layer image as `docker save` does, which
 // `ctr images import` reads.
 func writeImage(w io.Writer, name string, files, links map[string]string, entrypoint, env []string, stopSignal string) error {
-	var layer bytes.Buffer
-	tw := tar.NewWriter(&layer)
+	cfg := map[string]any{"Entrypoint": entrypoint, "Env": env}
+	if stopSignal != "" {
+		cfg["StopSignal"] = stopSignal
+	}
+	layer, config, err := imageParts(files, links, cfg)
+	if err != nil {
+		return err
+	}
+	manifest, _ := json.Marshal([]map[string]any{{"Config": "config.json", "RepoTags": []string{name}, "Layers": []string{"layer.tar"}}})
+	out := tar.NewWriter(w)
+	for _, f := range []struct {
+		name string
+		b    []byte
+	}{{"manifest.json", manifest}, {"config.json", config}, {"layer.tar", layer}} {
+		out.WriteHeader(&tar.Header{Name: f.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(f.b))})
+		out.Write(f.b)
+	}
+	return out.Close()
+}
+
+// imageParts is an image's one layer (an uncompressed tar of files and
+// symbolic links, with the directories a container needs) and its config,
+// whose "config" is cfg (Entrypoint, Cmd, Env …).
+func imageParts(files, links map[string]string, cfg map[string]any) (layer, config []byte, err error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
 	dirs := map[string]bool{}
 	paths := slices.Sorted(func(yield func(string) bool) {
 		for p := range files {
@@ -351,31 +375,18 @@ func writeImage(w io.Writer, name string, files, links map[string]string, entryp
 		}
 		b, err := os.ReadFile(files[p])
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		tw.WriteHeader(&tar.Header{Name: rel, Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(b))})
 		tw.Write(b)
 	}
 	if err := tw.Close(); err != nil {
-		return err
+		return nil, nil, err
 	}
-	sum := sha256.Sum256(layer.Bytes())
-	cfg := map[string]any{"Entrypoint": entrypoint, "Env": env}
-	if stopSignal != "" {
-		cfg["StopSignal"] = stopSignal
-	}
-	config, _ := json.Marshal(map[string]any{"architecture": runtime.GOARCH, "os": "linux", "config": cfg,
+	sum := sha256.Sum256(buf.Bytes())
+	config, _ = json.Marshal(map[string]any{"architecture": runtime.GOARCH, "os": "linux", "config": cfg,
 		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + hex.EncodeToString(sum[:])}}})
-	manifest, _ := json.Marshal([]map[string]any{{"Config": "config.json", "RepoTags": []string{name}, "Layers": []string{"layer.tar"}}})
-	out := tar.NewWriter(w)
-	for _, f := range []struct {
-		name string
-		b    []byte
-	}{{"manifest.json", manifest}, {"config.json", config}, {"layer.tar", layer.Bytes()}} {
-		out.WriteHeader(&tar.Header{Name: f.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(f.b))})
-		out.Write(f.b)
-	}
-	return out.Close()
+	return buf.Bytes(), config, nil
 }
 
 func (n *node) startKubelet(nsPath, kubelet string) error {
@@ -1020,14 +1031,29 @@ func (p *kpod) annotations(t *testing.T) map[string]string {
 	return p.n.cp.annotationsOf(t, p.path)
 }
 
-// reason is the pod's status.reason (Evicted, once the kubelet evicted it).
-func (p *kpod) reason(t *testing.T) string {
+// ended reads the pod's status.reason (Evicted, once the kubelet evicted
+// it) and, from the same version of the pod, its worker container's ends.
+func (p *kpod) ended(t *testing.T) (reason string, terms []termination) {
 	t.Helper()
 	var obj struct {
-		Status struct{ Reason string } `json:"status"`
+		Status struct {
+			Reason            string
+			ContainerStatuses []struct {
+				Name      string
+				State     struct{ Terminated *termination }
+				LastState struct{ Terminated *termination } `json:"lastState"`
+			} `json:"containerStatuses"`
+		} `json:"status"`
 	}
 	json.Unmarshal(p.n.cp.must(t, "GET", p.path, "", nil), &obj)
-	return obj.Status.Reason
+	for _, cs := range obj.Status.ContainerStatuses {
+		for _, term := range []*termination{cs.LastState.Terminated, cs.State.Terminated} {
+			if cs.Name == "worker" && term != nil {
+				terms = append(terms, *term)
+			}
+		}
+	}
+	return obj.Status.Reason, terms
 }
 
 // ready reports the pod's Ready condition, as the kubelet sets it.

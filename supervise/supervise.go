@@ -118,9 +118,10 @@ func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 	}
 	s.child, s.pgid = pid, pid
 	// drainit has no parallel work: one P keeps the runtime from spinning
-	// idle threads on the workload's cores during bursts of SIGCHLD. It
-	// stops the world for about a millisecond and a half on two virtual
-	// cores, so it comes once the workload is on its way, not before.
+	// idle threads on the workload's cores during bursts of SIGCHLD. The
+	// command has one from its start (internal/early), where it costs
+	// little; elsewhere (the tests) this stops the world, so it comes once
+	// the workload is on its way, not before.
 	runtime.GOMAXPROCS(1)
 	s.log.Debug("started workload", "pid", pid, "argv", cfg.Argv, "foreground", tty)
 	// As dumb-init does: drainit must not keep the workload's directory

@@ -7,7 +7,7 @@
 //
 // Go initialises a program's packages in import-path order, each once the
 // packages it imports are done. This one imports only os, os/signal,
-// syscall and internal/signals (which imports only os and syscall), so it
+// runtime, syscall and internal/signals (which imports only os and syscall), so it
 // comes right after the runtime's own start and those few, before the
 // packages that take time to initialise (crypto/x509, net/http,
 // urfave/cli). Only the command imports it: the test binary, which links
@@ -21,6 +21,7 @@ package early
 import (
 	"os"
 	"os/signal"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 
@@ -66,6 +67,14 @@ func init() {
 	}
 	signal.Notify(received, stopSignals...)
 	atomic.StoreUint64(&subscribed, 1)
+	// One P from here on: drainit has no parallel work, and every P the
+	// runtime starts with leaves its own partly used spans and idle
+	// threads behind (anonymous memory 1.3 MiB instead of 1.7 on two
+	// virtual cores). None of drainit's goroutines runs yet, so the stop of
+	// the world is short, and it comes once the stop signals are held.
+	// drainit serves no memory profile: nothing need be sampled for one.
+	runtime.GOMAXPROCS(1)
+	runtime.MemProfileRate = 0
 	go func() {
 		signal.Notify(received, signals.Subscribed()...)
 		signal.Notify(doorbell, syscall.SIGCHLD)

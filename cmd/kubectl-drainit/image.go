@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/docker/cli/cli/config"
+	"github.com/docker/cli/cli/config/configfile"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// imageConfigs reads images' configs for their ENTRYPOINT and CMD: anonymously,
+// with the credentials of the user's Docker config ($DOCKER_CONFIG, else
+// ~/.docker), or of the config file --docker-config names. Each image is
+// read once.
+type imageConfigs struct {
+	keychain authn.Keychain
+	platform v1.Platform
+	seen     map[string]imageCommand
+}
+
+type imageCommand struct {
+	entrypoint, cmd []string
+	err             error
+}
+
+func newRegistry(dockerConfig, platform string) (*imageConfigs, error) {
+	r := &imageConfigs{keychain: authn.DefaultKeychain, seen: map[string]imageCommand{}}
+	os_, arch, ok := strings.Cut(platform, "/")
+	if !ok || os_ == "" || arch == "" {
+		return nil, fmt.Errorf("--platform %q: want OS/ARCH, as linux/amd64", platform)
+	}
+	arch, variant, _ := strings.Cut(arch, "/")
+	r.platform = v1.Platform{OS: os_, Architecture: arch, Variant: variant}
+	if dockerConfig != "" {
+		f, err := os.Open(dockerConfig)
+		if err != nil {
+			return nil, fmt.Errorf("--docker-config: %w", err)
+		}
+		defer f.Close()
+		cf, err := config.LoadFromReader(f)
+		if err != nil {
+			return nil, fmt.Errorf("--docker-config %s: %w", dockerConfig, err)
+		}
+		r.keychain = fileKeychain{cf}
+	}
+	return r, nil
+}
+
+func (r *imageConfigs) command(image string) ([]string, []string, error) {
+	if c, ok := r.seen[image]; ok {
+		return c.entrypoint, c.cmd, c.err
+	}
+	var c imageCommand
+	c.entrypoint, c.cmd, c.err = r.read(image)
+	r.seen[image] = c
+	return c.entrypoint, c.cmd, c.err
+}
+
+func (r *imageConfigs) read(image string) ([]string, []string, error) {
+	ref, err := name.ParseReference(image)
+	if err != nil {
+		return nil, nil, err
+	}
+	img, err := remote.Image(ref, remote.WithAuthFromKeychain(r.keychain), remote.WithPlatform(r.platform))
+	if err != nil {
+		return nil, nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, nil, err
+	}
+	return cf.Config.Entrypoint, cf.Config.Cmd, nil
+}
+
+// fileKeychain answers with the credentials of one Docker config file.
+type fileKeychain struct{ cf *configfile.ConfigFile }
+
+func (k fileKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
+	key := target.RegistryStr()
+	if key == name.DefaultRegistry {
+		key = authn.DefaultAuthKey
+	}
+	ac, err := k.cf.GetAuthConfig(key)
+	if err != nil {
+		return nil, err
+	}
+	if ac.Username == "" && ac.Password == "" && ac.Auth == "" && ac.IdentityToken == "" && ac.RegistryToken == "" {
+		return authn.Anonymous, nil
+	}
+	return authn.FromConfig(authn.AuthConfig{Username: ac.Username, Password: ac.Password, Auth: ac.Auth,
+		IdentityToken: ac.IdentityToken, RegistryToken: ac.RegistryToken}), nil
+}

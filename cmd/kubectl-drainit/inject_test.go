@@ -1,0 +1,425 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"log"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"sigs.k8s.io/yaml"
+)
+
+// testRegistry is go-containerregistry's registry on loopback, holding
+// images whose configs have the given ENTRYPOINT and CMD: inject reads
+// them over the registry protocol, as it reads any registry.
+func testRegistry(t *testing.T, images map[string]v1.Config) string {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	for repo, cfg := range images {
+		img, err := mutate.Config(empty.Image, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := name.ParseReference(u.Host + "/" + repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatalf("push %s: %v", ref, err)
+		}
+	}
+	return u.Host
+}
+
+// runInject runs the command as kubectl would, with manifest on stdin.
+func runInject(t *testing.T, manifest string, args ...string) (out, errs string, code int) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code = run(append([]string{"inject"}, args...), strings.NewReader(manifest), &stdout, &stderr)
+	return stdout.String(), stderr.String(), code
+}
+
+func decodeAll(t *testing.T, out string) []map[string]any {
+	t.Helper()
+	docs, _, err := readDocuments(strings.NewReader(out))
+	if err != nil {
+		t.Fatalf("the output does not decode: %v\n%s", err, out)
+	}
+	var objs []map[string]any
+	for _, d := range docs {
+		objs = append(objs, d.obj)
+	}
+	return objs
+}
+
+// containerNamed finds a container in any pod spec of obj.
+func containerNamed(t *testing.T, obj map[string]any, name string) map[string]any {
+	t.Helper()
+	specPath, _, ok := podTemplate(stringAt(obj, "kind"))
+	if !ok {
+		t.Fatalf("%s has no pod template", stringAt(obj, "kind"))
+	}
+	spec, _ := mapAt(obj, specPath...)
+	for _, list := range []string{"containers", "initContainers"} {
+		cs, _ := spec[list].([]any)
+		for _, c := range cs {
+			if stringAt(c, "name") == name {
+				return c.(map[string]any)
+			}
+		}
+	}
+	t.Fatalf("no container %s in %v", name, obj)
+	return nil
+}
+
+func argv(c map[string]any) []string {
+	return append(stringList(c["command"]), stringList(c["args"])...)
+}
+
+func TestEveryKindIsWrapped(t *testing.T) {
+	pod := `{"containers": [{"name": "w", "image": "x", "command": ["/w"]}]}`
+	for _, tc := range []struct{ kind, manifest string }{
+		{"Pod", `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": ` + pod + `}`},
+		{"Deployment", `{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"spec": ` + pod + `}}}`},
+		{"StatefulSet", `{"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "s"}, "spec": {"template": {"spec": ` + pod + `}}}`},
+		{"DaemonSet", `{"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "ds"}, "spec": {"template": {"spec": ` + pod + `}}}`},
+		{"ReplicaSet", `{"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "r"}, "spec": {"template": {"spec": ` + pod + `}}}`},
+		{"ReplicationController", `{"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "rc"}, "spec": {"template": {"spec": ` + pod + `}}}`},
+		{"Job", `{"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": ` + pod + `}}}`},
+		{"CronJob", `{"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"}, "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": ` + pod + `}}}}}`},
+		{"PodTemplate", `{"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "t"}, "template": {"spec": ` + pod + `}}`},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			out, errs, code := runInject(t, tc.manifest)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			objs := decodeAll(t, out)
+			if len(objs) != 1 {
+				t.Fatalf("%d objects out, want 1", len(objs))
+			}
+			if got := argv(containerNamed(t, objs[0], "w")); !slices.Equal(got, []string{binaryPath, "--", "/w"}) {
+				t.Errorf("argv %q", got)
+			}
+			installer := containerNamed(t, objs[0], installerName)
+			if got := argv(installer); !slices.Equal(got, []string{"/drainit", "--copy-to", binaryPath}) || installer["image"] != defaultImage {
+				t.Errorf("init container %v", installer)
+			}
+		})
+	}
+}
+
+func TestListItemsAndOtherObjects(t *testing.T) {
+	manifest := `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Service
+  metadata: {name: s}
+  spec: {ports: [{port: 80}]}
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: d}
+  spec:
+    template:
+      spec:
+        containers: [{name: w, image: x, command: [/w]}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c}
+data: {a: b}
+`
+	out, errs, code := runInject(t, manifest)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	objs := decodeAll(t, out)
+	if len(objs) != 2 {
+		t.Fatalf("%d documents out, want 2:\n%s", len(objs), out)
+	}
+	items := objs[0]["items"].([]any)
+	if argv(containerNamed(t, items[1].(map[string]any), "w"))[0] != binaryPath {
+		t.Errorf("the List's Deployment is not wrapped:\n%s", out)
+	}
+	var svc, cm map[string]any
+	yaml.Unmarshal([]byte("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80}]}"), &svc)
+	yaml.Unmarshal([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}"), &cm)
+	if a, b := mustJSON(t, items[0]), mustJSON(t, svc); a != b {
+		t.Errorf("the Service changed: %s, want %s", a, b)
+	}
+	if a, b := mustJSON(t, objs[1]), mustJSON(t, cm); a != b {
+		t.Errorf("the ConfigMap changed: %s, want %s", a, b)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// Kubernetes' rules for the command a container runs, with the image's
+// ENTRYPOINT and CMD read from its registry.
+func TestCommandAndArgs(t *testing.T) {
+	host := testRegistry(t, map[string]v1.Config{
+		"both:1":      {Entrypoint: []string{"/ep", "-x"}, Cmd: []string{"serve"}},
+		"cmd-only:1":  {Cmd: []string{"/bin/worker", "--loop"}},
+		"ep-only:1":   {Entrypoint: []string{"/ep"}},
+		"nothing:1":   {},
+		"tini:1":      {Entrypoint: []string{"/usr/bin/tini", "--"}, Cmd: []string{"app"}},
+		"dumb-init:1": {Entrypoint: []string{"dumb-init"}, Cmd: []string{"app"}},
+	})
+	for _, tc := range []struct {
+		name, image   string
+		command, args []string
+		want          []string // nil: not wrapped
+		err           string
+	}{
+		{name: "neither: ENTRYPOINT and CMD", image: "both:1", want: []string{"/ep", "-x", "serve"}},
+		{name: "args alone replace CMD", image: "both:1", args: []string{"work"}, want: []string{"/ep", "-x", "work"}},
+		{name: "command drops CMD", image: "both:1", command: []string{"/other"}, want: []string{"/other"}},
+		{name: "command and args", image: "both:1", command: []string{"/other"}, args: []string{"a"}, want: []string{"/other", "a"}},
+		{name: "CMD only", image: "cmd-only:1", want: []string{"/bin/worker", "--loop"}},
+		{name: "ENTRYPOINT only, args", image: "ep-only:1", args: []string{"a", "b"}, want: []string{"/ep", "a", "b"}},
+		{name: "an image with neither", image: "nothing:1", err: "has neither ENTRYPOINT nor CMD"},
+		{name: "already tini", image: "tini:1"},
+		{name: "already dumb-init", image: "dumb-init:1"},
+		{name: "command names tini", image: "both:1", command: []string{"tini", "--", "x"}},
+		{name: "an image not in the registry", image: "missing:1", err: "add command:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := map[string]any{"name": "w", "image": host + "/" + tc.image}
+			if tc.command != nil {
+				c["command"] = anys(tc.command)
+			}
+			if tc.args != nil {
+				c["args"] = anys(tc.args)
+			}
+			doc := map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "p"},
+				"spec": map[string]any{"containers": []any{c}}}
+			out, errs, code := runInject(t, mustJSON(t, doc))
+			switch {
+			case tc.err != "":
+				if code != exitFailed || !strings.Contains(errs, tc.err) || !strings.Contains(errs, "container w") || out != "" {
+					t.Fatalf("exit %d, stderr %q, stdout %q: want exit 1 naming container w and %q, nothing written", code, errs, out, tc.err)
+				}
+				return
+			case code != 0:
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			got := containerNamed(t, decodeAll(t, out)[0], "w")
+			if tc.want == nil {
+				if a := argv(got); len(a) > 0 && a[0] == binaryPath || !strings.Contains(errs, "not wrapped") {
+					t.Errorf("an init wrapped again: %q, stderr %q", argv(got), errs)
+				}
+				return
+			}
+			if want := append([]string{binaryPath, "--"}, tc.want...); !slices.Equal(argv(got), want) {
+				t.Errorf("argv %q, want %q", argv(got), want)
+			}
+		})
+	}
+}
+
+const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  replicas: 3
+  template:
+    metadata:
+      annotations:
+        drainit.dev/drain-file: /q/drain
+        drainit.dev/grace: "45"
+        other.example/keep: "yes"
+    spec:
+      initContainers:
+      - name: migrate
+        image: x
+        command: [/migrate]
+      - name: proxy
+        image: x
+        command: [/proxy]
+        restartPolicy: Always
+      containers:
+      - name: web
+        image: x
+        command: [/web]
+        env:
+        - {name: POD_NAME, value: mine}
+      - name: log
+        image: x
+        command: [/log]
+`
+
+func TestInjectTwiceChangesNothing(t *testing.T) {
+	for _, args := range [][]string{nil, {"--rbac"}, {"--via", "image-volume"}, {"--container", "web,proxy", "--rbac"}} {
+		once, errs, code := runInject(t, deployment, args...)
+		if code != 0 {
+			t.Fatalf("%q: exit %d: %s", args, code, errs)
+		}
+		twice, errs, code := runInject(t, once, args...)
+		if code != 0 || twice != once {
+			t.Errorf("%q: the second inject (exit %d, %s) changed\n%s\ninto\n%s", args, code, errs, once, twice)
+		}
+		js, err := yaml.YAMLToJSON([]byte(deployment))
+		if err != nil {
+			t.Fatal(err)
+		}
+		asJSON, _, _ := runInject(t, string(js), args...)
+		if !strings.HasPrefix(asJSON, "{") {
+			t.Errorf("%q: JSON in, not JSON out: %s", args, asJSON)
+		}
+		again, _, _ := runInject(t, asJSON, args...)
+		if again != asJSON {
+			t.Errorf("%q: JSON injected twice changed:\n%s\ninto\n%s", args, asJSON, again)
+		}
+	}
+}
+
+func envOf(c map[string]any) map[string]string {
+	m := map[string]string{}
+	vars, _ := c["env"].([]any)
+	for _, v := range vars {
+		val := stringAt(v, "value")
+		if f := stringAt(v, "valueFrom", "fieldRef", "fieldPath"); f != "" {
+			val = "field:" + f
+		}
+		m[stringAt(v, "name")] = val
+	}
+	return m
+}
+
+func TestContainersAnnotationsAndEnvironment(t *testing.T) {
+	out, errs, code := runInject(t, deployment)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	d := decodeAll(t, out)[0]
+	for _, name := range []string{"web", "log"} {
+		c := containerNamed(t, d, name)
+		if argv(c)[0] != binaryPath {
+			t.Errorf("container %s not wrapped: %q", name, argv(c))
+		}
+		env := envOf(c)
+		want := map[string]string{"POD_NAMESPACE": "field:metadata.namespace", "DRAINIT_CONTAINER": name,
+			"DRAINIT_DRAIN_FILE": "/q/drain", "DRAINIT_GRACE": "45", "POD_NAME": "field:metadata.name"}
+		if name == "web" {
+			want["POD_NAME"] = "mine" // the container's own stays
+		}
+		for k, v := range want {
+			if env[k] != v {
+				t.Errorf("container %s: %s=%q, want %q (env %v)", name, k, env[k], v, env)
+			}
+		}
+	}
+	for _, name := range []string{"migrate", "proxy"} {
+		if c := containerNamed(t, d, name); argv(c)[0] == binaryPath {
+			t.Errorf("init container %s wrapped without --container", name)
+		}
+	}
+	// The annotation changed, inject again: the variable follows.
+	changed := strings.Replace(out, "drainit.dev/drain-file: /q/drain", "drainit.dev/drain-file: /q/stop", 1)
+	again, _, _ := runInject(t, changed)
+	if env := envOf(containerNamed(t, decodeAll(t, again)[0], "web")); env["DRAINIT_DRAIN_FILE"] != "/q/stop" {
+		t.Errorf("after the annotation changed: DRAINIT_DRAIN_FILE=%q, want /q/stop", env["DRAINIT_DRAIN_FILE"])
+	}
+	out, _, _ = runInject(t, deployment, "--container", "proxy")
+	d = decodeAll(t, out)[0]
+	if argv(containerNamed(t, d, "proxy"))[0] != binaryPath || argv(containerNamed(t, d, "web"))[0] == binaryPath {
+		t.Errorf("--container proxy: want the sidecar wrapped and nothing else:\n%s", out)
+	}
+}
+
+func TestDeliveryAndRBAC(t *testing.T) {
+	out, errs, code := runInject(t, deployment, "--via", "image-volume", "--image", "registry.example/drainit:1", "--rbac")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	objs := decodeAll(t, out)
+	spec, _ := mapAt(objs[0], "spec", "template", "spec")
+	vols := spec["volumes"].([]any)
+	if len(vols) != 1 || stringAt(vols[0], "image", "reference") != "registry.example/drainit:1" {
+		t.Errorf("volumes %v, want drainit's image volume", vols)
+	}
+	for _, c := range spec["initContainers"].([]any) {
+		if stringAt(c, "name") == installerName {
+			t.Errorf("an image volume needs no init container: %v", c)
+		}
+	}
+	if spec["serviceAccountName"] != "drainit" {
+		t.Errorf("serviceAccountName %v", spec["serviceAccountName"])
+	}
+	var kinds []string
+	for _, o := range objs[1:] {
+		if stringAt(o, "metadata", "namespace") != "shop" {
+			t.Errorf("%s in namespace %q, want shop", stringAt(o, "kind"), stringAt(o, "metadata", "namespace"))
+		}
+		kinds = append(kinds, stringAt(o, "kind"))
+	}
+	if !slices.Equal(kinds, []string{"ServiceAccount", "Role", "RoleBinding"}) {
+		t.Errorf("--rbac wrote %v", kinds)
+	}
+	// A pod with its own service account keeps it, and the binding names it.
+	own := strings.Replace(deployment, "    spec:\n      initContainers:", "    spec:\n      serviceAccountName: web\n      initContainers:", 1)
+	out, _, _ = runInject(t, own, "--rbac")
+	objs = decodeAll(t, out)
+	if len(objs) != 3 || stringAt(objs[2], "kind") != "RoleBinding" || stringAt(objs[2]["subjects"].([]any)[0], "name") != "web" {
+		t.Errorf("--rbac with serviceAccountName web:\n%s", out)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	dir := t.TempDir()
+	badConfig := filepath.Join(dir, "config.json")
+	os.WriteFile(badConfig, []byte("{not json"), 0o600)
+	for _, tc := range []struct {
+		name     string
+		manifest string
+		args     []string
+		code     int
+		want     string
+	}{
+		{"unknown annotation", strings.Replace(deployment, "drain-file:", "drian-file:", 1), nil, exitFailed, "annotation drainit.dev/drian-file: drainit has no option --drian-file"},
+		{"annotation for what inject sets", strings.Replace(deployment, "drain-file: /q/drain", "pod-name: x", 1), nil, exitFailed, "inject sets drainit's pod and container itself"},
+		{"a container no template has", deployment, []string{"--container", "wbe"}, exitFailed, "--container wbe: no pod template has a container of that name"},
+		{"bad --via", deployment, []string{"--via", "sidecar"}, exitUsage, `--via "sidecar"`},
+		{"empty --image", deployment, []string{"--image", ""}, exitUsage, "--image is empty"},
+		{"bad --platform", deployment, []string{"--platform", "amd64"}, exitUsage, `--platform "amd64"`},
+		{"unreadable --docker-config", deployment, []string{"--docker-config", filepath.Join(dir, "none.json")}, exitUsage, "--docker-config"},
+		{"malformed --docker-config", deployment, []string{"--docker-config", badConfig}, exitUsage, "--docker-config " + badConfig},
+		{"bad YAML", "kind: [", nil, exitFailed, "YAML document 1"},
+		{"bad JSON", `{"kind": `, nil, exitFailed, "JSON document 1"},
+		{"no image and no command", `{"kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"w"}]}}`, nil, exitFailed, "Pod/p, container w: no image and no command"},
+		{"unknown command", "", []string{"--x"}, exitUsage, "flag provided but not defined"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errs, code := runInject(t, tc.manifest, tc.args...)
+			if code != tc.code || !strings.Contains(errs, tc.want) || out != "" {
+				t.Errorf("exit %d, stderr %q, stdout %q: want exit %d, %q, nothing written", code, errs, out, tc.code, tc.want)
+			}
+			if n := strings.Count(strings.TrimSpace(errs), "\n"); tc.code == exitFailed && n > 0 {
+				t.Errorf("stderr has %d lines, want one: %q", n+1, errs)
+			}
+		})
+	}
+}

@@ -1,0 +1,275 @@
+package main
+
+// kubectl drainit inject on the tests' real node: a real registry (Debian's
+// docker-registry, in the node's network namespace) serves an image built
+// without drainit, whose ENTRYPOINT and CMD are only in its config, and
+// drainit's own image; containerd pulls both; the real Deployment and
+// ReplicaSet controllers roll a Deployment out, and the real kubelet stops
+// its pods.
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The registry listens on the node's loopback: containerd reaches it there
+// over plain HTTP, as it does any localhost registry.
+const registryHost = "127.0.0.1:5000"
+
+var (
+	registryOnce sync.Once
+	registryErr  error
+	pluginOnce   sync.Once
+	pluginBin    string
+	pluginErr    error
+)
+
+// needRegistry starts docker-registry in the node's network namespace,
+// once, and pushes the tests' images to it: the worker, without drainit,
+// as worker:1 and worker:2 (the same image under the rollout's two tags),
+// and drainit's image as make image builds it.
+func needRegistry(t *testing.T, n *node) *http.Client {
+	t.Helper()
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: dialIn(n.cp.netns)}}
+	registryOnce.Do(func() { registryErr = startRegistry(n, client) })
+	if registryErr != nil {
+		t.Fatal(registryErr)
+	}
+	return client
+}
+
+func startRegistry(n *node, client *http.Client) error {
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		return fmt.Errorf("docker-registry is not installed (Debian package docker-registry; .ci/run installs it)")
+	}
+	dir := filepath.Join(n.dir, "registry")
+	os.MkdirAll(dir, 0o755)
+	config := filepath.Join(dir, "config.yml")
+	os.WriteFile(config, []byte(fmt.Sprintf(`version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: %s}, delete: {enabled: true}}
+http: {addr: %s}
+`, filepath.Join(dir, "data"), registryHost)), 0o644)
+	n.run("registry", bin, "serve", config)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := client.Get("http://" + registryHost + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("docker-registry not answering on %s after 30s (%v): %s", registryHost, err, tail(string(mustReadFile(filepath.Join(n.dir, "registry.log"))), 5))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	links := map[string]string{}
+	for _, c := range []string{"sh", "sleep", "cat", "true"} {
+		links["/bin/"+c] = "busybox"
+	}
+	worker := map[string]any{"Entrypoint": []string{"/fixture", "jobs"},
+		"Cmd": []string{"--log", "/t/$HOSTNAME.jobs", "--job", "10s", "--file", "/tmp/drain"},
+		"Env": []string{fixtureEnv + "=1", "PATH=/bin"}}
+	for _, img := range []struct {
+		refs  []string
+		files map[string]string
+		links map[string]string
+		cfg   map[string]any
+	}{
+		{[]string{"worker:1", "worker:2"}, map[string]string{"/fixture": fixtureBin, "/bin/busybox": "/bin/busybox"}, links, worker},
+		{[]string{"drainit:test"}, map[string]string{"/drainit": drainitBin}, nil, map[string]any{"Entrypoint": []string{"/drainit", "--"}}},
+	} {
+		layer, config, err := imageParts(img.files, img.links, img.cfg)
+		if err != nil {
+			return err
+		}
+		for _, ref := range img.refs {
+			if err := pushImage(client, ref, layer, config); err != nil {
+				return fmt.Errorf("pushing %s: %w", ref, err)
+			}
+		}
+	}
+	return nil
+}
+
+// pushImage pushes one image by the registry's HTTP API (distribution
+// spec: a monolithic upload of each blob, then the OCI manifest).
+func pushImage(client *http.Client, ref string, layer, config []byte) error {
+	repo, tag, _ := strings.Cut(ref, ":")
+	base := "http://" + registryHost + "/v2/" + repo
+	digest := func(b []byte) string { s := sha256.Sum256(b); return "sha256:" + hex.EncodeToString(s[:]) }
+	for _, blob := range [][]byte{layer, config} {
+		resp, err := client.Post(base+"/blobs/uploads/", "", nil)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusAccepted || loc == "" {
+			return fmt.Errorf("starting an upload: %s", resp.Status)
+		}
+		if !strings.HasPrefix(loc, "http") {
+			loc = "http://" + registryHost + loc
+		}
+		sep := "?"
+		if strings.Contains(loc, "?") {
+			sep = "&"
+		}
+		req, _ := http.NewRequest("PUT", loc+sep+"digest="+digest(blob), bytes.NewReader(blob))
+		req.Header.Set("Content-Type", "application/octet-stream")
+		if resp, err = client.Do(req); err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			return fmt.Errorf("uploading a blob: %s: %s", resp.Status, b)
+		}
+	}
+	manifest, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+		"config": map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(config), "size": len(config)},
+		"layers": []any{map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest(layer), "size": len(layer)}}})
+	req, _ := http.NewRequest("PUT", base+"/manifests/"+tag, bytes.NewReader(manifest))
+	req.Header.Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("putting the manifest: %s: %s", resp.Status, b)
+	}
+	return nil
+}
+
+// kubectlDrainit builds the plugin from its module, once.
+func kubectlDrainit(t *testing.T) string {
+	t.Helper()
+	pluginOnce.Do(func() {
+		pluginBin = filepath.Join(filepath.Dir(drainitBin), "kubectl-drainit")
+		build := exec.Command("go", "build", "-trimpath", "-o", pluginBin, ".")
+		build.Dir = "cmd/kubectl-drainit"
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			pluginErr = fmt.Errorf("building cmd/kubectl-drainit: %v: %s", err, tail(string(out), 10))
+		}
+	})
+	if pluginErr != nil {
+		t.Fatal(pluginErr)
+	}
+	return pluginBin
+}
+
+// workersDeployment is a Deployment as its team writes it: no command (the
+// image's ENTRYPOINT and CMD run), a drain file named in an annotation for
+// drainit to read once injected, and a rolling update one pod at a time.
+func workersDeployment(dir, tag string) map[string]any {
+	return map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "workers"},
+		"spec": map[string]any{"replicas": 3, "selector": map[string]any{"matchLabels": map[string]any{"app": "workers"}},
+			"strategy": map[string]any{"type": "RollingUpdate", "rollingUpdate": map[string]any{"maxUnavailable": 1, "maxSurge": 1}},
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": map[string]any{"app": "workers"},
+					"annotations": map[string]any{"drainit.dev/drain-file": "/tmp/drain"}},
+				"spec": map[string]any{"serviceAccountName": "drainit", "terminationGracePeriodSeconds": 30,
+					"containers": []any{map[string]any{"name": "worker", "image": registryHost + "/worker:" + tag,
+						"volumeMounts": []any{map[string]any{"name": "t", "mountPath": "/t"}}}},
+					"volumes": []any{map[string]any{"name": "t", "hostPath": map[string]any{"path": dir}}}}}}}
+}
+
+// inject runs kubectl drainit inject in the node's network namespace
+// (where the registry is) on the manifest as JSON, and returns its output.
+func injectIn(t *testing.T, n *node, manifest map[string]any, args ...string) []byte {
+	t.Helper()
+	in, _ := json.Marshal(manifest)
+	cmd := exec.Command("nsenter", append([]string{"--net=" + n.cp.netns, kubectlDrainit(t), "inject"}, args...)...)
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubectl drainit inject %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return out
+}
+
+// A rollout with work in flight: 3 workers, each busy with a 10 s job from
+// the moment it starts, get a new image tag. Not injected, the kubelet's
+// SIGTERM kills each worker mid-job; injected (the README's first
+// Kubernetes recipe, the registry telling inject the image's command),
+// drainit writes the drain file, each worker finishes its job and stops,
+// and nothing is lost. The real deployment and ReplicaSet controllers
+// choose and the real kubelet stops.
+func TestInjectedRolloutLosesNoJob(t *testing.T) {
+	n := needNode(t)
+	needRegistry(t, n)
+	lost := map[bool]int{}
+	for _, injected := range []bool{false, true} {
+		name := map[bool]string{false: "as written", true: "injected"}[injected]
+		ns := n.namespace(t)
+		dir := n.scratch(t, ns)
+		manifest, _ := json.Marshal(workersDeployment(dir, "1"))
+		if injected {
+			manifest = injectIn(t, n, workersDeployment(dir, "1"), "--image", registryHost+"/drainit:test")
+		}
+		n.cp.must(t, "POST", "/apis/apps/v1/namespaces/"+ns+"/deployments", "", manifest)
+		pods := n.follow(t, ns, 3, dir)
+		waitFor(t, 30*time.Second, name+": every worker in its first job", func() bool {
+			for _, p := range pods {
+				if _, at := jobLog(filepath.Join(dir, p.name+".jobs")); at["start 1"] == 0 {
+					return false
+				}
+			}
+			return true
+		})
+		patch := `{"spec":{"template":{"spec":{"containers":[{"name":"worker","image":"` + registryHost + `/worker:2"}]}}}}`
+		n.cp.must(t, "PATCH", "/apis/apps/v1/namespaces/"+ns+"/deployments/workers", "application/strategic-merge-patch+json", []byte(patch))
+		for _, p := range pods {
+			p.waitGone(t, 120*time.Second)
+		}
+		for _, p := range pods {
+			events, _ := jobLog(filepath.Join(dir, p.name+".jobs"))
+			started, done := 0, 0
+			for _, e := range events {
+				switch {
+				case strings.HasPrefix(e, "start "):
+					started++
+				case strings.HasPrefix(e, "done "):
+					done++
+				}
+			}
+			lost[injected] += started - done
+			log := p.log()
+			term := p.lastTermination(t)
+			t.Logf("%s: %s ran %d jobs, finished %d; its end: exit %d %q", name, p.name, started, done, term.ExitCode, term.Message)
+			if injected && (!strings.Contains(log, "drainit: ") || !strings.HasPrefix(term.Message, "drained")) {
+				t.Errorf("%s: %s did not run under drainit: termination %+v; log:\n%s", name, p.name, term, tail(log, 10))
+			}
+			if !injected && strings.Contains(log, "drainit: ") {
+				t.Errorf("%s: %s ran under drainit; log:\n%s", name, p.name, tail(log, 10))
+			}
+		}
+	}
+	t.Logf("jobs lost in the rollout: %d as written, %d injected", lost[false], lost[true])
+	if lost[true] != 0 {
+		t.Errorf("injected, the rollout lost %d jobs, want none", lost[true])
+	}
+	if lost[false] == 0 {
+		t.Errorf("as written, the rollout lost no job: the test shows no difference")
+	}
+}
