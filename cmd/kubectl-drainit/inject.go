@@ -143,8 +143,13 @@ func (in *injector) podSpec(owner string, spec map[string]any, env []any) (bool,
 		// A sidecar (an init container that restarts) is wrapped only
 		// when named; a plain init container runs to its end before the
 		// pod's containers start and has nothing to drain.
-		if c["restartPolicy"] == "Always" && slices.Contains(in.opt.containers, name) {
+		switch {
+		case !slices.Contains(in.opt.containers, name):
+		case c["restartPolicy"] == "Always":
 			chosen = append(chosen, c)
+		default:
+			in.found[name] = true
+			in.notes = append(in.notes, fmt.Sprintf("%s, init container %s: not wrapped: it runs to its end before the pod's containers start", owner, name))
 		}
 	}
 	wrapped := false

@@ -343,6 +343,9 @@ func TestContainersAnnotationsAndEnvironment(t *testing.T) {
 	if env := envOf(containerNamed(t, decodeAll(t, again)[0], "web")); env["DRAINIT_DRAIN_FILE"] != "/q/stop" {
 		t.Errorf("after the annotation changed: DRAINIT_DRAIN_FILE=%q, want /q/stop", env["DRAINIT_DRAIN_FILE"])
 	}
+	if _, errs, code := runInject(t, deployment, "--container", "migrate"); code != 0 || !strings.Contains(errs, "init container migrate: not wrapped") {
+		t.Errorf("--container migrate (a plain init container): exit %d, %q; want it reported, not wrapped", code, errs)
+	}
 	out, _, _ = runInject(t, deployment, "--container", "proxy")
 	d = decodeAll(t, out)[0]
 	if argv(containerNamed(t, d, "proxy"))[0] != binaryPath || argv(containerNamed(t, d, "web"))[0] == binaryPath {
