@@ -49,8 +49,8 @@ type controlPlane struct {
 }
 
 // controlPlaneBinaries builds kube-apiserver, kube-controller-manager,
-// kube-scheduler and the kubelet from testdata/controlplane once per
-// machine and release.
+// kube-scheduler, the kubelet and kubectl (for the README's recipes as
+// written) from testdata/controlplane once per machine and release.
 func controlPlaneBinaries() (string, error) {
 	binariesOnce.Do(func() { binaries, binariesErr = buildBinaries() })
 	return binaries, binariesErr
@@ -69,7 +69,7 @@ func buildBinaries() (string, error) {
 	}
 	dir := filepath.Join(cache, "drainit", "controlplane-"+kubeRelease)
 	var missing []string
-	for _, cmd := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"} {
+	for _, cmd := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kubectl"} {
 		if _, err := os.Stat(filepath.Join(dir, cmd)); err != nil {
 			missing = append(missing, "k8s.io/kubernetes/cmd/"+cmd)
 		}

@@ -179,8 +179,8 @@ func kubectlDrainit(t *testing.T) string {
 // workersDeployment is a Deployment as its team writes it: no command (the
 // image's ENTRYPOINT and CMD run), a drain file named in an annotation for
 // drainit to read once injected, and a rolling update one pod at a time.
-func workersDeployment(dir, tag string) map[string]any {
-	return map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "workers"},
+func workersDeployment(ns, dir, tag string) map[string]any {
+	return map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "workers", "namespace": ns},
 		"spec": map[string]any{"replicas": 3, "selector": map[string]any{"matchLabels": map[string]any{"app": "workers"}},
 			"strategy": map[string]any{"type": "RollingUpdate", "rollingUpdate": map[string]any{"maxUnavailable": 1, "maxSurge": 1}},
 			"template": map[string]any{
@@ -192,20 +192,32 @@ func workersDeployment(dir, tag string) map[string]any {
 					"volumes": []any{map[string]any{"name": "t", "hostPath": map[string]any{"path": dir}}}}}}}
 }
 
-// inject runs kubectl drainit inject in the node's network namespace
-// (where the registry is) on the manifest as JSON, and returns its output.
-func injectIn(t *testing.T, n *node, manifest map[string]any, args ...string) []byte {
+// readmeRecipe runs the README's first Kubernetes recipe as written,
+//
+//	kubectl drainit inject -f deploy.yaml | kubectl apply -f -
+//
+// with kubectl built from k8s.io/kubernetes and the plugin on PATH, in the
+// node's network namespace (where the API server and the registry are),
+// drainit's image named by $DRAINIT_IMAGE. deploy.yaml holds the manifest
+// as JSON, which is YAML too.
+func readmeRecipe(t *testing.T, n *node, manifest map[string]any) {
 	t.Helper()
-	in, _ := json.Marshal(manifest)
-	cmd := exec.Command("nsenter", append([]string{"--net=" + n.cp.netns, kubectlDrainit(t), "inject"}, args...)...)
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	bins, err := controlPlaneBinaries()
 	if err != nil {
-		t.Fatalf("kubectl drainit inject %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+		t.Fatal(err)
 	}
-	return out
+	dir := t.TempDir()
+	in, _ := json.Marshal(manifest)
+	os.WriteFile(filepath.Join(dir, "deploy.yaml"), in, 0o644)
+	cmd := exec.Command("nsenter", "--net="+n.cp.netns, "/bin/sh", "-ec", "kubectl drainit inject -f deploy.yaml | kubectl apply -f -")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(kubectlDrainit(t))+":"+bins+":"+os.Getenv("PATH"),
+		"KUBECONFIG="+n.cp.kubeconfig(), "DRAINIT_IMAGE="+registryHost+"/drainit:test")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kubectl drainit inject -f deploy.yaml | kubectl apply -f -: %v: %s", err, out)
+	} else {
+		t.Logf("kubectl drainit inject -f deploy.yaml | kubectl apply -f -: %s", bytes.TrimSpace(out))
+	}
 }
 
 // A rollout with work in flight: 3 workers, each busy with a 10 s job from
@@ -223,11 +235,13 @@ func TestInjectedRolloutLosesNoJob(t *testing.T) {
 		name := map[bool]string{false: "as written", true: "injected"}[injected]
 		ns := n.namespace(t)
 		dir := n.scratch(t, ns)
-		manifest, _ := json.Marshal(workersDeployment(dir, "1"))
+		deployment := workersDeployment(ns, dir, "1")
 		if injected {
-			manifest = injectIn(t, n, workersDeployment(dir, "1"), "--image", registryHost+"/drainit:test")
+			readmeRecipe(t, n, deployment)
+		} else {
+			manifest, _ := json.Marshal(deployment)
+			n.cp.must(t, "POST", "/apis/apps/v1/namespaces/"+ns+"/deployments", "", manifest)
 		}
-		n.cp.must(t, "POST", "/apis/apps/v1/namespaces/"+ns+"/deployments", "", manifest)
 		pods := n.follow(t, ns, 3, dir)
 		waitFor(t, 30*time.Second, name+": every worker in its first job", func() bool {
 			for _, p := range pods {
