@@ -52,54 +52,77 @@ type controlPlane struct {
 // kube-scheduler, the kubelet and kubectl (for the README's recipes as
 // written) from testdata/controlplane once per machine and release.
 func controlPlaneBinaries() (string, error) {
-	binariesOnce.Do(func() { binaries, binariesErr = buildBinaries() })
+	binariesOnce.Do(func() {
+		binaries, binariesErr = cachedBuild("testdata/controlplane", "controlplane-"+kubeRelease, "",
+			"k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager",
+			"k8s.io/kubernetes/cmd/kube-scheduler", "k8s.io/kubernetes/cmd/kubelet", "k8s.io/kubernetes/cmd/kubectl")
+	})
 	return binaries, binariesErr
 }
 
+// containerdRelease is the node's containerd: testdata/containerd's go.mod
+// pins it, and the binaries are cached under it. Debian's (1.6) has no
+// image volumes.
+const containerdRelease = "v2.2.9"
+
+// containerdBinaries builds containerd, its runc shim and ctr from
+// testdata/containerd once per machine and release.
+func containerdBinaries() (string, error) {
+	containerdOnce.Do(func() {
+		containerdDir, containerdErr = cachedBuild("testdata/containerd", "containerd-"+containerdRelease,
+			"no_btrfs no_devmapper no_zfs", "github.com/containerd/containerd/v2/cmd/containerd",
+			"github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2", "github.com/containerd/containerd/v2/cmd/ctr")
+	})
+	return containerdDir, containerdErr
+}
+
 var (
-	binariesOnce sync.Once
-	binaries     string
-	binariesErr  error
+	binariesOnce, containerdOnce sync.Once
+	binaries, containerdDir      string
+	binariesErr, containerdErr   error
 )
 
-func buildBinaries() (string, error) {
+// cachedBuild builds the commands pkgs of the nested module in dir, static,
+// into ~/.cache/drainit/name, once per machine: the commands already there
+// are kept, the missing ones built and moved in whole.
+func cachedBuild(dir, name, tags string, pkgs ...string) (string, error) {
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = os.TempDir()
 	}
-	dir := filepath.Join(cache, "drainit", "controlplane-"+kubeRelease)
+	out := filepath.Join(cache, "drainit", name)
 	var missing []string
-	for _, cmd := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kubectl"} {
-		if _, err := os.Stat(filepath.Join(dir, cmd)); err != nil {
-			missing = append(missing, "k8s.io/kubernetes/cmd/"+cmd)
+	for _, pkg := range pkgs {
+		if _, err := os.Stat(filepath.Join(out, filepath.Base(pkg))); err != nil {
+			missing = append(missing, pkg)
 		}
 	}
 	if len(missing) == 0 {
-		return dir, nil
+		return out, nil
 	}
-	tmp := dir + ".building"
+	tmp := out + ".building"
 	os.RemoveAll(tmp)
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return "", err
 	}
-	fmt.Fprintf(os.Stderr, "building %s %s into %s (once per machine; minutes)\n", strings.Join(missing, " "), kubeRelease, dir)
-	build := exec.Command("go", append([]string{"build", "-trimpath", "-ldflags", "-s -w", "-o", tmp + "/"}, missing...)...)
-	build.Dir = "testdata/controlplane"
+	fmt.Fprintf(os.Stderr, "building %s into %s (once per machine; minutes)\n", strings.Join(missing, " "), out)
+	build := exec.Command("go", append([]string{"build", "-trimpath", "-tags", tags, "-ldflags", "-s -w", "-o", tmp + "/"}, missing...)...)
+	build.Dir = dir
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the control plane: %v: %s", err, tail(string(out), 10))
+	if b, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building %s: %v: %s", dir, err, tail(string(b), 10))
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(out, 0o755); err != nil {
 		return "", err
 	}
 	for _, pkg := range missing {
-		name := filepath.Base(pkg)
-		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(dir, name)); err != nil {
+		cmd := filepath.Base(pkg)
+		if err := os.Rename(filepath.Join(tmp, cmd), filepath.Join(out, cmd)); err != nil {
 			return "", err
 		}
 	}
 	os.RemoveAll(tmp)
-	return dir, nil
+	return out, nil
 }
 
 func (cp *controlPlane) stop() {
@@ -182,8 +205,16 @@ func (cp *controlPlane) run(bin string, args ...string) {
 // startIn starts argv in network namespace netns with its output in log,
 // killed if the test binary dies; nil if it could not start.
 func startIn(netns, log string, argv ...string) *exec.Cmd {
+	return startInEnv(netns, log, nil, argv...)
+}
+
+// startInEnv is startIn with env added to the test's environment.
+func startInEnv(netns, log string, env []string, argv ...string) *exec.Cmd {
 	f, _ := os.Create(log)
 	cmd := exec.Command("nsenter", append([]string{"--net=" + netns}, argv...)...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

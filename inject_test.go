@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -285,5 +286,55 @@ func TestInjectedRolloutLosesNoJob(t *testing.T) {
 	}
 	if lost[false] == 0 {
 		t.Errorf("as written, the rollout lost no job: the test shows no difference")
+	}
+}
+
+// --via image-volume: drainit's image mounted read-only as the pod's volume
+// (Kubernetes 1.35+, containerd 2.1+), with no init container. The worker
+// runs under drainit from the image and drains when its pod is deleted.
+func TestInjectViaImageVolume(t *testing.T) {
+	n := needNode(t)
+	needRegistry(t, n)
+	ns := n.namespace(t)
+	dir := n.scratch(t, ns)
+	deployment := workersDeployment(ns, dir, "1")
+	deployment["spec"].(map[string]any)["replicas"] = 1
+	in, _ := json.Marshal(deployment)
+	cmd := exec.Command("nsenter", "--net="+n.cp.netns, kubectlDrainit(t), "inject", "--via", "image-volume", "--image", registryHost+"/drainit:test")
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubectl drainit inject --via image-volume: %v: %s", err, stderr.String())
+	}
+	n.cp.must(t, "POST", "/apis/apps/v1/namespaces/"+ns+"/deployments", "", out)
+	p := n.follow(t, ns, 1, dir)[0]
+	var pod struct {
+		Spec struct {
+			InitContainers []any `json:"initContainers"`
+			Volumes        []struct {
+				Name  string
+				Image *struct{ Reference string } `json:"image"`
+			} `json:"volumes"`
+		} `json:"spec"`
+	}
+	json.Unmarshal(n.cp.must(t, "GET", p.path, "", nil), &pod)
+	if len(pod.Spec.InitContainers) != 0 || !slices.ContainsFunc(pod.Spec.Volumes, func(v struct {
+		Name  string
+		Image *struct{ Reference string } `json:"image"`
+	}) bool {
+		return v.Name == "drainit" && v.Image != nil && v.Image.Reference == registryHost+"/drainit:test"
+	}) {
+		t.Fatalf("the pod as the API server keeps it has init containers %v and volumes %+v, want drainit's image volume and none", pod.Spec.InitContainers, pod.Spec.Volumes)
+	}
+	jobs := filepath.Join(dir, p.name+".jobs")
+	waitFor(t, 30*time.Second, "the worker's first job", func() bool { _, at := jobLog(jobs); return at["start 1"] > 0 })
+	p.delete(t, -1)
+	p.waitGone(t, 60*time.Second)
+	events, _ := jobLog(jobs)
+	term := p.lastTermination(t)
+	if !slices.Equal(events, []string{"start 1", "done 1", "drain-file", "stop"}) || !strings.HasPrefix(term.Message, "drained") {
+		t.Errorf("the worker's jobs %v and its end %+v: want its job finished and drainit's 'drained'; log:\n%s", events, term, tail(p.log(), 10))
 	}
 }

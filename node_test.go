@@ -58,6 +58,7 @@ type node struct {
 	cgroups     []string // the kubelet's cgroup root in each hierarchy
 	procs       []*exec.Cmd
 	netnsBefore map[string]bool // /run/netns entries before containerd made its own
+	containerd  string          // the directory of containerd, its shim and ctr (containerdBinaries)
 	err         error
 }
 
@@ -144,9 +145,9 @@ func listenIn(path, addr string) (l net.Listener, err error) {
 }
 
 func (n *node) start() error {
-	for _, tool := range []string{"containerd", "ctr", "runc", "nsenter", "ip", "etcd"} {
+	for _, tool := range []string{"runc", "nsenter", "ip", "etcd"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Errorf("%s is not installed (.ci/run installs containerd, runc, util-linux, iproute2, etcd-server)", tool)
+			return fmt.Errorf("%s is not installed (.ci/run installs runc, util-linux, iproute2, etcd-server)", tool)
 		}
 	}
 	for _, f := range []string{"/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback", "/bin/busybox"} {
@@ -156,6 +157,9 @@ func (n *node) start() error {
 	}
 	bins, err := controlPlaneBinaries()
 	if err != nil {
+		return err
+	}
+	if n.containerd, err = containerdBinaries(); err != nil {
 		return err
 	}
 	if n.dir, err = os.MkdirTemp("", "drainit-node-"); err != nil {
@@ -265,10 +269,15 @@ state = %q
       runtime_type = "io.containerd.runc.v2"
 `, filepath.Join(n.dir, "containerd", "root"), filepath.Join(n.dir, "containerd", "state"), sock, pauseImage, cni)
 	os.WriteFile(filepath.Join(n.dir, "containerd.toml"), []byte(config), 0o644)
-	n.run("containerd", "containerd", "--config", filepath.Join(n.dir, "containerd.toml"))
+	// containerd finds its runc shim on PATH: the one built with it.
+	if cmd := startInEnv("/run/netns/"+n.netns, filepath.Join(n.dir, "containerd.log"), []string{"PATH=" + n.containerd + ":" + os.Getenv("PATH")},
+		filepath.Join(n.containerd, "containerd"), "--config", filepath.Join(n.dir, "containerd.toml")); cmd != nil {
+		n.procs = append(n.procs, cmd)
+	}
+	ctr := filepath.Join(n.containerd, "ctr")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if out, err := exec.Command("ctr", "-a", sock, "version").CombinedOutput(); err == nil {
+		if out, err := exec.Command(ctr, "-a", sock, "version").CombinedOutput(); err == nil {
 			break
 		} else if time.Now().After(deadline) {
 			return fmt.Errorf("containerd not up after 30s: %s: %s", out, tail(string(mustReadFile(filepath.Join(n.dir, "containerd.log"))), 10))
@@ -296,7 +305,7 @@ state = %q
 		if err != nil {
 			return fmt.Errorf("image %s: %w", img.name, err)
 		}
-		if out, err := exec.Command("ctr", "-a", sock, "-n", "k8s.io", "images", "import", path).CombinedOutput(); err != nil {
+		if out, err := exec.Command(ctr, "-a", sock, "-n", "k8s.io", "images", "import", path).CombinedOutput(); err != nil {
 			return fmt.Errorf("ctr images import %s: %v: %s", path, err, out)
 		}
 	}
