@@ -33,9 +33,9 @@ type options struct {
 	command func(image string) (entrypoint, cmd []string, err error)
 }
 
-// inits are entrypoints that already are an init: wrapping them again
+// initNames are entrypoints that already are an init: wrapping them again
 // would put two inits in front of the workload.
-var inits = []string{"drainit", "tini", "tini-static", "dumb-init", "catatonit", "docker-init"}
+var initNames = []string{"drainit", "tini", "tini-static", "dumb-init", "catatonit", "docker-init"}
 
 // podTemplate is where a kind keeps its pod template: the path to the pod
 // spec and to the metadata whose annotations configure drainit.
@@ -201,7 +201,7 @@ func (in *injector) container(owner string, c map[string]any, env []any) (bool, 
 	if len(argv) == 0 {
 		return false, fmt.Errorf("%s, container %s: image %s has neither ENTRYPOINT nor CMD and the container no command: add command: to the container", owner, name, image)
 	}
-	if slices.Contains(inits, path.Base(argv[0])) {
+	if slices.Contains(initNames, path.Base(argv[0])) {
 		in.notes = append(in.notes, fmt.Sprintf("%s, container %s: not wrapped: it already starts with %s (%s)", owner, name, path.Base(argv[0]), strings.Join(argv, " ")))
 		return false, nil
 	}

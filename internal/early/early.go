@@ -7,9 +7,9 @@
 //
 // Go initialises a program's packages in import-path order, each once the
 // packages it imports are done. This one imports only os, os/signal,
-// runtime, syscall and internal/signals (which imports only os and syscall), so it
-// comes right after the runtime's own start and those few, before the
-// packages that take time to initialise (crypto/x509, net/http,
+// runtime, syscall and internal/signals (which imports only os and
+// syscall), so it comes right after the runtime's own start and those few,
+// before the packages that take time to initialise (crypto/x509, net/http,
 // urfave/cli). Only the command imports it: the test binary, which links
 // the command's packages, makes none when it runs under its own name, and
 // gives the subscription back in TestMain (Unsubscribe) when it runs as a
