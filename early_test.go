@@ -47,17 +47,9 @@ func stopAfterExec(t *testing.T, pid1 bool, after time.Duration, argv ...string)
 		t.Fatal(err)
 	}
 	defer stderr.Close()
-	args := []string{"exec"}
-	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if pid1 {
-		args = append(args, "pid1")
-		attr.Cloneflags = syscall.CLONE_NEWPID | syscall.CLONE_NEWNS
-	}
-	cmd := exec.Command(fixtureBin, append(args, argv...)...)
-	cmd.Env = append(os.Environ(), fixtureEnv+"=1")
+	cmd := execFixture(pid1, argv...)
 	cmd.ExtraFiles = []*os.File{pw}
 	cmd.Stdout, cmd.Stderr = stderr, stderr
-	cmd.SysProcAttr = attr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +83,21 @@ func stopAfterExec(t *testing.T, pid1 bool, after time.Duration, argv ...string)
 		return earlyDied, detail
 	}
 	return "ended otherwise", detail
+}
+
+// execFixture is the exec fixture that becomes argv, as PID 1 of a PID
+// namespace of its own or not, killed if the test dies.
+func execFixture(pid1 bool, argv ...string) *exec.Cmd {
+	args := []string{"exec"}
+	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if pid1 {
+		args = append(args, "pid1")
+		attr.Cloneflags = syscall.CLONE_NEWPID | syscall.CLONE_NEWNS
+	}
+	cmd := exec.Command(fixtureBin, append(args, argv...)...)
+	cmd.Env = append(os.Environ(), fixtureEnv+"=1")
+	cmd.SysProcAttr = attr
+	return cmd
 }
 
 func describeStatus(ws unix.WaitStatus) string {
@@ -164,19 +171,10 @@ func TestStopPendingAtTheExec(t *testing.T) {
 		t.Skipf("drainit's entry is amd64's only")
 	}
 	for _, pid1 := range []bool{false, true} {
-		args := []string{"exec"}
-		attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if pid1 {
-			args = append(args, "pid1")
-			attr.Cloneflags = syscall.CLONE_NEWPID | syscall.CLONE_NEWNS
-		}
-		args = append(args, "pending-term", drainitBin, "--grace", "20", "--drain-delay", "1s", "--",
-			"/bin/sh", "-c", "grep SigBlk /proc/self/status >&2; exec /bin/sleep 1000")
 		var log bytes.Buffer
-		cmd := exec.Command(fixtureBin, args...)
-		cmd.Env = append(os.Environ(), fixtureEnv+"=1")
+		cmd := execFixture(pid1, "pending-term", drainitBin, "--grace", "20", "--drain-delay", "1s", "--",
+			"/bin/sh", "-c", "grep SigBlk /proc/self/status >&2; exec /bin/sleep 1000")
 		cmd.Stdout, cmd.Stderr = &log, &log
-		cmd.SysProcAttr = attr
 		cmd.WaitDelay = time.Second
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

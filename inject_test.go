@@ -310,20 +310,18 @@ func TestInjectViaImageVolume(t *testing.T) {
 	}
 	n.cp.must(t, "POST", "/apis/apps/v1/namespaces/"+ns+"/deployments", "", out)
 	p := n.follow(t, ns, 1, dir)[0]
+	type volume struct {
+		Name  string
+		Image *struct{ Reference string } `json:"image"`
+	}
 	var pod struct {
 		Spec struct {
-			InitContainers []any `json:"initContainers"`
-			Volumes        []struct {
-				Name  string
-				Image *struct{ Reference string } `json:"image"`
-			} `json:"volumes"`
+			InitContainers []any    `json:"initContainers"`
+			Volumes        []volume `json:"volumes"`
 		} `json:"spec"`
 	}
 	json.Unmarshal(n.cp.must(t, "GET", p.path, "", nil), &pod)
-	if len(pod.Spec.InitContainers) != 0 || !slices.ContainsFunc(pod.Spec.Volumes, func(v struct {
-		Name  string
-		Image *struct{ Reference string } `json:"image"`
-	}) bool {
+	if len(pod.Spec.InitContainers) != 0 || !slices.ContainsFunc(pod.Spec.Volumes, func(v volume) bool {
 		return v.Name == "drainit" && v.Image != nil && v.Image.Reference == registryHost+"/drainit:test"
 	}) {
 		t.Fatalf("the pod as the API server keeps it has init containers %v and volumes %+v, want drainit's image volume and none", pod.Spec.InitContainers, pod.Spec.Volumes)

@@ -231,8 +231,11 @@ func (n *node) makeCgroups() error {
 	return nil
 }
 
-func (n *node) run(name string, argv ...string) {
-	if cmd := startIn("/run/netns/"+n.netns, filepath.Join(n.dir, name+".log"), argv...); cmd != nil {
+func (n *node) run(name string, argv ...string) { n.runEnv(name, nil, argv...) }
+
+// runEnv is run with env added to the test's environment.
+func (n *node) runEnv(name string, env []string, argv ...string) {
+	if cmd := startInEnv("/run/netns/"+n.netns, filepath.Join(n.dir, name+".log"), env, argv...); cmd != nil {
 		n.procs = append(n.procs, cmd)
 	}
 }
@@ -270,10 +273,8 @@ state = %q
 `, filepath.Join(n.dir, "containerd", "root"), filepath.Join(n.dir, "containerd", "state"), sock, pauseImage, cni)
 	os.WriteFile(filepath.Join(n.dir, "containerd.toml"), []byte(config), 0o644)
 	// containerd finds its runc shim on PATH: the one built with it.
-	if cmd := startInEnv("/run/netns/"+n.netns, filepath.Join(n.dir, "containerd.log"), []string{"PATH=" + n.containerd + ":" + os.Getenv("PATH")},
-		filepath.Join(n.containerd, "containerd"), "--config", filepath.Join(n.dir, "containerd.toml")); cmd != nil {
-		n.procs = append(n.procs, cmd)
-	}
+	n.runEnv("containerd", []string{"PATH=" + n.containerd + ":" + os.Getenv("PATH")},
+		filepath.Join(n.containerd, "containerd"), "--config", filepath.Join(n.dir, "containerd.toml"))
 	ctr := filepath.Join(n.containerd, "ctr")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -728,13 +729,7 @@ func (p *kpod) watch(t *testing.T) {
 						Metadata struct {
 							UID string `json:"uid"`
 						} `json:"metadata"`
-						Status struct {
-							ContainerStatuses []struct {
-								Name      string                            `json:"name"`
-								State     struct{ Terminated *termination } `json:"state"`
-								LastState struct{ Terminated *termination } `json:"lastState"`
-							} `json:"containerStatuses"`
-						} `json:"status"`
+						Status podStatus `json:"status"`
 					} `json:"object"`
 				}
 				if dec.Decode(&ev) != nil {
@@ -742,14 +737,9 @@ func (p *kpod) watch(t *testing.T) {
 				}
 				p.mu.Lock()
 				p.uid = ev.Object.Metadata.UID
-				for _, cs := range ev.Object.Status.ContainerStatuses {
-					if cs.Name != "worker" {
-						continue
-					}
-					for _, term := range []*termination{cs.LastState.Terminated, cs.State.Terminated} {
-						if term != nil && !slices.ContainsFunc(p.terminated, func(x termination) bool { return x.FinishedAt.Equal(term.FinishedAt) }) {
-							p.terminated = append(p.terminated, *term)
-						}
+				for _, term := range ev.Object.Status.workerEnds() {
+					if !slices.ContainsFunc(p.terminated, func(x termination) bool { return x.FinishedAt.Equal(term.FinishedAt) }) {
+						p.terminated = append(p.terminated, term)
 					}
 				}
 				p.mu.Unlock()
@@ -1040,29 +1030,39 @@ func (p *kpod) annotations(t *testing.T) map[string]string {
 	return p.n.cp.annotationsOf(t, p.path)
 }
 
-// ended reads the pod's status.reason (Evicted, once the kubelet evicted
-// it) and, from the same version of the pod, its worker container's ends.
-func (p *kpod) ended(t *testing.T) (reason string, terms []termination) {
-	t.Helper()
-	var obj struct {
-		Status struct {
-			Reason            string
-			ContainerStatuses []struct {
-				Name      string
-				State     struct{ Terminated *termination }
-				LastState struct{ Terminated *termination } `json:"lastState"`
-			} `json:"containerStatuses"`
-		} `json:"status"`
-	}
-	json.Unmarshal(p.n.cp.must(t, "GET", p.path, "", nil), &obj)
-	for _, cs := range obj.Status.ContainerStatuses {
+// podStatus is what the tests read of a pod's status.
+type podStatus struct {
+	Reason            string `json:"reason"`
+	ContainerStatuses []struct {
+		Name      string                            `json:"name"`
+		State     struct{ Terminated *termination } `json:"state"`
+		LastState struct{ Terminated *termination } `json:"lastState"`
+	} `json:"containerStatuses"`
+}
+
+// workerEnds are the worker container's ends in this status: its last
+// state's, then its state's.
+func (s podStatus) workerEnds() []termination {
+	var terms []termination
+	for _, cs := range s.ContainerStatuses {
 		for _, term := range []*termination{cs.LastState.Terminated, cs.State.Terminated} {
 			if cs.Name == "worker" && term != nil {
 				terms = append(terms, *term)
 			}
 		}
 	}
-	return obj.Status.Reason, terms
+	return terms
+}
+
+// ended reads the pod's status.reason (Evicted, once the kubelet evicted
+// it) and, from the same version of the pod, its worker container's ends.
+func (p *kpod) ended(t *testing.T) (reason string, terms []termination) {
+	t.Helper()
+	var obj struct {
+		Status podStatus `json:"status"`
+	}
+	json.Unmarshal(p.n.cp.must(t, "GET", p.path, "", nil), &obj)
+	return obj.Status.Reason, obj.Status.workerEnds()
 }
 
 // ready reports the pod's Ready condition, as the kubelet sets it.
