@@ -107,7 +107,9 @@ func TestKubeBudgetFromThePodSpec(t *testing.T) {
 	p.waitLog(t, 10*time.Second, "budget from the pod")
 	p.delete(t, -1)
 	p.waitLog(t, 10*time.Second, "drain started")
-	time.Sleep(time.Second) // the trigger's read
+	// drainit posts its Draining Event once the trigger's read has
+	// answered, after any move of the deadline that read brought.
+	p.drainitEvent(t, "Draining")
 	log := p.log()
 	if src, b := logAttr(t, log, "drain started", "source"), logAttr(t, log, "drain started", `"kill at"`); src != "pod spec" || b != "18s" {
 		t.Errorf("drain started with its kill at %s from %q, want 18s (the pod spec's 20s less the margin)", b, src)

@@ -4,6 +4,7 @@ package main
 // budget it kills by, and drainit's kill before its own.
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -301,11 +302,35 @@ func TestKubeletEvictionLeavesARecord(t *testing.T) {
 	}
 }
 
-// controllerSees gives the ReplicaSet controller's informer a moment to
-// take in what the API already shows: a scale-down right after an
-// annotation changed may rank pods by the cache's older copy (the
-// deletion cost is best effort, as Kubernetes documents it).
-func controllerSees() { time.Sleep(3 * time.Second) }
+// controllerSees returns once the ReplicaSet controller's cache holds
+// everything the API shows now of rs's pods. The controller ranks pods for
+// a scale-down by its informer's copies (the deletion cost is best effort,
+// as Kubernetes documents it), and the API cannot say how far those copies
+// have got, but the controller's own status can: fullyLabeledReplicas
+// counts the pods in its cache that carry every label of the template. So
+// controllerSees takes the template's barrier label off one pod and waits
+// for the count to drop. The pod watch delivers changes in order, so a cache
+// that has the barrier has everything written before it. Once per
+// ReplicaSet (replicaSet's template carries the label).
+func controllerSees(t *testing.T, n *node, rs string, replicas int, pod *kpod) {
+	t.Helper()
+	fullyLabeled := func() int {
+		var st struct {
+			Status struct {
+				FullyLabeledReplicas int `json:"fullyLabeledReplicas"`
+			} `json:"status"`
+		}
+		json.Unmarshal(n.cp.must(t, "GET", rs, "", nil), &st)
+		return st.Status.FullyLabeledReplicas
+	}
+	waitFor(t, 30*time.Second, fmt.Sprintf("the ReplicaSet controller to count %d fully labelled pods", replicas),
+		func() bool { return fullyLabeled() == replicas })
+	start := time.Now()
+	n.cp.must(t, "PATCH", pod.path, "application/merge-patch+json", []byte(`{"metadata":{"labels":{"barrier":"passed"}}}`))
+	waitFor(t, 30*time.Second, "the ReplicaSet controller to see "+pod.name+" without the barrier label",
+		func() bool { return fullyLabeled() == replicas-1 })
+	t.Logf("the ReplicaSet controller's cache caught up %v after the barrier", time.Since(start).Round(time.Millisecond))
+}
 
 // workersReady writes each worker's job length: the first busy for 12s,
 // the rest a quick task, then idle; and waits for the busy task to start.
@@ -337,7 +362,7 @@ func TestKubeletScaleDownDeletesAnIdlePod(t *testing.T) {
 		want := map[bool]string{true: "1000", false: "0"}[i == 0]
 		waitFor(t, 15*time.Second, p.name+"'s deletion cost "+want, func() bool { return p.annotations(t)[kube.DeletionCost] == want })
 	}
-	controllerSees()
+	controllerSees(t, n, rs, 3, pods[2])
 	busy := pods[0]
 	if deleted := n.scaleTo(t, rs, 2, pods); deleted == busy {
 		t.Fatalf("the controller deleted the busy pod %s", deleted.name)
@@ -381,13 +406,17 @@ func TestKubeDemo(t *testing.T) {
 				want := map[bool]string{true: "1000", false: "0"}[i == 0]
 				waitFor(t, 15*time.Second, p.name+"'s deletion cost "+want, func() bool { return p.annotations(t)[kube.DeletionCost] == want })
 			}
-			controllerSees()
+			controllerSees(t, n, rs, 3, pods[2])
 		} else {
 			v.way = "readiness as busy"
-			waitFor(t, 15*time.Second, "the busy pod NotReady", func() bool { return !busy.ready(t) })
+			// The idle ones' quick tasks made them NotReady too, for a probe
+			// period: the controller must see them Ready again.
+			waitFor(t, 15*time.Second, "the busy pod NotReady and the idle ones Ready", func() bool {
+				return !busy.ready(t) && pods[1].ready(t) && pods[2].ready(t)
+			})
 			// The busy one even costs more to delete: readiness ranks first.
 			n.cp.must(t, "PATCH", busy.path, "application/merge-patch+json", []byte(`{"metadata":{"annotations":{"`+kube.DeletionCost+`":"100"}}}`))
-			controllerSees() // the NotReady and the cost, as the API shows them
+			controllerSees(t, n, rs, 3, pods[2]) // the NotReady and the cost, as the API shows them
 		}
 		deleted := n.scaleTo(t, rs, 2, pods)
 		deleted.waitGone(t, 30*time.Second)

@@ -967,7 +967,8 @@ func (n *node) replicaSet(t *testing.T, ns string, replicas, grace int, lock boo
 	pod := n.manifest("", dir, spec)
 	delete(pod, "apiVersion")
 	delete(pod, "kind")
-	pod["metadata"] = map[string]any{"labels": map[string]string{"app": "w"}}
+	// barrier is controllerSees': in the template, not in the selector.
+	pod["metadata"] = map[string]any{"labels": map[string]string{"app": "w", "barrier": "up"}}
 	body, _ := json.Marshal(map[string]any{"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": map[string]any{"name": "workers"},
 		"spec": map[string]any{"replicas": replicas, "selector": map[string]any{"matchLabels": map[string]string{"app": "w"}}, "template": pod}})
 	rs := "/apis/apps/v1/namespaces/" + ns + "/replicasets"
