@@ -22,11 +22,12 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-# The Makefile's flags: asyncpreemptoff=1 for drainit alone, so it can forward SIGURG;
-# internal/early's entry (amd64), which holds a stop signal sent before the Go runtime starts.
+# The Makefile's flags: asyncpreemptoff=1 for drainit alone, so it can forward SIGURG, and
+# containermaxprocs=0 (drainit runs on one P); internal/early's entry (amd64), which holds a
+# stop signal sent before the Go runtime starts; the collector without span-end mark bits.
 RUN entry=; [ "$TARGETARCH" = amd64 ] && entry="-E github.com/drainit/drainit/internal/early.entry"; \
-    CGO_ENABLED=0 GOARCH=$TARGETARCH go build -trimpath -tags urfave_cli_no_docs -o /drainit \
-    -ldflags "-s -w $entry -X runtime.godebugDefault=asyncpreemptoff=1 -X github.com/drainit/drainit/internal/signals.runtimeGodebug=asyncpreemptoff=1" .
+    CGO_ENABLED=0 GOEXPERIMENT=nogreenteagc GOARCH=$TARGETARCH go build -trimpath -tags urfave_cli_no_docs -o /drainit \
+    -ldflags "-s -w $entry -X runtime.godebugDefault=asyncpreemptoff=1,containermaxprocs=0 -X github.com/drainit/drainit/internal/signals.runtimeGodebug=asyncpreemptoff=1,containermaxprocs=0" .
 
 FROM scratch
 COPY --from=build /drainit /drainit

@@ -33,6 +33,7 @@ var (
 	legacyBin  string // testdata/legacyworker, the demo's worker
 	demoBin    string // testdata/demo, `make demo`
 	benchBin   string // testdata/bench, `make bench`
+	floorBin   string // testdata/floor, `make floor`
 )
 
 func TestMain(m *testing.M) {
@@ -62,7 +63,9 @@ func TestMain(m *testing.M) {
 	legacyBin = filepath.Join(dir, "legacyworker")
 	demoBin, benchBin = filepath.Join(dir, "demo"), filepath.Join(dir, "bench")
 	// drainit as shipped, by the Makefile's own recipe.
-	builds := [][]string{{"make", "--no-print-directory", "-s", "build", "OUT=" + drainitBin}}
+	floorBin = filepath.Join(dir, "floor")
+	builds := [][]string{{"make", "--no-print-directory", "-s", "build", "OUT=" + drainitBin},
+		{"make", "--no-print-directory", "-s", "floor", "FLOOR=" + floorBin}}
 	for bin, pkg := range map[string]string{plainBin: ".", legacyBin: "./testdata/legacyworker",
 		demoBin: "./testdata/demo", benchBin: "./testdata/bench"} {
 		builds = append(builds, []string{"go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", bin, pkg})

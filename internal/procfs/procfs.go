@@ -46,16 +46,17 @@ func Read(pid int) (p Proc, ok bool) {
 
 // Check makes sure /proc describes this process's own PID namespace: the
 // shutdown finds descendants there, and a /proc that is missing, empty or
-// mounted from another namespace would make them invisible. It reads two
-// entries, not the whole of /proc: it runs at every start.
+// mounted from another namespace would make them invisible. /proc/self
+// answers all three in one system call: it names this process's PID as
+// the mounted /proc's namespace numbers it, and only there. It runs at
+// every start.
 func Check() error {
 	self := os.Getpid()
-	p, ok := Read(self)
-	if !ok {
-		return fmt.Errorf("/proc/%d/stat: cannot read it: mount /proc for this PID namespace", self)
-	}
 	link, err := os.Readlink("/proc/self")
-	if err != nil || link != strconv.Itoa(p.Pid) {
+	switch {
+	case err != nil:
+		return fmt.Errorf("/proc/self: cannot read it: mount /proc for this PID namespace")
+	case link != strconv.Itoa(self):
 		return fmt.Errorf("/proc/self is %q, not %d: /proc belongs to another PID namespace; mount /proc for this one", link, self)
 	}
 	return nil

@@ -70,6 +70,7 @@ func main() {
 	}
 	isShort := flag.Bool("short", false, "fewer iterations, about 20 seconds")
 	drainit := flag.String("drainit", "bin/drainit", "drainit binary")
+	floor := flag.String("floor", "", "the Go floor's binary (make floor), measured beside the inits at start; none if empty")
 	out := flag.String("out", "", "also write the table (Markdown) to this file")
 	only := flag.String("only", "", "run only these measurements, comma-separated: start,window,idle,reaping,forwarding,deadline,propagation,size")
 	flag.Parse()
@@ -96,7 +97,7 @@ func main() {
 	started := time.Now()
 	if run("start") {
 		fmt.Fprintf(os.Stderr, "bench: start overhead (%d runs each)\n", n.startRuns)
-		startOverhead(t, n.startRuns)
+		startOverhead(t, n.startRuns, *floor)
 	}
 	if run("window") {
 		fmt.Fprintf(os.Stderr, "bench: a TERM in the first milliseconds (%d tries a delay)\n", n.windowTries)
@@ -212,11 +213,18 @@ func ratio(v map[string]float64) string {
 	return fmt.Sprintf("%.2f×", d/best)
 }
 
-func startOverhead(t *table, runs int) {
+// startOverhead measures each init's start-to-exit time around /bin/true
+// and, with floor, the Go floor's (testdata/floor): what a Go init linking
+// drainit's packages costs before any work of drainit's own.
+func startOverhead(t *table, runs int, floor string) {
 	times := map[string][]time.Duration{}
+	inits := t.inits
+	if floor != "" {
+		inits = append(slices.Clip(inits), initSpec{name: "floor", bin: floor})
+	}
 	for range runs {
 		// Interleaved, so that a noisy moment hits every init alike.
-		for _, in := range t.inits {
+		for _, in := range inits {
 			cmd := exec.Command(in.argv(false, "/bin/true")[0], in.argv(false, "/bin/true")[1:]...)
 			start := time.Now()
 			if err := cmd.Run(); err != nil {
@@ -234,7 +242,18 @@ func startOverhead(t *table, runs int) {
 		added[in.name] = ms(a)
 		cells[in.name] = fmt.Sprintf("+%.2f ms", ms(a))
 	}
+	if tini := added["tini"]; tini > 0 {
+		cells["drainit"] += fmt.Sprintf(" (%.2f× tini)", added["drainit"]/tini)
+	}
 	t.add("start-to-exit overhead, /bin/true (median)", "≤ 3× tini", cells, ratio(added))
+	if floor == "" {
+		return
+	}
+	// The floor goes in drainit's column: it is the part of drainit's
+	// figure that no work of drainit's own can take away.
+	f := ms(median(times["floor"]) - bare)
+	t.add("… the Go floor: drainit's packages initialised, TERM subscribed, /bin/true forked and reaped, nothing else (testdata/floor)", "–",
+		map[string]string{"drainit": fmt.Sprintf("+%.2f ms (%.2f× tini)", f, f/added["tini"])}, ratio(map[string]float64{"drainit": f, "tini": added["tini"]}))
 }
 
 // windowSteps are the delays after an init's exec at which window sends
