@@ -308,9 +308,9 @@ func TestKubeletEvictionLeavesARecord(t *testing.T) {
 // as Kubernetes documents it), and the API cannot say how far those copies
 // have got, but the controller's own status can: fullyLabeledReplicas
 // counts the pods in its cache that carry every label of the template. So
-// controllerSees takes the template's barrier label off one pod and waits
-// for the count to drop. The pod watch delivers changes in order, so a cache
-// that has the barrier has everything written before it. Once per
+// controllerSees changes the template's barrier label on one pod and
+// waits for the count to drop. The pod watch delivers changes in order, so
+// a cache that has the barrier has everything written before it. Once per
 // ReplicaSet (replicaSet's template carries the label).
 func controllerSees(t *testing.T, n *node, rs string, replicas int, pod *kpod) {
 	t.Helper()
