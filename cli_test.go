@@ -20,7 +20,10 @@ import (
 	"github.com/drainit/drainit/supervise"
 )
 
-var versionLineRE = regexp.MustCompile(`^drainit \S+ \(commit \S+, go1\.\d+(\.\d+)?\)\n$`)
+// The Go version as the toolchain spells it, with the experiments the
+// build was made with (make build sets GOEXPERIMENT=nogreenteagc, which
+// Go writes as go1.26.8-X:nogreenteagc, as go version does).
+var versionLineRE = regexp.MustCompile(`^drainit \S+ \(commit \S+, go1\.\d+(\.\d+)?(-X:[a-z0-9]+(,[a-z0-9]+)*)?\)\n$`)
 
 func TestVersion(t *testing.T) {
 	for _, flag := range []string{"--version", "-V"} {
