@@ -22,12 +22,14 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-# The Makefile's flags: asyncpreemptoff=1 for drainit alone, so it can forward SIGURG, and
-# containermaxprocs=0 (drainit runs on one P); internal/early's entry (amd64), which holds a
-# stop signal sent before the Go runtime starts; the collector without span-end mark bits.
+# The Makefile's flags: asyncpreemptoff=1 for drainit alone, so it can forward SIGURG,
+# containermaxprocs=0 (drainit sets its one P) and memprofilerate=0; internal/early's entry
+# (amd64), which holds the signals sent before the Go runtime starts; the collector without
+# span-end mark bits.
 RUN entry=; [ "$TARGETARCH" = amd64 ] && entry="-E github.com/drainit/drainit/internal/early.entry"; \
+    godebug=asyncpreemptoff=1,containermaxprocs=0,memprofilerate=0; \
     CGO_ENABLED=0 GOEXPERIMENT=nogreenteagc GOARCH=$TARGETARCH go build -trimpath -tags urfave_cli_no_docs -o /drainit \
-    -ldflags "-s -w $entry -X runtime.godebugDefault=asyncpreemptoff=1,containermaxprocs=0 -X github.com/drainit/drainit/internal/signals.runtimeGodebug=asyncpreemptoff=1,containermaxprocs=0" .
+    -ldflags "-s -w $entry -X runtime.godebugDefault=$godebug -X github.com/drainit/drainit/internal/signals.runtimeGodebug=$godebug" .
 
 FROM scratch
 COPY --from=build /drainit /drainit

@@ -7,23 +7,30 @@ COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 # sends drainit no SIGURG of its own, and drainit forwards SIGURG like any
 # other signal. The same value goes to internal/signals, the only way the
 # program can know it (the linker lets nobody read runtime.godebugDefault).
-# containermaxprocs=0: drainit runs on one P from its initialisation
-# (internal/early), so the runtime's reading of the cgroup's CPU limit at
-# start (/proc/self/cgroup, mountinfo, the quota) is work thrown away.
-GODEBUG_DEFAULT = asyncpreemptoff=1,containermaxprocs=0
+# containermaxprocs=0: drainit sets its one P itself (internal/early), so
+# the runtime closes the cgroup's CPU files it reads at start instead of
+# keeping them open to read again. memprofilerate=0: drainit serves no
+# memory profile, and from the first allocation on none is sampled (a
+# sample's stack trace and the profile's table cost page faults at start).
+GODEBUG_DEFAULT = asyncpreemptoff=1,containermaxprocs=0,memprofilerate=0
 # Go 1.26's default collector keeps each small-object span's mark bits at
 # the span's end, which touches a page of every span drainit allocates in:
 # about a tenth of its anonymous memory. drainit's heap is too small for the
 # new collector to matter; the old one is a supported setting in Go 1.26.
 # For drainit's own build only: the tests and their tools keep the default.
 build_drainit = GOEXPERIMENT=nogreenteagc $(GO) build
-# The program starts at internal/early's entry, which holds the stop
-# signals that come before the Go runtime's handlers (amd64 only;
-# internal/early/entry.go says how).
+# The program starts at internal/early's entry, which holds the signals
+# that come before the Go runtime's handlers (amd64 only;
+# internal/early/entry.go says how). ENTRY=no builds without it, as arm64
+# is built.
 GOARCH ?= $(shell $(GO) env GOARCH)
-entry = $(if $(filter amd64,$(1)),-E github.com/drainit/drainit/internal/early.entry)
+ENTRY ?= yes
+entry = $(if $(and $(filter yes,$(ENTRY)),$(filter amd64,$(1))),-E github.com/drainit/drainit/internal/early.entry)
 # urfave_cli_no_docs drops the man-page generator, a third of the binary.
-goflags = -trimpath -tags urfave_cli_no_docs -ldflags "-s -w $(call entry,$(1)) -X main.version=$(VERSION) -X main.commit=$(COMMIT) \
+# The tests add drainit_ossignal (with ENTRY=no) to run on amd64 what arm64
+# runs: os/signal alone, without internal/early's relay.
+TAGS ?= urfave_cli_no_docs
+goflags = -trimpath -tags $(TAGS) -ldflags "-s -w $(call entry,$(1)) -X main.version=$(VERSION) -X main.commit=$(COMMIT) \
 	-X runtime.godebugDefault=$(GODEBUG_DEFAULT) -X github.com/drainit/drainit/internal/signals.runtimeGodebug=$(GODEBUG_DEFAULT)"
 export CGO_ENABLED = 0
 # Where make build puts the binary; the tests build theirs with OUT=.

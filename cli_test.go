@@ -159,6 +159,22 @@ func TestRelease(t *testing.T) {
 	}
 }
 
+// The Dockerfile's builder stage compiles drainit itself (it cannot run
+// make in a golang image without the repository's tools), so it repeats
+// the Makefile's settings; they must stay the same, or the image's
+// drainit would differ from the one the tests ran.
+func TestDockerfileBuildsAsTheMakefileDoes(t *testing.T) {
+	makefile, dockerfile := string(mustRead(t, "Makefile")), string(mustRead(t, "Dockerfile"))
+	_, godebug, _ := strings.Cut(makefile, "\nGODEBUG_DEFAULT = ")
+	godebug, _, _ = strings.Cut(godebug, "\n")
+	for _, want := range []string{"godebug=" + godebug + ";", "-X runtime.godebugDefault=$godebug", "signals.runtimeGodebug=$godebug",
+		"GOEXPERIMENT=nogreenteagc", "-tags urfave_cli_no_docs", "-E github.com/drainit/drainit/internal/early.entry", "CGO_ENABLED=0"} {
+		if godebug == "" || !strings.Contains(dockerfile, want) {
+			t.Errorf("the Dockerfile's build lacks %q (the Makefile's GODEBUG_DEFAULT is %q)", want, godebug)
+		}
+	}
+}
+
 // Where a usage error is recorded when the flag parser itself failed: the
 // command line read without it, up to the workload.
 func TestTerminationLogArg(t *testing.T) {

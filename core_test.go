@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drainit/drainit/internal/procfs"
+	"github.com/drainit/drainit/internal/signals"
 	"github.com/drainit/drainit/internal/signame"
 )
 
@@ -60,17 +61,51 @@ func TestSpawnPassesEnvCwdAndStdio(t *testing.T) {
 
 // forwardable are signals a workload may well be sent, one of each kind:
 // plain, job control, real-time, out-of-band data (URG, forwarded because
-// the shipped build turns the Go runtime's own SIGURGs off), and the ones
-// that start or end things.
+// the shipped build turns the Go runtime's own SIGURGs off), the ones
+// that start or end things, and the faults when someone sends them (the Go
+// runtime's own handler keeps those, to tell them from drainit's own
+// faults, and hands them to os/signal; every other signal goes through
+// internal/early's relay).
 var forwardable = []unix.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2,
 	unix.SIGWINCH, unix.SIGTTIN, unix.SIGTTOU, unix.SIGCONT, unix.SIGALRM, unix.SIGPWR, unix.SIGURG,
-	unix.SIGPIPE, unix.Signal(35), unix.SIGTERM}
+	unix.SIGPIPE, unix.SIGABRT, unix.SIGSTKFLT, unix.SIGSEGV, unix.SIGBUS, unix.SIGSYS,
+	unix.Signal(35), unix.Signal(64), unix.SIGTERM}
 
 func TestForwardsEverySignalButChld(t *testing.T) {
+	forwardsEverySignalButChld(t, drainitBin)
+}
+
+// drainit as it runs where internal/early has no relay and no entry
+// (arm64), built so on amd64 (tagged drainit_ossignal, ENTRY=no): every
+// signal through os/signal, the drain, the reaping, and signal 34, which
+// that build cannot receive, refused.
+func TestOSSignalBuild(t *testing.T) {
+	forwardsEverySignalButChld(t, ossigBin)
+	t.Run("drain", func(t *testing.T) {
+		rec := filepath.Join(t.TempDir(), "rec")
+		r := startInit(t, pid1, []string{ossigBin}, "--grace", "10", "--", "@fixture", "orphans-record", "100", "10s", rec, "TERM")
+		waitReadyFile(t, rec)
+		r.signal(unix.SIGTERM)
+		if code := r.wait(10 * time.Second); code != 0 {
+			t.Fatalf("exit %d, want 0: the workload ends on its TERM, its orphans at drainit's cleanup; log:\n%s", code, r.log())
+		}
+		if got := signalsIn(rec); !slices.Equal(got, []string{"TERM"}) {
+			t.Errorf("workload received %v, want TERM", got)
+		}
+	})
+	t.Run("RTMIN refused", func(t *testing.T) {
+		r := startInit(t, subreaper, []string{ossigBin}, "--drain-on", "34", "--", "@fixture", "exit", "0")
+		if code := r.wait(10 * time.Second); code != 2 || !strings.Contains(r.log(), "--drain-on RTMIN: drainit never receives") {
+			t.Errorf("--drain-on 34: exit %d, want 2 naming RTMIN, which this build never receives; log:\n%s", code, r.log())
+		}
+	})
+}
+
+func forwardsEverySignalButChld(t *testing.T, init string) {
 	for _, mode := range modes {
 		t.Run(mode, func(t *testing.T) {
 			rec := filepath.Join(t.TempDir(), "rec")
-			r := start(t, mode, "--drain-on", "none", "--", "@fixture", "record", rec)
+			r := startInit(t, mode, []string{init}, "--drain-on", "none", "--", "@fixture", "record", rec)
 			waitReadyFile(t, rec)
 			var want []string
 			for _, sig := range forwardable {
@@ -88,6 +123,34 @@ func TestForwardsEverySignalButChld(t *testing.T) {
 			waitFor(t, 5*time.Second, "the closing USR1", func() bool { return len(signalsIn(rec)) >= len(want) })
 			if got := signalsIn(rec); !slices.Equal(got, want) {
 				t.Errorf("workload received %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// Signal 34 (RTMIN) is one the Go runtime installs no handler for, even
+// when os/signal subscribes to it: before internal/early's relay it ended
+// drainit (exit 162) instead of reaching the workload. A Go fixture cannot
+// catch it for the same reason, so the workload is a shell that traps it.
+func TestForwardsRTMIN(t *testing.T) {
+	if !signals.Relayed {
+		t.Skip("this build has no relay: it does not receive signal 34")
+	}
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			got := filepath.Join(t.TempDir(), "got")
+			r := start(t, mode, "--drain-on", "none", "--", "/bin/sh", "-c",
+				`trap 'echo 34 >'"$0"'; exit 7' 34; echo ready >"$0"; while :; do sleep 0.05; done`, got)
+			waitFor(t, 5*time.Second, "the shell to trap 34", func() bool {
+				b, _ := os.ReadFile(got)
+				return string(b) == "ready\n"
+			})
+			r.signal(34)
+			if code := r.wait(10 * time.Second); code != 7 {
+				t.Errorf("exit %d, want the shell's 7 for the 34 it trapped; log:\n%s", code, r.log())
+			}
+			if b, _ := os.ReadFile(got); string(b) != "34\n" {
+				t.Errorf("the workload noted %q, want 34", b)
 			}
 		})
 	}

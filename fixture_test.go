@@ -221,8 +221,8 @@ func fixture(args []string) int {
 		err := syscall.Exec(args[0], args, os.Environ())
 		fmt.Fprintln(os.Stderr, "fixture: exec:", err)
 		return 96
-	case "exec": // exec [pid1] [pending-term] ARGV...: execs ARGV with fd 3 marked close-on-exec, so that the test reads EOF there at the instant of the exec; with pid1 (in the PID and mount namespaces its clone made) it first mounts its namespace's /proc; with pending-term ARGV starts with SIGTERM blocked and pending, as internal/early's handler execs drainit again; handles nothing
-		pendingTerm := false
+	case "exec": // exec [pid1] [pending SIG] ARGV...: execs ARGV with fd 3 marked close-on-exec, so that the test reads EOF there at the instant of the exec; with pid1 (in the PID and mount namespaces its clone made) it first mounts its namespace's /proc; with pending SIG, ARGV starts with SIG blocked and pending (as internal/early's handler execs drainit again with TERM); handles nothing
+		var pending unix.Signal
 		if args[0] == "pid1" {
 			args = args[1:]
 			if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
@@ -234,18 +234,23 @@ func fixture(args []string) int {
 				return 96
 			}
 		}
-		if args[0] == "pending-term" {
-			args, pendingTerm = args[1:], true
+		if args[0] == "pending" {
+			var err error
+			if pending, err = signame.Parse(args[1]); err != nil {
+				fmt.Fprintln(os.Stderr, "fixture:", err)
+				return 96
+			}
+			args = args[2:]
 		}
 		syscall.CloseOnExec(3)
-		if pendingTerm {
+		if pending != 0 {
 			// The mask and the pending signal are this thread's, and the
 			// exec must come from it.
 			runtime.LockOSThread()
-			var term unix.Sigset_t
-			term.Val[0] = 1 << (unix.SIGTERM - 1)
-			unix.PthreadSigmask(unix.SIG_BLOCK, &term, nil)
-			unix.Tgkill(unix.Getpid(), unix.Gettid(), unix.SIGTERM)
+			var set unix.Sigset_t
+			set.Val[0] = 1 << (pending - 1)
+			unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil)
+			unix.Tgkill(unix.Getpid(), unix.Gettid(), pending)
 		}
 		err := syscall.Exec(args[0], args, os.Environ())
 		fmt.Fprintln(os.Stderr, "fixture: exec:", err)

@@ -34,6 +34,7 @@ var (
 	demoBin    string // testdata/demo, `make demo`
 	benchBin   string // testdata/bench, `make bench`
 	floorBin   string // testdata/floor, `make floor`
+	ossigBin   string // drainit as arm64 runs it: os/signal alone, no relay, no entry
 )
 
 func TestMain(m *testing.M) {
@@ -60,11 +61,13 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	drainitBin, plainBin = filepath.Join(dir, "drainit"), filepath.Join(dir, "drainit-plain")
+	ossigBin = filepath.Join(dir, "drainit-ossignal")
 	legacyBin = filepath.Join(dir, "legacyworker")
 	demoBin, benchBin = filepath.Join(dir, "demo"), filepath.Join(dir, "bench")
 	// drainit as shipped, by the Makefile's own recipe.
 	floorBin = filepath.Join(dir, "floor")
 	builds := [][]string{{"make", "--no-print-directory", "-s", "build", "OUT=" + drainitBin},
+		{"make", "--no-print-directory", "-s", "build", "OUT=" + ossigBin, "TAGS=urfave_cli_no_docs,drainit_ossignal", "ENTRY=no"},
 		{"make", "--no-print-directory", "-s", "floor", "FLOOR=" + floorBin}}
 	for bin, pkg := range map[string]string{plainBin: ".", legacyBin: "./testdata/legacyworker",
 		demoBin: "./testdata/demo", benchBin: "./testdata/bench"} {

@@ -19,13 +19,14 @@ import (
 )
 
 // A command at the drain: split as a shell would, run without one, with
-// the deadline and the workload's PID in its environment, its output in
-// drainit's log, its status in the summary; here it stops the workload.
+// the deadline and the workload's PID in its environment and no signal
+// blocked, its output in drainit's log, its status in the summary; here it
+// stops the workload.
 func TestDrainExecRunsWithTheDeadline(t *testing.T) {
 	dir := t.TempDir()
 	rec, tlog := filepath.Join(dir, "rec"), filepath.Join(dir, "tlog")
 	r := start(t, pid1, "--grace", "10", "--drain-signal", "none", "--termination-log", tlog,
-		"--drain-exec", `sh -c 'echo "deadline $DRAINIT_DEADLINE"; kill -USR1 "$DRAINIT_WORKLOAD_PID"'`,
+		"--drain-exec", `sh -c 'echo "deadline $DRAINIT_DEADLINE"; grep SigBlk /proc/self/status; kill -USR1 "$DRAINIT_WORKLOAD_PID"'`,
 		"--", "@fixture", "record", rec, "USR1")
 	waitReadyFile(t, rec)
 	r.signal(unix.SIGTERM)
@@ -50,6 +51,11 @@ func TestDrainExecRunsWithTheDeadline(t *testing.T) {
 	}
 	if got := string(mustRead(t, tlog)); !strings.Contains(got, "exec sh -c") || !strings.Contains(got, ": exit 0") {
 		t.Errorf("termination log %q: want the command and its status", got)
+	}
+	// drainit's threads may block what its entry held
+	// (internal/early.ForkExec).
+	if !strings.Contains(log, `drain-exec sh: SigBlk:\t0000000000000000"`) {
+		t.Errorf("the command did not say it started with nothing blocked:\n%s", log)
 	}
 }
 

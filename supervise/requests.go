@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drainit/drainit/drain"
+	"github.com/drainit/drainit/internal/early"
 )
 
 // deadlineInForce is the drain's deadline as it stands, for requests under
@@ -109,7 +110,7 @@ func (s *supervisor) startExec(r drain.Request, deadline time.Time) (int, error)
 	defer pw.Close()
 	env := append(append([]string(nil), s.cfg.Env...),
 		"DRAINIT_DEADLINE="+deadline.UTC().Format(drain.DeadlineFormat), "DRAINIT_WORKLOAD_PID="+strconv.Itoa(s.child))
-	pid, err := syscall.ForkExec(path, r.Argv, &syscall.ProcAttr{Env: env, Dir: "/",
+	pid, err := early.ForkExec(path, r.Argv, &syscall.ProcAttr{Env: env, Dir: "/",
 		Files: []uintptr{null.Fd(), pw.Fd(), pw.Fd()}, Sys: &syscall.SysProcAttr{Setpgid: true}})
 	if err != nil {
 		pr.Close()

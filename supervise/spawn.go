@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/drainit/drainit/internal/early"
 	"github.com/drainit/drainit/internal/fserr"
 )
 
@@ -49,7 +50,7 @@ func start(argv, env []string, foreground bool) (int, *StartError) {
 			Ctty:       0, // stdin, in the child's descriptor table
 		},
 	}
-	pid, err := syscall.ForkExec(path, argv, attr)
+	pid, err := early.ForkExec(path, argv, attr)
 	if err != nil {
 		return 0, startError(argv[0], err)
 	}

@@ -1,21 +1,24 @@
-// Package early subscribes to the signals drainit acts on while the
-// program is still being initialised, so that a signal sent in drainit's
-// first milliseconds waits in a channel for the supervisor instead of
-// meeting the Go runtime's default action: death for SIGTERM, SIGINT,
-// SIGQUIT and SIGHUP, and as PID 1, where the kernel will not deliver that
-// death, exit status 2.
+// Package early takes the signals drainit acts on while the program is
+// still being initialised, so that a signal sent in drainit's first
+// milliseconds waits for the supervisor instead of meeting the Go
+// runtime's default action: death for SIGTERM, SIGINT, SIGQUIT and SIGHUP,
+// and as PID 1, where the kernel will not deliver that death, exit status
+// 2. It also starts drainit's children, which must not inherit what it
+// holds.
 //
 // Go initialises a program's packages in import-path order, each once the
 // packages it imports are done. This one imports only os, os/signal,
-// runtime, syscall and internal/signals (which imports only os and
-// syscall), so it comes right after the runtime's own start and those few,
-// before the packages that take time to initialise (crypto/x509, net/http,
-// urfave/cli). Only the command imports it: the test binary, which links
-// the command's packages, makes none when it runs under its own name, and
-// gives the subscription back in TestMain (Unsubscribe) when it runs as a
-// fixture under another (a pod's python), so that its fixtures keep Go's
-// default handling. A build linked with this package's entry (entry.go)
-// also holds what comes before the runtime's own start.
+// runtime, sync/atomic, syscall and internal/signals (which imports only
+// os and syscall), so it comes right after the runtime's own start and
+// those few, before the packages that take time to initialise
+// (crypto/x509, net/http, urfave/cli). Only the command imports it: the
+// test binary, which links the command's packages, takes nothing when it
+// runs under its own name, and gives os/signal's subscriptions back in
+// TestMain (Unsubscribe) when it runs as a fixture under another (a pod's
+// python), so that its fixtures keep Go's default handling. A build linked
+// with this package's entry (entry.go) also holds what comes before the
+// runtime's own start, and on amd64 the relay (relay.go) takes every
+// signal at once.
 package early
 
 import (
@@ -24,28 +27,41 @@ import (
 	"runtime"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 
 	"github.com/drainit/drainit/internal/signals"
 )
 
 // The signal channels are the program's one global state: they must exist
-// before main does. signal.Notify drops what does not fit, so SIGCHLD,
-// which comes in bursts, rings a doorbell of its own (one pending ring says
-// "reap"), and every other signal has room in a large channel that no
-// burst of exits can fill.
+// before main does. Signals must not be dropped, so SIGCHLD, which comes in
+// bursts, rings a doorbell of its own (one pending ring says "reap"), and
+// every other signal has room in a large channel that no burst of exits can
+// fill.
 var (
 	received = make(chan os.Signal, 256)
 	doorbell = make(chan os.Signal, 1)
-	ready    = make(chan struct{}) // closed once every signal is subscribed
+	ready    = make(chan struct{}) // closed once every signal is taken
 )
 
 // stopSignals are those that runtimes and people stop a container with
-// and that would kill drainit unheard. Each subscription is a round trip to
-// the runtime's signal-mask thread (about a tenth of a millisecond on two
-// virtual cores), so these come first, one after the other, before any
-// other package is initialised; the sixty others follow off the critical
-// path, while the rest of the program initialises.
+// and that would kill drainit unheard. Without the relay, each
+// subscription is a round trip to the runtime's signal-mask thread (about
+// a tenth of a millisecond on two virtual cores), so these come first,
+// one after the other, before any other package is initialised; the sixty
+// others follow off the critical path, while the rest of the program
+// initialises.
 var stopSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2}
+
+// isFault reports whether the kernel raises sig for a fault of the
+// thread's own: the Go runtime's handler must keep it, to make drainit's
+// own nil dereference a panic, and hands os/signal only those someone sent.
+func isFault(sig syscall.Signal) bool {
+	switch sig {
+	case syscall.SIGILL, syscall.SIGTRAP, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGSEGV, syscall.SIGSYS:
+		return true
+	}
+	return false
+}
 
 func init() {
 	if goTest(os.Args[0]) {
@@ -56,27 +72,52 @@ func init() {
 		close(ready)
 		return
 	}
-	// What entry's handler caught before the runtime's handlers goes first;
-	// nothing more can come to it now. It is final, and handler's exec
-	// covers the time until the subscription.
+	if oneSlot != 0 {
+		// entry's, for the runtime alone: not drainit's to pass on.
+		os.Unsetenv("GOMAXPROCS")
+	}
+	forwarded := signals.Subscribed()
+	relaying := startRelay(forwarded)
+	// What entry's handler caught goes first: the relay writes to a pipe
+	// nobody reads yet, and nothing more can come to the handler (the
+	// runtime's handlers and the relay replaced it, and handler's exec
+	// covers the time until the stop signals are subscribed).
 	early := atomic.LoadUint64(&caught)
 	for sig := syscall.Signal(1); sig < 64; sig++ {
 		if early&(1<<sig) != 0 {
 			received <- sig
 		}
 	}
-	signal.Notify(received, stopSignals...)
+	if !relaying {
+		signal.Notify(received, stopSignals...)
+	}
 	atomic.StoreUint64(&subscribed, 1)
 	// One P from here on: drainit has no parallel work, and every P the
 	// runtime starts with leaves its own partly used spans and idle
 	// threads behind (anonymous memory 1.3 MiB instead of 1.7 on two
 	// virtual cores). None of drainit's goroutines runs yet, so the stop of
-	// the world is short, and it comes once the stop signals are held.
-	// drainit serves no memory profile: nothing need be sampled for one.
+	// the world is short, and it comes once the stop signals are held;
+	// when entry set GOMAXPROCS=1 for the runtime's start, this only
+	// keeps it. drainit serves no memory profile: nothing need be sampled
+	// for one (the Makefile's build says so from the first allocation).
 	runtime.GOMAXPROCS(1)
 	runtime.MemProfileRate = 0
+	if relaying {
+		// Subscriptions to the faults are no round trips: os/signal makes
+		// those only for signals the runtime would otherwise not handle.
+		var faults []os.Signal
+		for _, s := range forwarded {
+			if isFault(s.(syscall.Signal)) {
+				faults = append(faults, s)
+			}
+		}
+		signal.Notify(received, faults...)
+		go relayLoop(relayPipe)
+		close(ready)
+		return
+	}
 	go func() {
-		signal.Notify(received, signals.Subscribed()...)
+		signal.Notify(received, forwarded...)
 		signal.Notify(doorbell, syscall.SIGCHLD)
 		close(ready)
 	}()
@@ -90,19 +131,38 @@ func goTest(argv0 string) bool {
 	return len(argv0) > len(suffix) && argv0[len(argv0)-len(suffix):] == suffix
 }
 
-// Unsubscribe waits until every subscription is made and then undoes
-// them all, giving the signals their default handling back: for the test
-// binary, which links this package but is not drainit.
+// Unsubscribe waits until every signal is taken and then gives them all
+// their default handling back: for the test binary, which links this
+// package but is not drainit.
 func Unsubscribe() {
 	<-ready
+	stopRelay()
 	signal.Stop(received)
 	signal.Stop(doorbell)
 }
 
-// Signals waits until every signal drainit acts on is subscribed, and
-// returns what has arrived since the program started and all that will:
-// every forwardable signal in order, and SIGCHLD as a doorbell.
+// Signals waits until every signal drainit acts on is taken, and returns
+// what has arrived since the program started and all that will: every
+// forwardable signal in order, and SIGCHLD as a doorbell.
 func Signals() (sigs, chld <-chan os.Signal) {
 	<-ready
 	return received, doorbell
 }
+
+// ForkExec is syscall.ForkExec for every process drainit starts, which
+// must begin with no signal blocked, as a container's first process does.
+// A child starts with the mask of the thread that forks it, and drainit's
+// threads may block what entry held, for as long as drainit runs: the
+// Go runtime gives every thread it starts the mask drainit started with.
+// So the fork comes from a thread that blocks nothing. That is harmless
+// once Signals has returned: every signal it unblocks is taken, by relay
+// for the whole process or by os/signal.
+func ForkExec(path string, argv []string, attr *syscall.ProcAttr) (int, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var none uint64 // a sigset_t of 64 signals, on amd64 and arm64 alike
+	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, sigSetmask, uintptr(unsafe.Pointer(&none)), 0, 8, 0, 0)
+	return syscall.ForkExec(path, argv, attr)
+}
+
+const sigSetmask = 2

@@ -3,37 +3,57 @@
 package early
 
 // The Go runtime installs its signal handlers a few milliseconds after
-// exec, and until init below subscribes, a stop signal meets its
-// default action: death for SIGTERM, SIGINT and SIGHUP (as PID 1, exit
-// status 2), and before the runtime's handlers the kernel's: death, or as
-// PID 1 nothing at all. On a slow node those milliseconds are ten. A
-// build linked with -E github.com/drainit/drainit/internal/early.entry
-// (make build, the Dockerfile, make release; amd64 only) closes both gaps:
+// exec, and until init below takes them, a signal meets its default
+// action: death for SIGTERM, SIGINT and SIGHUP (as PID 1, exit status 2),
+// nothing for SIGUSR1 and the real-time signals once the runtime's handlers
+// are in, a stopped drainit for SIGTSTP, and before the runtime's handlers
+// the kernel's: death, or as PID 1 nothing at all. On a slow node those
+// milliseconds are ten. A build linked with
+// -E github.com/drainit/drainit/internal/early.entry (make build, the
+// Dockerfile, make release; amd64 only) closes both gaps:
 //
-//   - entry, the program's first instruction, installs handler for the
-//     stop signals and jumps to the runtime's own entry. Until the runtime
-//     installs its handlers, handler records each signal in caught, and
-//     init hands them to the supervisor as if they had come a moment
+//   - entry, the program's first instruction, blocks heldSignals: the
+//     signals the runtime leaves blocked in every thread it starts when the
+//     program was started with them blocked. They stay pending, each real-
+//     time one queued as often as it was sent, until init has its relay in
+//     place and unblocks them; only then are they delivered.
+//   - The rest, the stop signals the runtime will not leave blocked (and
+//     real-time signal 34, which it leaves to the kernel), entry catches
+//     with handler before it jumps to the runtime's own entry. Until the
+//     runtime installs its handlers, handler records each signal in caught,
+//     and init hands them to the supervisor as if they had come a moment
 //     later.
 //   - The runtime keeps handler as the one it had found, and forwards to it
-//     as it dies of a signal nobody has subscribed to yet. handler then
-//     execs the program again, from its first instruction, with the signal
-//     pending: the new start catches it as above. A start costs a few
-//     milliseconds; the signal is not lost.
+//     as it dies of a signal nobody has taken yet. handler then execs the
+//     program again, from its first instruction, with the signal pending
+//     and the held signals still held: the new start catches it as above.
+//     A start costs a few milliseconds; the signal is not lost.
 //
 // SIGQUIT in the second gap is still the runtime's (it prints its
-// goroutines and exits 2, forwarding nothing), and SIGUSR1 and SIGUSR2
-// there are ignored, as the runtime ignores them until someone subscribes.
-// A build without -E (go install, go test, and arm64 until its entry has
-// run on arm64 hardware) never runs entry: the gaps are then the
-// runtime's start, as with any Go program.
+// goroutines and exits 2, forwarding nothing), and so are SIGSTKFLT, SIGILL,
+// SIGTRAP and SIGSYS sent by someone (fatal) and SIGPIPE, SIGBUS, SIGFPE and
+// SIGSEGV sent by someone (ignored). A build without -E (go install, go
+// test, and arm64 until its entry has run on arm64 hardware) never runs
+// entry: the gaps are then the runtime's start, as with any Go program.
 var (
 	caught     uint64  // bit sig: caught by handler before the runtime's handlers
-	subscribed uint64  // nonzero once init has subscribed: handler forwards no more
+	subscribed uint64  // nonzero once init has taken the signals: handler forwards no more
 	startMask  uint64  // the signal mask the program was started with
-	argv, envp uintptr // as the kernel passed them, for the exec again
+	argv, envp uintptr // as the runtime got them, for the exec again
+	oneSlot    uintptr // where entry put GOMAXPROCS=1 in envp; 0 if it did not
 	self       = [...]byte{'/', 'p', 'r', 'o', 'c', '/', 's', 'e', 'l', 'f', '/', 'e', 'x', 'e', 0}
 )
+
+// heldSignals, bit sig-1 each as the kernel takes a mask: SIGUSR1, SIGUSR2,
+// SIGALRM, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGXCPU, SIGXFSZ,
+// SIGVTALRM, SIGWINCH, SIGIO, SIGPWR and the real-time signals 35 to 64:
+// every signal drainit relays that the Go runtime lets stay blocked, but
+// SIGPIPE. A SIGPIPE is mostly the kernel's answer to drainit's own write
+// to a closed pipe, sent to the writing thread; blocked there it would
+// never arrive, and the log's writer counts on hearing of it
+// (supervise.Stderr).
+const heldSignals = 1<<(10-1) | 1<<(12-1) | 1<<(14-1) | 1<<(18-1) | 1<<(20-1) | 1<<(21-1) | 1<<(22-1) |
+	1<<(23-1) | 1<<(24-1) | 1<<(25-1) | 1<<(26-1) | 1<<(28-1) | 1<<(29-1) | 1<<(30-1) | 0x3fffffff<<(35-1)
 
 // Implemented in entry_amd64.s; restorer returns from handler, which
 // x86-64 takes from the program.

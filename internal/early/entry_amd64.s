@@ -1,9 +1,11 @@
+#include "go_asm.h"
 #include "textflag.h"
 
 // The program's first instructions when it is linked with
 // -E github.com/drainit/drainit/internal/early.entry (the Makefile does):
-// catch the stop signals, then start the Go runtime as its own entry
-// would. See entry.go for the whole story.
+// hold the signals the runtime lets stay blocked, catch the stop signals it
+// does not, then start the Go runtime as its own entry would. See entry.go
+// for the whole story.
 
 #define SYS_rt_sigaction 13
 #define SYS_rt_sigprocmask 14
@@ -14,43 +16,92 @@
 #define SYS_tgkill 234
 #define SA_SIGINFO_RESTORER 0x04000004
 
-// The handler runs with every stop signal blocked, so that no two of them
+// The handler runs with every caught signal blocked, so that no two of them
 // interleave their update of caught.
-#define STOP_SIGNALS 0x4A07 // HUP INT QUIT USR1 USR2 TERM, bit sig-1 each
+#define CAUGHT_SIGNALS 0x200004007 // HUP INT QUIT TERM 34, bit sig-1 each
 
 // struct sigaction as rt_sigaction(2) takes it: handler, flags, restorer, mask.
 DATA ·action+0(SB)/8, $·handler(SB)
 DATA ·action+8(SB)/8, $SA_SIGINFO_RESTORER
 DATA ·action+16(SB)/8, $·restorer(SB)
-DATA ·action+24(SB)/8, $STOP_SIGNALS
+DATA ·action+24(SB)/8, $CAUGHT_SIGNALS
 GLOBL ·action(SB), RODATA|NOPTR, $32
 
-DATA ·noSignals+0(SB)/8, $0
-GLOBL ·noSignals(SB), RODATA|NOPTR, $8
+DATA ·heldMask+0(SB)/8, $const_heldSignals
+GLOBL ·heldMask(SB), RODATA|NOPTR, $8
 
 #define CATCH(sig) \
 	MOVQ $SYS_rt_sigaction, AX; MOVQ $sig, DI; MOVQ $·action(SB), SI; MOVQ $0, DX; MOVQ $8, R10; SYSCALL
 
-// entry leaves the stack as the kernel built it (argc, argv, envp) for the
-// runtime's entry, which it jumps to.
+// GOMAXPROCS=1, what entry adds to the environment the runtime reads; its
+// first 11 bytes are the name entry looks for.
+DATA ·oneP+0(SB)/8, $"GOMAXPRO"
+DATA ·oneP+8(SB)/4, $"CS=1"
+DATA ·oneP+12(SB)/1, $0
+GLOBL ·oneP(SB), RODATA|NOPTR, $13
+
+// entry leaves the stack as the kernel built it (argc, argv, envp, auxv)
+// for the runtime's entry, which it jumps to, but for one more environment
+// variable, GOMAXPROCS=1, when the environment sets none: the runtime then
+// starts with one P, and none of its start is spent on a second (a thread
+// to run it, a cache of spans to give back when init sets one). init
+// takes the variable out again before anyone reads the environment.
 TEXT ·entry(SB),NOSPLIT|NOFRAME,$0
-	CATCH(15) // SIGTERM first: what runtimes stop with
+	// The held signals first, reading the mask the program was started
+	// with as it was before.
+	MOVQ $SYS_rt_sigprocmask, AX
+	MOVQ $0, DI // SIG_BLOCK
+	MOVQ $·heldMask(SB), SI
+	MOVQ $·startMask(SB), DX
+	MOVQ $8, R10
+	SYSCALL
+	CATCH(15) // SIGTERM: what runtimes stop with
 	CATCH(2)  // SIGINT
 	CATCH(1)  // SIGHUP
 	CATCH(3)  // SIGQUIT
-	CATCH(10) // SIGUSR1
-	CATCH(12) // SIGUSR2
+	CATCH(34) // the one real-time signal the runtime leaves alone
+	// Look for GOMAXPROCS= in the environment; CX ends at its NULL.
+	MOVQ 0(SP), AX
+	LEAQ 16(SP)(AX*8), CX
+look:
+	MOVQ 0(CX), SI
+	TESTQ SI, SI
+	JZ add
+	MOVQ $·oneP(SB), DI
+	MOVQ $11, R9
+compare:
+	MOVBLZX 0(SI), R10
+	CMPB R10, 0(DI)
+	JNE next
+	INCQ SI
+	INCQ DI
+	DECQ R9
+	JNZ compare
+	JMP run // set: the runtime takes that one, and init sets one P
+next:
+	ADDQ $8, CX
+	JMP look
+add:
+	// Move argc, argv and envp one word down, and put GOMAXPROCS=1 in
+	// the slot that frees before envp's NULL: auxv stays where it is.
+	MOVQ SP, SI
+shift:
+	MOVQ 0(SI), R10
+	MOVQ R10, -8(SI)
+	ADDQ $8, SI
+	CMPQ SI, CX
+	JNE shift
+	MOVQ $·oneP(SB), R10
+	MOVQ R10, -8(CX)
+	LEAQ -8(CX), R10
+	MOVQ R10, ·oneSlot(SB)
+	SUBQ $8, SP
+run:
 	MOVQ 0(SP), AX
 	LEAQ 8(SP), CX
 	MOVQ CX, ·argv(SB)
 	LEAQ 16(SP)(AX*8), CX
 	MOVQ CX, ·envp(SB)
-	MOVQ $SYS_rt_sigprocmask, AX
-	MOVQ $0, DI // SIG_BLOCK nothing: read the mask
-	MOVQ $·noSignals(SB), SI
-	MOVQ $·startMask(SB), DX
-	MOVQ $8, R10
-	SYSCALL
 	JMP _rt0_amd64_linux(SB)
 
 // handler(sig DI, info SI, ctx DX) is called with the C calling convention,
@@ -85,14 +136,16 @@ done:
 again:
 	// Start the program again with the signal pending on this thread and
 	// blocked until the new runtime unblocks it, into this handler. The
-	// mask is the one the program started with, plus the signal; if the
-	// exec fails, the return restores the runtime's mask and it dies as
-	// it would have.
+	// mask is the one the program started with, plus the signal, plus the
+	// held ones, which must stay pending through the exec as they did
+	// through this start; if the exec fails, the return restores the
+	// runtime's mask and it dies as it would have.
 	MOVQ R8, CX
 	SUBQ $1, CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	ORQ ·startMask(SB), AX
+	ORQ ·heldMask(SB), AX
 	MOVQ AX, 32(SP)
 	MOVQ $SYS_rt_sigprocmask, AX
 	MOVQ $2, DI // SIG_SETMASK
@@ -110,6 +163,12 @@ again:
 	MOVQ R8, DX
 	MOVQ $SYS_tgkill, AX
 	SYSCALL
+	// The environment as it came: the new start adds GOMAXPROCS=1 again.
+	MOVQ ·oneSlot(SB), AX
+	TESTQ AX, AX
+	JZ exec
+	MOVQ $0, 0(AX)
+exec:
 	MOVQ $SYS_execve, AX
 	MOVQ $·self(SB), DI
 	MOVQ ·argv(SB), SI

@@ -3,4 +3,7 @@
 package early
 
 // No entry on this architecture: nothing is caught before the runtime.
-var caught, subscribed uint64
+var (
+	caught, subscribed uint64
+	oneSlot            uintptr
+)

@@ -25,6 +25,9 @@ const maxSignal = 64
 //   - SIGPROF, which the Go runtime keeps for its profiler and never hands
 //     to os/signal;
 //   - 32 and 33, which glibc and musl reserve for their threads;
+//   - 34 (RTMIN), in a build without internal/early's relay (arm64): the
+//     Go runtime installs no handler for it, even for os/signal, and the
+//     kernel's default action ends drainit;
 //   - SIGURG, unless asynchronous preemption is off (see PreemptionOff):
 //     otherwise the Go runtime sends SIGURG to drainit itself, and
 //     forwarding it would hand the workload signals nobody sent.
@@ -34,6 +37,8 @@ func Forwardable(sig syscall.Signal) bool {
 		return false
 	case sig == syscall.SIGKILL, sig == syscall.SIGSTOP, sig == syscall.SIGCHLD, sig == syscall.SIGPROF, sig == 32, sig == 33:
 		return false
+	case sig == 34:
+		return Relayed
 	case sig == syscall.SIGURG:
 		off, _ := PreemptionOff()
 		return off

@@ -1,0 +1,51 @@
+//go:build !drainit_ossignal
+
+#include "textflag.h"
+
+// The relay: the handler of every signal drainit forwards, installed by
+// relay.go in place of the Go runtime's. See relay.go for why.
+
+#define SYS_write 1
+
+// relay(sig DI, info SI, ctx DX) is called by the kernel, on the thread's
+// signal stack (SA_ONSTACK), with every signal blocked, and returns through
+// restorer's rt_sigreturn, which restores every register: it may use any.
+// It writes the signal's number to the relay pipe, one byte a signal; a
+// SIGCHLD only when none is in the pipe unread; a signal the full pipe
+// will not take becomes bit sig-1 of overflow.
+TEXT ·relay(SB),NOSPLIT|NOFRAME,$0
+	MOVQ DI, R8
+	CMPQ R8, $17 // SIGCHLD
+	JNE put
+	MOVQ $1, AX
+	XCHGQ AX, ·chldRung(SB)
+	CMPQ AX, $0
+	JNE out
+put:
+	SUBQ $16, SP
+	MOVB R8, 0(SP)
+	MOVQ $SYS_write, AX
+	MOVQ ·relayFD(SB), DI
+	MOVQ SP, SI
+	MOVQ $1, DX
+	SYSCALL
+	ADDQ $16, SP
+	CMPQ AX, $1
+	JEQ out
+	MOVQ R8, CX
+	SUBQ $1, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	LOCK
+	ORQ AX, ·overflow(SB)
+out:
+	RET
+
+// func relayPCs() (relay, restorer uintptr): the handlers' own addresses,
+// for rt_sigaction (a Go func value of an assembly function is a wrapper).
+TEXT ·relayPCs(SB),NOSPLIT,$0-16
+	MOVQ $·relay(SB), AX
+	MOVQ AX, relayPC+0(FP)
+	MOVQ $·restorer(SB), AX
+	MOVQ AX, restorerPC+8(FP)
+	RET

@@ -1,0 +1,16 @@
+//go:build !amd64 || drainit_ossignal
+
+package early
+
+import "os"
+
+// No relay on this architecture, or in a build that asks for os/signal
+// alone (tagged drainit_ossignal, which the tests build to run this path
+// on amd64): init subscribes through os/signal.
+func startRelay([]os.Signal) bool { return false }
+
+var relayPipe *os.File
+
+func relayLoop(*os.File) {}
+
+func stopRelay() {}
