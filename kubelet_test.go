@@ -6,6 +6,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -332,6 +333,65 @@ func controllerSees(t *testing.T, n *node, rs string, replicas int, pod *kpod) {
 	t.Logf("the ReplicaSet controller's cache caught up %v after the barrier", time.Since(start).Round(time.Millisecond))
 }
 
+// rankedBy says what the ReplicaSet controller ranks pods by for a
+// scale-down, as the API shows it for each: readiness and since when,
+// deletion cost, restarts, creation.
+func rankedBy(t *testing.T, pods []*kpod) string {
+	t.Helper()
+	var out []string
+	for _, p := range pods {
+		var obj struct {
+			Metadata struct {
+				CreationTimestamp string            `json:"creationTimestamp"`
+				Annotations       map[string]string `json:"annotations"`
+			} `json:"metadata"`
+			Status struct {
+				Phase      string `json:"phase"`
+				Conditions []struct {
+					Type, Status, LastTransitionTime string
+				} `json:"conditions"`
+				ContainerStatuses []struct {
+					RestartCount int `json:"restartCount"`
+				} `json:"containerStatuses"`
+			} `json:"status"`
+		}
+		code, b, err := p.n.cp.do("GET", p.path, "", nil)
+		if err != nil || code != http.StatusOK || json.Unmarshal(b, &obj) != nil {
+			out = append(out, fmt.Sprintf("%s: gone or unreadable (%d %v)", p.name, code, err))
+			continue
+		}
+		ready := "no Ready condition"
+		for _, c := range obj.Status.Conditions {
+			if c.Type == "Ready" {
+				ready = "Ready=" + c.Status + " since " + c.LastTransitionTime
+			}
+		}
+		restarts := 0
+		for _, c := range obj.Status.ContainerStatuses {
+			restarts += c.RestartCount
+		}
+		out = append(out, fmt.Sprintf("%s: %s %s, cost %q, %d restarts, created %s", p.name, obj.Status.Phase, ready,
+			obj.Metadata.Annotations[kube.DeletionCost], restarts, obj.Metadata.CreationTimestamp))
+	}
+	return strings.Join(out, "; ")
+}
+
+// waitCostAfterTask waits until the pod's deletion cost, as its watch saw
+// it change, is want, and drainit wrote the busy cost before it: every
+// worker takes a task in workersReady, and an idle one's cost goes from
+// drainit's first 0 to 1000 for its quick task and back to 0 a cost
+// interval later. Its first 0 is not the one the controller should rank it
+// by, nor the one a scale-down may come right after.
+func (p *kpod) waitCostAfterTask(t *testing.T, want string) {
+	t.Helper()
+	waitFor(t, 15*time.Second, p.name+"'s deletion cost "+want+" after its task's 1000", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		seen := slices.Index(p.costs, "1000")
+		return seen >= 0 && p.costs[len(p.costs)-1] == want
+	})
+}
+
 // workersReady writes each worker's job length: the first busy for 12s,
 // the rest a quick task, then idle; and waits for the busy task to start.
 func workersReady(t *testing.T, pods []*kpod) {
@@ -359,13 +419,13 @@ func TestKubeletScaleDownDeletesAnIdlePod(t *testing.T) {
 	rs, pods := n.replicaSet(t, ns, 3, 30, true)
 	workersReady(t, pods)
 	for i, p := range pods {
-		want := map[bool]string{true: "1000", false: "0"}[i == 0]
-		waitFor(t, 15*time.Second, p.name+"'s deletion cost "+want, func() bool { return p.annotations(t)[kube.DeletionCost] == want })
+		p.waitCostAfterTask(t, map[bool]string{true: "1000", false: "0"}[i == 0])
 	}
 	controllerSees(t, n, rs, 3, pods[2])
 	busy := pods[0]
+	shown := rankedBy(t, pods)
 	if deleted := n.scaleTo(t, rs, 2, pods); deleted == busy {
-		t.Fatalf("the controller deleted the busy pod %s", deleted.name)
+		t.Fatalf("the controller deleted the busy pod %s; before the scale-down the API showed %s, and now %s", deleted.name, shown, rankedBy(t, pods))
 	} else {
 		t.Logf("the controller deleted idle %s; busy %s stays", deleted.name, busy.name)
 	}
@@ -403,8 +463,7 @@ func TestKubeDemo(t *testing.T) {
 		v := verdict{way: "drainit's busy lock"}
 		if lock {
 			for i, p := range pods {
-				want := map[bool]string{true: "1000", false: "0"}[i == 0]
-				waitFor(t, 15*time.Second, p.name+"'s deletion cost "+want, func() bool { return p.annotations(t)[kube.DeletionCost] == want })
+				p.waitCostAfterTask(t, map[bool]string{true: "1000", false: "0"}[i == 0])
 			}
 			controllerSees(t, n, rs, 3, pods[2])
 		} else {
