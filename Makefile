@@ -61,13 +61,16 @@ test:
 # Not part of `make test` (which runs `bench -short` once, as a smoke test).
 bench: build floor
 	$(GO) build -trimpath -o bin/bench ./testdata/bench
-	./bin/bench -drainit bin/drainit -floor $(FLOOR)
+	./bin/bench -drainit bin/drainit -floor $(FLOOR) -minimal $(MINIMAL)
 
-# The start row's floor (testdata/floor): drainit's packages initialised,
-# built as drainit is, and none of drainit's own work.
+# The start row's floors (testdata/floor), built as drainit is and doing
+# none of drainit's own work: FLOOR with drainit's packages initialised,
+# MINIMAL with none of them (the least a Go init costs).
 FLOOR ?= bin/floor
+MINIMAL ?= bin/floor-minimal
 floor:
 	$(build_drainit) -trimpath -tags urfave_cli_no_docs -ldflags "-s -w -X runtime.godebugDefault=$(GODEBUG_DEFAULT)" -o $(FLOOR) ./testdata/floor
+	$(build_drainit) -trimpath -tags floor_minimal -ldflags "-s -w -X runtime.godebugDefault=$(GODEBUG_DEFAULT)" -o $(MINIMAL) ./testdata/floor
 
 # Static, stripped binaries for each platform, named drainit-VERSION-linux-ARCH,
 # with SHA256SUMS, in $(DIST).

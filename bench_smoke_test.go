@@ -16,12 +16,12 @@ func TestBenchShortStillRuns(t *testing.T) {
 			needInCI(t, err) // the peers come with the container tooling in .ci/run
 		}
 	}
-	out, err := exec.Command(benchBin, "-short", "-drainit", drainitBin, "-floor", floorBin).CombinedOutput()
+	out, err := exec.Command(benchBin, "-short", "-drainit", drainitBin, "-floor", floorBin, "-minimal", minimalBin).CombinedOutput()
 	t.Logf("bench -short:\n%s", out)
 	if err != nil {
 		t.Fatalf("bench -short failed: %v", err)
 	}
-	for _, row := range []string{"start-to-exit overhead", "… the Go floor", "idle RSS", "idle threads", "idle context switches",
+	for _, row := range []string{"start-to-exit overhead", "… the Go floor", "… a minimal Go init", "idle RSS", "idle threads", "idle context switches",
 		"reap 2000 orphans", "USR1 forwarding latency p99", "kill-time error", "binary size"} {
 		if !strings.Contains(string(out), "| "+row) {
 			t.Errorf("bench output lacks the %q row", row)

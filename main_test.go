@@ -34,6 +34,7 @@ var (
 	demoBin    string // testdata/demo, `make demo`
 	benchBin   string // testdata/bench, `make bench`
 	floorBin   string // testdata/floor, `make floor`
+	minimalBin string // testdata/floor -tags floor_minimal, `make floor`
 	ossigBin   string // drainit as arm64 runs it: os/signal alone, no relay, no entry
 )
 
@@ -65,10 +66,10 @@ func TestMain(m *testing.M) {
 	legacyBin = filepath.Join(dir, "legacyworker")
 	demoBin, benchBin = filepath.Join(dir, "demo"), filepath.Join(dir, "bench")
 	// drainit as shipped, by the Makefile's own recipe.
-	floorBin = filepath.Join(dir, "floor")
+	floorBin, minimalBin = filepath.Join(dir, "floor"), filepath.Join(dir, "floor-minimal")
 	builds := [][]string{{"make", "--no-print-directory", "-s", "build", "OUT=" + drainitBin},
 		{"make", "--no-print-directory", "-s", "build", "OUT=" + ossigBin, "TAGS=urfave_cli_no_docs,drainit_ossignal", "ENTRY=no"},
-		{"make", "--no-print-directory", "-s", "floor", "FLOOR=" + floorBin}}
+		{"make", "--no-print-directory", "-s", "floor", "FLOOR=" + floorBin, "MINIMAL=" + minimalBin}}
 	for bin, pkg := range map[string]string{plainBin: ".", legacyBin: "./testdata/legacyworker",
 		demoBin: "./testdata/demo", benchBin: "./testdata/bench"} {
 		builds = append(builds, []string{"go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", bin, pkg})

@@ -71,6 +71,7 @@ func main() {
 	isShort := flag.Bool("short", false, "fewer iterations, about 20 seconds")
 	drainit := flag.String("drainit", "bin/drainit", "drainit binary")
 	floor := flag.String("floor", "", "the Go floor's binary (make floor), measured beside the inits at start; none if empty")
+	minimal := flag.String("minimal", "", "the minimal Go init's binary (make floor), measured beside the inits at start; none if empty")
 	out := flag.String("out", "", "also write the table (Markdown) to this file")
 	only := flag.String("only", "", "run only these measurements, comma-separated: start,window,idle,reaping,forwarding,deadline,propagation,size")
 	flag.Parse()
@@ -97,7 +98,7 @@ func main() {
 	started := time.Now()
 	if run("start") {
 		fmt.Fprintf(os.Stderr, "bench: start overhead (%d runs each)\n", n.startRuns)
-		startOverhead(t, n.startRuns, *floor)
+		startOverhead(t, n.startRuns, *floor, *minimal)
 	}
 	if run("window") {
 		fmt.Fprintf(os.Stderr, "bench: a TERM in the first milliseconds (%d tries a delay)\n", n.windowTries)
@@ -215,12 +216,16 @@ func ratio(v map[string]float64) string {
 
 // startOverhead measures each init's start-to-exit time around /bin/true
 // and, with floor, the Go floor's (testdata/floor): what a Go init linking
-// drainit's packages costs before any work of drainit's own.
-func startOverhead(t *table, runs int, floor string) {
+// drainit's packages costs before any work of drainit's own; with minimal,
+// what one linking none of them costs.
+func startOverhead(t *table, runs int, floor, minimal string) {
 	times := map[string][]time.Duration{}
 	inits := t.inits
 	if floor != "" {
 		inits = append(slices.Clip(inits), initSpec{name: "floor", bin: floor})
+	}
+	if minimal != "" {
+		inits = append(slices.Clip(inits), initSpec{name: "minimal", bin: minimal})
 	}
 	for range runs {
 		// Interleaved, so that a noisy moment hits every init alike.
@@ -246,14 +251,19 @@ func startOverhead(t *table, runs int, floor string) {
 		cells["drainit"] += fmt.Sprintf(" (%.2f× tini)", added["drainit"]/tini)
 	}
 	t.add("start-to-exit overhead, /bin/true (median)", "≤ 3× tini", cells, ratio(added))
-	if floor == "" {
-		return
-	}
-	// The floor goes in drainit's column: it is the part of drainit's
+	// The floors go in drainit's column: they are the part of drainit's
 	// figure that no work of drainit's own can take away.
-	f := ms(median(times["floor"]) - bare)
-	t.add("… the Go floor: drainit's packages initialised, TERM subscribed, /bin/true forked and reaped, nothing else (testdata/floor)", "–",
-		map[string]string{"drainit": fmt.Sprintf("+%.2f ms (%.2f× tini)", f, f/added["tini"])}, ratio(map[string]float64{"drainit": f, "tini": added["tini"]}))
+	for _, f := range []struct{ name, metric string }{
+		{"floor", "… the Go floor: drainit's packages initialised, TERM subscribed, /bin/true forked and reaped, nothing else (testdata/floor)"},
+		{"minimal", "… a minimal Go init: the same without drainit's packages (testdata/floor -tags floor_minimal)"},
+	} {
+		if _, ok := times[f.name]; !ok {
+			continue
+		}
+		a := ms(median(times[f.name]) - bare)
+		t.add(f.metric, "–", map[string]string{"drainit": fmt.Sprintf("+%.2f ms (%.2f× tini)", a, a/added["tini"])},
+			ratio(map[string]float64{"drainit": a, "tini": added["tini"]}))
+	}
 }
 
 // windowSteps are the delays after an init's exec at which window sends

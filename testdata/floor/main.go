@@ -1,10 +1,11 @@
 // Command floor is what any Go init built like drainit costs at start
 // before it does any work of its own: the benchmark runs it beside drainit
 // to tell the two apart. It initialises every package drainit links
-// (through supervise, which imports the rest, and urfave/cli), built with
-// the Makefile's flags for drainit, and then does only what an init cannot
-// do without: it subscribes to SIGTERM, forks and execs the command, and
-// reaps it.
+// (linked.go: through supervise, which imports the rest, and urfave/cli),
+// built with the Makefile's flags for drainit, and then does only what an
+// init cannot do without: it subscribes to SIGTERM, forks and execs the
+// command, and reaps it. Built with the tag floor_minimal it links none of
+// drainit's packages: the least any Go init costs.
 package main
 
 import (
@@ -12,10 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	_ "github.com/urfave/cli/v2"
-
-	_ "github.com/drainit/drainit/supervise"
 )
 
 func main() {
