@@ -10,8 +10,8 @@ import (
 )
 
 // os/signal makes each subscription a round trip to a thread of the
-// runtime's own, which unblocks the signal there: sixty-odd of them are
-// two milliseconds of every start on two virtual cores, a third of what
+// runtime's own, which unblocks the signal there: sixty-odd of them were
+// two milliseconds of every start on two virtual cores, 40% of what
 // drainit added to a workload's run. The relay takes them all at once
 // instead: relay (relay_amd64.s), installed with rt_sigaction as every
 // relayed signal's handler in place of the runtime's, writes each signal's
@@ -21,7 +21,7 @@ import (
 // and repetitions. Written in assembly because a handler that no Go
 // runtime invokes may touch nothing of the runtime's.
 //
-// The fault signals (faults) stay the runtime's: its handler turns the
+// The fault signals (isFault) stay the runtime's: its handler turns the
 // ones the kernel raises into drainit's panics, and hands those someone
 // sent to os/signal, which subscribes them without a round trip.
 var (
