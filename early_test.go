@@ -31,14 +31,6 @@ const (
 	earlyLost    = "lost"    // nothing happened: the workload still ran seconds later
 )
 
-// stopAfterExec runs argv (an init, its options and a workload of
-// /bin/sleep) and sends it SIGTERM after the given time from its exec,
-// as PID 1 of a PID namespace of its own or not; see signalAfterExec.
-func stopAfterExec(t *testing.T, pid1 bool, after time.Duration, argv ...string) (string, string) {
-	t.Helper()
-	return signalAfterExec(t, pid1, after, unix.SIGTERM, argv...)
-}
-
 // signalAfterExec runs argv (an init, its options and a workload of
 // /bin/sleep, which sig kills) and sends it sig after the given time from
 // its exec, as PID 1 of a PID namespace of its own or not. The instant of
@@ -129,44 +121,7 @@ func describeStatus(ws unix.WaitStatus) string {
 // about 4.5ms on two virtual cores, and the packages initialised before
 // internal/early leave the window open until 7 to 12ms.
 func TestStopInTheFirstMilliseconds(t *testing.T) {
-	needRoot(t)
-	if runtime.GOARCH != "amd64" {
-		t.Skipf("drainit's entry is amd64's only; on %s the window is the Go runtime's start (make bench measures it)", runtime.GOARCH)
-	}
-	tini, err := exec.LookPath("tini")
-	if err != nil {
-		t.Skip("tini is not installed (Debian package tini; .ci/run installs it)")
-	}
-	const tries = 20
-	for _, pid1 := range []bool{false, true} {
-		name := "not PID 1"
-		if pid1 {
-			name = "PID 1"
-		}
-		t.Run(name, func(t *testing.T) {
-			for _, after := range []time.Duration{2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond} {
-				ends, tiniEnds := map[string]int{}, map[string]int{}
-				var missed []string
-				for range tries {
-					end, detail := stopAfterExec(t, pid1, after, drainitBin, "--grace", "20", "--", "/bin/sleep", "1000")
-					ends[end]++
-					if end != earlyDrained {
-						missed = append(missed, end+": "+detail)
-					}
-					end, _ = stopAfterExec(t, pid1, after, tini, "-s", "--", "/bin/sleep", "1000")
-					tiniEnds[end]++
-				}
-				t.Logf("TERM %v after exec, %d tries: drainit %v, tini %v", after, tries, ends, tiniEnds)
-				tiniMissed := tries - tiniEnds[earlyDrained]
-				switch {
-				case after >= 5*time.Millisecond && len(missed) > 0:
-					t.Errorf("TERM %v after exec: %d of %d did not reach the workload; the first: %s", after, len(missed), tries, missed[0])
-				case len(missed) > tiniMissed:
-					t.Errorf("TERM %v after exec: %d of %d did not reach the workload, tini %d; the first: %s", after, len(missed), tries, tiniMissed, missed[0])
-				}
-			}
-		})
-	}
+	againstTini(t, unix.SIGTERM, []time.Duration{2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond}, 5*time.Millisecond)
 }
 
 // The signals a workload is sent while it runs (USR1, USR2, WINCH, the
@@ -181,45 +136,57 @@ func TestStopInTheFirstMilliseconds(t *testing.T) {
 // them, most were lost until 1 to 2ms after the exec, and some RTMIN+6
 // killed drainit.
 func TestHeldSignalsInTheFirstMilliseconds(t *testing.T) {
+	for _, sig := range []unix.Signal{unix.SIGUSR1, unix.Signal(40)} {
+		t.Run(signame.Name(sig), func(t *testing.T) {
+			againstTini(t, sig, []time.Duration{500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond}, time.Millisecond)
+		})
+	}
+}
+
+// againstTini sends sig at each delay after the exec of drainit and of
+// tini, each with /bin/sleep under it, as PID 1 and not, 20 times each:
+// from strictFrom on every one must reach the workload, and before it no
+// fewer than reach it under tini.
+func againstTini(t *testing.T, sig unix.Signal, delays []time.Duration, strictFrom time.Duration) {
+	t.Helper()
 	needRoot(t)
 	if runtime.GOARCH != "amd64" {
-		t.Skipf("drainit's entry is amd64's only; on %s the window is the Go runtime's start", runtime.GOARCH)
+		t.Skipf("drainit's entry is amd64's only; on %s the window is the Go runtime's start (make bench measures it)", runtime.GOARCH)
 	}
 	tini, err := exec.LookPath("tini")
 	if err != nil {
 		t.Skip("tini is not installed (Debian package tini; .ci/run installs it)")
 	}
 	const tries = 20
-	for _, sig := range []unix.Signal{unix.SIGUSR1, unix.Signal(40)} {
-		for _, pid1 := range []bool{false, true} {
-			name := signame.Name(sig) + ", not PID 1"
-			if pid1 {
-				name = signame.Name(sig) + ", PID 1"
-			}
-			t.Run(name, func(t *testing.T) {
-				for _, after := range []time.Duration{500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond} {
-					ends, tiniEnds := map[string]int{}, map[string]int{}
-					var missed []string
-					for range tries {
-						end, detail := signalAfterExec(t, pid1, after, sig, drainitBin, "--grace", "20", "--", "/bin/sleep", "1000")
-						ends[end]++
-						if end != earlyDrained {
-							missed = append(missed, end+": "+detail)
-						}
-						end, _ = signalAfterExec(t, pid1, after, sig, tini, "-s", "--", "/bin/sleep", "1000")
-						tiniEnds[end]++
-					}
-					t.Logf("%s %v after exec, %d tries: drainit %v, tini %v", signame.Name(sig), after, tries, ends, tiniEnds)
-					tiniMissed := tries - tiniEnds[earlyDrained]
-					switch {
-					case after >= time.Millisecond && len(missed) > 0:
-						t.Errorf("%s %v after exec: %d of %d did not reach the workload; the first: %s", signame.Name(sig), after, len(missed), tries, missed[0])
-					case len(missed) > tiniMissed:
-						t.Errorf("%s %v after exec: %d of %d did not reach the workload, tini %d; the first: %s", signame.Name(sig), after, len(missed), tries, tiniMissed, missed[0])
-					}
-				}
-			})
+	name := signame.Name(sig)
+	for _, pid1 := range []bool{false, true} {
+		mode := "not PID 1"
+		if pid1 {
+			mode = "PID 1"
 		}
+		t.Run(mode, func(t *testing.T) {
+			for _, after := range delays {
+				ends, tiniEnds := map[string]int{}, map[string]int{}
+				var missed []string
+				for range tries {
+					end, detail := signalAfterExec(t, pid1, after, sig, drainitBin, "--grace", "20", "--", "/bin/sleep", "1000")
+					ends[end]++
+					if end != earlyDrained {
+						missed = append(missed, end+": "+detail)
+					}
+					end, _ = signalAfterExec(t, pid1, after, sig, tini, "-s", "--", "/bin/sleep", "1000")
+					tiniEnds[end]++
+				}
+				t.Logf("%s %v after exec, %d tries: drainit %v, tini %v", name, after, tries, ends, tiniEnds)
+				tiniMissed := tries - tiniEnds[earlyDrained]
+				switch {
+				case after >= strictFrom && len(missed) > 0:
+					t.Errorf("%s %v after exec: %d of %d did not reach the workload; the first: %s", name, after, len(missed), tries, missed[0])
+				case len(missed) > tiniMissed:
+					t.Errorf("%s %v after exec: %d of %d did not reach the workload, tini %d; the first: %s", name, after, len(missed), tries, tiniMissed, missed[0])
+				}
+			}
+		})
 	}
 }
 
