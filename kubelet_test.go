@@ -376,33 +376,16 @@ func rankedBy(t *testing.T, pods []*kpod) string {
 	return strings.Join(out, "; ")
 }
 
-// waitCostAfterTask waits until the pod's deletion cost, as its watch saw
-// it change, is want, and drainit wrote the busy cost before it: every
-// worker takes a task in workersReady, and an idle one's cost goes from
-// drainit's first 0 to 1000 for its quick task and back to 0 a cost
-// interval later. Its first 0 is not the one the controller should rank it
-// by, nor the one a scale-down may come right after.
-func (p *kpod) waitCostAfterTask(t *testing.T, want string) {
-	t.Helper()
-	waitFor(t, 15*time.Second, p.name+"'s deletion cost "+want+" after its task's 1000", func() bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		seen := slices.Index(p.costs, "1000")
-		return seen >= 0 && p.costs[len(p.costs)-1] == want
-	})
-}
-
-// workersReady writes each worker's job length: the first busy for 12s,
-// the rest a quick task, then idle; and waits for the busy task to start.
+// workersReady gives the first worker a 12s task and waits for it to
+// start; the others never get one (their job file never comes) and stay
+// idle from their start: an idle worker that had done a quick task would
+// have its deletion cost go 1000 and back to 0 a cost interval later, or
+// not at all when drainit missed a task that short, so no read of the API
+// could say its cost had settled, and a scale-down in that second ranks it
+// by 1000 (seen: the busy pod deleted, 2 runs in 13).
 func workersReady(t *testing.T, pods []*kpod) {
 	t.Helper()
-	for i, p := range pods {
-		job := "10ms"
-		if i == 0 {
-			job = "12s"
-		}
-		os.WriteFile(filepath.Join(p.dir, p.name+".job"), []byte(job), 0o644)
-	}
+	os.WriteFile(filepath.Join(pods[0].dir, pods[0].name+".job"), []byte("12s"), 0o644)
 	waitFor(t, 15*time.Second, "the busy task to start", func() bool {
 		_, at := jobLog(filepath.Join(pods[0].dir, pods[0].name+".jobs"))
 		return at["start 1"] > 0
@@ -419,7 +402,8 @@ func TestKubeletScaleDownDeletesAnIdlePod(t *testing.T) {
 	rs, pods := n.replicaSet(t, ns, 3, 30, true)
 	workersReady(t, pods)
 	for i, p := range pods {
-		p.waitCostAfterTask(t, map[bool]string{true: "1000", false: "0"}[i == 0])
+		want := map[bool]string{true: "1000", false: "0"}[i == 0]
+		waitFor(t, 15*time.Second, p.name+"'s deletion cost "+want, func() bool { return p.annotations(t)[kube.DeletionCost] == want })
 	}
 	controllerSees(t, n, rs, 3, pods[2])
 	busy := pods[0]
@@ -453,23 +437,22 @@ func TestKubeletScaleDownDeletesAnIdlePod(t *testing.T) {
 // task completes.
 func TestKubeDemo(t *testing.T) {
 	n := needNode(t)
-	type verdict struct{ way, deleted, task string }
+	type verdict struct{ way, deleted, task, busy, shown string }
 	var verdicts []verdict
 	for _, lock := range []bool{false, true} {
 		ns := n.namespace(t)
 		rs, pods := n.replicaSet(t, ns, 3, 8, lock)
 		workersReady(t, pods)
 		busy := pods[0]
-		v := verdict{way: "drainit's busy lock"}
+		v := verdict{way: "drainit's busy lock", busy: busy.name}
 		if lock {
 			for i, p := range pods {
-				p.waitCostAfterTask(t, map[bool]string{true: "1000", false: "0"}[i == 0])
+				want := map[bool]string{true: "1000", false: "0"}[i == 0]
+				waitFor(t, 15*time.Second, p.name+"'s deletion cost "+want, func() bool { return p.annotations(t)[kube.DeletionCost] == want })
 			}
 			controllerSees(t, n, rs, 3, pods[2])
 		} else {
 			v.way = "readiness as busy"
-			// The idle ones' quick tasks made them NotReady too, for a probe
-			// period: the controller must see them Ready again.
 			waitFor(t, 15*time.Second, "the busy pod NotReady and the idle ones Ready", func() bool {
 				return !busy.ready(t) && pods[1].ready(t) && pods[2].ready(t)
 			})
@@ -477,7 +460,9 @@ func TestKubeDemo(t *testing.T) {
 			n.cp.must(t, "PATCH", busy.path, "application/merge-patch+json", []byte(`{"metadata":{"annotations":{"`+kube.DeletionCost+`":"100"}}}`))
 			controllerSees(t, n, rs, 3, pods[2]) // the NotReady and the cost, as the API shows them
 		}
+		v.shown = rankedBy(t, pods)
 		deleted := n.scaleTo(t, rs, 2, pods)
+		v.shown += "; after it " + rankedBy(t, pods)
 		deleted.waitGone(t, 30*time.Second)
 		took := deleted.goneAt.Sub(deleted.logTimeOf(t, "drain started")).Seconds()
 		v.deleted = fmt.Sprintf("an idle pod (gone %.1fs after SIGTERM)", took)

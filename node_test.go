@@ -36,8 +36,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/drainit/drainit/kube"
 )
 
 // The node's addresses, inside its own network namespace only.
@@ -558,7 +556,6 @@ type kpod struct {
 	dir        string // the test's, as /t in the container
 	mu         sync.Mutex
 	terminated []termination     // every termination of its container the watch saw, in order
-	costs      []string          // its deletion cost as the watch saw it change, in order ("" for none)
 	logs       map[string]string // the container's log files, by path
 	uid        string
 	gone       chan struct{} // closed when the pod object is deleted
@@ -730,8 +727,7 @@ func (p *kpod) watch(t *testing.T) {
 					Type   string `json:"type"`
 					Object struct {
 						Metadata struct {
-							UID         string            `json:"uid"`
-							Annotations map[string]string `json:"annotations"`
+							UID string `json:"uid"`
 						} `json:"metadata"`
 						Status podStatus `json:"status"`
 					} `json:"object"`
@@ -741,9 +737,6 @@ func (p *kpod) watch(t *testing.T) {
 				}
 				p.mu.Lock()
 				p.uid = ev.Object.Metadata.UID
-				if cost := ev.Object.Metadata.Annotations[kube.DeletionCost]; len(p.costs) == 0 || p.costs[len(p.costs)-1] != cost {
-					p.costs = append(p.costs, cost)
-				}
 				for _, term := range ev.Object.Status.workerEnds() {
 					if !slices.ContainsFunc(p.terminated, func(x termination) bool { return x.FinishedAt.Equal(term.FinishedAt) }) {
 						p.terminated = append(p.terminated, term)
