@@ -13,9 +13,9 @@
 // those few, before the packages that take time to initialise
 // (crypto/x509, net/http, urfave/cli). Only the command imports it: the
 // test binary, which links the command's packages, takes nothing when it
-// runs under its own name, and gives os/signal's subscriptions back in
-// TestMain (Unsubscribe) when it runs as a fixture under another (a pod's
-// python), so that its fixtures keep Go's default handling. A build linked
+// runs under its own name, and gives the signals back in TestMain
+// (Unsubscribe) when it runs as a fixture under another (a pod's python),
+// so that its fixtures keep Go's default handling. A build linked
 // with this package's entry (entry.go) also holds what comes before the
 // runtime's own start, and on amd64 the relay (relay.go) takes every
 // signal at once.
@@ -103,8 +103,9 @@ func init() {
 	runtime.GOMAXPROCS(1)
 	runtime.MemProfileRate = 0
 	if relaying {
-		// Subscriptions to the faults are no round trips: os/signal makes
-		// those only for signals the runtime would otherwise not handle.
+		// Subscribing to the faults makes no round trip: the runtime makes
+		// one only for the signals it leaves to os/signal, and it keeps the
+		// faults for its own panics, handing on only those someone sent.
 		var faults []os.Signal
 		for _, s := range forwarded {
 			if isFault(s.(syscall.Signal)) {
