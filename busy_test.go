@@ -49,14 +49,41 @@ func TestBusyLockEndsTheDrainWhenTheTaskEnds(t *testing.T) {
 				if lag := ms(r.ended) - at["done 1"]; lag > 5000 {
 					t.Errorf("drainit ended %dms after the task, want within a second or two (the deadline is 29s away)", lag)
 				}
-				if got := strings.TrimSpace(string(mustRead(t, tlog))); !strings.HasPrefix(got, "idle after ") || !strings.HasSuffix(got, tc.ending) {
-					t.Errorf("termination log %q, want idle after …%s", got, tc.ending)
+				if got := strings.TrimSpace(string(mustRead(t, tlog))); !strings.HasPrefix(got, "the task in flight at the trigger ended; idle after ") || !strings.HasSuffix(got, tc.ending) {
+					t.Errorf("termination log %q, want the task in flight ended; idle after …%s", got, tc.ending)
 				}
 				if !strings.Contains(r.log(), "workload=\"task in flight for") {
 					t.Errorf("no progress line said the task was in flight:\n%s", r.log())
 				}
 			})
 		}
+	}
+}
+
+// Issue 31, case 4: the busy lock with no --drain-signal is a drain of its
+// own: nothing is signalled while the task is in flight (before, the
+// default TERM killed it at once and the record called the worker idle),
+// and the worker is stopped once the lock is free.
+func TestBusyLockWithoutADrainSignalKeepsTheTask(t *testing.T) {
+	dir := t.TempDir()
+	log, b, tlog := filepath.Join(dir, "jobs"), filepath.Join(dir, "busy"), filepath.Join(dir, "tlog")
+	r := start(t, pid1, "--grace", "30s", "--busy-file", b, "--termination-log", tlog,
+		"--", "@fixture", "jobs", "--log", log, "--job", "3s", "--gap", "20ms", "--busy", b)
+	waitFor(t, 5*time.Second, "job 1 to start", func() bool { _, at := jobLog(log); return at["start 1"] > 0 })
+	time.Sleep(time.Second) // mid-job
+	r.signal(unix.SIGTERM)
+	if code := r.wait(20 * time.Second); code != 143 {
+		t.Errorf("exit %d, want 143 (drainit's SIGTERM once the task was over); log:\n%s", code, r.log())
+	}
+	if events, _ := jobLog(log); !slices.Equal(events, []string{"start 1", "done 1"}) {
+		t.Errorf("job log %v: want the task in flight finished, no task after it", events)
+	}
+	if got := strings.TrimSpace(string(mustRead(t, tlog))); !strings.HasPrefix(got, "the task in flight at the trigger ended; idle after ") ||
+		!strings.HasSuffix(got, "s: stopped: exit 143") {
+		t.Errorf("termination log %q, want the task's end and the stop", got)
+	}
+	if strings.Contains(r.log(), `msg="sent drain signal"`) {
+		t.Errorf("a drain signal went out with the task in flight:\n%s", r.log())
 	}
 }
 

@@ -647,7 +647,7 @@ func TestSetsidDaemonDiesAtTheDeadline(t *testing.T) {
 	if code := r.wait(10 * time.Second); code != 137 {
 		t.Errorf("exit %d, want 137", code)
 	}
-	if !strings.Contains(r.log(), `msg="sent SIGKILL" why="kill at 2s reached (deadline: flag)" processes=2`) {
+	if !strings.Contains(r.log(), `msg="sent SIGKILL" why="kill at 2s reached (deadline: --grace)" processes=2`) {
 		t.Errorf("want SIGKILL sent to the workload and its daemon; log:\n%s", r.log())
 	}
 	if st := procState(daemon); st != "" {

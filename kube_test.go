@@ -163,7 +163,7 @@ func TestKubeReadFailuresFallBackToGrace(t *testing.T) {
 					}
 				}
 			}
-			if src := logAttr(t, log, "drain started", "source"); src != "flag" || strings.Contains(log, "deadline moved") {
+			if src := logAttr(t, log, "drain started", "source"); src != "--grace" || strings.Contains(log, "deadline moved") {
 				t.Errorf("the drain did not keep --grace:\n%s", log)
 			}
 		})

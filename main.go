@@ -105,6 +105,7 @@ func run(args []string, sigs, chld <-chan os.Signal) int {
 			}
 		}
 	}
+	app.Metadata = map[string]any{"args": args}
 	if err := app.Run(args); err != nil {
 		fmt.Fprintf(os.Stderr, "drainit: %v\n", err)
 		if tlog != "" {
@@ -569,19 +570,21 @@ func configFrom(c *cli.Context, tlog string) (supervise.Config, error) {
 	if cfg.Kube, err = kubeFrom(c, tlog); err != nil {
 		return cfg, err
 	}
-	// A budget given as a flag must fit the plan as written. One that will
-	// come from the pod spec is only known at run time, and the plan is
-	// fitted to it then, with a warning; the default --grace must not make
-	// a plan that fits the pod's grace fail at start.
-	// A default budget is fitted the same way, at start, with a warning:
-	// the plan is not wrong for the platform it happens to run on.
+	// A budget given must fit the plan as written. One that will come from
+	// the pod spec is only known at run time, and the plan is fitted to it
+	// then, with a warning. Without either the budget is unknown: drainit
+	// drains as planned and leaves the kill to the runtime, as tini does,
+	// for a platform's default is only a guess (docker stop -t 30 and
+	// Compose's stop_grace_period cannot be seen from inside).
 	cfg.GraceFromPod = cfg.Kube != nil && !c.IsSet("grace")
 	if c.IsSet("grace") {
+		cfg.GraceSource = origin(c, "grace")
 		if err := cfg.Plan.Fits(); err != nil {
 			return cfg, err
 		}
 	} else {
-		cfg.Plan.Grace, cfg.GraceSource = platformGrace(cfg.Kube != nil, os.Getenv, fileExists)
+		cfg.Plan.Grace = drain.Unknown
+		cfg.GraceHint = graceHint(cfg.Kube != nil, os.Getenv, fileExists)
 	}
 	if cfg.Annotations, cfg.CostInterval, err = annotationsFrom(c); err != nil {
 		return cfg, err
@@ -684,28 +687,31 @@ func requestsFrom(c *cli.Context) ([]drain.Request, error) {
 	return out, nil
 }
 
-// platformGrace is the budget when --grace is not given: the grace the
-// platform drainit runs on gives a container between its stop signal and
-// its SIGKILL by default, and its name for the record. Each figure is the
-// platform's documented default (README, "The budget").
-func platformGrace(inPod bool, getenv func(string) string, exists func(string) bool) (time.Duration, string) {
+// graceHint says, when no budget is given, which setting of the platform
+// drainit runs on to copy into DRAINIT_GRACE: the runtime's budget, which
+// drainit cannot see from inside, but the user can (docs/DRAINING.md,
+// "Choosing grace and margin").
+func graceHint(inPod bool, getenv func(string) string, exists func(string) bool) string {
+	var what string
 	switch {
 	case inPod:
-		return 30 * time.Second, "Kubernetes' default" // until the pod's own is read
+		return "drainit reads the pod's terminationGracePeriodSeconds once the API answers; without RBAC to read it, set DRAINIT_GRACE to it (kubectl drainit inject does)"
 	case getenv("K_SERVICE") != "":
-		return 10 * time.Second, "Cloud Run's"
+		what = "Cloud Run's 10s"
 	case getenv("ECS_CONTAINER_METADATA_URI_V4") != "":
-		return 30 * time.Second, "ECS's default"
+		what = "the task's stopTimeout (30s unless set)"
 	case getenv("FLY_APP_NAME") != "":
-		return 5 * time.Second, "Fly.io's default"
+		what = "fly.toml's kill_timeout (5s unless set)"
 	case getenv("NOMAD_ALLOC_ID") != "":
-		return 5 * time.Second, "Nomad's default"
+		what = "the task's kill_timeout (5s unless set)"
 	case exists("/.dockerenv"):
-		return 10 * time.Second, "docker stop's default"
+		what = "docker stop -t (10s unless given) or Compose's stop_grace_period"
 	case exists("/run/.containerenv"):
-		return 10 * time.Second, "podman stop's default"
+		what = "podman stop -t (10s unless given) or the container's --stop-timeout"
+	default:
+		what = "the runtime's time between its stop signal and its SIGKILL (docker stop -t, terminationGracePeriodSeconds)"
 	}
-	return 10 * time.Second, "default"
+	return "set DRAINIT_GRACE to " + what + " for a kill a margin before the runtime's"
 }
 
 func fileExists(path string) bool {
@@ -782,14 +788,15 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 	if p.Requests, err = requestsFrom(c); err != nil {
 		return p, err
 	}
-	// The drain is what is configured: a drain file or a drain request is
-	// the workload's own way to drain, and a TERM beside it would stop the
-	// job the file was meant to let finish. An explicit --drain-signal adds
-	// its signal.
+	// The drain is what is configured: a drain file, a drain request or
+	// the busy lock is the workload's own way to drain, and a TERM beside
+	// it would stop the job it was meant to let finish (the busy lock's
+	// drain stops the workload once the task in flight is done). An
+	// explicit --drain-signal adds its signal.
 	signal := c.String("drain-signal")
 	if !c.IsSet("drain-signal") {
 		signal = "TERM"
-		if p.File != "" || len(p.Requests) > 0 {
+		if p.File != "" || len(p.Requests) > 0 || c.String("busy-file") != "" {
 			signal = "none"
 		}
 	}
@@ -810,9 +817,22 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 
 // terminationLogArg is --termination-log's value as the command line or
 // its variable gives it, read without the flag parser, for when that
-// parser has failed: the options before the workload, each known option
-// that takes a value followed by it (an unknown one is taken to have none).
+// parser has failed.
 func terminationLogArg(flags []cli.Flag, args []string) string {
+	if v, ok := argValue(flags, args, "termination-log"); ok {
+		return v
+	}
+	if v, ok := os.LookupEnv("DRAINIT_TERMINATION_LOG"); ok {
+		return v
+	}
+	return "auto"
+}
+
+// argValue is option name's value on the command line args, read without
+// the flag parser: the options before the workload, each known option
+// that takes a value followed by it (an unknown one is taken to have none).
+// ok is false when the command line does not give it.
+func argValue(flags []cli.Flag, args []string, name string) (value string, ok bool) {
 	valued := map[string]bool{}
 	for _, f := range flags {
 		if _, ok := f.(boolFlag); !ok {
@@ -826,20 +846,27 @@ func terminationLogArg(flags []cli.Flag, args []string) string {
 		if a == "--" || !strings.HasPrefix(a, "-") {
 			break
 		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		opt, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		switch {
-		case name == "termination-log" && hasValue:
-			return value
-		case name == "termination-log" && i+1 < len(args):
-			return args[i+1]
-		case !hasValue && valued[name]:
+		case opt == name && hasValue:
+			return value, true
+		case opt == name && i+1 < len(args):
+			return args[i+1], true
+		case !hasValue && valued[opt]:
 			i++ // its value
 		}
 	}
-	if v, ok := os.LookupEnv("DRAINIT_TERMINATION_LOG"); ok {
-		return v
+	return "", false
+}
+
+// origin names where a flag's value came from, for the record: the
+// option as the command line gave it, else its variable.
+func origin(c *cli.Context, name string) string {
+	args, _ := c.App.Metadata["args"].([]string)
+	if _, ok := argValue(c.App.Flags, args[min(1, len(args)):], name); ok {
+		return "--" + name
 	}
-	return "auto"
+	return "DRAINIT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 }
 
 // truncate empties the termination log, creating it if need be.

@@ -110,7 +110,7 @@ func TestUsageErrorIsInTheTerminationLog(t *testing.T) {
 		{[]string{"--no-such-flag"}, "no-such-flag"},
 		{[]string{"--busy-file", "/tmp/x", "--busy-annotation", "a b=1:2"}, `annotation key "a b"`},
 	} {
-		os.WriteFile(tlog, []byte("drained in 1.0s, kill at 28s (deadline: flag; TERM): exit 0\n"), 0o644)
+		os.WriteFile(tlog, []byte("drained in 1.0s, kill at 28s (deadline: --grace; TERM): exit 0\n"), 0o644)
 		args := append([]string{"--termination-log", tlog}, tc.args...)
 		rejected(t, subreaper, args, tc.names)
 		got := string(mustRead(t, tlog))
@@ -328,7 +328,7 @@ func TestProvisionalRecordSurvivesTheRuntimesKill(t *testing.T) {
 	r.signal(unix.SIGKILL) // the runtime, long before the 30s drainit was told of
 	r.wait(10 * time.Second)
 	got := string(mustRead(t, tlog))
-	if !strings.HasPrefix(got, "draining since ") || !strings.Contains(got, "(flag): if this line stays, the runtime killed before drainit did") {
+	if !strings.HasPrefix(got, "draining since ") || !strings.Contains(got, "(--grace): if this line stays, the runtime killed before drainit did") {
 		t.Errorf("termination log %q: want the provisional record of the drain", got)
 	}
 }

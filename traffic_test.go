@@ -4,7 +4,9 @@ package main
 // stops, --wait-connections ends the drain when the connections go idle.
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -209,5 +211,73 @@ func TestQuietBadInput(t *testing.T) {
 		{[]string{"--drain-on", "none", "--wait-connections"}, "--wait-connections true: there is no drain"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) { rejected(t, subreaper, tc.args, tc.names) })
+	}
+}
+
+// Issue 31, case 3: short requests, each on a connection of its own that
+// opens and closes between two of drainit's socket samples, whoever
+// closes it, go on for 4s after the stop, as they do while endpoints
+// propagate. --quiet must see every one (the namespace's count of
+// connections accepted), so no request is refused and the delay ends
+// about --quiet after the last. Before, a client-closed connection left
+// nothing to sample and the delay ended a second after the trigger.
+func TestQuietSeesShortConnections(t *testing.T) {
+	for _, rate := range []int{2, 20, 100} {
+		for _, closer := range []string{"client", "server"} {
+			t.Run(fmt.Sprintf("%d per second, %s-closed", rate, closer), func(t *testing.T) {
+				ready := filepath.Join(t.TempDir(), "ready")
+				r := start(t, pid1net, "--grace", "30", "--drain-delay", "12s", "--quiet", "1s", "--", "@fixture", "http-server", ready)
+				addr := "127.0.0.1:" + waitReadyFile(t, ready)["port"]
+				dial := dialIn(r.netns)
+				var ok, failed int
+				var last time.Time
+				request := func() {
+					req := "GET / HTTP/1.1\r\nHost: drainit\r\n\r\n" // keep-alive offered, as curl does
+					if closer == "server" {
+						req = "GET / HTTP/1.1\r\nHost: drainit\r\nConnection: close\r\n\r\n"
+					}
+					c, err := dial(context.Background(), "tcp", addr)
+					if err == nil {
+						c.SetDeadline(time.Now().Add(2 * time.Second))
+						_, err = io.WriteString(c, req)
+						var resp *http.Response
+						if err == nil {
+							resp, err = http.ReadResponse(bufio.NewReader(c), nil)
+						}
+						if err == nil {
+							_, err = io.ReadAll(resp.Body)
+							resp.Body.Close()
+						}
+						c.Close() // the client's close, where the server kept the connection
+					}
+					if err != nil {
+						failed++
+						return
+					}
+					ok++
+					last = time.Now()
+				}
+				every := time.Second / time.Duration(rate)
+				for range rate / 2 { // half a second before the stop
+					request()
+					time.Sleep(every)
+				}
+				r.signal(unix.SIGTERM)
+				for end := time.Now().Add(4 * time.Second); time.Now().Before(end); time.Sleep(every) {
+					request()
+				}
+				if code := r.wait(20 * time.Second); code != 143 {
+					t.Errorf("exit %d, want 143 (the naive server dies of the drain's TERM); log:\n%s", code, r.log())
+				}
+				stopped := r.ended.Sub(last)
+				t.Logf("%d requests answered, %d failed; stopped %v after the last", ok, failed, stopped.Round(time.Millisecond))
+				if failed != 0 {
+					t.Errorf("%d of %d requests failed: the delay ended while they came; log:\n%s", failed, ok+failed, r.log())
+				}
+				if stopped < 900*time.Millisecond || stopped > 2500*time.Millisecond {
+					t.Errorf("stopped %v after the last request, want about --quiet 1s after it; log:\n%s", stopped, r.log())
+				}
+			})
+		}
 	}
 }

@@ -48,12 +48,17 @@ func PrepareFile(path string) (removed bool, err error) {
 }
 
 // WriteFile creates the drain file atomically, mode 0644: the deadline on the
-// first line, the whole seconds left until it on the second. A workload that
-// polls for the file never sees it half written, and a symlink planted at
-// path is replaced, not followed.
+// first line, the whole seconds left until it on the second; empty when
+// there is no deadline (a zero one: the budget is unknown), since drainit
+// states no time it does not know. A workload that polls for the file
+// never sees it half written, and a symlink planted at path is replaced,
+// not followed.
 func WriteFile(path string, deadline, now time.Time) error {
-	left := int64(math.Round(deadline.Sub(now).Seconds()))
-	body := fmt.Sprintf("%s\n%d\n", deadline.UTC().Format(DeadlineFormat), max(left, 0))
+	body := ""
+	if !deadline.IsZero() {
+		left := int64(math.Round(deadline.Sub(now).Seconds()))
+		body = fmt.Sprintf("%s\n%d\n", deadline.UTC().Format(DeadlineFormat), max(left, 0))
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), ".drainit-*")
 	if err != nil {
 		return fmt.Errorf("drain file %s: %w", path, fserr.Cause(err))

@@ -18,10 +18,15 @@ import (
 	"github.com/drainit/drainit/internal/signame"
 )
 
+// Unknown is a budget drainit was not given and could not read: the
+// runtime's SIGKILL will come, but nobody told drainit when. A plan laid
+// out against it has no kill of drainit's own (Timeline).
+const Unknown time.Duration = -1
+
 // Plan is a drain, as configured. Offsets are measured from the trigger, the
 // first signal in On that arrives.
 type Plan struct {
-	Grace    time.Duration // the runtime's budget between its SIGTERM and its SIGKILL
+	Grace    time.Duration // the runtime's budget between its SIGTERM and its SIGKILL; Unknown when not given
 	Margin   time.Duration // how long before the runtime's SIGKILL drainit kills
 	Delay    time.Duration // how long the workload is left alone after the trigger
 	On       []unix.Signal // signals that trigger a drain; empty: never drain
@@ -64,10 +69,14 @@ func (p Plan) Triggers(sig unix.Signal) bool { return slices.Contains(p.On, sig)
 // Each error is one line naming the values that conflict. Whether the plan
 // fits a budget given as a flag is Fits.
 func (p Plan) Validate() error {
+	grace := p.Grace
+	if grace == Unknown {
+		grace = 0 // not given: nothing to check
+	}
 	for _, o := range []struct {
 		name string
 		d    time.Duration
-	}{{"--grace", p.Grace}, {"--margin", p.Margin}, {"--drain-delay", p.Delay}, {"--progress", p.Progress}, {"--quiet", p.Quiet}} {
+	}{{"--grace", grace}, {"--margin", p.Margin}, {"--drain-delay", p.Delay}, {"--progress", p.Progress}, {"--quiet", p.Quiet}} {
 		if o.d < 0 {
 			return fmt.Errorf("%s %s: must not be negative", o.name, o.d)
 		}
@@ -103,6 +112,8 @@ func (p Plan) Fits() error {
 	}
 	g := p.Grace
 	switch {
+	case g == Unknown:
+		return nil // nothing to fit: no kill of drainit's own
 	case g == 0:
 		return fmt.Errorf("--grace 0s leaves no time to drain (set --drain-on none to forward every signal plainly)")
 	case p.Margin >= g:
@@ -141,10 +152,10 @@ type Event struct {
 // Timeline is a plan laid out against one budget: the runtime's time from
 // the trigger to its SIGKILL.
 type Timeline struct {
-	Budget  time.Duration
+	Budget  time.Duration // Unknown for a budget drainit does not know
 	Margin  time.Duration // the margin in force
-	Kill    time.Duration // drainit's SIGKILL: Budget minus Margin
-	Events  []Event       // Begin, the escalations before Kill, Kill, in the order they happen
+	Kill    time.Duration // drainit's SIGKILL: Budget minus Margin; Unknown when the budget is
+	Events  []Event       // Begin, the escalations before Kill, Kill (if any), in the order they happen
 	Changes []Change      // how the plan was adapted to the budget; none when it fits as written
 }
 
@@ -191,9 +202,20 @@ func (c Change) String() string {
 //     once, because the drain always goes out before a kill;
 //   - escalations at or after the kill are dropped; earlier ones stay.
 //
-// Only a budget of zero has no drain: the kill is at once. Events at the
-// same offset keep the order Begin, escalations as given, Kill.
+// Only a budget of zero has no drain: the kill is at once. An Unknown
+// budget has no kill: the drain goes out as planned, and the runtime's own
+// SIGKILL, whenever it comes, ends it, as it would under tini; a guess is
+// never a deadline. Events at the same offset keep the order Begin,
+// escalations as given, Kill.
 func (p Plan) Timeline(budget time.Duration) Timeline {
+	if budget == Unknown {
+		tl := Timeline{Budget: Unknown, Margin: p.Margin, Kill: Unknown, Events: []Event{{At: p.Delay, Action: Begin, Signal: p.Signal}}}
+		for _, s := range p.Escalate {
+			tl.Events = append(tl.Events, Event{At: s.At, Action: Escalate, Signal: s.Signal})
+		}
+		slices.SortStableFunc(tl.Events, func(a, b Event) int { return cmp.Compare(a.At, b.At) })
+		return tl
+	}
 	budget = max(budget, 0)
 	tl := Timeline{Budget: budget, Margin: p.Margin}
 	if half := budget / 2; tl.Margin > half {
@@ -228,7 +250,7 @@ func (p Plan) Timeline(budget time.Duration) Timeline {
 // before the drain began, are dropped then.
 func (p Plan) Replan(budget, elapsed time.Duration, begun bool) Timeline {
 	tl := p.Timeline(budget)
-	if begun || tl.Kill > elapsed || tl.Budget == 0 {
+	if begun || tl.Kill > elapsed || tl.Budget == 0 || tl.Budget == Unknown {
 		return tl
 	}
 	kill := elapsed + max(tl.Budget-elapsed, 0)/2

@@ -94,6 +94,7 @@ func TestValidateAndFits(t *testing.T) {
 		{"step late", func(p *Plan) { p.Escalate = []Step{{unix.SIGTERM, 99 * time.Second}} }, "--escalate TERM@1m39s"},
 		{"step before delay", func(p *Plan) { p.Delay = 5 * time.Second; p.Escalate = []Step{{unix.SIGTERM, time.Second}} }, "before the drain starts"},
 		{"step fine", func(p *Plan) { p.Escalate = []Step{{unix.SIGTERM, 20 * time.Second}} }, ""},
+		{"unknown grace: nothing to fit", func(p *Plan) { p.Grace, p.Delay = Unknown, 5*time.Minute; p.Escalate = []Step{{unix.SIGTERM, time.Hour}} }, ""},
 		{"drain on KILL", func(p *Plan) { p.On = []unix.Signal{unix.SIGKILL} }, "--drain-on KILL"},
 		{"drain on CHLD", func(p *Plan) { p.On = []unix.Signal{unix.SIGCHLD} }, "--drain-on CHLD"},
 	} {
@@ -157,6 +158,8 @@ func TestTimeline(t *testing.T) {
 		{"a budget of 2s: the margin takes half", base(), 2 * s, "TERM@0s KILL@1s | margin 2s cut to 1s, half the budget"},
 		{"a budget of 1s", base(), s, "TERM@0s KILL@500ms | margin 2s cut to 500ms, half the budget"},
 		{"a budget of zero: no drain", base(), 0, "KILL@0s | margin 2s cut to 0s, half the budget"},
+		{"an unknown budget: the plan as written, no kill", long, Unknown, "QUIT@5s TERM@6s INT@1m0s | "},
+		{"an unknown budget with nothing to send", func() Plan { q := base(); q.Signal = 0; return q }(), Unknown, "-@0s | "},
 		{"nothing to send still begins", func() Plan { q := base(); q.Signal = 0; return q }(), 10 * s, "-@0s KILL@8s | "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -183,6 +186,7 @@ func TestReplan(t *testing.T) {
 		{"the kill came due before the drain began: begin now, kill halfway", 8 * s, 7 * s, false,
 			"TERM@7s KILL@7.5s | escalation INT@6s dropped: at or after the kill; kill at 6s moved to 7.5s: it was due before the drain began"},
 		{"the drain is out: a kill that is due stays due", 8 * s, 7 * s, true, "TERM@5s KILL@6s | escalation INT@6s dropped: at or after the kill"},
+		{"an unknown budget: as Timeline, however late", Unknown, time.Hour, false, "TERM@5s INT@6s | "},
 		{"a late kill with escalations kept: they are dropped, all due before the drain", 20 * s, 19 * s, false,
 			"TERM@19s KILL@19.5s | kill at 18s moved to 19.5s: it was due before the drain began; escalation INT@6s dropped: it came due before the drain began"},
 	} {

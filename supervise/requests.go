@@ -34,9 +34,12 @@ import (
 type deadlineInForce struct{ p atomic.Pointer[deadlineNow] }
 
 type deadlineNow struct {
-	at    time.Time
+	at    time.Time     // zero: none (the budget is unknown)
 	moved chan struct{} // closed when a new deadline replaces this one
 }
+
+// passed reports whether the deadline will have come by t; never, without one.
+func (d *deadlineNow) passed(t time.Time) bool { return !d.at.IsZero() && !t.Before(d.at) }
 
 func (d *deadlineInForce) set(at time.Time) {
 	if old := d.p.Load(); old != nil && old.at.Equal(at) {
@@ -55,9 +58,13 @@ func (d *deadlineInForce) context() (context.Context, context.CancelFunc) {
 	go func() {
 		for {
 			cur := d.now()
+			var fire <-chan time.Time // none without a deadline: only a new one ends the wait
 			t := time.NewTimer(time.Until(cur.at))
+			if !cur.at.IsZero() {
+				fire = t.C
+			}
 			select {
-			case <-t.C:
+			case <-fire:
 				cancel()
 				return
 			case <-cur.moved:
@@ -108,8 +115,10 @@ func (s *supervisor) startExec(r drain.Request, deadline time.Time) (int, error)
 		return 0, err
 	}
 	defer pw.Close()
-	env := append(append([]string(nil), s.cfg.Env...),
-		"DRAINIT_DEADLINE="+deadline.UTC().Format(drain.DeadlineFormat), "DRAINIT_WORKLOAD_PID="+strconv.Itoa(s.child))
+	env := append(append([]string(nil), s.cfg.Env...), "DRAINIT_WORKLOAD_PID="+strconv.Itoa(s.child))
+	if !deadline.IsZero() { // absent when the budget is unknown: drainit has no kill to tell of
+		env = append(env, "DRAINIT_DEADLINE="+deadline.UTC().Format(drain.DeadlineFormat))
+	}
 	pid, err := early.ForkExec(path, r.Argv, &syscall.ProcAttr{Env: env, Dir: "/",
 		Files: []uintptr{null.Fd(), pw.Fd(), pw.Fd()}, Sys: &syscall.SysProcAttr{Setpgid: true}})
 	if err != nil {
@@ -200,7 +209,7 @@ func (s *supervisor) httpRequest(r drain.Request) requestDone {
 func writeRequest(r drain.Request, deadline *deadlineInForce) requestDone {
 	const retry = 100 * time.Millisecond
 	wait := func() bool {
-		if !time.Now().Add(retry).Before(deadline.now().at) {
+		if deadline.now().passed(time.Now().Add(retry)) {
 			return false
 		}
 		time.Sleep(retry)

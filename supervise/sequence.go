@@ -74,7 +74,7 @@ func (m *machine) nextRequest(now time.Time) []action {
 	if !ok {
 		return nil
 	}
-	return []action{a, logAt(slog.LevelInfo, "drain request", "request", a.req.String(), "deadline in", left(m.deadline, now))}
+	return []action{a, logAt(slog.LevelInfo, "drain request", "request", a.req.String(), "deadline in", m.left(now))}
 }
 
 // cleanupEnd is now plus grace, never past the drain's deadline.

@@ -54,7 +54,8 @@ type rules struct {
 	busyFile     bool // the workload holds a busy lock while it works on a task
 	annotate     bool // keep the pod's annotations (pod-deletion-cost …) in step with the busy lock
 	costInterval time.Duration
-	graceSource  string // where plan.Grace came from, when not from --grace
+	graceSource  string // where plan.Grace came from: --grace or DRAINIT_GRACE; "" when it is drain.Unknown
+	graceHint    string // with an unknown budget: how to give drainit the runtime's, for this platform
 }
 
 // What the pod's annotations were last written as.
@@ -66,43 +67,49 @@ const (
 	writtenBusy
 )
 
-// Where the budget, and so the deadline, came from: --grace (given or its
-// default), or one of kube's sources, by the kubelet's rule (kube.Pod.Budget).
-const sourceFlag = "flag"
+// Where the budget, and so the deadline, came from: --grace or
+// DRAINIT_GRACE (rules.graceSource), or one of kube's sources, by the
+// kubelet's rule (kube.Pod.Budget); sourceNone while no budget is known.
+const sourceNone = "none"
 
 // machine is the state. Fields beyond phase hold only what the current
 // phase, or the final summary, needs.
 type machine struct {
 	rules
-	budget    time.Duration // the runtime's grace, as best known
-	source    string        // where budget came from
-	phase     phase
-	trigger   time.Time     // when the drain started
-	triggerBy unix.Signal   // the signal that started it
-	announced bool          // the Draining Event went out
-	uid       string        // the pod's, from the last read, for Events
-	deadline  time.Time     // the next SIGKILL: the drain's kill, or the end of the clean-up
-	steps     []drain.Event // the drain's steps not yet carried out: Begin, then escalations
-	escalated int           // how many escalations were carried out
-	progress  time.Time     // the next progress line; zero when none is due
-	ints      int           // SIGINTs since the drain started, the trigger included
-	busy      bool          // the workload holds the busy lock
-	since     time.Time     // when busy last changed
-	idleAt    time.Time     // when the drain had nothing left to wait for: the busy lock taken, or connections idle
-	termAt    time.Time     // stopping: when SIGTERM goes out, if the workload has not ended by itself
-	termSent  bool          // stopping: drainit sent the SIGTERM that stops the workload
-	drainKill time.Duration // stopping: the drain's kill before the stop brought it closer
-	stopWhy   string        // what made the drain stop the workload: "idle", "connections idle"
-	quietAt   time.Time     // when the traffic went quiet and ended the delay
-	traffic   trafficSeen   // the last sample, while the drain watches the sockets
-	sampled   bool          // a sample came in this drain
-	noTraffic bool          // the workload listens on no TCP port: --quiet and --wait-connections do nothing
-	known     bool          // the busy lock's state is known: the watch reported once
-	seq       sequence      // the drain requests, one after another
-	spared    bool          // cleaning up: a drain command still running was left alone when the workload exited
-	drainEnd  time.Time     // cleaning up after a drain: its deadline, which the clean-up never passes
-	floor     bool          // the budget is only the kubelet's least: a preStop hook ran for a time the API does not tell
-	holdUntil time.Time     // the drain's begin waits for the trigger's read of the pod until then
+	budget         time.Duration // the runtime's grace, as best known
+	source         string        // where budget came from
+	phase          phase
+	trigger        time.Time     // when the drain started
+	triggerBy      unix.Signal   // the signal that started it
+	announced      bool          // the Draining Event went out
+	uid            string        // the pod's, from the last read, for Events
+	deadline       time.Time     // the next SIGKILL: the drain's kill, or the end of the clean-up; zero for none (an unknown budget)
+	steps          []drain.Event // the drain's steps not yet carried out: Begin, then escalations
+	escalated      int           // how many escalations were carried out
+	progress       time.Time     // the next progress line; zero when none is due
+	ints           int           // SIGINTs since the drain started, the trigger included
+	busy           bool          // the workload holds the busy lock
+	since          time.Time     // when busy last changed
+	idleAt         time.Time     // when the drain had nothing left to wait for: the busy lock taken, or connections idle
+	termAt         time.Time     // stopping: when SIGTERM goes out, if the workload has not ended by itself
+	termSent       bool          // stopping: drainit sent the SIGTERM that stops the workload
+	drainKill      time.Duration // stopping: the drain's kill before the stop brought it closer
+	stopWhy        string        // what made the drain stop the workload: "idle", "connections idle"
+	quietAt        time.Time     // when the traffic went quiet and ended the delay
+	traffic        trafficSeen   // the last sample, while the drain watches the sockets
+	sampled        bool          // a sample came in this drain
+	noTraffic      bool          // the workload listens on no TCP port: --quiet and --wait-connections do nothing
+	namespace      bool          // a sample counted the namespace's sockets: some of the workload's could not be read
+	toldUnreadable bool          // the warning about unreadable processes went out
+	known          bool          // the busy lock's state is known: the watch reported once
+	lastStop       unix.Signal   // the last signal forwarded that ends a process by default, outside a drain; 0 for none
+	lastStopAt     time.Time
+	task           string    // what the busy lock said at the trigger: "a task in flight", "no task in flight", or "" (not known)
+	seq            sequence  // the drain requests, one after another
+	spared         bool      // cleaning up: a drain command still running was left alone when the workload exited
+	drainEnd       time.Time // cleaning up after a drain: its deadline, which the clean-up never passes
+	floor          bool      // the budget is only the kubelet's least: a preStop hook ran for a time the API does not tell
+	holdUntil      time.Time // the drain's begin waits for the trigger's read of the pod until then
 
 	// The pod's annotations: busy is written at once, idle once it has
 	// lasted costInterval, and never twice within costInterval.
@@ -167,7 +174,9 @@ type (
 		busy        int       // of them, those whose exchange is unfinished (exchangeUnfinished)
 		lastTraffic time.Time // the last new connection or data received on those ports
 		lastNew     time.Time // the last new connection
-		err         error     // the sockets could not be read
+		namespace   bool      // some of the workload's processes could not be read: the namespace's sockets were counted
+		unreadable  unreadable
+		err         error // the sockets could not be read
 	}
 	requestDone struct { // the answer to request: how a drain request ended
 		req    drain.Request
@@ -176,6 +185,10 @@ type (
 	}
 	lockClaimed struct{ note string } // the first answer to takeLock: no task can start any more
 	lockTaken   struct{ err error }   // the last answer to takeLock: drainit holds the busy lock
+	unreadable  struct {              // processes of the workload whose sockets drainit may not read, not told before
+		who []string // "nginx (pid 12, user www-data)"
+		why string   // "drainit lacks CAP_SYS_PTRACE …"
+	}
 )
 
 func (signalReceived) isEvent()  {}
@@ -192,6 +205,7 @@ func (lockTaken) isEvent()       {}
 func (lockClaimed) isEvent()     {}
 func (requestDone) isEvent()     {}
 func (trafficSeen) isEvent()     {}
+func (unreadable) isEvent()      {}
 
 // action is something for the supervisor to do.
 type action interface{ isAction() }
@@ -216,8 +230,10 @@ type (
 		group bool  // the workload's group may be used: it is not reaped yet, so its number is not reused
 		reach reach // all of them, or all but the drain commands, or only those
 	}
-	provisional struct{ line string } // the termination log's line while a drain lasts, replaced by the summary
-	postEvent   struct {              // post an Event on the pod off the loop, bounded; a failure is one warning
+	provisional struct { // the record of a drain under way: the termination log's line until the summary replaces it
+		what, who string // "draining since …, deadline … (deletion)"; who would have killed first if no summary follows
+	}
+	postEvent struct { // post an Event on the pod off the loop, bounded; a failure is one warning
 		ev  kube.Event
 		uid string // the pod's, when a read told it
 	}
@@ -265,13 +281,41 @@ func newMachine(r rules) machine {
 	return m
 }
 
-// startSource is where the budget at start came from: --grace, or the
-// platform's default.
+// startSource is where the budget at start came from: --grace or
+// DRAINIT_GRACE, or none.
 func (m machine) startSource() string {
-	if m.graceSource != "" {
+	switch {
+	case m.graceSource != "":
 		return m.graceSource
+	case m.plan.Grace == drain.Unknown:
+		return sourceNone
 	}
-	return sourceFlag
+	return "--grace"
+}
+
+// hasDeadline reports whether a kill of drainit's own is scheduled: the budget
+// is known, or the drain stopped the workload on evidence, or the
+// clean-up has its end.
+func (m *machine) hasDeadline() bool { return !m.deadline.IsZero() }
+
+// reached reports whether the kill's time has come; never, without one.
+func (m *machine) reached(now time.Time) bool { return m.hasDeadline() && !now.Before(m.deadline) }
+
+// budgetText is the budget for the log: "30s", or "unknown".
+func budgetText(d time.Duration) string {
+	if d == drain.Unknown {
+		return "unknown"
+	}
+	return d.String()
+}
+
+// killAtText is drainit's kill for the log: "28s" after the trigger, or
+// "none" with an unknown budget.
+func killAtText(d time.Duration) string {
+	if d == drain.Unknown {
+		return "none"
+	}
+	return d.String()
 }
 
 // planned is the first word of the drain: what will happen, when, the
@@ -297,8 +341,11 @@ func (m *machine) planned(now time.Time) []action {
 	for _, r := range m.plan.Requests {
 		what += ", " + r.String()
 	}
-	return append(acts, logAt(slog.LevelInfo, "drain plan", "budget", m.budget.String(), "source", m.source,
-		"kill at", tl.Kill.String(), "steps", what))
+	args := []any{"budget", budgetText(m.budget), "source", m.source, "kill at", killAtText(tl.Kill), "steps", what}
+	if m.budget == drain.Unknown && !m.graceFromPod {
+		args = append(args, "note", "no budget given: drainit drains but sends no SIGKILL of its own; the runtime's ends the drain, as under tini", "hint", m.graceHint)
+	}
+	return append(acts, logAt(slog.LevelInfo, "drain plan", args...))
 }
 
 func logAt(level slog.Level, msg string, args ...any) action {
@@ -392,6 +439,8 @@ func (m machine) step(ev event, now time.Time) (machine, []action) {
 		acts = m.lockTaken(e, now)
 	case trafficSeen:
 		acts = m.trafficSeen(e, now)
+	case unreadable:
+		acts = m.unreadable(e)
 	case requestDone:
 		m.did = append(m.did, m.seq.ended(e))
 		if e.err != nil {
@@ -479,25 +528,72 @@ func (m *machine) signal(sig unix.Signal, now time.Time) []action {
 	}
 	switch {
 	case m.plan.Triggers(sig) && drainingNow:
-		return []action{logAt(slog.LevelInfo, "already draining: signal ignored", "signal", name, "left", left(m.deadline, now))}
+		return []action{logAt(slog.LevelInfo, "already draining: signal ignored", "signal", name, "left", m.left(now))}
 	case m.plan.Triggers(sig):
 		return m.startDrain(sig, now)
 	case sig == unix.SIGCONT && m.tty:
 		return []action{resume{}}
 	}
-	return []action{forward{received: sig, sent: to}}
+	acts := []action{forward{received: sig, sent: to}}
+	if endsByDefault(to) && !drainingNow {
+		if m.lastStop == 0 && m.plan.Enabled() && stopSignal(sig) {
+			// An image's STOPSIGNAL (nginx's QUIT) is sent instead of TERM:
+			// forwarded, it stops the workload with no drain and no deadline.
+			acts = append(acts, logAt(slog.LevelInfo, "forwarded "+signame.Name(sig)+", which does not start a drain (--drain-on "+showSignals(m.plan.On)+
+				"): if it is the runtime's stop signal (an image's STOPSIGNAL), set DRAINIT_DRAIN_ON="+signame.Name(sig)))
+		}
+		m.lastStop, m.lastStopAt = to, now
+	}
+	return acts
+}
+
+// stopSignal reports whether sig is one runtimes stop containers with in
+// place of TERM: Docker's and Kubernetes' STOPSIGNAL, systemd's KillSignal.
+func stopSignal(sig unix.Signal) bool {
+	return sig == unix.SIGQUIT || sig == unix.SIGINT || sig == unix.SIGHUP || sig == unix.SIGPWR
+}
+
+// endsByDefault reports whether sig ends a process that does not handle
+// it: one the workload may have exited for.
+func endsByDefault(sig unix.Signal) bool {
+	switch sig {
+	case unix.SIGCHLD, unix.SIGCONT, unix.SIGURG, unix.SIGWINCH, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGSTOP:
+		return false
+	}
+	return true
+}
+
+func showSignals(sigs []unix.Signal) string {
+	var names []string
+	for _, s := range sigs {
+		names = append(names, signame.Name(s))
+	}
+	return strings.Join(names, ",")
 }
 
 func (m *machine) startDrain(sig unix.Signal, now time.Time) []action {
 	p := m.plan
 	m.phase, m.trigger, m.triggerBy = delaying, now, sig
+	if m.busyFile && m.known {
+		m.task = "no task in flight"
+		if m.busy {
+			m.task = "a task in flight"
+		}
+	}
 	tl := p.Replan(m.budget, 0, false)
-	m.deadline, m.steps = now.Add(tl.Kill), m.pending(tl)
+	m.deadline, m.steps = time.Time{}, m.pending(tl)
+	if tl.Kill != drain.Unknown {
+		m.deadline = now.Add(tl.Kill)
+	}
 	if p.Progress > 0 {
 		m.progress = now.Add(p.Progress)
 	}
-	acts := []action{logAt(slog.LevelInfo, "drain started", "trigger", signame.Name(sig), "budget", m.budget.String(), "kill at", m.killAt().String(),
-		"source", m.source, "deadline", m.deadline.UTC().Format(drain.DeadlineFormat), "delay", p.Delay.String())}
+	deadline := "none"
+	if m.hasDeadline() {
+		deadline = m.deadline.UTC().Format(drain.DeadlineFormat)
+	}
+	acts := []action{logAt(slog.LevelInfo, "drain started", "trigger", signame.Name(sig), "budget", budgetText(m.budget), "kill at", killAtText(m.killAt()),
+		"source", m.source, "deadline", deadline, "delay", p.Delay.String())}
 	acts = append(acts, m.provisional())
 	if m.floor && m.kube && tl.Kill > 0 {
 		// The floor is provisional: the trigger's read usually tells the
@@ -514,8 +610,13 @@ func (m *machine) startDrain(sig unix.Signal, now time.Time) []action {
 	}
 	if m.kube {
 		// The deletion may have a grace of its own: ask, without waiting,
-		// and keep asking until the deadline if the API does not answer.
-		acts = append(acts, readPod{until: m.deadline})
+		// and keep asking until the deadline if the API does not answer
+		// (without one, as long as the read at start would).
+		until := m.deadline
+		if !m.hasDeadline() {
+			until = now.Add(startReads)
+		}
+		acts = append(acts, readPod{until: until})
 	}
 	return append(acts, m.tick(now)...)
 }
@@ -524,9 +625,16 @@ func (m *machine) startDrain(sig unix.Signal, now time.Time) []action {
 // the runtime's SIGKILL, if it comes before drainit's, leaves no summary, and
 // this line then says what was going on and that the runtime killed first.
 func (m *machine) provisional() action {
-	return provisional{fmt.Sprintf("draining since %s, deadline %s (%s): if this line stays, the runtime killed before drainit did",
-		m.trigger.UTC().Format("15:04:05.0Z"), m.deadline.UTC().Format("15:04:05.0Z"), m.source)}
+	if !m.hasDeadline() {
+		return provisional{fmt.Sprintf("draining since %s, no deadline (budget unknown)", m.trigger.UTC().Format("15:04:05.0Z")),
+			"the runtime killed before the workload ended"}
+	}
+	return provisional{fmt.Sprintf("draining since %s, deadline %s (%s)", m.trigger.UTC().Format("15:04:05.0Z"), m.deadline.UTC().Format("15:04:05.0Z"), m.source),
+		"the runtime killed before drainit did"}
 }
+
+// line is the provisional record as the termination log holds it.
+func (p provisional) line() string { return p.what + ": if this line stays, " + p.who }
 
 // pending is what of tl is still to be carried out: Begin while the drain
 // delay lasts, and the escalations after those already sent. The kill is
@@ -555,7 +663,7 @@ func (m *machine) adapted(tl drain.Timeline, now time.Time) []action {
 		acts = append(acts, logAt(slog.LevelWarn, "plan adapted to the budget", "change", c.String(),
 			"budget", tl.Budget.Round(time.Millisecond).String(), "source", m.source))
 		if c.Kind == drain.DelayCut && m.inDrain() && m.phase == delaying {
-			acts = append(acts, logAt(slog.LevelInfo, "delay cut short: deadline in "+left(m.deadline, now)))
+			acts = append(acts, logAt(slog.LevelInfo, "delay cut short: deadline in "+m.left(now)))
 		}
 	}
 	return acts
@@ -564,7 +672,19 @@ func (m *machine) adapted(tl drain.Timeline, now time.Time) []action {
 // killAt is the drain's budget as it stands: from the trigger to the kill,
 // to a tenth of a second (a deletion's deadline is not a round number).
 func (m *machine) killAt() time.Duration {
+	if !m.hasDeadline() {
+		return drain.Unknown
+	}
 	return m.deadline.Sub(m.trigger).Round(100 * time.Millisecond)
+}
+
+// killText is how the summary names the drain's kill: "kill at 8s", or
+// "no deadline" when drainit had none of its own.
+func killText(kill time.Duration) string {
+	if kill == drain.Unknown {
+		return "no deadline"
+	}
+	return "kill at " + kill.String()
 }
 
 // showSteps is a timeline for the log: "QUIT@0s, INT@6s, KILL@10s".
@@ -584,23 +704,23 @@ func showSteps(ev []drain.Event) string {
 func (m *machine) tick(now time.Time) []action {
 	var acts []action
 	switch {
-	case m.phase == cleaningUp && !now.Before(m.deadline) && m.spared && m.seq.commandRunning() && (m.drainEnd.IsZero() || now.Before(m.drainEnd)):
+	case m.phase == cleaningUp && m.reached(now) && m.spared && m.seq.commandRunning() && (m.drainEnd.IsZero() || now.Before(m.drainEnd)):
 		// The drain command did not end by itself: SIGTERM, and SIGKILL with
 		// the rest after another commandGrace.
 		m.spared, m.seq.stopped, m.deadline = false, true, m.cleanupEnd(now, commandGrace)
 		return []action{signalTree{sig: unix.SIGKILL, reach: spareCommands}, signalTree{sig: unix.SIGTERM, reach: onlyCommands},
 			logAt(slog.LevelWarn, "the drain command did not end after the workload: sent it SIGTERM", "request", m.seq.reqs[m.seq.next-1].String())}
-	case m.phase == cleaningUp && !now.Before(m.deadline):
+	case m.phase == cleaningUp && m.reached(now):
 		m.phase = killing
 		if m.seq.commandRunning() {
 			m.seq.stopped = true
 		}
 		return []action{signalTree{sig: unix.SIGKILL}}
-	case m.phase == stopping && !m.termAt.IsZero() && !now.Before(m.termAt) && now.Before(m.deadline):
+	case m.phase == stopping && !m.termAt.IsZero() && !now.Before(m.termAt) && !m.reached(now):
 		m.termAt, m.termSent = time.Time{}, true
 		return []action{send{sig: unix.SIGTERM}, logAt(slog.LevelInfo, "the workload did not end by itself: sent SIGTERM", "after", now.Sub(m.trigger).Round(time.Millisecond).String())}
-	case m.phase == stopping && !now.Before(m.deadline):
-		return m.kill(fmt.Sprintf("%s after %.1fs: SIGTERM did not end it", m.stopWhy, m.idleAt.Sub(m.trigger).Seconds()), now)
+	case m.phase == stopping && m.reached(now):
+		return m.kill(m.stopText()+": SIGTERM did not end it", now)
 	case m.phase == running:
 		return m.annotations(now)
 	case m.phase != delaying && m.phase != draining:
@@ -610,19 +730,19 @@ func (m *machine) tick(now time.Time) []action {
 	// the kill.
 	if len(m.steps) > 0 && m.steps[0].Action == drain.Begin && !m.holdUntil.IsZero() && !now.Before(m.holdUntil) {
 		m.holdUntil = time.Time{}
-		acts = append(acts, logAt(slog.LevelWarn, "no answer from the pod's read: draining on the kubelet's least", "deadline in", left(m.deadline, now)))
+		acts = append(acts, logAt(slog.LevelWarn, "no answer from the pod's read: draining on the kubelet's least", "deadline in", m.left(now)))
 	}
-	for len(m.steps) > 0 && !now.Before(m.trigger.Add(m.steps[0].At)) && (m.steps[0].Action == drain.Begin && now.After(m.holdUntil) || m.steps[0].Action != drain.Begin && now.Before(m.deadline)) {
+	for len(m.steps) > 0 && !now.Before(m.trigger.Add(m.steps[0].At)) && (m.steps[0].Action == drain.Begin && now.After(m.holdUntil) || m.steps[0].Action != drain.Begin && !m.reached(now)) {
 		ev := m.steps[0]
 		m.steps = m.steps[1:]
 		acts = append(acts, m.carryOut(ev, now)...)
 	}
-	if !now.Before(m.deadline) {
+	if m.reached(now) {
 		return append(acts, m.kill(fmt.Sprintf("kill at %s reached (deadline: %s)", m.killAt(), m.source), now)...)
 	}
 	if !m.progress.IsZero() && !now.Before(m.progress) {
 		m.progress = now.Add(m.plan.Progress)
-		acts = append(acts, progressLine{left: m.deadline.Sub(now), busy: m.busyText(now), traffic: m.trafficText(now), delaying: m.phase == delaying})
+		acts = append(acts, progressLine{left: m.leftFor(now), busy: m.busyText(now), traffic: m.trafficText(now), delaying: m.phase == delaying})
 	}
 	return acts
 }
@@ -676,7 +796,7 @@ func (m *machine) stop(why string, now time.Time) []action {
 // on it).
 func (m *machine) stopAfter(why string, now time.Time, wait time.Duration) []action {
 	m.phase, m.idleAt, m.stopWhy, m.steps, m.progress, m.drainKill = stopping, now, why, nil, time.Time{}, m.killAt()
-	if end := now.Add(wait + cleanupGrace); end.Before(m.deadline) {
+	if end := now.Add(wait + cleanupGrace); !m.hasDeadline() || end.Before(m.deadline) {
 		m.deadline = end
 	}
 	if wait > 0 && now.Add(wait).Before(m.deadline) {
@@ -685,6 +805,29 @@ func (m *machine) stopAfter(why string, now time.Time, wait time.Duration) []act
 	}
 	m.termSent = true
 	return []action{send{sig: unix.SIGTERM}}
+}
+
+// stopText says why the drain stopped the workload, and when: "quiet
+// after 2.3s; connections idle after 4.1s", "the task in flight at the
+// trigger ended; idle after 5.0s".
+func (m *machine) stopText() string {
+	if m.quietAt.IsZero() {
+		return m.stopReason()
+	}
+	return fmt.Sprintf("quiet after %.1fs; %s", m.quietAt.Sub(m.trigger).Seconds(), m.stopReason())
+}
+
+// stopReason is stopText without the delay's quiet.
+func (m *machine) stopReason() string {
+	var b strings.Builder
+	if m.stopWhy == "idle" {
+		b.WriteString(m.taskOutcome() + "; ")
+	}
+	fmt.Fprintf(&b, "%s after %.1fs", m.stopWhy, m.idleAt.Sub(m.trigger).Seconds())
+	if m.namespace && m.stopWhy == "connections idle" {
+		b.WriteString(" (every connection of the network namespace counted: some of the workload's sockets unreadable)")
+	}
+	return b.String()
 }
 
 // asked reports whether the drain asks the workload something of its own:
@@ -741,10 +884,7 @@ func (m machine) finish() (machine, []action) {
 	case killing:
 		fmt.Fprintf(&b, "%s: SIGKILL sent to %d processes", m.killWhy, m.killed)
 	case stopping:
-		if !m.quietAt.IsZero() {
-			fmt.Fprintf(&b, "quiet after %.1fs; ", m.quietAt.Sub(m.trigger).Seconds())
-		}
-		fmt.Fprintf(&b, "%s after %.1fs: stopped", m.stopWhy, m.idleAt.Sub(m.trigger).Seconds())
+		b.WriteString(m.stopText() + ": stopped")
 	case delaying, draining:
 		// "drained" is said only of a workload that ended by itself, with
 		// success, once the drain had begun: anything else is named for
@@ -757,15 +897,23 @@ func (m machine) finish() (machine, []action) {
 			did = fmt.Sprintf("exited during the %s drain delay", m.plan.Delay)
 		}
 		if m.exitedIn == stopping {
-			did += fmt.Sprintf(", %s after %.1fs", m.stopWhy, m.idleAt.Sub(m.trigger).Seconds())
+			did += ", " + m.stopReason()
 		}
 		outcome := fmt.Sprintf("drained in %.1fs", m.exitedAt.Sub(m.trigger).Seconds())
 		if final != 0 {
 			outcome = fmt.Sprintf("%s %.1fs into the drain, not drained", describe(m.status), m.exitedAt.Sub(m.trigger).Seconds())
 		}
-		fmt.Fprintf(&b, "%s, kill at %s (deadline: %s; %s)", outcome, m.budgetAt, m.source, did)
+		if m.budgetAt == drain.Unknown {
+			fmt.Fprintf(&b, "%s, no deadline (budget unknown; %s)", outcome, did)
+		} else {
+			fmt.Fprintf(&b, "%s, kill at %s (deadline: %s; %s)", outcome, m.budgetAt, m.source, did)
+		}
 	default:
 		fmt.Fprintf(&b, "workload %s", describe(m.status))
+		if m.lastStop != 0 {
+			// Not a drain, but not unasked either: say what came before.
+			fmt.Fprintf(&b, ", %.1fs after drainit forwarded %s", m.exitedAt.Sub(m.lastStopAt).Seconds(), signame.Name(m.lastStop))
+		}
 	}
 	if m.leftKill > 0 {
 		fmt.Fprintf(&b, "; SIGKILL sent to %d processes it left", m.leftKill)
@@ -790,6 +938,22 @@ func (m machine) finish() (machine, []action) {
 
 func left(deadline, now time.Time) string {
 	return deadline.Sub(now).Round(100 * time.Millisecond).String()
+}
+
+// left is the time to the kill, for the log: "4.2s", or "unknown".
+func (m *machine) left(now time.Time) string {
+	if !m.hasDeadline() {
+		return "unknown"
+	}
+	return left(m.deadline, now)
+}
+
+// leftFor is the time to the kill, or drain.Unknown.
+func (m *machine) leftFor(now time.Time) time.Duration {
+	if !m.hasDeadline() {
+		return drain.Unknown
+	}
+	return m.deadline.Sub(now)
 }
 
 func describe(st unix.WaitStatus) string {

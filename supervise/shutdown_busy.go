@@ -67,5 +67,17 @@ func (m *machine) lockTaken(e lockTaken, now time.Time) []action {
 		return nil
 	}
 	return append(m.stop("idle", now),
-		logAt(slog.LevelInfo, "workload idle: took the busy lock, sent SIGTERM", "after", now.Sub(m.trigger).Round(time.Millisecond).String()))
+		logAt(slog.LevelInfo, "workload idle: took the busy lock, sent SIGTERM", "after", now.Sub(m.trigger).Round(time.Millisecond).String(), "task", m.taskOutcome()))
+}
+
+// taskOutcome says what became of the task the busy lock showed at the
+// trigger, once drainit holds the lock: no task can be in flight then.
+func (m *machine) taskOutcome() string {
+	switch m.task {
+	case "a task in flight":
+		return "the task in flight at the trigger ended"
+	case "":
+		return "the busy lock was free" // its state at the trigger was not known yet
+	}
+	return m.task + " at the trigger"
 }

@@ -43,7 +43,11 @@ func (m *machine) podReadOf(e podRead, now time.Time) []action {
 		acts = append(acts, logAt(slog.LevelWarn, "cannot read the pod; retrying", "source", m.source, "err", e.err))
 		return append(acts, m.announce(e, now)...)
 	case e.err != nil:
-		acts = append(acts, logAt(slog.LevelWarn, "gave up reading the pod; the deadline stays", "source", m.source, "err", e.err))
+		if m.budget == drain.Unknown {
+			acts = append(acts, logAt(slog.LevelWarn, "gave up reading the pod; the budget stays unknown: drainit sends no SIGKILL of its own, the runtime's ends the drain", "err", e.err))
+		} else {
+			acts = append(acts, logAt(slog.LevelWarn, "gave up reading the pod; the deadline stays", "source", m.source, "err", e.err))
+		}
 		return append(acts, m.announce(e, now)...)
 	case e.retried:
 		acts = append(acts, logAt(slog.LevelInfo, "read the pod after retrying"))
@@ -104,6 +108,9 @@ func (m *machine) announce(e podRead, now time.Time) []action {
 	}
 	note := fmt.Sprintf("%s: draining, budget %s, kill at %s (deadline: %s) until %s: %s", signame.Name(m.triggerBy), m.budget, m.killAt(), m.source,
 		m.deadline.UTC().Format("15:04:05.0Z"), what)
+	if !m.hasDeadline() {
+		note = fmt.Sprintf("%s: draining, budget unknown (the pod could not be read, no DRAINIT_GRACE): no kill of drainit's own: %s", signame.Name(m.triggerBy), what)
+	}
 	return []action{postEvent{kube.Event{Reason: "Draining", Action: "Drain", Note: note, Time: now}, m.uid}}
 }
 
@@ -140,7 +147,7 @@ func (m *machine) rebudget(budget time.Duration, source string, now time.Time) [
 	if m.phase != stopping {
 		m.steps = m.pending(tl)
 	}
-	acts := []action{logAt(slog.LevelInfo, "deadline moved", "source", m.source, "budget", m.budget.String(), "kill at", m.killAt().String(),
+	acts := []action{logAt(slog.LevelInfo, "deadline moved", "source", m.source, "budget", budgetText(m.budget), "kill at", killAtText(m.killAt()),
 		"deadline", deadline.UTC().Format(drain.DeadlineFormat), "left", left(deadline, now)), m.provisional()}
 	acts = append(acts, m.adapted(tl, now)...)
 	if m.phase == draining && m.plan.File != "" {

@@ -189,7 +189,7 @@ func TestMachineTransitions(t *testing.T) {
 			rules:  rules{plan: drainP},
 			script: []at{{0, sig(unix.SIGTERM)}, {12400 * time.Millisecond, exited(0, false)}},
 			phase:  done,
-			want:   []string{"log drain started", "record", "send TERM", "log sent drain signal", `exit 0 "drained in 12.4s, kill at 28s (deadline: flag; TERM): exit 0"`},
+			want:   []string{"log drain started", "record", "send TERM", "log sent drain signal", `exit 0 "drained in 12.4s, kill at 28s (deadline: --grace; TERM): exit 0"`},
 		},
 		{
 			name: "drain: delay, then file and signal",
@@ -200,28 +200,28 @@ func TestMachineTransitions(t *testing.T) {
 				{9 * time.Second, exited(0, false)}},
 			phase: done,
 			want: []string{"log drain started", "record", "file deadline+28s", "send QUIT", "log sent drain signal", "log wrote drain file",
-				`exit 0 "drained in 9.0s, kill at 28s (deadline: flag; delay 5s, QUIT, file /d): exit 0"`},
+				`exit 0 "drained in 9.0s, kill at 28s (deadline: --grace; delay 5s, QUIT, file /d): exit 0"`},
 		},
 		{
 			name:   "drain: exit during the delay",
 			rules:  rules{plan: plan(func(p *drain.Plan) { p.Delay = 5 * time.Second })},
 			script: []at{{0, sig(unix.SIGTERM)}, {200 * time.Millisecond, sig(unix.SIGUSR1)}, {300 * time.Millisecond, exited(0, false)}},
 			phase:  done,
-			want:   []string{"log drain started", "record", "forward USR1->USR1", `exit 0 "drained in 0.3s, kill at 28s (deadline: flag; exited during the 5s drain delay): exit 0"`},
+			want:   []string{"log drain started", "record", "forward USR1->USR1", `exit 0 "drained in 0.3s, kill at 28s (deadline: --grace; exited during the 5s drain delay): exit 0"`},
 		},
 		{
 			name:   "drain: nothing to send says so",
 			rules:  rules{plan: plan(func(p *drain.Plan) { p.Signal = 0 })},
 			script: []at{{0, sig(unix.SIGTERM)}, {2 * time.Second, exited(0, false)}},
 			phase:  done,
-			want:   []string{"log drain started", "record", `exit 0 "drained in 2.0s, kill at 28s (deadline: flag; nothing sent): exit 0"`},
+			want:   []string{"log drain started", "record", `exit 0 "drained in 2.0s, kill at 28s (deadline: --grace; nothing sent): exit 0"`},
 		},
 		{
 			name:   "drain: a failed drain file says so",
 			rules:  rules{plan: plan(func(p *drain.Plan) { p.Signal, p.File = 0, "/d" })},
 			script: []at{{0, sig(unix.SIGTERM)}, {0, fileWritten{err: fmt.Errorf("disk full")}}, {time.Second, exited(0, false)}},
 			phase:  done,
-			want:   []string{"log drain started", "record", "file deadline+28s", "log cannot write drain file", `exit 0 "drained in 1.0s, kill at 28s (deadline: flag; file /d failed): exit 0"`},
+			want:   []string{"log drain started", "record", "file deadline+28s", "log cannot write drain file", `exit 0 "drained in 1.0s, kill at 28s (deadline: --grace; file /d failed): exit 0"`},
 		},
 		{
 			name:  "drain: repeated triggers are ignored",
@@ -230,7 +230,7 @@ func TestMachineTransitions(t *testing.T) {
 				{3 * time.Second, exited(0, false)}},
 			phase: done,
 			want: []string{"log drain started", "record", "send TERM", "log sent drain signal", "log already draining: signal ignored",
-				"log already draining: signal ignored", `exit 0 "drained in 3.0s, kill at 28s (deadline: flag; TERM): exit 0"`},
+				"log already draining: signal ignored", `exit 0 "drained in 3.0s, kill at 28s (deadline: --grace; TERM): exit 0"`},
 		},
 		{
 			name: "drain: escalation steps at their offsets",
@@ -241,7 +241,7 @@ func TestMachineTransitions(t *testing.T) {
 				{21 * time.Second, exited(0, false)}},
 			phase: done,
 			want: []string{"log drain started", "record", "send TSTP", "log sent drain signal", "send TERM", "log escalated",
-				`exit 0 "drained in 21.0s, kill at 28s (deadline: flag; TSTP, TERM@20s): exit 0"`},
+				`exit 0 "drained in 21.0s, kill at 28s (deadline: --grace; TSTP, TERM@20s): exit 0"`},
 		},
 		{
 			name:  "drain: budget spent kills the whole tree, group included",
@@ -251,7 +251,7 @@ func TestMachineTransitions(t *testing.T) {
 			phase: done,
 			want: []string{"log drain started", "record", "send TERM", "log sent drain signal", "tree KILL group=true", "log sent SIGKILL",
 				"log signal not forwarded: the workload is gone or being killed",
-				`exit 137 "kill at 28s reached (deadline: flag): SIGKILL sent to 3 processes: exit 137"`},
+				`exit 137 "kill at 28s reached (deadline: --grace): SIGKILL sent to 3 processes: exit 137"`},
 		},
 		{
 			name:  "second SIGINT kills; a third changes nothing",
@@ -295,7 +295,7 @@ func TestMachineTransitions(t *testing.T) {
 			want: []string{"log drain started", "record", "send TERM", "log sent drain signal", "tree TERM group=false",
 				"log workload exited; sent SIGTERM to the processes it left", "tree KILL group=false",
 				"log killed processes left behind by the workload",
-				`exit 0 "drained in 27.5s, kill at 28s (deadline: flag; TERM); SIGKILL sent to 1 processes it left: exit 0"`},
+				`exit 0 "drained in 27.5s, kill at 28s (deadline: --grace; TERM); SIGKILL sent to 1 processes it left: exit 0"`},
 		},
 		{
 			name:  "exit early in a drain with children: the summary keeps the drain's budget",
@@ -304,7 +304,7 @@ func TestMachineTransitions(t *testing.T) {
 				{2100 * time.Millisecond, noChildrenLeft{}}},
 			phase: done,
 			want: []string{"log drain started", "record", "send TERM", "log sent drain signal", "tree TERM group=false",
-				"log workload exited; sent SIGTERM to the processes it left", `exit 0 "drained in 2.0s, kill at 28s (deadline: flag; TERM): exit 0"`},
+				"log workload exited; sent SIGTERM to the processes it left", `exit 0 "drained in 2.0s, kill at 28s (deadline: --grace; TERM): exit 0"`},
 		},
 		{
 			name:   "progress lines while draining",
@@ -330,7 +330,7 @@ func TestMachineTransitions(t *testing.T) {
 				{time.Second, podRead{atTrigger: true, pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true}}}, {2 * time.Second, killedBy(unix.SIGTERM, false)}},
 			phase: done,
 			want: []string{"log drain started", "record", "read pod until +29s", "send TERM", "log sent drain signal",
-				"log the pod is not being deleted; the deadline stays", "event Draining", "warning event NotDrained", `exit 143 "killed by TERM 1.0s into the drain, not drained, kill at 28s (deadline: flag; TERM): exit 143"`},
+				"log the pod is not being deleted; the deadline stays", "event Draining", "warning event NotDrained", `exit 143 "killed by TERM 1.0s into the drain, not drained, kill at 28s (deadline: --grace; TERM): exit 143"`},
 		},
 		{
 			name:  "kube: a shorter deletion grace moves the deadline and rewrites the drain file",
@@ -495,7 +495,7 @@ func TestMachineTransitions(t *testing.T) {
 				{time.Second, sig(unix.SIGTERM)}, {2 * time.Second, exited(0, false)}},
 			phase: done,
 			want: []string{"log ignored a value from the API", "log the deadline stays: no grace period in the pod that drainit can use", "log drain started", "record", "read pod until +29s", "send TERM", "log sent drain signal",
-				"event Drained", `exit 0 "drained in 1.0s, kill at 28s (deadline: flag; TERM): exit 0"`},
+				"event Drained", `exit 0 "drained in 1.0s, kill at 28s (deadline: --grace; TERM): exit 0"`},
 		},
 		{
 			// Issue 14, case 6: the pod read that answers after the workload
@@ -510,7 +510,7 @@ func TestMachineTransitions(t *testing.T) {
 			phase: done,
 			want: []string{"log drain started", "record", "read pod until +28s", "send TERM", "log sent drain signal", "tree TERM group=false",
 				"log the workload is gone; the budget stays", "log the workload is gone; the budget stays",
-				"event Drained", `exit 0 "drained in 0.0s, kill at 28s (deadline: flag; TERM): exit 0"`},
+				"event Drained", `exit 0 "drained in 0.0s, kill at 28s (deadline: --grace; TERM): exit 0"`},
 		},
 		{
 			// The deletion's answer comes late, after the kill it implies was
@@ -539,7 +539,7 @@ func TestMachineTransitions(t *testing.T) {
 			phase: done,
 			want: []string{"log drain started", "record", "request write /run/fifo", "log drain request",
 				"log drain request done", "request exec nginx -s quit", "log drain request", "log drain request failed",
-				`exit 0 "drained in 3.0s, kill at 28s (deadline: flag; write /run/fifo: 1 byte written, exec nginx -s quit failed): exit 0"`},
+				`exit 0 "drained in 3.0s, kill at 28s (deadline: --grace; write /run/fifo: 1 byte written, exec nginx -s quit failed): exit 0"`},
 		},
 		{
 			name: "--wait-connections after a drain signal: the workload gets a second to end by itself, and then it drained",
@@ -552,7 +552,7 @@ func TestMachineTransitions(t *testing.T) {
 			want: []string{"log drain started", "record", "watch traffic", "send QUIT", "log sent drain signal",
 				"log the workload closed its listening sockets; its connections are followed to their end",
 				"log connections idle after 2.0s: the workload, asked to drain, has 1s to end by itself before SIGTERM",
-				`exit 0 "drained in 2.5s, kill at 28s (deadline: flag; QUIT, connections idle after 2.0s): exit 0"`},
+				`exit 0 "drained in 2.5s, kill at 28s (deadline: --grace; QUIT, connections idle after 2.0s): exit 0"`},
 		},
 		{
 			name: "--wait-connections after a drain signal: a workload that does not end gets SIGTERM a second later",
@@ -583,7 +583,7 @@ func TestMachineTransitions(t *testing.T) {
 				"log workload exited; the drain command still running has 1s to end by itself", "tree TERM group=false spare commands",
 				"tree KILL group=false spare commands", "tree TERM group=false only commands", "log the drain command did not end after the workload: sent it SIGTERM",
 				"log drain request done",
-				`exit 0 "drained in 2.0s, kill at 28s (deadline: flag; exec pg_ctl stop: still running after the workload exited, stopped (killed by TERM), write /run/fifo not sent): exit 0"`},
+				`exit 0 "drained in 2.0s, kill at 28s (deadline: --grace; exec pg_ctl stop: still running after the workload exited, stopped (killed by TERM), write /run/fifo not sent): exit 0"`},
 		},
 		{
 			name: "a drain command that ends by itself after the workload is in the summary as it ended",
@@ -598,7 +598,7 @@ func TestMachineTransitions(t *testing.T) {
 			want: []string{"log drain started", "record", "request exec pg_ctl stop", "log drain request",
 				"log workload exited; the drain command still running has 1s to end by itself", "tree TERM group=false spare commands",
 				"log drain request done",
-				`exit 0 "drained in 2.0s, kill at 28s (deadline: flag; exec pg_ctl stop: exit 0): exit 0"`},
+				`exit 0 "drained in 2.0s, kill at 28s (deadline: --grace; exec pg_ctl stop: exit 0): exit 0"`},
 		},
 		{
 			name: "each request starts with the deadline in force at its turn",
@@ -642,7 +642,16 @@ func TestMachineTransitions(t *testing.T) {
 			rules:  rules{plan: drain.Plan{Grace: 30 * time.Second, Margin: 2 * time.Second}},
 			script: []at{{0, sig(unix.SIGTERM)}, {0, killedBy(unix.SIGTERM, false)}},
 			phase:  done,
-			want:   []string{"forward TERM->TERM", `exit 143 "workload killed by TERM: exit 143"`},
+			want:   []string{"forward TERM->TERM", `exit 143 "workload killed by TERM, 0.0s after drainit forwarded TERM: exit 143"`},
+		},
+		{
+			name:   "an image's STOPSIGNAL that is no trigger: forwarded, said, and named in the summary",
+			rules:  rules{plan: drainP},
+			script: []at{{0, sig(unix.SIGWINCH)}, {time.Second, sig(unix.SIGQUIT)}, {1300 * time.Millisecond, sig(unix.SIGQUIT)}, {1500 * time.Millisecond, exited(0, false)}},
+			phase:  done,
+			want: []string{"forward WINCH->WINCH", "forward QUIT->QUIT",
+				"log forwarded QUIT, which does not start a drain (--drain-on TERM): if it is the runtime's stop signal (an image's STOPSIGNAL), set DRAINIT_DRAIN_ON=QUIT",
+				"forward QUIT->QUIT", `exit 0 "workload exited with 0, 0.2s after drainit forwarded QUIT: exit 0"`},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -817,5 +826,188 @@ func TestEvents(t *testing.T) {
 	// Without Kubernetes, no Events.
 	if got := events(rules{plan: plan(nil)}, at{0, sig(unix.SIGTERM)}, at{time.Second, exited(0, false)}); len(got) != 0 {
 		t.Errorf("without Kubernetes: %+v", got)
+	}
+}
+
+// A budget drainit was not given and could not read is no deadline: the
+// drain goes out as planned (delay, escalations), and only the runtime's
+// own SIGKILL ends it, as under tini. What drainit decides on evidence
+// (an idle workload stopped) keeps its own kill; a budget learned later
+// (a deletion's grace) becomes the deadline.
+func TestMachineUnknownBudget(t *testing.T) {
+	unknown := func(change func(*drain.Plan)) drain.Plan {
+		return plan(func(p *drain.Plan) {
+			p.Grace = drain.Unknown
+			if change != nil {
+				change(p)
+			}
+		})
+	}
+	hour := time.Hour
+	for _, tc := range []struct {
+		name   string
+		rules  rules
+		script []at
+		phase  phase
+		want   []string
+	}{
+		{
+			name:   "the plan says so",
+			rules:  rules{plan: unknown(nil), graceHint: "set DRAINIT_GRACE to docker stop -t"},
+			script: nil,
+			phase:  running,
+			want:   nil, // planned() is its own action list: see TestMachinePlannedUnknown
+		},
+		{
+			name:   "no kill however long the drain takes",
+			rules:  rules{plan: unknown(func(p *drain.Plan) { p.Progress = 0 })},
+			script: []at{{0, sig(unix.SIGTERM)}, {hour, timerFired{}}, {hour + time.Second, exited(0, false)}},
+			phase:  done,
+			want:   []string{"log drain started", "record", "send TERM", "log sent drain signal", `exit 0 "drained in 3601.0s, no deadline (budget unknown; TERM): exit 0"`},
+		},
+		{
+			name: "delay and escalations at their offsets, none dropped",
+			rules: rules{plan: unknown(func(p *drain.Plan) {
+				p.Delay, p.Signal, p.Progress = 5*time.Second, unix.SIGTSTP, 0
+				p.Escalate = []drain.Step{{Signal: unix.SIGTERM, At: 40 * time.Second}}
+			})},
+			script: []at{{0, sig(unix.SIGTERM)}, {5 * time.Second, timerFired{}}, {40 * time.Second, timerFired{}}, {41 * time.Second, killedBy(unix.SIGTERM, false)}},
+			phase:  done,
+			want: []string{"log drain started", "record", "send TSTP", "log sent drain signal", "send TERM", "log escalated",
+				`exit 143 "killed by TERM 41.0s into the drain, not drained, no deadline (budget unknown; delay 5s, TSTP, TERM@40s): exit 143"`},
+		},
+		{
+			name:   "progress says the time left is unknown",
+			rules:  rules{plan: unknown(func(p *drain.Plan) { p.Progress = 5 * time.Second })},
+			script: []at{{0, sig(unix.SIGTERM)}, {5 * time.Second, timerFired{}}},
+			phase:  draining,
+			want:   []string{"log drain started", "record", "send TERM", "log sent drain signal", "progress left=-1ns"},
+		},
+		{
+			name:   "a drain file with no deadline in it",
+			rules:  rules{plan: unknown(func(p *drain.Plan) { p.Signal, p.File, p.Progress = 0, "/d", 0 })},
+			script: []at{{0, sig(unix.SIGTERM)}, {0, fileWritten{}}, {3 * time.Second, exited(0, false)}},
+			phase:  done,
+			want:   []string{"log drain started", "record", "file deadline+-2562047h47m16.854775808s", "log wrote drain file", `exit 0 "drained in 3.0s, no deadline (budget unknown; file /d): exit 0"`},
+		},
+		{
+			name:  "stopped on evidence: the busy lock taken, its own kill a second later",
+			rules: rules{plan: unknown(func(p *drain.Plan) { p.Signal, p.Progress = 0, 0 }), busyFile: true},
+			script: []at{{0, busyChanged{busy: true}}, {time.Second, sig(unix.SIGTERM)}, {6 * time.Second, lockTaken{}},
+				{7 * time.Second, timerFired{}}, {7 * time.Second, treeSignalled{sig: unix.SIGKILL, count: 1}}, {7 * time.Second, killedBy(unix.SIGKILL, false)}},
+			phase: done,
+			want: []string{"log workload busy", "log drain started", "record", "take lock", "send TERM", "log workload idle: took the busy lock, sent SIGTERM",
+				"tree KILL group=true", "log sent SIGKILL", `exit 137 "the task in flight at the trigger ended; idle after 5.0s: SIGTERM did not end it: SIGKILL sent to 1 processes: exit 137"`},
+		},
+		{
+			name:  "a deletion's grace read at the trigger becomes the deadline",
+			rules: rules{plan: unknown(func(p *drain.Plan) { p.Progress = 0 }), kube: true, graceFromPod: true},
+			script: []at{{0, sig(unix.SIGTERM)}, {100 * time.Millisecond, podRead{atTrigger: true, final: true,
+				pod: kube.Pod{Deleting: true, HasDeletionGrace: true, DeletionGrace: 10 * time.Second, Grace: 30 * time.Second, HasGrace: true}}},
+				{8 * time.Second, timerFired{}}, {8 * time.Second, treeSignalled{sig: unix.SIGKILL, count: 1}}, {8 * time.Second, killedBy(unix.SIGKILL, false)}},
+			phase: done,
+			want: []string{"log drain started", "record", "read pod until +1m0s", "send TERM", "log sent drain signal",
+				"log deadline moved", "record", "event Draining", "tree KILL group=true", "log sent SIGKILL",
+				"warning event Killed", `exit 137 "kill at 8s reached (deadline: deletion): SIGKILL sent to 1 processes: exit 137"`},
+		},
+		{
+			name:   "the pod could not be read: the budget stays unknown",
+			rules:  rules{plan: unknown(func(p *drain.Plan) { p.Progress = 0 }), kube: true, graceFromPod: true},
+			script: []at{{0, podRead{err: fmt.Errorf("403"), final: true}}, {time.Second, sig(unix.SIGTERM)}, {time.Hour, exited(0, false)}},
+			phase:  done,
+			want: []string{"log gave up reading the pod; the budget stays unknown: drainit sends no SIGKILL of its own, the runtime's ends the drain",
+				"log drain started", "record", "read pod until +1m1s", "send TERM", "log sent drain signal", "event Drained",
+				`exit 0 "drained in 3599.0s, no deadline (budget unknown; TERM): exit 0"`},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, got := run(tc.rules, tc.script...)
+			if m.phase != tc.phase {
+				t.Errorf("phase %v, want %v", m.phase, tc.phase)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("actions:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+			}
+			if m.phase == draining && !m.wake().IsZero() && m.plan.Progress == 0 {
+				t.Errorf("a drain with no deadline and no progress lines wakes at %v", m.wake())
+			}
+		})
+	}
+}
+
+// The first line says the budget is unknown, that drainit will not kill,
+// and what to set; a given budget says where it came from.
+func TestMachinePlannedUnknown(t *testing.T) {
+	line := func(r rules) string {
+		m := newMachine(r)
+		for _, a := range m.planned(t0) {
+			if l, ok := a.(logLine); ok && l.msg == "drain plan" {
+				return fmt.Sprintln(l.args...)
+			}
+		}
+		return ""
+	}
+	unknown := plan(func(p *drain.Plan) { p.Grace = drain.Unknown })
+	got := line(rules{plan: unknown, graceHint: "set DRAINIT_GRACE to docker stop -t"})
+	for _, want := range []string{"budget unknown", "source none", "kill at none", "sends no SIGKILL of its own", "hint set DRAINIT_GRACE to docker stop -t"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("drain plan %q lacks %q", got, want)
+		}
+	}
+	if got := line(rules{plan: plan(nil), graceSource: "DRAINIT_GRACE"}); !strings.Contains(got, "budget 30s source DRAINIT_GRACE kill at 28s") {
+		t.Errorf("drain plan %q, want the budget from DRAINIT_GRACE", got)
+	}
+}
+
+// With the busy lock the summary says what became of the task the lock
+// showed at the trigger.
+func TestMachineBusyLockSaysWhatBecameOfTheTask(t *testing.T) {
+	r := rules{plan: plan(func(p *drain.Plan) { p.Signal, p.Progress = 0, 0 }), busyFile: true}
+	for _, tc := range []struct {
+		name   string
+		script []at
+		want   string
+	}{
+		{"a task in flight", []at{{0, busyChanged{busy: true}}, {time.Second, sig(unix.SIGTERM)}, {6 * time.Second, lockTaken{}}, {6100 * time.Millisecond, killedBy(unix.SIGTERM, false)}},
+			"the task in flight at the trigger ended; idle after 5.0s: stopped: exit 143"},
+		{"no task", []at{{0, busyChanged{busy: false}}, {time.Second, sig(unix.SIGTERM)}, {time.Second, lockTaken{}}, {1100 * time.Millisecond, exited(0, false)}},
+			"no task in flight at the trigger; idle after 0.0s: stopped: exit 0"},
+		{"not known yet", []at{{0, sig(unix.SIGTERM)}, {0, lockTaken{}}, {100 * time.Millisecond, exited(0, false)}},
+			"the busy lock was free; idle after 0.0s: stopped: exit 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, got := run(r, tc.script...)
+			if m.phase != done || !strings.HasSuffix(got[len(got)-1], fmt.Sprintf("%q", tc.want)) {
+				t.Errorf("phase %v, last action %s; want the summary %q", m.phase, got[len(got)-1], tc.want)
+			}
+			if slices.Contains(got, "send TERM") && !slices.Contains(got, "take lock") {
+				t.Errorf("TERM sent without the lock: %v", got)
+			}
+		})
+	}
+}
+
+// Processes whose sockets drainit may not read are named once, with why,
+// and the summary says the namespace's connections were counted.
+func TestMachineUnreadableSockets(t *testing.T) {
+	r := rules{plan: plan(func(p *drain.Plan) { p.Signal, p.WaitConnections = unix.SIGQUIT, true })}
+	who := unreadable{who: []string{"nginx (pid 7, user www-data)"}, why: "drainit lacks CAP_SYS_PTRACE"}
+	_, got := run(r, at{time.Second, who}, at{time.Second, who},
+		at{2 * time.Second, sig(unix.SIGTERM)},
+		at{2 * time.Second, trafficSeen{listening: true, watched: true, open: 1, busy: 1, namespace: true, unreadable: who}},
+		at{5 * time.Second, trafficSeen{watched: true, namespace: true}}, at{5500 * time.Millisecond, exited(0, false)})
+	want := []string{
+		"log cannot read the sockets of nginx (pid 7, user www-data): drainit lacks CAP_SYS_PTRACE; --quiet and --wait-connections count every connection of the network namespace as the workload's",
+		"log drain started", "record", "watch traffic", "send QUIT", "log sent drain signal",
+		"log the workload closed its listening sockets; its connections are followed to their end",
+		"log connections idle after 3.0s: the workload, asked to drain, has 1s to end by itself before SIGTERM",
+		`exit 0 "drained in 3.5s, kill at 28s (deadline: --grace; QUIT, connections idle after 3.0s (every connection of the network namespace counted: some of the workload's sockets unreadable)): exit 0"`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("actions:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	// Without --quiet or --wait-connections nothing is said.
+	if _, got := run(rules{plan: plan(nil)}, at{time.Second, who}); len(got) != 0 {
+		t.Errorf("without a watch: %v", got)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/drainit/drainit/internal/cut"
 	"github.com/drainit/drainit/internal/signals"
 	"github.com/drainit/drainit/internal/signame"
+	"github.com/drainit/drainit/internal/sockdiag"
 	"github.com/drainit/drainit/kube"
 	"github.com/drainit/drainit/reap"
 )
@@ -43,7 +44,8 @@ type Config struct {
 	Stderr         *Stderr           // where Log writes, if it is drainit's stderr: its SIGPIPEs are drainit's own
 	Kube           *kube.Client      // reads drainit's pod; nil when Kubernetes is off
 	GraceFromPod   bool              // the budget is the pod spec's grace: --grace was not given
-	GraceSource    string            // where Plan.Grace came from when --grace was not given ("docker stop's default"); "" for the flag
+	GraceSource    string            // where Plan.Grace came from: "--grace" or "DRAINIT_GRACE"; "" when it is drain.Unknown
+	GraceHint      string            // with an unknown budget: the platform's setting that DRAINIT_GRACE should copy
 	Busy           *busy.Lock        // the workload's busy lock; nil for none
 	Annotations    []kube.Annotation // kept in step with Busy on the pod, with Kube
 	CostInterval   time.Duration     // how long idle lasts before it is written, and the least time between writes
@@ -60,12 +62,12 @@ func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 	// Room for both pod reads (a first failure and an answer each), the
 	// lock, a write and every drain request: their goroutines never wait
 	// for the loop.
-	s := &supervisor{cfg: cfg, log: cfg.Log, self: os.Getpid(), answers: make(chan event, 8+len(cfg.Plan.Requests)),
+	s := &supervisor{cfg: cfg, log: cfg.Log, self: os.Getpid(), answers: make(chan event, 9+len(cfg.Plan.Requests)),
 		execs: map[int]drain.Request{}}
 	tty := OwnsTerminal()
 	s.m = newMachine(rules{plan: cfg.Plan, rewrite: cfg.Rewrite, successCodes: cfg.SuccessCodes,
 		tty: tty, pid1: s.self == 1, kube: cfg.Kube != nil, graceFromPod: cfg.GraceFromPod, busyFile: cfg.Busy != nil,
-		annotate: cfg.Kube != nil && cfg.Busy != nil && len(cfg.Annotations) > 0, costInterval: cfg.CostInterval, graceSource: cfg.GraceSource})
+		annotate: cfg.Kube != nil && cfg.Busy != nil && len(cfg.Annotations) > 0, costInterval: cfg.CostInterval, graceSource: cfg.GraceSource, graceHint: cfg.GraceHint})
 	for _, a := range s.m.planned(time.Now()) {
 		s.do(a)
 	}
@@ -117,6 +119,17 @@ func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 		signal.Ignore(unix.SIGTTIN, unix.SIGTTOU)
 	}
 	s.child, s.pgid = pid, pid
+	if cfg.Plan.WatchesTraffic() {
+		// Said early, before any stop, in the log a user reads first: the
+		// workload's processes are started by then (a server's workers
+		// that drop privileges), and the drain itself says it again.
+		self, pid1 := s.self, s.m.pid1
+		time.AfterFunc(unreadableProbe, func() {
+			if _, pids := sockdiag.Inodes(tree(self, 0, pid1)); len(pids) > 0 {
+				s.answers <- newlyUnreadable(pids, map[int]bool{})
+			}
+		})
+	}
 	// drainit has no parallel work: one P keeps the runtime from spinning
 	// idle threads on the workload's cores during bursts of SIGCHLD. The
 	// command has one from its start (internal/early), where it costs
@@ -152,6 +165,11 @@ func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 	}
 	return code
 }
+
+// unreadableProbe is how long after the workload's start drainit looks,
+// once, for processes whose sockets it may not read, with --quiet or
+// --wait-connections.
+const unreadableProbe = time.Second
 
 // maxEvents is how many Events may wait to be posted; a drain posts two.
 const maxEvents = 4
@@ -317,7 +335,13 @@ func (s *supervisor) do(a action) event {
 		}
 		return treeSignalled{a.sig, sendToTree(s.self, s.groupIf(a.group), s.m.pid1, a.sig, a.reach, commands), a.reach}
 	case provisional:
-		s.writeTerminationLog(a.line)
+		if s.cfg.TerminationLog == "" {
+			// Docker has no termination log: the runtime's SIGKILL would
+			// leave only the log, so the log says it.
+			s.log.Info(a.what + ": if no summary line follows, " + a.who)
+		} else {
+			s.writeTerminationLog(a.line())
+		}
 	case postEvent:
 		select {
 		case s.events <- a:
@@ -331,7 +355,11 @@ func (s *supervisor) do(a action) event {
 	case logLine:
 		s.log.Log(context.Background(), a.level, a.msg, a.args...)
 	case progressLine:
-		args := []any{"left", a.left.Round(100 * time.Millisecond).String(), "alive", len(tree(s.self, s.groupIf(!s.m.reaped), s.m.pid1))}
+		leftText := "unknown"
+		if a.left != drain.Unknown {
+			leftText = a.left.Round(100 * time.Millisecond).String()
+		}
+		args := []any{"left", leftText, "alive", len(tree(s.self, s.groupIf(!s.m.reaped), s.m.pid1))}
 		if a.busy != "" {
 			args = append(args, "workload", a.busy)
 		}

@@ -8,16 +8,19 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/drainit/drainit/drain"
+	"github.com/drainit/drainit/internal/procfs"
 	"github.com/drainit/drainit/internal/sockdiag"
 )
 
 // trafficEvery is how often the sockets are sampled during a drain. A
-// connection opened and closed by its client within one interval, on a
-// server that does not close first (no TIME_WAIT on its side), may go
-// unseen; traffic of many such connections does not.
+// connection opened and closed between two samples is not in either dump,
+// but it is in the namespace's count of connections accepted, which each
+// sample reads too; one that was open at a sample and is gone at the next
+// may have carried a request meanwhile, so its close counts as traffic.
 const trafficEvery = 50 * time.Millisecond
 
 // connState is what the watch remembers of one connection.
@@ -56,9 +59,37 @@ type trafficWatch struct {
 	window      time.Duration   // how recently a connection must have moved data to be busy for that alone
 	ports       map[uint16]bool // the ports the workload listened on when the watch began, or since
 	conns       map[string]connState
+	accepted    uint64 // the namespace's PassiveOpens at the last sample
 	lastTraffic time.Time
 	lastNew     time.Time
 	first       bool
+	told        map[int]bool // unreadable processes already described
+}
+
+// unreadableWhy says why drainit may not read another process's open
+// files: reading them takes ptrace's read access (another user's process,
+// or one that dropped privileges and is no longer dumpable).
+func unreadableWhy() string {
+	const capSysPtrace = 19
+	if procfs.HasCapability(capSysPtrace) {
+		return "the kernel refused drainit's ptrace read access to them"
+	}
+	return "drainit lacks CAP_SYS_PTRACE, which reading another user's open files takes (Docker does not give it: --cap-add SYS_PTRACE)"
+}
+
+// newlyUnreadable names the unreadable processes not named before.
+func newlyUnreadable(pids []int, told map[int]bool) unreadable {
+	var e unreadable
+	for _, pid := range pids {
+		if !told[pid] {
+			told[pid] = true
+			e.who = append(e.who, procfs.Describe(pid))
+		}
+	}
+	if len(e.who) > 0 {
+		e.why = unreadableWhy()
+	}
+	return e
 }
 
 func (w *trafficWatch) sample(pids []int, now time.Time) trafficSeen {
@@ -66,13 +97,28 @@ func (w *trafficWatch) sample(pids []int, now time.Time) trafficSeen {
 	if err != nil {
 		return trafficSeen{err: err}
 	}
-	inodes := sockdiag.Inodes(pids)
+	accepted, err := sockdiag.PassiveOpens()
+	if err != nil {
+		return trafficSeen{err: err}
+	}
+	inodes, unreadable := sockdiag.Inodes(pids)
+	e := trafficSeen{namespace: len(unreadable) > 0, unreadable: newlyUnreadable(unreadable, w.told)}
+	if len(unreadable) > 0 {
+		// What the unreadable processes hold is unknown, not absent: every
+		// listener of the namespace, and every connection on their ports,
+		// counts as the workload's. Idle there is idle for the workload.
+		inodes = nil
+	}
 	listening, _ := sockdiag.Ours(all, inodes, nil)
 	for _, l := range listening {
 		w.ports[l.Local.Port()] = true
 	}
 	_, conns := sockdiag.Ours(all, inodes, w.ports)
-	e := trafficSeen{listening: len(listening) > 0, watched: len(w.ports) > 0}
+	e.listening, e.watched = len(listening) > 0, len(w.ports) > 0
+	if !w.first && accepted != w.accepted {
+		w.lastNew, w.lastTraffic = now, now
+	}
+	w.accepted = accepted
 	seen := map[string]connState{}
 	for _, c := range conns {
 		key := c.Local.String() + " " + c.Remote.String()
@@ -98,6 +144,11 @@ func (w *trafficWatch) sample(pids []int, now time.Time) trafficSeen {
 			e.busy++
 		}
 	}
+	for key, prev := range w.conns {
+		if _, still := seen[key]; !still && prev.last.State != sockdiag.TimeWait {
+			w.lastTraffic = now // closed since the last sample, perhaps after a last request
+		}
+	}
 	w.conns, w.first = seen, false
 	e.lastTraffic, e.lastNew = w.lastTraffic, w.lastNew
 	return e
@@ -114,7 +165,7 @@ func (s *supervisor) watchTraffic() {
 	}
 	s.traffic, s.trafficStop = make(chan trafficSeen, 1), make(chan struct{})
 	self, pid1 := s.self, s.m.pid1
-	w := &trafficWatch{window: s.cfg.Plan.ActiveWindow(), ports: map[uint16]bool{}, conns: map[string]connState{}, lastTraffic: time.Now(), first: true}
+	w := &trafficWatch{window: s.cfg.Plan.ActiveWindow(), ports: map[uint16]bool{}, conns: map[string]connState{}, lastTraffic: time.Now(), first: true, told: map[int]bool{}}
 	s.traffic <- w.sample(tree(self, 0, pid1), time.Now())
 	go func() {
 		for {
@@ -139,22 +190,23 @@ func (s *supervisor) watchTraffic() {
 // once the traffic has been quiet for --quiet, and with
 // --wait-connections the drain ends once no connection moves data.
 func (m *machine) trafficSeen(e trafficSeen, now time.Time) []action {
+	acts := m.unreadable(e.unreadable)
 	if !m.inDrain() || m.phase == stopping || m.noTraffic {
-		return nil
+		return acts
 	}
 	first, prev := !m.sampled, m.traffic
 	m.sampled, m.traffic = true, e
+	m.namespace = m.namespace || e.namespace
 	switch {
 	case e.err != nil && first:
 		m.noTraffic = true
-		return []action{logAt(slog.LevelWarn, "cannot read the workload's sockets: the drain delay and the deadline apply", "err", e.err)}
+		return append(acts, logAt(slog.LevelWarn, "cannot read the workload's sockets: the drain delay and the deadline apply", "err", e.err))
 	case e.err != nil:
-		return nil
+		return acts
 	case !e.watched && first:
 		m.noTraffic = true
-		return []action{logAt(slog.LevelWarn, "the workload listens on no TCP port: --quiet and --wait-connections do nothing; the drain delay and the deadline apply")}
+		return append(acts, logAt(slog.LevelWarn, "the workload listens on no TCP port: --quiet and --wait-connections do nothing; the drain delay and the deadline apply"))
 	}
-	var acts []action
 	if !first && prev.listening && !e.listening {
 		acts = append(acts, logAt(slog.LevelInfo, "the workload closed its listening sockets; its connections are followed to their end", "open", e.open))
 	}
@@ -186,6 +238,17 @@ func (m *machine) trafficSeen(e trafficSeen, now time.Time) []action {
 			"open", e.open, "busy", e.busy))
 	}
 	return acts
+}
+
+// unreadable warns, once, that some of the workload's processes hold
+// sockets drainit may not read, and what it counts instead.
+func (m *machine) unreadable(e unreadable) []action {
+	if len(e.who) == 0 || m.toldUnreadable || !m.plan.WatchesTraffic() {
+		return nil
+	}
+	m.toldUnreadable = true
+	return []action{logAt(slog.LevelWarn, "cannot read the sockets of "+strings.Join(e.who, ", ")+": "+e.why+
+		"; --quiet and --wait-connections count every connection of the network namespace as the workload's")}
 }
 
 // trafficText says what the sockets show, for progress lines.

@@ -154,3 +154,47 @@ func Status(pid int, field string) int {
 	}
 	return 0
 }
+
+// Describe names a process for a log line: "nginx (pid 12, user
+// www-data)", its command name and real user as /proc/PID/status tells
+// them, which anyone may read; the user's name from /etc/passwd, else
+// its number.
+func Describe(pid int) string {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	name, user := "?", "?"
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Name:"); ok {
+			name = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(l, "Uid:"); ok {
+			if f := strings.Fields(v); len(f) > 0 {
+				user = userName(f[0])
+			}
+		}
+	}
+	return fmt.Sprintf("%s (pid %d, user %s)", name, pid, user)
+}
+
+// userName is uid's name in /etc/passwd, or uid itself.
+func userName(uid string) string {
+	b, _ := os.ReadFile("/etc/passwd")
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Split(l, ":"); len(f) > 2 && f[2] == uid {
+			return f[0]
+		}
+	}
+	return uid
+}
+
+// HasCapability reports whether this process has capability n (a
+// CAP_* number) in its effective set, from /proc/self/status.
+func HasCapability(n uint) bool {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "CapEff:"); ok {
+			set, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && n < 64 && set&(1<<n) != 0
+		}
+	}
+	return false
+}

@@ -1,11 +1,14 @@
 // Package sockdiag reads the TCP sockets of drainit's network namespace
 // through the kernel's socket diagnostics (NETLINK_SOCK_DIAG, inet_diag
-// with tcp_info), and the socket inodes a set of processes holds, from
-// /proc: what --quiet and --wait-connections decide on.
+// with tcp_info), the namespace's count of connections accepted, and the
+// socket inodes a set of processes holds, from /proc: what --quiet and
+// --wait-connections decide on.
 package sockdiag
 
 import (
+	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -165,18 +168,30 @@ func addrPort(family uint8, ip [16]byte, port [2]byte) netip.AddrPort {
 	return netip.AddrPortFrom(a, binary.BigEndian.Uint16(port[:]))
 }
 
-// Inodes is the set of socket inodes the processes hold open.
-func Inodes(pids []int) map[uint64]bool {
+// Inodes is the set of socket inodes the processes hold open, and the
+// processes whose open files drainit may not read: another user's, or one
+// that is not dumpable, without CAP_SYS_PTRACE (which Docker does not
+// give), so that what they hold is unknown, not absent. A process that is
+// gone holds nothing.
+func Inodes(pids []int) (inodes map[uint64]bool, unreadable []int) {
 	out := map[uint64]bool{}
+	denied := func(err error) bool { return errors.Is(err, os.ErrPermission) }
 	for _, pid := range pids {
 		dir := "/proc/" + strconv.Itoa(pid) + "/fd"
 		entries, err := os.ReadDir(dir)
 		if err != nil {
+			if denied(err) {
+				unreadable = append(unreadable, pid)
+			}
 			continue
 		}
 		for _, e := range entries {
 			link, err := os.Readlink(dir + "/" + e.Name())
 			if err != nil {
+				if denied(err) {
+					unreadable = append(unreadable, pid)
+					break
+				}
 				continue
 			}
 			if v, ok := strings.CutPrefix(link, "socket:["); ok {
@@ -186,7 +201,40 @@ func Inodes(pids []int) map[uint64]bool {
 			}
 		}
 	}
-	return out
+	return out, unreadable
+}
+
+// PassiveOpens is how many connections the namespace's TCP has accepted
+// since it was made (Tcp: PassiveOpens of /proc/net/snmp, counted as each
+// handshake completes): a connection that opens and closes between two
+// socket dumps is in this count, whoever closed it.
+func PassiveOpens() (uint64, error) {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0, fmt.Errorf("TCP counters: %w", err)
+	}
+	return passiveOpens(b)
+}
+
+func passiveOpens(snmp []byte) (uint64, error) {
+	var names []string
+	for _, line := range bytes.Split(snmp, []byte("\n")) {
+		rest, ok := bytes.CutPrefix(line, []byte("Tcp: "))
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(string(rest))
+		if names == nil {
+			names = fields // the first Tcp: line names the values of the second
+			continue
+		}
+		for i, n := range names {
+			if n == "PassiveOpens" && i < len(fields) {
+				return strconv.ParseUint(fields[i], 10, 64)
+			}
+		}
+	}
+	return 0, errors.New("TCP counters: no PassiveOpens in /proc/net/snmp")
 }
 
 // Ours picks, of all the namespace's sockets, the listening sockets the
@@ -195,13 +243,17 @@ func Inodes(pids []int) map[uint64]bool {
 // which their accepted connections keep after a listener closes), and
 // the TIME_WAITs on those ports, which no process holds but which say a
 // connection was there. On a host's network, other processes' sockets do
-// not count, nor the processes' own outgoing connections.
+// not count, nor the processes' own outgoing connections. With inodes nil
+// every socket of the namespace counts as held: when some of the
+// processes cannot be read, the namespace's listeners and connections are
+// a superset of theirs, so what is idle there is idle for them too.
 func Ours(all []Socket, inodes map[uint64]bool, ports map[uint16]bool) (listening []Socket, conns []Socket) {
+	held := func(inode uint64) bool { return inodes == nil || inodes[inode] }
 	for _, s := range all {
 		switch {
-		case s.State == Listen && inodes[s.Inode]:
+		case s.State == Listen && held(s.Inode):
 			listening = append(listening, s)
-		case s.State != Listen && ports[s.Local.Port()] && (s.Inode == 0 && s.State == TimeWait || inodes[s.Inode]):
+		case s.State != Listen && ports[s.Local.Port()] && (s.Inode == 0 && s.State == TimeWait || held(s.Inode)):
 			conns = append(conns, s)
 		}
 	}
