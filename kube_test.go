@@ -7,6 +7,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -285,5 +286,32 @@ func TestKubeLongRecordsKeepTheirEnd(t *testing.T) {
 	}
 	if e := p.drainitEvent(t, "Drained"); !strings.HasSuffix(e.Note, ": exit 0") {
 		t.Errorf("Drained note ends %q, want the exit status", e.Note[max(0, len(e.Note)-100):])
+	}
+}
+
+// Issue 31, case 1 in a pod: drainit cannot read its pod (no token
+// mounted) and has no DRAINIT_GRACE. The budget is unknown, so drainit
+// kills nothing on a guess: a worker that finishes its 9s job after the
+// kubelet's TERM keeps it, within the pod's 20s, as under tini. Before,
+// drainit took 10s for the budget and killed at 8s.
+func TestKubeUnreadablePodIsNoDeadline(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	p := n.runPod(t, ns, "worker", workerSpec{grace: 20, noToken: true,
+		args: []string{"/fixture", "jobs", "--log", "/t/jobs", "--job", "10s", "--signal", "TERM"}})
+	log := filepath.Join(p.dir, "jobs")
+	waitFor(t, 30*time.Second, "the job to start", func() bool { _, at := jobLog(log); return at["start 1"] > 0 })
+	time.Sleep(time.Second)
+	p.delete(t, -1)
+	p.waitGone(t, 40*time.Second)
+	if events, _ := jobLog(log); !slices.Equal(events, []string{"start 1", "signal TERM", "done 1", "stop"}) {
+		t.Errorf("job log %v: want the job done after the TERM; log:\n%s", events, tail(p.log(), 10))
+	}
+	term := p.lastTermination(t)
+	if term.ExitCode != 0 || !strings.Contains(term.Message, "no deadline (budget unknown; TERM): exit 0") {
+		t.Errorf("termination %+v: want exit 0 and a record that the budget was unknown", term)
+	}
+	if !strings.Contains(p.log(), `"kill at"=none`) {
+		t.Errorf("the plan does not say there is no kill of drainit's own:\n%s", tail(p.log(), 10))
 	}
 }

@@ -234,20 +234,21 @@ func TestKubeletDrainCompletes(t *testing.T) {
 }
 
 // STOPSIGNAL SIGQUIT in the image: the kubelet's stop sends QUIT, which
-// starts the drain with --drain-on QUIT.
+// starts the drain with --drain-on QUIT, and the drain sends QUIT on, as
+// tini would have: the image's own graceful stop.
 func TestKubeletImageStopSignal(t *testing.T) {
 	n := needNode(t)
 	ns := n.namespace(t)
 	p := n.runPod(t, ns, "w", workerSpec{grace: 30, image: quitImage, env: map[string]string{"DRAINIT_DRAIN_ON": "QUIT"},
-		args: []string{"/fixture", "record", "/t/rec", "TERM"}})
+		args: []string{"/fixture", "record", "/t/rec", "QUIT"}})
 	p.waitReady(t, "rec")
 	p.delete(t, -1)
 	p.waitGone(t, 40*time.Second)
 	if !strings.Contains(p.log(), `msg="drain started" trigger=QUIT`) {
 		t.Errorf("no drain on QUIT; log:\n%s", tail(p.log(), 10))
 	}
-	if got := signalsIn(filepath.Join(p.dir, "rec")); !slices.Equal(got, []string{"TERM"}) {
-		t.Errorf("the workload got %q, want the drain signal TERM alone", got)
+	if got := signalsIn(filepath.Join(p.dir, "rec")); !slices.Equal(got, []string{"QUIT"}) {
+		t.Errorf("the workload got %q, want the drain signal QUIT alone", got)
 	}
 	if term := p.lastTermination(t); term.ExitCode != 0 || !strings.HasPrefix(term.Message, "drained in") {
 		t.Errorf("termination %+v", term)

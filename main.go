@@ -399,13 +399,13 @@ func newApp(runWorkload func(supervise.Config), tlog *string) *cli.App {
 			&cli.StringFlag{Name: "log-format", Category: catReport, Value: "text", EnvVars: env("LOG_FORMAT"),
 				Usage: "`FORMAT` of drainit's log lines on stderr: text or json"},
 			&cli.StringFlag{Name: "grace", Category: catDrain, EnvVars: env("GRACE"),
-				Usage: "`DURATION` the runtime waits between its SIGTERM and its SIGKILL (30s, 1m30s, or bare seconds); default: the platform's own (the pod's in Kubernetes, 10s under Docker and Podman …)"},
+				Usage: "`DURATION` the runtime waits between its SIGTERM and its SIGKILL (30s, 1m30s, or bare seconds), for drainit's kill a margin before it; default: the pod's in Kubernetes, else unknown: no kill of drainit's own (set it to docker stop -t or Compose's stop_grace_period)"},
 			&cli.StringFlag{Name: "margin", Category: catDrain, Value: "2s", EnvVars: env("MARGIN"),
 				Usage: "drainit kills what is left `DURATION` before the runtime would"},
 			&cli.StringSliceFlag{Name: "drain-on", Category: catDrain, EnvVars: env("DRAIN_ON"),
 				Usage: "`SIGNAL` that starts a drain instead of being forwarded; none: never drain (repeatable, default TERM)"},
 			&cli.StringFlag{Name: "drain-signal", Category: catDrain, EnvVars: env("DRAIN_SIGNAL"),
-				Usage: "`SIGNAL` the workload is sent when draining starts; none sends nothing"},
+				Usage: "`SIGNAL` the workload is sent when draining starts; none sends nothing (default: the trigger; none with a drain file, a drain request or a busy file)"},
 			&cli.StringFlag{Name: "drain-file", Category: catDrain, EnvVars: env("DRAIN_FILE"),
 				Usage: "`PATH` created when draining starts: deadline, then seconds left"},
 			&cli.StringFlag{Name: "drain-delay", Category: catDrain, Value: "0s", EnvVars: env("DRAIN_DELAY"),
@@ -427,7 +427,7 @@ func newApp(runWorkload func(supervise.Config), tlog *string) *cli.App {
 			&cli.StringFlag{Name: "termination-log", Category: catReport, Value: "auto", EnvVars: env("TERMINATION_LOG"),
 				Usage: "`PATH` for a one-line summary at exit; auto: " + terminationLogDefault + " when writable; empty or none disables"},
 			&cli.StringFlag{Name: "busy-file", Category: catBusy, EnvVars: env("BUSY_FILE"),
-				Usage: "`PATH` the workload holds an exclusive flock on while it works on a task; a drain ends as soon as it is free"},
+				Usage: "`PATH` the workload holds an exclusive flock on while it works on a task; a drain waits for it, signals nothing meanwhile, and ends as soon as it is free"},
 			&cli.StringFlag{Name: "busy-cost", Category: catBusy, Value: "1000", EnvVars: env("BUSY_COST"),
 				Usage: "pod-deletion-cost `N` drainit keeps on its pod while a task is in flight (with Kubernetes)"},
 			&cli.StringFlag{Name: "idle-cost", Category: catBusy, Value: "0", EnvVars: env("IDLE_COST"),
@@ -791,11 +791,17 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 	// The drain is what is configured: a drain file, a drain request or
 	// the busy lock is the workload's own way to drain, and a TERM beside
 	// it would stop the job it was meant to let finish (the busy lock's
-	// drain stops the workload once the task in flight is done). An
-	// explicit --drain-signal adds its signal.
+	// drain stops the workload once the task in flight is done). Else the
+	// drain sends the one signal that starts it, as tini would have
+	// forwarded it: an image whose STOPSIGNAL is QUIT (nginx's) drains on
+	// QUIT with --drain-on QUIT alone. An explicit --drain-signal adds its
+	// signal.
 	signal := c.String("drain-signal")
 	if !c.IsSet("drain-signal") {
 		signal = "TERM"
+		if len(p.On) == 1 {
+			signal = signame.Name(p.On[0])
+		}
 		if p.File != "" || len(p.Requests) > 0 || c.String("busy-file") != "" {
 			signal = "none"
 		}

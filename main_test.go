@@ -96,6 +96,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	stopNode()
+	stopDocker()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -586,6 +586,7 @@ type workerSpec struct {
 	annotations map[string]string // the pod's at creation
 	hostAliases int               // bytes of /etc/hosts aliases, for a large pod object
 	sidecar     map[string]any    // a second container, before drainit's
+	noToken     bool              // automountServiceAccountToken: false: drainit cannot read its pod
 }
 
 func (n *node) manifest(name, dir string, s workerSpec) map[string]any {
@@ -628,6 +629,9 @@ func (n *node) manifest(name, dir string, s workerSpec) map[string]any {
 	spec := map[string]any{"nodeName": nodeName, "serviceAccountName": sa, "terminationGracePeriodSeconds": s.grace,
 		"containers": containers,
 		"volumes":    append([]map[string]any{{"name": "t", "hostPath": map[string]any{"path": dir}}}, s.volumes...)}
+	if s.noToken {
+		spec["automountServiceAccountToken"] = false
+	}
 	if s.hostAliases > 0 {
 		// Bulk the kubelet writes to /etc/hosts, not to an environment
 		// (which execve would refuse past 128 KiB a string).

@@ -7,6 +7,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -97,10 +98,21 @@ func waitListening(t *testing.T, addr string, r *initRun) {
 // small receive buffer, so that the server is still sending at the stop;
 // it returns what arrived.
 func slowDownload(url string, done chan<- []byte) {
-	dialer := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+	slowDownloadVia(smallWindow().DialContext, url, done)
+}
+
+// smallWindow dials with a 32 KiB receive buffer, set before the
+// handshake, so that the server cannot send far ahead of the reader.
+func smallWindow() *net.Dialer {
+	return &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 		return c.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 32<<10) })
 	}}
-	client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext, Proxy: nil}}
+}
+
+// slowDownloadVia is slowDownload over the connections dial makes (in a
+// container's network namespace, say).
+func slowDownloadVia(dial func(ctx context.Context, network, addr string) (net.Conn, error), url string, done chan<- []byte) {
+	client := &http.Client{Transport: &http.Transport{DialContext: dial, Proxy: nil}}
 	resp, err := client.Get(url)
 	if err != nil {
 		done <- nil

@@ -94,7 +94,10 @@ func TestValidateAndFits(t *testing.T) {
 		{"step late", func(p *Plan) { p.Escalate = []Step{{unix.SIGTERM, 99 * time.Second}} }, "--escalate TERM@1m39s"},
 		{"step before delay", func(p *Plan) { p.Delay = 5 * time.Second; p.Escalate = []Step{{unix.SIGTERM, time.Second}} }, "before the drain starts"},
 		{"step fine", func(p *Plan) { p.Escalate = []Step{{unix.SIGTERM, 20 * time.Second}} }, ""},
-		{"unknown grace: nothing to fit", func(p *Plan) { p.Grace, p.Delay = Unknown, 5*time.Minute; p.Escalate = []Step{{unix.SIGTERM, time.Hour}} }, ""},
+		{"unknown grace: nothing to fit", func(p *Plan) {
+			p.Grace, p.Delay = Unknown, 5*time.Minute
+			p.Escalate = []Step{{unix.SIGTERM, time.Hour}}
+		}, ""},
 		{"drain on KILL", func(p *Plan) { p.On = []unix.Signal{unix.SIGKILL} }, "--drain-on KILL"},
 		{"drain on CHLD", func(p *Plan) { p.On = []unix.Signal{unix.SIGCHLD} }, "--drain-on CHLD"},
 	} {

@@ -198,6 +198,7 @@ type supervisor struct {
 	traffic     chan trafficSeen      // the latest sample of the workload's sockets; nil unless a drain watches them
 	trafficStop chan struct{}         // closed when the loop ends
 	eventsDone  chan struct{}         // closed when the last Event is posted
+	record      string                // without a termination log: the provisional record, logged once handle is done
 }
 
 // postEvents posts Events one after the other, off the loop, each bounded
@@ -296,6 +297,10 @@ func (s *supervisor) handle(ev event) {
 			}
 		}
 	}
+	if s.record != "" && s.m.phase != done {
+		s.log.Info(s.record)
+	}
+	s.record = ""
 }
 
 func (s *supervisor) do(a action) event {
@@ -337,8 +342,9 @@ func (s *supervisor) do(a action) event {
 	case provisional:
 		if s.cfg.TerminationLog == "" {
 			// Docker has no termination log: the runtime's SIGKILL would
-			// leave only the log, so the log says it.
-			s.log.Info(a.what + ": if no summary line follows, " + a.who)
+			// leave only the log, so the log says it, after the other lines
+			// of the same moment (handle).
+			s.record = a.what + ": if no summary line follows, " + a.who
 		} else {
 			s.writeTerminationLog(a.line())
 		}
