@@ -208,7 +208,7 @@ func TestStopPendingAtTheExec(t *testing.T) {
 	for _, sig := range []string{"TERM", "USR1"} {
 		for _, pid1 := range []bool{false, true} {
 			var log bytes.Buffer
-			cmd := execFixture(pid1, "pending", sig, drainitBin, "--grace", "20", "--drain-on", sig, "--drain-delay", "1s", "--",
+			cmd := execFixture(pid1, "pending", sig, drainitBin, "--grace", "20", "--drain-on", sig, "--drain-signal", "TERM", "--drain-delay", "1s", "--",
 				"/bin/sh", "-c", "grep SigBlk /proc/self/status >&2; exec /bin/sleep 1000")
 			cmd.Stdout, cmd.Stderr = &log, &log
 			cmd.WaitDelay = time.Second

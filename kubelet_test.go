@@ -421,8 +421,8 @@ func TestKubeletScaleDownDeletesAnIdlePod(t *testing.T) {
 		t.Errorf("busy pod's jobs %v: want its task finished and no other started", events)
 	}
 	term := busy.lastTermination(t)
-	if !strings.HasPrefix(term.Message, "idle after ") || term.ExitCode != 143 {
-		t.Errorf("busy pod's termination %+v, want drainit's stop once idle", term)
+	if !strings.HasPrefix(term.Message, "the task in flight at the trigger ended; idle after ") || term.ExitCode != 143 {
+		t.Errorf("busy pod's termination %+v, want drainit's stop once the task in flight ended", term)
 	}
 	if lag := ms(term.FinishedAt) - at["done 1"]; lag > 3000 {
 		t.Errorf("the busy pod ended %dms after its task, want at once, not at the deadline", lag)
