@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -22,27 +23,53 @@ import (
 )
 
 // testRegistry is go-containerregistry's registry on loopback, holding
-// images whose configs have the given ENTRYPOINT and CMD: inject reads
-// them over the registry protocol, as it reads any registry.
+// images whose configs are the given ones (ENTRYPOINT, CMD, ENV,
+// STOPSIGNAL): inject reads them over the registry protocol, as it reads
+// any registry.
 func testRegistry(t *testing.T, images map[string]v1.Config) string {
 	t.Helper()
+	host, stop, err := startRegistry(images)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return host
+}
+
+func startRegistry(images map[string]v1.Config) (host string, stop func(), err error) {
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
 	for repo, cfg := range images {
 		img, err := mutate.Config(empty.Image, cfg)
-		if err != nil {
-			t.Fatal(err)
+		if err == nil {
+			var ref name.Reference
+			if ref, err = name.ParseReference(u.Host + "/" + repo); err == nil {
+				err = remote.Write(ref, img)
+			}
 		}
-		ref, err := name.ParseReference(u.Host + "/" + repo)
 		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img); err != nil {
-			t.Fatalf("push %s: %v", ref, err)
+			srv.Close()
+			return "", nil, fmt.Errorf("push %s: %w", repo, err)
 		}
 	}
-	return u.Host
+	return u.Host, srv.Close, nil
+}
+
+// x is the image the tests' manifests name when their command is in the
+// manifest, in a registry on loopback: inject never reads a real one.
+var x string
+
+func TestMain(m *testing.M) {
+	host, stop, err := startRegistry(map[string]v1.Config{"x": {}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	x = host + "/x"
+	deployment = strings.ReplaceAll(deployment, "image: x", "image: "+x)
+	code := m.Run()
+	stop()
+	os.Exit(code)
 }
 
 // runInject runs the command as kubectl would, with manifest on stdin.
@@ -238,7 +265,7 @@ func TestCommandAndArgs(t *testing.T) {
 	}
 }
 
-const deployment = `apiVersion: apps/v1
+var deployment = `apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: web
