@@ -13,7 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// imageConfigs reads images' configs for their ENTRYPOINT and CMD: anonymously, with the credentials of the user's Docker
+// imageConfigs reads images' configs for their ENTRYPOINT, CMD, ENV and
+// STOPSIGNAL: anonymously, with the credentials of the user's Docker
 // config ($DOCKER_CONFIG, else ~/.docker), or of the config file
 // --docker-config names. Each image is read once.
 type imageConfigs struct {
@@ -25,6 +26,8 @@ type imageConfigs struct {
 // imageConfig is what inject takes from an image's config.
 type imageConfig struct {
 	Entrypoint, Cmd []string
+	Env             []string // NAME=VALUE, as the image sets them
+	StopSignal      string   // as written: SIGQUIT, QUIT, 3; "" for the runtime's SIGTERM
 }
 
 type imageRead struct {
@@ -79,7 +82,7 @@ func (r *imageConfigs) read(image string) (imageConfig, error) {
 		return imageConfig{}, err
 	}
 	c := cf.Config
-	return imageConfig{Entrypoint: c.Entrypoint, Cmd: c.Cmd}, nil
+	return imageConfig{Entrypoint: c.Entrypoint, Cmd: c.Cmd, Env: c.Env, StopSignal: c.StopSignal}, nil
 }
 
 // fileKeychain answers with the credentials of one Docker config file.

@@ -173,9 +173,11 @@ func (in *injector) object(obj map[string]any) error {
 
 // pod is what every wrapped container of one pod spec shares.
 type pod struct {
-	owner  string
-	volume string // the name of drainit's volume
-	env    []any  // the variables of the pod template's drainit.dev/ annotations
+	owner    string
+	volume   string // the name of drainit's volume
+	env      []any  // the variables of the pod template's drainit.dev/ annotations
+	grace    int64  // the kubelet's grace for the pod's containers, in seconds
+	graceSet bool   // whether the pod says its grace (else Kubernetes' default)
 }
 
 // podSpec wraps the chosen containers of one pod spec; it reports whether
@@ -219,7 +221,14 @@ func (in *injector) podSpec(owner string, spec map[string]any, env []any) (bool,
 		in.note("%s: not wrapped: a pod for %s (drainit is a Linux program)", owner, os)
 		return false, nil
 	}
-	p := pod{owner: owner, volume: ourVolume(spec), env: env}
+	p := pod{owner: owner, volume: ourVolume(spec), env: env, grace: 30}
+	if v, ok := spec["terminationGracePeriodSeconds"]; ok && v != nil {
+		g, err := wholeNumber(v)
+		if err != nil || g < 0 {
+			return false, fmt.Errorf("%s: terminationGracePeriodSeconds %v: want a whole number of seconds, 0 or more", owner, v)
+		}
+		p.grace, p.graceSet = g, true
+	}
 	wrapped := false
 	for _, c := range chosen {
 		done, err := in.container(p, c)
@@ -292,10 +301,12 @@ func (in *injector) container(p pod, c map[string]any) (bool, error) {
 	command, args := stringList(c["command"]), stringList(c["args"])
 	hasCommand, hasArgs := len(command) > 0, len(args) > 0
 	already := hasCommand && command[0] == binaryPath
-	// The image's config is read when the manifest leaves the command to it.
+	// The image's config is read when the manifest leaves the command to
+	// it, and for its STOPSIGNAL and environment unless the container
+	// says what they would decide.
 	var cfg imageConfig
 	var cfgErr error
-	if image != "" && !already && !hasCommand {
+	if image != "" && (!already && !hasCommand || needsImageConfig(p, c)) {
 		cfg, cfgErr = in.opt.config(image)
 	}
 	if !already {
@@ -330,7 +341,7 @@ func (in *injector) container(p pod, c map[string]any) (bool, error) {
 		c["command"] = []any{binaryPath}
 		c["args"] = append([]any{"--"}, anys(kubelet)...)
 	}
-	in.setEnv(p, c)
+	in.setEnv(p, c, cfg, cfgErr, image)
 	if !slices.ContainsFunc(mounts, func(m any) bool { return stringAt(m, "mountPath") == mountPath }) {
 		c["volumeMounts"] = append(mounts, map[string]any{"name": p.volume, "mountPath": mountPath, "readOnly": true})
 	}
