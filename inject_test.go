@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -83,6 +84,10 @@ http: {addr: %s}
 	for _, c := range []string{"sh", "sleep", "cat", "true"} {
 		links["/bin/"+c] = "busybox"
 	}
+	user, err := readDockerfileUser()
+	if err != nil {
+		return err
+	}
 	worker := map[string]any{"Entrypoint": []string{"/fixture", "jobs"},
 		"Cmd": []string{"--log", "/t/$HOSTNAME.jobs", "--job", "10s", "--file", "/tmp/drain"},
 		"Env": []string{fixtureEnv + "=1", "PATH=/bin"}}
@@ -93,7 +98,8 @@ http: {addr: %s}
 		cfg   map[string]any
 	}{
 		{[]string{"worker:1", "worker:2"}, map[string]string{"/fixture": fixtureBin, "/bin/busybox": "/bin/busybox"}, links, worker},
-		{[]string{"drainit:test"}, map[string]string{"/drainit": drainitBin}, nil, map[string]any{"Entrypoint": []string{"/drainit", "--"}}},
+		// As the Dockerfile builds it: drainit, and a numeric USER.
+		{[]string{"drainit:test"}, map[string]string{"/drainit": drainitBin}, nil, map[string]any{"Entrypoint": []string{"/drainit", "--"}, "User": user}},
 	} {
 		layer, config, err := imageParts(img.files, img.links, img.cfg)
 		if err != nil {
@@ -336,3 +342,55 @@ func TestInjectViaImageVolume(t *testing.T) {
 		t.Errorf("the worker's jobs %v and its end %+v: want its job finished and drainit's 'drained'; log:\n%s", events, term, tail(p.log(), 10))
 	}
 }
+
+// readDockerfileUser is the USER of the Dockerfile's image stages (those
+// FROM scratch): one in each, the same, a number, not root. The kubelet
+// can check runAsNonRoot only against a number, and inject's installer
+// runs drainit's image with runAsNonRoot.
+func readDockerfileUser() (string, error) {
+	b, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		return "", err
+	}
+	user := ""
+	for _, stage := range strings.Split(string(b), "\nFROM ")[1:] {
+		head, _, _ := strings.Cut(stage, "\n")
+		if !strings.HasPrefix(head, "scratch") {
+			continue
+		}
+		var users []string
+		for _, l := range strings.Split(stage, "\n") {
+			if u, ok := strings.CutPrefix(l, "USER "); ok {
+				users = append(users, strings.TrimSpace(u))
+			}
+		}
+		if len(users) != 1 {
+			return "", fmt.Errorf("the Dockerfile's stage FROM %s has %d USER lines, want one", head, len(users))
+		}
+		uid, gid, _ := strings.Cut(users[0], ":")
+		for _, id := range []string{uid, gid} {
+			if n, err := strconv.Atoi(id); id != "" && (err != nil || n <= 0) {
+				return "", fmt.Errorf("the Dockerfile's stage FROM %s: USER %s: want numbers, not root", head, users[0])
+			}
+		}
+		if user != "" && users[0] != user {
+			return "", fmt.Errorf("the Dockerfile's image stages run as %s and %s", user, users[0])
+		}
+		user = users[0]
+	}
+	if user == "" {
+		return "", fmt.Errorf("the Dockerfile has no stage FROM scratch with a USER")
+	}
+	return user, nil
+}
+
+func dockerfileUser(t *testing.T) string {
+	t.Helper()
+	user, err := readDockerfileUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return user
+}
+
+func TestDockerfileRunsAsANumberedUser(t *testing.T) { dockerfileUser(t) }
