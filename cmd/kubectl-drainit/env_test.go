@@ -1,9 +1,11 @@
 package main
 
 import (
+	"net"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -209,5 +211,32 @@ func TestParseStopSignal(t *testing.T) {
 		if got != want {
 			t.Errorf("%q: %q (%v), want %q", in, got, err, want)
 		}
+	}
+}
+
+// A registry that takes the connection and never answers holds inject no
+// longer than its read timeout: with the command in the manifest the pod
+// is still wrapped, and stderr says what could not be read.
+func TestSilentRegistry(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	defer func(d time.Duration) { readTimeout = d }(readTimeout)
+	readTimeout = 300 * time.Millisecond
+	start := time.Now()
+	c, notes := injectPod(t, "", "  containers: [{name: w, image: "+l.Addr().String()+"/silent:1, command: [/w]}]\n")
+	if took := time.Since(start); took > 5*time.Second || argv(c)[0] != binaryPath || !strings.Contains(notes, "config could not be read") {
+		t.Errorf("after %v: argv %q, notes %q; want it wrapped within the read timeout and the read's failure said", took, argv(c), notes)
 	}
 }

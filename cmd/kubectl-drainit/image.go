@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/config/configfile"
@@ -68,12 +70,19 @@ func (r *imageConfigs) config(image string) (imageConfig, error) {
 	return c.cfg, c.err
 }
 
+// readTimeout bounds one image's read: a registry that takes a connection
+// and never answers must not hold inject (a Helm upgrade, a pipeline)
+// for ever, now that every container's image is read.
+var readTimeout = 30 * time.Second
+
 func (r *imageConfigs) read(image string) (imageConfig, error) {
 	ref, err := name.ParseReference(image)
 	if err != nil {
 		return imageConfig{}, err
 	}
-	img, err := remote.Image(ref, remote.WithAuthFromKeychain(r.keychain), remote.WithPlatform(r.platform))
+	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+	defer cancel()
+	img, err := remote.Image(ref, remote.WithAuthFromKeychain(r.keychain), remote.WithPlatform(r.platform), remote.WithContext(ctx))
 	if err != nil {
 		return imageConfig{}, err
 	}
