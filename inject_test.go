@@ -566,3 +566,97 @@ func TestInjectedPodsPassPolicies(t *testing.T) {
 		p.drainitEvent(t, "Draining")
 	})
 }
+
+// kubectl drainit inject writes DRAINIT_GRACE only where drainit takes it:
+// a budget given as DRAINIT_GRACE must fit the plan as written (the
+// margin, the delay, the escalations), where one read from the pod only
+// adapts it, and the plugin, in a module of its own, checks that with a
+// copy of drainit's rule. For each pod grace and set of options, inject's
+// choice is run through drainit itself: written, drainit starts; not
+// written, drainit would have refused it (exit 2) though it takes the
+// options without it.
+func TestInjectWritesOnlyAGraceDrainitTakes(t *testing.T) {
+	type combo struct {
+		grace int
+		env   map[string]string
+	}
+	var combos []combo
+	for _, g := range []int{0, 3, 4, 5, 10, 30} {
+		for _, m := range []string{"", "1s", "3s", "500ms"} {
+			for _, d := range []string{"", "2", "3s", "8s", "28s"} {
+				for _, e := range []string{"", "KILL@9s", "TERM@27s,KILL@28s"} {
+					env := map[string]string{}
+					for k, v := range map[string]string{"DRAINIT_MARGIN": m, "DRAINIT_DRAIN_DELAY": d, "DRAINIT_ESCALATE": e} {
+						if v != "" {
+							env[k] = v
+						}
+					}
+					combos = append(combos, combo{g, env})
+				}
+			}
+		}
+	}
+	var in []byte
+	for i, c := range combos {
+		var env []any
+		for k, v := range c.env {
+			env = append(env, map[string]any{"name": k, "value": v})
+		}
+		pod, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": fmt.Sprintf("p%d", i)},
+			"spec": map[string]any{"terminationGracePeriodSeconds": c.grace,
+				// the command in the manifest; the image's config, for its
+				// stop signal, is on a port nothing listens on
+				"containers": []any{map[string]any{"name": "w", "image": "127.0.0.1:1/x", "command": []string{"/w"}, "env": env}}}})
+		in = append(append(in, pod...), '\n')
+	}
+	cmd := exec.Command(kubectlDrainit(t), "inject")
+	cmd.Stdin = bytes.NewReader(in)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubectl drainit inject: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	written := 0
+	for i, c := range combos {
+		var pod struct {
+			Spec struct {
+				Containers []struct {
+					Env []struct{ Name, Value string }
+				}
+			}
+		}
+		if err := dec.Decode(&pod); err != nil || len(pod.Spec.Containers) != 1 {
+			t.Fatalf("pod %d of inject's output: %v", i, err)
+		}
+		grace := ""
+		for _, v := range pod.Spec.Containers[0].Env {
+			if v.Name == "DRAINIT_GRACE" {
+				grace = v.Value
+			}
+		}
+		refused := func(grace string) bool {
+			d := exec.Command(drainitBin, "--", "/bin/true")
+			d.Env = []string{"DRAINIT_KUBE=off", "PATH=" + os.Getenv("PATH")}
+			for k, v := range c.env {
+				d.Env = append(d.Env, k+"="+v)
+			}
+			if grace != "" {
+				d.Env = append(d.Env, "DRAINIT_GRACE="+grace)
+			}
+			d.Run()
+			return d.ProcessState.ExitCode() == 2
+		}
+		podsGrace := strconv.Itoa(max(c.grace, 2)) // the kubelet's least
+		switch {
+		case refused(""):
+			// options drainit refuses whatever the budget: not inject's to judge
+		case grace != "" && (grace != podsGrace || refused(grace)):
+			t.Errorf("grace %d, %v: inject wrote DRAINIT_GRACE=%s, which drainit refuses (or is not the pod's %s)", c.grace, c.env, grace, podsGrace)
+		case grace == "" && !refused(podsGrace):
+			t.Errorf("grace %d, %v: inject wrote no DRAINIT_GRACE, though drainit takes %s", c.grace, c.env, podsGrace)
+		case grace != "":
+			written++
+		}
+	}
+	t.Logf("%d pods: inject wrote DRAINIT_GRACE for %d, drainit took each, and would have refused every other", len(combos), written)
+}
