@@ -98,6 +98,9 @@ type environment struct {
 	image       []string
 }
 
+// fromEnvFrom is where a variable may come from that inject cannot see.
+const fromEnvFrom = "the container's envFrom"
+
 func (e environment) get(name string) setting {
 	value := func(v, from string) setting {
 		return setting{value: v, set: v != "", known: !strings.Contains(v, "$("), from: from}
@@ -118,7 +121,7 @@ func (e environment) get(name string) setting {
 	}
 	for _, src := range e.envFrom {
 		if strings.HasPrefix(name, stringAt(src, "prefix")) {
-			return setting{from: "the container's envFrom"}
+			return setting{from: fromEnvFrom}
 		}
 	}
 	for _, kv := range e.image {
@@ -159,7 +162,7 @@ func (in *injector) setEnv(p pod, c map[string]any, cfg imageConfig, cfgErr erro
 		put(v, true)
 	}
 	switch s := e.get("DRAINIT_GRACE"); {
-	case !s.known && len(envFrom) > 0 && s.from == "the container's envFrom":
+	case s.from == fromEnvFrom:
 		in.note("%s: DRAINIT_GRACE not written: it may come from %s, which inject cannot read (drainit.dev/grace sets it)", where, s.from)
 	case !s.chosen():
 		if grace, why := p.budget(e); why != "" {

@@ -217,8 +217,8 @@ func (in *injector) podSpec(owner string, spec map[string]any, env []any) (bool,
 	for _, c := range chosen {
 		in.found[stringAt(c, "name")] = true
 	}
-	if os := stringAt(spec, "os", "name"); os != "" && os != "linux" {
-		in.note("%s: not wrapped: a pod for %s (drainit is a Linux program)", owner, os)
+	if system := stringAt(spec, "os", "name"); system != "" && system != "linux" {
+		in.note("%s: not wrapped: a pod for %s (drainit is a Linux program)", owner, system)
 		return false, nil
 	}
 	p := pod{owner: owner, volume: ourVolume(spec), env: env, grace: 30}
