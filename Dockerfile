@@ -1,6 +1,11 @@
 # drainit's image: nothing but the static binary, so that any image can take it with
 #   COPY --from=<this image> /drainit /drainit
 #   ENTRYPOINT ["/drainit", "--"]
+# It runs as user and group 65532, a number and not root: the kubelet checks a pod's
+# runAsNonRoot (Pod Security's restricted profile) against the image's user, and can
+# only do so for a number. kubectl drainit inject's init container runs it so, and
+# copies drainit into an emptyDir (world-writable) as that user. A COPY --from takes
+# the file, not the user.
 #
 # Two ways to build it:
 #   docker build -t drainit .                    # compiles in a Go builder stage (needs the registry)
@@ -12,6 +17,7 @@
 # so nothing is pulled.
 FROM scratch AS offline
 COPY bin/drainit /drainit
+USER 65532:65532
 ENTRYPOINT ["/drainit", "--"]
 
 # Built on the build machine's platform for the target's (buildx or
@@ -33,4 +39,5 @@ RUN entry=; [ "$TARGETARCH" = amd64 ] && entry="-E github.com/drainit/drainit/in
 
 FROM scratch
 COPY --from=build /drainit /drainit
+USER 65532:65532
 ENTRYPOINT ["/drainit", "--"]

@@ -184,6 +184,9 @@ func TestImageWithPodman(t *testing.T) {
 		podman(t, root, "rmi", "--all", "--force")
 		// vfs layers and runroot are plain directories under root.
 	})
+	if user, err := podman(t, root, "image", "inspect", "--format", "{{.Config.User}}", image); err != nil || strings.TrimSpace(user) != dockerfileUser(t) {
+		t.Errorf("the image's user %q (%v), want the Dockerfile's %q", strings.TrimSpace(user), err, dockerfileUser(t))
+	}
 
 	// The README's Dockerfile recipe, as written, on the name make image
 	// tags: COPY --from=drainit takes drainit:latest.
@@ -205,8 +208,11 @@ func TestImageWithPodman(t *testing.T) {
 		t.Errorf("the recipe's image: %v: %s", err, out)
 	}
 
+	// The image runs as its USER, 65532: the queue is the worker's to write.
 	q := filepath.Join(root, "q")
 	os.MkdirAll(filepath.Join(q, "queue"), 0o755)
+	os.Chmod(q, 0o777)
+	os.Chmod(filepath.Join(q, "queue"), 0o777)
 	for _, j := range []string{"job-001", "job-002"} {
 		os.WriteFile(filepath.Join(q, "queue", j), nil, 0o644)
 	}

@@ -67,6 +67,10 @@ func fixture(args []string) int {
 		d, _ := time.ParseDuration(args[0])
 		time.Sleep(d)
 		return 0
+	case "args": // args ARG...: writes its arguments, quoted, on one line to stdout, then runs until killed; handles nothing
+		fmt.Printf("args: %q\n", args)
+		sleepForever()
+		return 0
 	case "env": // env FILE: writes its environment and working directory, and a line to stdout
 		fmt.Println("fixture stdout line")
 		wd, _ := os.Getwd()

@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -83,17 +84,31 @@ http: {addr: %s}
 	for _, c := range []string{"sh", "sleep", "cat", "true"} {
 		links["/bin/"+c] = "busybox"
 	}
+	user, err := readDockerfileUser()
+	if err != nil {
+		return err
+	}
+	env := []string{fixtureEnv + "=1", "PATH=/bin"}
 	worker := map[string]any{"Entrypoint": []string{"/fixture", "jobs"},
-		"Cmd": []string{"--log", "/t/$HOSTNAME.jobs", "--job", "10s", "--file", "/tmp/drain"},
-		"Env": []string{fixtureEnv + "=1", "PATH=/bin"}}
+		"Cmd": []string{"--log", "/t/$HOSTNAME.jobs", "--job", "10s", "--file", "/tmp/drain"}, "Env": env}
+	// The official nginx images' way: a stop signal of the image's own,
+	// which the worker takes as its drain.
+	quitWorker := map[string]any{"Entrypoint": []string{"/fixture", "jobs"},
+		"Cmd": []string{"--log", "/t/$HOSTNAME.jobs", "--job", "10s", "--signal", "QUIT"}, "Env": env, "StopSignal": "SIGQUIT"}
+	// A CMD with what the kubelet would expand in a container's command.
+	dollars := map[string]any{"Entrypoint": []string{"/fixture", "args"}, "Cmd": dollarArgs, "Env": env}
+	fixture := map[string]string{"/fixture": fixtureBin, "/bin/busybox": "/bin/busybox"}
 	for _, img := range []struct {
 		refs  []string
 		files map[string]string
 		links map[string]string
 		cfg   map[string]any
 	}{
-		{[]string{"worker:1", "worker:2"}, map[string]string{"/fixture": fixtureBin, "/bin/busybox": "/bin/busybox"}, links, worker},
-		{[]string{"drainit:test"}, map[string]string{"/drainit": drainitBin}, nil, map[string]any{"Entrypoint": []string{"/drainit", "--"}}},
+		{[]string{"worker:1", "worker:2"}, fixture, links, worker},
+		{[]string{"worker-quit:1"}, fixture, links, quitWorker},
+		{[]string{"dollars:1"}, fixture, links, dollars},
+		// As the Dockerfile builds it: drainit, and a numeric USER.
+		{[]string{"drainit:test"}, map[string]string{"/drainit": drainitBin}, nil, map[string]any{"Entrypoint": []string{"/drainit", "--"}, "User": user}},
 	} {
 		layer, config, err := imageParts(img.files, img.links, img.cfg)
 		if err != nil {
@@ -199,25 +214,32 @@ func workersDeployment(ns, dir, tag string) map[string]any {
 //
 // with kubectl built from k8s.io/kubernetes and the plugin on PATH, in the
 // node's network namespace (where the API server and the registry are),
-// drainit's image named by $DRAINIT_IMAGE. deploy.yaml holds the manifest
-// as JSON, which is YAML too.
-func readmeRecipe(t *testing.T, n *node, manifest map[string]any) {
+// drainit's image named by $DRAINIT_IMAGE, and inject's options the README
+// names (--rbac, --via image-volume) when flags gives them. deploy.yaml
+// holds the objects as JSON, which is YAML too.
+func readmeRecipe(t *testing.T, n *node, flags string, objects ...map[string]any) {
 	t.Helper()
 	bins, err := controlPlaneBinaries()
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	in, _ := json.Marshal(manifest)
+	var in []byte
+	for _, o := range objects {
+		b, _ := json.Marshal(o)
+		in = append(append(in, b...), '\n')
+	}
 	os.WriteFile(filepath.Join(dir, "deploy.yaml"), in, 0o644)
-	cmd := exec.Command("nsenter", "--net="+n.cp.netns, "/bin/sh", "-ec", "kubectl drainit inject -f deploy.yaml | kubectl apply -f -")
+	recipe := "kubectl drainit inject " + flags + " -f deploy.yaml | kubectl apply -f -"
+	recipe = strings.ReplaceAll(recipe, "  ", " ")
+	cmd := exec.Command("nsenter", "--net="+n.cp.netns, "/bin/sh", "-ec", recipe)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(kubectlDrainit(t))+":"+bins+":"+os.Getenv("PATH"),
 		"KUBECONFIG="+n.cp.kubeconfig(), "DRAINIT_IMAGE="+registryHost+"/drainit:test")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("kubectl drainit inject -f deploy.yaml | kubectl apply -f -: %v: %s", err, out)
+		t.Fatalf("%s: %v: %s", recipe, err, out)
 	} else {
-		t.Logf("kubectl drainit inject -f deploy.yaml | kubectl apply -f -: %s", bytes.TrimSpace(out))
+		t.Logf("%s: %s", recipe, bytes.TrimSpace(out))
 	}
 }
 
@@ -238,7 +260,7 @@ func TestInjectedRolloutLosesNoJob(t *testing.T) {
 		dir := n.scratch(t, ns)
 		deployment := workersDeployment(ns, dir, "1")
 		if injected {
-			readmeRecipe(t, n, deployment)
+			readmeRecipe(t, n, "", deployment)
 		} else {
 			manifest, _ := json.Marshal(deployment)
 			n.cp.must(t, "POST", "/apis/apps/v1/namespaces/"+ns+"/deployments", "", manifest)
@@ -335,4 +357,306 @@ func TestInjectViaImageVolume(t *testing.T) {
 	if !slices.Equal(events, []string{"start 1", "done 1", "drain-file", "stop"}) || !strings.HasPrefix(term.Message, "drained") {
 		t.Errorf("the worker's jobs %v and its end %+v: want its job finished and drainit's 'drained'; log:\n%s", events, term, tail(p.log(), 10))
 	}
+}
+
+// dollarArgs is the dollars image's CMD: what the kubelet would expand in
+// a container's command and args ($(VAR) of a variable the container has,
+// $$ to $) and what it leaves as it is. The workload must get it as the
+// image has it.
+var dollarArgs = []string{"$(POD_NAME)", "$(DRAINIT_CONTAINER)", "$$", "a$b", "$(NOT_SET)", "$"}
+
+// readDockerfileUser is the USER of the Dockerfile's image stages (those
+// FROM scratch): one in each, the same, a number, not root. The kubelet
+// can check runAsNonRoot only against a number, and inject's installer
+// runs drainit's image with runAsNonRoot.
+func readDockerfileUser() (string, error) {
+	b, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		return "", err
+	}
+	user := ""
+	for _, stage := range strings.Split(string(b), "\nFROM ")[1:] {
+		head, _, _ := strings.Cut(stage, "\n")
+		if !strings.HasPrefix(head, "scratch") {
+			continue
+		}
+		var users []string
+		for _, l := range strings.Split(stage, "\n") {
+			if u, ok := strings.CutPrefix(l, "USER "); ok {
+				users = append(users, strings.TrimSpace(u))
+			}
+		}
+		if len(users) != 1 {
+			return "", fmt.Errorf("the Dockerfile's stage FROM %s has %d USER lines, want one", head, len(users))
+		}
+		uid, gid, _ := strings.Cut(users[0], ":")
+		for _, id := range []string{uid, gid} {
+			if n, err := strconv.Atoi(id); id != "" && (err != nil || n <= 0) {
+				return "", fmt.Errorf("the Dockerfile's stage FROM %s: USER %s: want numbers, not root", head, users[0])
+			}
+		}
+		if user != "" && users[0] != user {
+			return "", fmt.Errorf("the Dockerfile's image stages run as %s and %s", user, users[0])
+		}
+		user = users[0]
+	}
+	if user == "" {
+		return "", fmt.Errorf("the Dockerfile has no stage FROM scratch with a USER")
+	}
+	return user, nil
+}
+
+func dockerfileUser(t *testing.T) string {
+	t.Helper()
+	user, err := readDockerfileUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return user
+}
+
+func TestDockerfileRunsAsANumberedUser(t *testing.T) { dockerfileUser(t) }
+
+// hardened is a Deployment of one worker that passes Pod Security's
+// restricted profile, as a team that enforces it writes one: no command
+// (the image's runs), no root (the tests' images have no USER: the
+// container says 1000), nothing privileged, an emptyDir at /t for the
+// job log, a grace of 45 s, and with quota requests and limits.
+func hardened(ns, image string, annotations map[string]any, quota bool) map[string]any {
+	c := map[string]any{"name": "worker", "image": registryHost + "/" + image,
+		"securityContext": map[string]any{"allowPrivilegeEscalation": false, "capabilities": map[string]any{"drop": []any{"ALL"}}, "runAsUser": 1000},
+		"volumeMounts":    []any{map[string]any{"name": "t", "mountPath": "/t"}}}
+	if quota {
+		amount := map[string]any{"cpu": "100m", "memory": "64Mi"}
+		c["resources"] = map[string]any{"requests": amount, "limits": amount}
+	}
+	return map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "workers", "namespace": ns},
+		"spec": map[string]any{"replicas": 1, "selector": map[string]any{"matchLabels": map[string]any{"app": "workers"}},
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": map[string]any{"app": "workers"}, "annotations": annotations},
+				"spec": map[string]any{"terminationGracePeriodSeconds": 45,
+					"securityContext": map[string]any{"runAsNonRoot": true, "seccompProfile": map[string]any{"type": "RuntimeDefault"}},
+					"containers":      []any{c}, "volumes": []any{map[string]any{"name": "t", "emptyDir": map[string]any{}}}}}}}
+}
+
+// bareNamespace makes a namespace of the test's own with labels, the root
+// CA's ConfigMap and none of the README's manifests.
+func (n *node) bareNamespace(t *testing.T, labels map[string]string) string {
+	t.Helper()
+	ns := n.cp.namespaceWith(t, func(string) bool { return false })
+	n.rootCA(t, ns)
+	if labels != nil {
+		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": labels}})
+		n.cp.must(t, "PATCH", "/api/v1/namespaces/"+ns, "application/merge-patch+json", patch)
+	}
+	waitFor(t, 30*time.Second, "the service account controller's default account in "+ns, func() bool {
+		code, _, _ := n.cp.do("GET", "/api/v1/namespaces/"+ns+"/serviceaccounts/default", "", nil)
+		return code == http.StatusOK
+	})
+	return ns
+}
+
+// inject's output where the cluster enforces what clusters enforce: in
+// namespaces whose Pod Security is restricted, and in one with a compute
+// ResourceQuota, each of which refuses a pod that breaks its rule, the
+// README's recipe's output is admitted and the kubelet runs it: the
+// installer as the numeric user of drainit's image, drainit in front of
+// the worker as the worker's user, draining when the pod is deleted
+// (with the pod's grace of 45 s, which drainit, without a Role, could not
+// read); drainit's image as a volume; the image's STOPSIGNAL as the drain
+// trigger; the image's CMD as the image has it, though the kubelet
+// expands $(…) and $$; --rbac binding the pod's own account, named in the
+// deprecated serviceAccount field.
+func TestInjectedPodsPassPolicies(t *testing.T) {
+	n := needNode(t)
+	needRegistry(t, n)
+	restricted := func() string {
+		return n.bareNamespace(t, map[string]string{"pod-security.kubernetes.io/enforce": "restricted"})
+	}
+	quota := n.bareNamespace(t, nil)
+	hard := map[string]string{"requests.cpu": "2", "requests.memory": "1Gi", "limits.cpu": "2", "limits.memory": "1Gi"}
+	rq, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "ResourceQuota", "metadata": map[string]any{"name": "compute"}, "spec": map[string]any{"hard": hard}})
+	n.cp.must(t, "POST", "/api/v1/namespaces/"+quota+"/resourcequotas", "", rq)
+	// The quota binds once its controller has written what it counts.
+	waitFor(t, 30*time.Second, "the resource quota controller's status of "+quota, func() bool {
+		var obj struct {
+			Status struct{ Used map[string]string } `json:"status"`
+		}
+		json.Unmarshal(n.cp.must(t, "GET", "/api/v1/namespaces/"+quota+"/resourcequotas/compute", "", nil), &obj)
+		return len(obj.Status.Used) == len(hard)
+	})
+	for ns, rule := range map[string]string{restricted(): `violates PodSecurity "restricted:latest"`, quota: "must specify limits.cpu"} {
+		pod, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "refused"},
+			"spec": map[string]any{"containers": []any{map[string]any{"name": "w", "image": registryHost + "/worker:1"}}}})
+		code, b, err := n.cp.do("POST", "/api/v1/namespaces/"+ns+"/pods", "", pod)
+		var status struct{ Message string }
+		json.Unmarshal(b, &status)
+		if code != http.StatusForbidden || !strings.Contains(status.Message, rule) {
+			t.Fatalf("namespace %s admits a pod that breaks its rule (%s): %d %v %s", ns, rule, code, err, b)
+		}
+	}
+	drainFile := map[string]any{"drainit.dev/drain-file": "/tmp/drain"}
+	// run applies the objects by the README's recipe, waits for the
+	// worker's pod to run under drainit, and returns it.
+	run := func(t *testing.T, ns, flags string, objects ...map[string]any) *kpod {
+		readmeRecipe(t, n, flags, objects...)
+		p := n.follow(t, ns, 1, n.scratch(t, ns))[0]
+		p.waitLog(t, 20*time.Second, `msg="drain plan"`)
+		return p
+	}
+	// drains deletes the pod and checks drainit's record of its drain.
+	drains := func(t *testing.T, p *kpod, trigger string) {
+		p.delete(t, -1)
+		p.waitGone(t, 60*time.Second)
+		log, term := p.log(), p.drainitEnded(t)
+		if !strings.Contains(log, `msg="drain started" trigger=`+trigger+` budget=45s`) || !strings.HasPrefix(term.Message, "drained") {
+			t.Errorf("want a drain started by %s on the pod's 45 s, ending 'drained': termination %+v; log:\n%s", trigger, term, tail(log, 15))
+		}
+	}
+	t.Run("restricted", func(t *testing.T) {
+		ns := restricted()
+		p := run(t, ns, "", hardened(ns, "worker:1", drainFile, false))
+		var pod struct {
+			Status struct {
+				InitContainerStatuses []struct {
+					Name  string
+					State struct{ Terminated *termination }
+				} `json:"initContainerStatuses"`
+			} `json:"status"`
+		}
+		json.Unmarshal(n.cp.must(t, "GET", p.path, "", nil), &pod)
+		if s := pod.Status.InitContainerStatuses; len(s) != 1 || s[0].Name != "drainit-install" || s[0].State.Terminated == nil || s[0].State.Terminated.ExitCode != 0 {
+			t.Errorf("the installer's status %+v, want drainit-install done, exit 0", s)
+		}
+		drains(t, p, "TERM")
+	})
+	t.Run("restricted, image volume", func(t *testing.T) {
+		ns := restricted()
+		drains(t, run(t, ns, "--via image-volume", hardened(ns, "worker:1", drainFile, false)), "TERM")
+	})
+	// These two by image volume, which was admitted before the installer
+	// was: each fails on the plugin before its fix for its own reason.
+	t.Run("restricted, the image's STOPSIGNAL", func(t *testing.T) {
+		ns := restricted()
+		drains(t, run(t, ns, "--via image-volume", hardened(ns, "worker-quit:1", nil, false)), "QUIT")
+	})
+	t.Run("restricted, $ in the image's CMD", func(t *testing.T) {
+		ns := restricted()
+		p := run(t, ns, "--via image-volume", hardened(ns, "dollars:1", nil, false))
+		want := fmt.Sprintf("args: %q", dollarArgs)
+		waitFor(t, 10*time.Second, "the workload's arguments in its log", func() bool { return strings.Contains(p.log(), "args: ") })
+		if log := p.log(); !strings.Contains(log, want+"\n") {
+			t.Errorf("want the workload started with the image's CMD as it is, %s; log:\n%s", want, tail(log, 10))
+		}
+	})
+	t.Run("compute quota, --rbac, the deprecated serviceAccount", func(t *testing.T) {
+		d := hardened(quota, "worker:1", drainFile, true)
+		d["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["serviceAccount"] = "worker"
+		sa := map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": map[string]any{"name": "worker", "namespace": quota}}
+		p := run(t, quota, "--rbac", sa, d)
+		var pod struct {
+			Spec struct{ ServiceAccountName string } `json:"spec"`
+		}
+		json.Unmarshal(n.cp.must(t, "GET", p.path, "", nil), &pod)
+		if pod.Spec.ServiceAccountName != "worker" {
+			t.Errorf("the pod runs as service account %q, want its own, worker", pod.Spec.ServiceAccountName)
+		}
+		drains(t, p, "TERM")
+		// drainit read its pod and posted on it as worker: the Role is bound to it.
+		p.drainitEvent(t, "Draining")
+	})
+}
+
+// kubectl drainit inject writes DRAINIT_GRACE only where drainit takes it:
+// a budget given as DRAINIT_GRACE must fit the plan as written (the
+// margin, the delay, the escalations), where one read from the pod only
+// adapts it, and the plugin, in a module of its own, checks that with a
+// copy of drainit's rule. For each pod grace and set of options, inject's
+// choice is run through drainit itself: written, drainit starts; not
+// written, drainit would have refused it (exit 2) though it takes the
+// options without it.
+func TestInjectWritesOnlyAGraceDrainitTakes(t *testing.T) {
+	type combo struct {
+		grace int
+		env   map[string]string
+	}
+	var combos []combo
+	for _, g := range []int{0, 3, 4, 5, 10, 30} {
+		for _, m := range []string{"", "1s", "3s", "500ms"} {
+			for _, d := range []string{"", "2", "3s", "8s", "28s"} {
+				for _, e := range []string{"", "KILL@9s", "TERM@27s,KILL@28s"} {
+					env := map[string]string{}
+					for k, v := range map[string]string{"DRAINIT_MARGIN": m, "DRAINIT_DRAIN_DELAY": d, "DRAINIT_ESCALATE": e} {
+						if v != "" {
+							env[k] = v
+						}
+					}
+					combos = append(combos, combo{g, env})
+				}
+			}
+		}
+	}
+	var in []byte
+	for i, c := range combos {
+		var env []any
+		for k, v := range c.env {
+			env = append(env, map[string]any{"name": k, "value": v})
+		}
+		pod, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": fmt.Sprintf("p%d", i)},
+			"spec": map[string]any{"terminationGracePeriodSeconds": c.grace,
+				// the command in the manifest; the image's config, for its
+				// stop signal, is on a port nothing listens on
+				"containers": []any{map[string]any{"name": "w", "image": "127.0.0.1:1/x", "command": []string{"/w"}, "env": env}}}})
+		in = append(append(in, pod...), '\n')
+	}
+	cmd := exec.Command(kubectlDrainit(t), "inject")
+	cmd.Stdin = bytes.NewReader(in)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubectl drainit inject: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	written := 0
+	for i, c := range combos {
+		var pod struct {
+			Spec struct {
+				Containers []struct {
+					Env []struct{ Name, Value string }
+				}
+			}
+		}
+		if err := dec.Decode(&pod); err != nil || len(pod.Spec.Containers) != 1 {
+			t.Fatalf("pod %d of inject's output: %v", i, err)
+		}
+		grace := ""
+		for _, v := range pod.Spec.Containers[0].Env {
+			if v.Name == "DRAINIT_GRACE" {
+				grace = v.Value
+			}
+		}
+		refused := func(grace string) bool {
+			d := exec.Command(drainitBin, "--", "/bin/true")
+			d.Env = []string{"DRAINIT_KUBE=off", "PATH=" + os.Getenv("PATH")}
+			for k, v := range c.env {
+				d.Env = append(d.Env, k+"="+v)
+			}
+			if grace != "" {
+				d.Env = append(d.Env, "DRAINIT_GRACE="+grace)
+			}
+			d.Run()
+			return d.ProcessState.ExitCode() == 2
+		}
+		podsGrace := strconv.Itoa(max(c.grace, 2)) // the kubelet's least
+		switch {
+		case refused(""):
+			// options drainit refuses whatever the budget: not inject's to judge
+		case grace != "" && (grace != podsGrace || refused(grace)):
+			t.Errorf("grace %d, %v: inject wrote DRAINIT_GRACE=%s, which drainit refuses (or is not the pod's %s)", c.grace, c.env, grace, podsGrace)
+		case grace == "" && !refused(podsGrace):
+			t.Errorf("grace %d, %v: inject wrote no DRAINIT_GRACE, though drainit takes %s", c.grace, c.env, podsGrace)
+		case grace != "":
+			written++
+		}
+	}
+	t.Logf("%d pods: inject wrote DRAINIT_GRACE for %d, drainit took each, and would have refused every other", len(combos), written)
 }

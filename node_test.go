@@ -197,8 +197,11 @@ func (n *node) start() error {
 	}
 	// The controllers the tests' objects need, and the scheduler for the
 	// README's Deployment, which names no node; the node lifecycle
-	// controller lifts the not-ready taint the kubelet registers with.
-	return n.cp.startControllers("replicaset,deployment,nodelifecycle", true)
+	// controller lifts the not-ready taint the kubelet registers with; a
+	// ResourceQuota binds only once its controller has written its status;
+	// a pod that names no service account runs as its namespace's
+	// default, which the service account controller makes.
+	return n.cp.startControllers("replicaset,deployment,nodelifecycle,resourcequota,serviceaccount", true)
 }
 
 // makeCgroups makes the kubelet's cgroup root in every cgroup v1

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/config/configfile"
@@ -13,23 +15,30 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// imageConfigs reads images' configs for their ENTRYPOINT and CMD: anonymously,
-// with the credentials of the user's Docker config ($DOCKER_CONFIG, else
-// ~/.docker), or of the config file --docker-config names. Each image is
-// read once.
+// imageConfigs reads images' configs for their ENTRYPOINT, CMD, ENV and
+// STOPSIGNAL: anonymously, with the credentials of the user's Docker
+// config ($DOCKER_CONFIG, else ~/.docker), or of the config file
+// --docker-config names. Each image is read once.
 type imageConfigs struct {
 	keychain authn.Keychain
 	platform v1.Platform
-	seen     map[string]imageCommand
+	seen     map[string]imageRead
 }
 
-type imageCommand struct {
-	entrypoint, cmd []string
-	err             error
+// imageConfig is what inject takes from an image's config.
+type imageConfig struct {
+	Entrypoint, Cmd []string
+	Env             []string // NAME=VALUE, as the image sets them
+	StopSignal      string   // as written: SIGQUIT, QUIT, 3; "" for the runtime's SIGTERM
+}
+
+type imageRead struct {
+	cfg imageConfig
+	err error
 }
 
 func newRegistry(dockerConfig, platform string) (*imageConfigs, error) {
-	r := &imageConfigs{keychain: authn.DefaultKeychain, seen: map[string]imageCommand{}}
+	r := &imageConfigs{keychain: authn.DefaultKeychain, seen: map[string]imageRead{}}
 	os_, arch, ok := strings.Cut(platform, "/")
 	if !ok || os_ == "" || arch == "" {
 		return nil, fmt.Errorf("--platform %q: want OS/ARCH, as linux/amd64", platform)
@@ -51,30 +60,38 @@ func newRegistry(dockerConfig, platform string) (*imageConfigs, error) {
 	return r, nil
 }
 
-func (r *imageConfigs) command(image string) ([]string, []string, error) {
+func (r *imageConfigs) config(image string) (imageConfig, error) {
 	if c, ok := r.seen[image]; ok {
-		return c.entrypoint, c.cmd, c.err
+		return c.cfg, c.err
 	}
-	var c imageCommand
-	c.entrypoint, c.cmd, c.err = r.read(image)
+	var c imageRead
+	c.cfg, c.err = r.read(image)
 	r.seen[image] = c
-	return c.entrypoint, c.cmd, c.err
+	return c.cfg, c.err
 }
 
-func (r *imageConfigs) read(image string) ([]string, []string, error) {
+// readTimeout bounds one image's read: a registry that takes a connection
+// and never answers must not hold inject (a Helm upgrade, a pipeline)
+// for ever, now that every container's image is read.
+var readTimeout = 30 * time.Second
+
+func (r *imageConfigs) read(image string) (imageConfig, error) {
 	ref, err := name.ParseReference(image)
 	if err != nil {
-		return nil, nil, err
+		return imageConfig{}, err
 	}
-	img, err := remote.Image(ref, remote.WithAuthFromKeychain(r.keychain), remote.WithPlatform(r.platform))
+	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+	defer cancel()
+	img, err := remote.Image(ref, remote.WithAuthFromKeychain(r.keychain), remote.WithPlatform(r.platform), remote.WithContext(ctx))
 	if err != nil {
-		return nil, nil, err
+		return imageConfig{}, err
 	}
 	cf, err := img.ConfigFile()
 	if err != nil {
-		return nil, nil, err
+		return imageConfig{}, err
 	}
-	return cf.Config.Entrypoint, cf.Config.Cmd, nil
+	c := cf.Config
+	return imageConfig{Entrypoint: c.Entrypoint, Cmd: c.Cmd, Env: c.Env, StopSignal: c.StopSignal}, nil
 }
 
 // fileKeychain answers with the credentials of one Docker config file.

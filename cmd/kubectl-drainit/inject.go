@@ -3,19 +3,27 @@ package main
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
-// Where drainit is delivered in a pod, and what it runs as there.
+// Where drainit is delivered in a pod. The volume and the installer are
+// named drainit and drainit-install unless the pod has names of its own
+// that are those (then drainit-1, drainit-install-1 …).
 const (
 	volumeName    = "drainit"
 	mountPath     = "/.drainit"
 	binaryPath    = mountPath + "/drainit"
 	installerName = "drainit-install"
+	rbacName      = "drainit" // the ServiceAccount, Role and RoleBinding of --rbac
 	annotationKey = "drainit.dev/"
 )
+
+// installerCommand is what the init container runs: drainit copies itself
+// into the volume (drainit's image has nothing else to copy with). An init
+// container that runs it is inject's, from this run or an earlier one.
+var installerCommand = []string{"/drainit", "--copy-to", binaryPath}
 
 // Ways drainit reaches a pod (--via).
 const (
@@ -29,28 +37,61 @@ type options struct {
 	via        string
 	image      string // drainit's image, for the init container or the image volume
 	rbac       bool
-	// command returns an image's ENTRYPOINT and CMD as its config says.
-	command func(image string) (entrypoint, cmd []string, err error)
+	// config reads an image's config from its registry.
+	config func(image string) (imageConfig, error)
 }
 
-// initNames are entrypoints that already are an init: wrapping them again
-// would put two inits in front of the workload.
-var initNames = []string{"drainit", "tini", "tini-static", "dumb-init", "catatonit", "docker-init"}
+// Entrypoints inject leaves alone: initNames are an init already (wrapping
+// them would put two in front of the workload); pid1Names must be PID 1
+// themselves: systemd, s6-overlay's /init (and sysvinit's and busybox's),
+// s6-svscan, runit, OpenRC's and dinit's init, phusion's my_init.
+var (
+	initNames = []string{"drainit", "tini", "tini-static", "dumb-init", "catatonit", "docker-init"}
+	pid1Names = []string{"init", "systemd", "s6-svscan", "runit", "runit-init", "openrc-init", "dinit", "my_init"}
+)
 
-// podTemplate is where a kind keeps its pod template: the path to the pod
-// spec and to the metadata whose annotations configure drainit.
-func podTemplate(kind string) (spec, meta []string, ok bool) {
-	switch kind {
-	case "Pod":
-		return []string{"spec"}, []string{"metadata"}, true
-	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job":
-		return []string{"spec", "template", "spec"}, []string{"spec", "template", "metadata"}, true
-	case "CronJob":
-		return []string{"spec", "jobTemplate", "spec", "template", "spec"}, []string{"spec", "jobTemplate", "spec", "template", "metadata"}, true
-	case "PodTemplate":
-		return []string{"template", "spec"}, []string{"template", "metadata"}, true
+// templatePath is where a kind keeps its pod template: the pod spec, and
+// the metadata whose annotations configure drainit.
+type templatePath struct{ spec, meta []string }
+
+var (
+	inPod      = templatePath{[]string{"spec"}, []string{"metadata"}}
+	inTemplate = templatePath{[]string{"spec", "template", "spec"}, []string{"spec", "template", "metadata"}}
+	inJob      = templatePath{[]string{"spec", "jobTemplate", "spec", "template", "spec"}, []string{"spec", "jobTemplate", "spec", "template", "metadata"}}
+	inTop      = templatePath{[]string{"template", "spec"}, []string{"template", "metadata"}}
+)
+
+// podTemplates are the kinds with a pod template, by API group and kind:
+// a custom resource of the same kind (Volcano's batch.volcano.sh Job) is
+// another object, and passes through. extensions is what API servers
+// before 1.16 served Deployments, DaemonSets and ReplicaSets as.
+var podTemplates = map[string]templatePath{
+	"/Pod": inPod, "/PodTemplate": inTop, "/ReplicationController": inTemplate,
+	"apps/Deployment": inTemplate, "apps/StatefulSet": inTemplate, "apps/DaemonSet": inTemplate, "apps/ReplicaSet": inTemplate,
+	"extensions/Deployment": inTemplate, "extensions/DaemonSet": inTemplate, "extensions/ReplicaSet": inTemplate,
+	"batch/Job": inTemplate, "batch/CronJob": inJob,
+}
+
+// podTemplate says where an object of apiVersion and kind keeps its pod
+// template, if it has one.
+func podTemplate(apiVersion, kind string) (templatePath, bool) {
+	group, _, ok := strings.Cut(apiVersion, "/")
+	if !ok {
+		group = "" // the core group: v1
 	}
-	return nil, nil, false
+	p, ok := podTemplates[group+"/"+kind]
+	return p, ok
+}
+
+// hasPodTemplateKind reports whether kind is one with a pod template in
+// some group, for telling an object without apiVersion from another kind.
+func hasPodTemplateKind(kind string) bool {
+	for k := range podTemplates {
+		if _, name, _ := strings.Cut(k, "/"); name == kind {
+			return true
+		}
+	}
+	return false
 }
 
 // injector rewrites objects one after the other and keeps what it has
@@ -68,9 +109,13 @@ func newInjector(opt options) *injector {
 	return &injector{opt: opt, accounts: map[string][]string{}, found: map[string]bool{}, existing: map[string]bool{}}
 }
 
+func (in *injector) note(format string, a ...any) {
+	in.notes = append(in.notes, fmt.Sprintf(format, a...))
+}
+
 // object rewrites one object in place; a List's items each.
 func (in *injector) object(obj map[string]any) error {
-	kind, _ := obj["kind"].(string)
+	kind, apiVersion := stringAt(obj, "kind"), stringAt(obj, "apiVersion")
 	in.existing[objectKey(obj)] = true
 	if kind == "List" || strings.HasSuffix(kind, "List") && obj["items"] != nil {
 		items, _ := obj["items"].([]any)
@@ -85,16 +130,19 @@ func (in *injector) object(obj map[string]any) error {
 		}
 		return nil
 	}
-	specPath, metaPath, ok := podTemplate(kind)
+	name := kind + "/" + stringAt(obj, "metadata", "name")
+	where, ok := podTemplate(apiVersion, kind)
 	if !ok {
+		if apiVersion == "" && hasPodTemplateKind(kind) {
+			return fmt.Errorf("%s has no apiVersion: kubectl refuses it, and inject cannot tell which API group's %s it is", name, kind)
+		}
 		return nil
 	}
-	name := kind + "/" + stringAt(obj, "metadata", "name")
-	spec, ok := mapAt(obj, specPath...)
+	spec, ok := mapAt(obj, where.spec...)
 	if !ok {
-		return fmt.Errorf("%s has no %s", name, strings.Join(specPath, "."))
+		return fmt.Errorf("%s has no %s", name, strings.Join(where.spec, "."))
 	}
-	meta, _ := mapAt(obj, metaPath...)
+	meta, _ := mapAt(obj, where.meta...)
 	annotations, _ := meta["annotations"].(map[string]any)
 	env, err := annotationEnv(annotations)
 	if err != nil {
@@ -104,11 +152,16 @@ func (in *injector) object(obj map[string]any) error {
 	if err != nil || !wrapped {
 		return err
 	}
-	ns := stringAt(obj, "metadata", "namespace")
-	sa, _ := spec["serviceAccountName"].(string)
 	if in.opt.rbac {
+		ns := stringAt(obj, "metadata", "namespace")
+		// serviceAccount is the deprecated name of serviceAccountName:
+		// the API server takes it when serviceAccountName is empty.
+		sa := stringAt(spec, "serviceAccountName")
 		if sa == "" {
-			sa = volumeName
+			sa = stringAt(spec, "serviceAccount")
+		}
+		if sa == "" {
+			sa = rbacName
 			spec["serviceAccountName"] = sa
 		}
 		if !slices.Contains(in.accounts[ns], sa) {
@@ -116,6 +169,15 @@ func (in *injector) object(obj map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// pod is what every wrapped container of one pod spec shares.
+type pod struct {
+	owner    string
+	volume   string // the name of drainit's volume
+	env      []any  // the variables of the pod template's drainit.dev/ annotations
+	grace    int64  // the kubelet's grace for the pod's containers, in seconds
+	graceSet bool   // whether the pod says its grace (else Kubernetes' default)
 }
 
 // podSpec wraps the chosen containers of one pod spec; it reports whether
@@ -149,120 +211,246 @@ func (in *injector) podSpec(owner string, spec map[string]any, env []any) (bool,
 			chosen = append(chosen, c)
 		default:
 			in.found[name] = true
-			in.notes = append(in.notes, fmt.Sprintf("%s, init container %s: not wrapped: it runs to its end before the pod's containers start", owner, name))
+			in.note("%s, init container %s: not wrapped: it runs to its end before the pod's containers start", owner, name)
 		}
+	}
+	for _, c := range chosen {
+		in.found[stringAt(c, "name")] = true
+	}
+	if system := stringAt(spec, "os", "name"); system != "" && system != "linux" {
+		in.note("%s: not wrapped: a pod for %s (drainit is a Linux program)", owner, system)
+		return false, nil
+	}
+	p := pod{owner: owner, volume: ourVolume(spec), env: env, grace: 30}
+	if v, ok := spec["terminationGracePeriodSeconds"]; ok && v != nil {
+		g, err := wholeNumber(v)
+		if err != nil || g < 0 {
+			return false, fmt.Errorf("%s: terminationGracePeriodSeconds %v: want a whole number of seconds, 0 or more", owner, v)
+		}
+		p.grace, p.graceSet = g, true
 	}
 	wrapped := false
 	for _, c := range chosen {
-		name, _ := c["name"].(string)
-		in.found[name] = true
-		done, err := in.container(owner, c, env)
+		done, err := in.container(p, c)
 		if err != nil {
 			return false, err
 		}
 		wrapped = wrapped || done
 	}
-	if !wrapped {
-		return false, nil
+	if wrapped {
+		in.deliver(spec, p.volume)
 	}
-	in.deliver(spec)
-	return true, nil
+	return wrapped, nil
+}
+
+// ourVolume is the name of drainit's volume in a pod spec: the one an
+// earlier inject mounted at mountPath, or a name no volume has.
+func ourVolume(spec map[string]any) string {
+	for _, list := range []string{"containers", "initContainers"} {
+		cs, _ := spec[list].([]any)
+		for _, c := range cs {
+			if !isWrapped(c) && !isInstaller(c) {
+				continue
+			}
+			ms, _ := mapValue(c, "volumeMounts").([]any)
+			for _, m := range ms {
+				if stringAt(m, "mountPath") == mountPath && stringAt(m, "name") != "" {
+					return stringAt(m, "name")
+				}
+			}
+		}
+	}
+	volumes, _ := spec["volumes"].([]any)
+	return freeName(volumeName, func(name string) bool {
+		return slices.ContainsFunc(volumes, func(v any) bool { return stringAt(v, "name") == name })
+	})
+}
+
+// freeName is base, or base-1, base-2 … the first that is not taken.
+func freeName(base string, taken func(string) bool) string {
+	name := base
+	for n := 1; taken(name); n++ {
+		name = base + "-" + strconv.Itoa(n)
+	}
+	return name
+}
+
+func isWrapped(c any) bool {
+	command := stringList(mapValue(c, "command"))
+	return len(command) > 0 && command[0] == binaryPath
+}
+
+func isInstaller(c any) bool {
+	return slices.Equal(stringList(mapValue(c, "command")), installerCommand) && len(stringList(mapValue(c, "args"))) == 0
 }
 
 // container wraps one container: its command becomes drainit's, with the
 // original command and arguments after --. It reports whether the
 // container runs under drainit (wrapped now or before).
-func (in *injector) container(owner string, c map[string]any, env []any) (bool, error) {
+func (in *injector) container(p pod, c map[string]any) (bool, error) {
 	name, _ := c["name"].(string)
 	image, _ := c["image"].(string)
+	where := fmt.Sprintf("%s, container %s", p.owner, name)
+	mounts, _ := c["volumeMounts"].([]any)
+	for _, m := range mounts {
+		if stringAt(m, "mountPath") == mountPath && stringAt(m, "name") != p.volume {
+			return false, fmt.Errorf("%s: volume %s is mounted at %s, where inject puts drainit", where, stringAt(m, "name"), mountPath)
+		}
+	}
 	// An empty list is no list: the API server drops it.
 	command, args := stringList(c["command"]), stringList(c["args"])
 	hasCommand, hasArgs := len(command) > 0, len(args) > 0
-	if hasCommand && command[0] == binaryPath {
-		in.setEnv(c, name, env) // the annotations may have changed
-		return true, nil
+	already := hasCommand && command[0] == binaryPath
+	// The image's config is read when the manifest leaves the command to
+	// it, and for its STOPSIGNAL and environment unless the container
+	// says what they would decide.
+	var cfg imageConfig
+	var cfgErr error
+	if image != "" && (!already && !hasCommand || needsImageConfig(p, c)) {
+		cfg, cfgErr = in.opt.config(image)
 	}
-	// Kubernetes' rules: command replaces the image's ENTRYPOINT and
-	// drops its CMD; args alone replace the CMD.
-	if !hasCommand {
-		if image == "" {
-			return false, fmt.Errorf("%s, container %s: no image and no command", owner, name)
+	if !already {
+		// Kubernetes' rules: command replaces the image's ENTRYPOINT and
+		// drops its CMD; args alone replace the CMD. argv is what runs;
+		// kubelet is what the kubelet is given, where what comes from the
+		// image is escaped: the kubelet expands $(VAR) and turns $$ into $
+		// in command and args, which the image's command never went through.
+		argv := append(slices.Clip(command), args...)
+		kubelet := argv
+		if !hasCommand {
+			switch {
+			case image == "":
+				return false, fmt.Errorf("%s: no image and no command", where)
+			case cfgErr != nil:
+				return false, fmt.Errorf("%s: its command is not in the manifest and image %s's config could not be read (%v): add command: (and args:) to the container, or give --docker-config for the registry", where, image, cfgErr)
+			}
+			tail, kubeletTail := args, args
+			if !hasArgs {
+				tail, kubeletTail = cfg.Cmd, escape(cfg.Cmd)
+			}
+			argv = append(slices.Clip(cfg.Entrypoint), tail...)
+			kubelet = append(escape(cfg.Entrypoint), kubeletTail...)
 		}
-		entrypoint, cmd, err := in.opt.command(image)
-		if err != nil {
-			return false, fmt.Errorf("%s, container %s: its command is not in the manifest and image %s's config could not be read (%v): add command: (and args:) to the container, or give --docker-config for the registry", owner, name, image, err)
+		if len(argv) == 0 {
+			return false, fmt.Errorf("%s: image %s has neither ENTRYPOINT nor CMD and the container no command: add command: to the container", where, image)
 		}
-		command = entrypoint
-		if !hasArgs {
-			args = cmd
+		if init := initName(argv); init != "" {
+			in.note("%s: not wrapped: %s", where, init)
+			return false, nil
 		}
+		c["command"] = []any{binaryPath}
+		c["args"] = append([]any{"--"}, anys(kubelet)...)
 	}
-	argv := append(slices.Clip(command), args...)
-	if len(argv) == 0 {
-		return false, fmt.Errorf("%s, container %s: image %s has neither ENTRYPOINT nor CMD and the container no command: add command: to the container", owner, name, image)
-	}
-	if slices.Contains(initNames, path.Base(argv[0])) {
-		in.notes = append(in.notes, fmt.Sprintf("%s, container %s: not wrapped: it already starts with %s (%s)", owner, name, path.Base(argv[0]), strings.Join(argv, " ")))
-		return false, nil
-	}
-	c["command"] = []any{binaryPath}
-	c["args"] = append([]any{"--"}, anys(argv)...)
-	in.setEnv(c, name, env)
-	mounts, _ := c["volumeMounts"].([]any)
-	if !slices.ContainsFunc(mounts, func(m any) bool { return stringAt(m, "name") == volumeName }) {
-		c["volumeMounts"] = append(mounts, map[string]any{"name": volumeName, "mountPath": mountPath, "readOnly": true})
+	in.setEnv(p, c, cfg, cfgErr, image)
+	if !slices.ContainsFunc(mounts, func(m any) bool { return stringAt(m, "mountPath") == mountPath }) {
+		c["volumeMounts"] = append(mounts, map[string]any{"name": p.volume, "mountPath": mountPath, "readOnly": true})
 	}
 	return true, nil
 }
 
-// setEnv gives drainit its pod and container (the downward API) and the
-// options the pod template's annotations set. POD_NAME and POD_NAMESPACE
-// the container sets itself stay; an annotation's variable replaces the
-// container's own, since the annotations are where drainit is configured
-// (and inject run again after one changed must carry the change).
-func (in *injector) setEnv(c map[string]any, name string, env []any) {
-	vars, _ := c["env"].([]any)
-	want := append([]any{
-		map[string]any{"name": "POD_NAME", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.name"}}},
-		map[string]any{"name": "POD_NAMESPACE", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.namespace"}}},
-		map[string]any{"name": "DRAINIT_CONTAINER", "value": name},
-	}, env...)
-	for _, v := range want {
-		n := stringAt(v, "name")
-		i := slices.IndexFunc(vars, func(have any) bool { return stringAt(have, "name") == n })
-		switch {
-		case i < 0:
-			vars = append(vars, v)
-		case strings.HasPrefix(n, "DRAINIT_") && n != "DRAINIT_CONTAINER":
-			vars[i] = v // the annotation is where drainit is configured
-		}
+// initName says why a command is left alone, or "": it starts an init
+// already, or one that must be PID 1 itself.
+func initName(argv []string) string {
+	if len(argv) == 0 {
+		return ""
 	}
-	c["env"] = vars
+	switch base := path.Base(argv[0]); {
+	case slices.Contains(initNames, base):
+		return fmt.Sprintf("it already starts with %s (%s)", base, strings.Join(argv, " "))
+	case slices.Contains(pid1Names, base):
+		return fmt.Sprintf("%s must run as PID 1 itself (%s), where drainit would be", argv[0], strings.Join(argv, " "))
+	}
+	return ""
 }
 
+// escape doubles every $ of a command from an image's config, so that the
+// kubelet's expansion gives it back as the image has it.
+func escape(argv []string) []string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		out[i] = strings.ReplaceAll(a, "$", "$$")
+	}
+	return out
+}
+
+// The init container's requests and limits: a compute ResourceQuota admits
+// no pod with a container without them. Requests equal to limits keep a
+// Guaranteed pod Guaranteed. Copying drainit takes a few tens of
+// milliseconds of CPU and drainit's own few MiB plus the copy's page cache.
+const (
+	installerCPU    = "50m"
+	installerMemory = "32Mi"
+)
+
 // deliver puts drainit's binary at binaryPath in the pod: the volume, and
-// with an init container the copy into it.
-func (in *injector) deliver(spec map[string]any) {
+// with an init container the copy into it. What an earlier inject added
+// is written anew, so that a change of --via or --image, or a newer
+// installer, takes its place.
+func (in *injector) deliver(spec map[string]any, volume string) {
 	volumes, _ := spec["volumes"].([]any)
-	if !slices.ContainsFunc(volumes, func(v any) bool { return stringAt(v, "name") == volumeName }) {
-		v := map[string]any{"name": volumeName, "emptyDir": map[string]any{}}
-		if in.opt.via == viaImageVolume {
-			v = map[string]any{"name": volumeName, "image": map[string]any{"reference": in.opt.image, "pullPolicy": "IfNotPresent"}}
-		}
+	v := map[string]any{"name": volume, "emptyDir": map[string]any{}}
+	if in.opt.via == viaImageVolume {
+		v = map[string]any{"name": volume, "image": map[string]any{"reference": in.opt.image, "pullPolicy": "IfNotPresent"}}
+	}
+	if i := slices.IndexFunc(volumes, func(v any) bool { return stringAt(v, "name") == volume }); i >= 0 {
+		volumes[i] = v
+	} else {
 		spec["volumes"] = append(volumes, v)
 	}
+	inits, _ := spec["initContainers"].([]any)
+	name := ""
+	if i := slices.IndexFunc(inits, isInstaller); i >= 0 {
+		name = stringAt(inits[i], "name")
+		inits = slices.Delete(slices.Clone(inits), i, i+1)
+	}
 	if in.opt.via != viaInitContainer {
+		if len(inits) == 0 {
+			delete(spec, "initContainers")
+		} else {
+			spec["initContainers"] = inits
+		}
 		return
 	}
-	inits, _ := spec["initContainers"].([]any)
-	if slices.ContainsFunc(inits, func(c any) bool { return stringAt(c, "name") == installerName }) {
-		return
+	if name == "" {
+		name = freeName(installerName, func(name string) bool {
+			for _, list := range []string{"containers", "initContainers", "ephemeralContainers"} {
+				cs, _ := spec[list].([]any)
+				if slices.ContainsFunc(cs, func(c any) bool { return stringAt(c, "name") == name }) {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	// Pod Security's restricted profile, whatever the pod's own settings:
+	// no privilege escalation, no capabilities, RuntimeDefault seccomp, a
+	// user other than root (drainit's image has a numeric USER, which the
+	// kubelet can check). A pod that asks for root itself keeps its
+	// choice: the kubelet would refuse runAsNonRoot beside runAsUser 0.
+	security := map[string]any{
+		"allowPrivilegeEscalation": false,
+		"capabilities":             map[string]any{"drop": []any{"ALL"}},
+		"readOnlyRootFilesystem":   true,
+		"runAsNonRoot":             true,
+		"seccompProfile":           map[string]any{"type": "RuntimeDefault"},
+	}
+	if uid := mapValue(spec["securityContext"], "runAsUser"); uid != nil {
+		if n, err := wholeNumber(uid); err == nil && n == 0 {
+			delete(security, "runAsNonRoot")
+		}
 	}
 	installer := map[string]any{
-		"name":         installerName,
-		"image":        in.opt.image,
-		"command":      []any{"/drainit", "--copy-to", binaryPath},
-		"volumeMounts": []any{map[string]any{"name": volumeName, "mountPath": mountPath}},
+		"name":            name,
+		"image":           in.opt.image,
+		"command":         anys(installerCommand),
+		"volumeMounts":    []any{map[string]any{"name": volume, "mountPath": mountPath}},
+		"securityContext": security,
+	}
+	// Pod-level resources (Kubernetes 1.34+) cover every container; a
+	// container's own would have to fit within them.
+	if _, podLevel := spec["resources"]; !podLevel {
+		amount := map[string]any{"cpu": installerCPU, "memory": installerMemory}
+		installer["resources"] = map[string]any{"requests": amount, "limits": amount}
 	}
 	// First, so that a sidecar wrapped with drainit finds it.
 	spec["initContainers"] = append([]any{installer}, inits...)
@@ -270,7 +458,9 @@ func (in *injector) deliver(spec map[string]any) {
 
 // rbacObjects are the ServiceAccount, Role and RoleBinding drainit needs
 // in each namespace a wrapped pod runs in (README, "Kubernetes"): read and
-// patch its pod, post Events. Those already in the input are not repeated.
+// patch its pod, post Events. The Role is bound to each pod's own service
+// account; drainit's own is written only where a pod had none. Those
+// already in the input are not repeated.
 func (in *injector) rbacObjects() []map[string]any {
 	var out []map[string]any
 	namespaces := make([]string, 0, len(in.accounts))
@@ -288,19 +478,19 @@ func (in *injector) rbacObjects() []map[string]any {
 		}
 		var subjects []any
 		for _, sa := range in.accounts[ns] {
-			if sa == volumeName {
+			if sa == rbacName {
 				out = append(out, map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(sa)})
 			}
 			subjects = append(subjects, map[string]any{"kind": "ServiceAccount", "name": sa})
 		}
 		out = append(out,
-			map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta(volumeName),
+			map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta(rbacName),
 				"rules": []any{
 					map[string]any{"apiGroups": []any{""}, "resources": []any{"pods"}, "verbs": []any{"get", "patch"}},
 					map[string]any{"apiGroups": []any{"events.k8s.io"}, "resources": []any{"events"}, "verbs": []any{"create"}},
 				}},
-			map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(volumeName),
-				"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": volumeName},
+			map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(rbacName),
+				"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": rbacName},
 				"subjects": subjects})
 	}
 	return slices.DeleteFunc(out, func(o map[string]any) bool { return in.existing[objectKey(o)] })
@@ -320,49 +510,6 @@ func (in *injector) check() error {
 	return nil
 }
 
-// options drainit takes from a pod template's annotations, named as its
-// flags are (drainit.dev/drain-file: /q/drain is --drain-file /q/drain,
-// given as DRAINIT_DRAIN_FILE). The pod and the container are set by
-// inject itself. A test in drainit's module keeps this list equal to
-// drainit's flags.
-var annotationOptions = []string{
-	"busy-annotation", "busy-cost", "busy-file", "container", "cost-interval", "drain-delay", "drain-exec",
-	"drain-file", "drain-http", "drain-on", "drain-signal", "drain-write", "escalate", "grace", "group",
-	"idle-cost", "kube", "kube-api", "kube-ca-file", "kube-token-file", "log-format", "log-level", "margin",
-	"no-subreaper", "parent-death-signal", "pod-name", "pod-namespace", "progress", "quiet", "rewrite",
-	"success-code", "termination-log", "wait-connections",
-}
-
-var optionName = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
-
-// annotationEnv turns a pod template's drainit.dev/ annotations into
-// drainit's environment, in the annotations' order by name.
-func annotationEnv(annotations map[string]any) ([]any, error) {
-	var keys []string
-	for k := range annotations {
-		if strings.HasPrefix(k, annotationKey) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	var env []any
-	for _, k := range keys {
-		opt := strings.TrimPrefix(k, annotationKey)
-		if !optionName.MatchString(opt) || !slices.Contains(annotationOptions, opt) {
-			return nil, fmt.Errorf("annotation %s: drainit has no option --%s", k, opt)
-		}
-		if opt == "pod-name" || opt == "pod-namespace" || opt == "container" {
-			return nil, fmt.Errorf("annotation %s: inject sets drainit's pod and container itself", k)
-		}
-		v, ok := annotations[k].(string)
-		if !ok {
-			return nil, fmt.Errorf("annotation %s: its value must be a string", k)
-		}
-		env = append(env, map[string]any{"name": "DRAINIT_" + strings.ToUpper(strings.ReplaceAll(opt, "-", "_")), "value": v})
-	}
-	return env, nil
-}
-
 // The helpers below read the generic objects that YAML and JSON decode to.
 
 func mapAt(v any, path ...string) (map[string]any, bool) {
@@ -375,6 +522,12 @@ func mapAt(v any, path ...string) (map[string]any, bool) {
 	}
 	m, ok := v.(map[string]any)
 	return m, ok
+}
+
+// mapValue is v[key] when v is an object.
+func mapValue(v any, key string) any {
+	m, _ := v.(map[string]any)
+	return m[key]
 }
 
 func stringAt(v any, path ...string) string {
@@ -399,6 +552,19 @@ func stringList(v any) []string {
 		out = append(out, str)
 	}
 	return out
+}
+
+// wholeNumber reads an integer as the manifests decode it.
+func wholeNumber(v any) (int64, error) {
+	switch n := v.(type) {
+	case interface{ Int64() (int64, error) }: // json.Number
+		return n.Int64()
+	case float64:
+		if n == float64(int64(n)) {
+			return int64(n), nil
+		}
+	}
+	return 0, fmt.Errorf("not a whole number: %v", v)
 }
 
 func anys(s []string) []any {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -22,27 +23,54 @@ import (
 )
 
 // testRegistry is go-containerregistry's registry on loopback, holding
-// images whose configs have the given ENTRYPOINT and CMD: inject reads
-// them over the registry protocol, as it reads any registry.
+// images whose configs are the given ones (ENTRYPOINT, CMD, ENV,
+// STOPSIGNAL): inject reads them over the registry protocol, as it reads
+// any registry.
 func testRegistry(t *testing.T, images map[string]v1.Config) string {
 	t.Helper()
+	host, stop, err := startRegistry(images)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return host
+}
+
+func startRegistry(images map[string]v1.Config) (host string, stop func(), err error) {
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
 	for repo, cfg := range images {
 		img, err := mutate.Config(empty.Image, cfg)
-		if err != nil {
-			t.Fatal(err)
+		if err == nil {
+			var ref name.Reference
+			if ref, err = name.ParseReference(u.Host + "/" + repo); err == nil {
+				err = remote.Write(ref, img)
+			}
 		}
-		ref, err := name.ParseReference(u.Host + "/" + repo)
 		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img); err != nil {
-			t.Fatalf("push %s: %v", ref, err)
+			srv.Close()
+			return "", nil, fmt.Errorf("push %s: %w", repo, err)
 		}
 	}
-	return u.Host
+	return u.Host, srv.Close, nil
+}
+
+// x is the image the tests' manifests name when their command is in the
+// manifest: inject still reads its config (for its STOPSIGNAL and ENV),
+// from a registry on loopback, never from a real one.
+var x string
+
+func TestMain(m *testing.M) {
+	host, stop, err := startRegistry(map[string]v1.Config{"x": {}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	x = host + "/x"
+	deployment = strings.ReplaceAll(deployment, "image: x", "image: "+x)
+	code := m.Run()
+	stop()
+	os.Exit(code)
 }
 
 // runInject runs the command as kubectl would, with manifest on stdin.
@@ -69,11 +97,11 @@ func decodeAll(t *testing.T, out string) []map[string]any {
 // containerNamed finds a container in any pod spec of obj.
 func containerNamed(t *testing.T, obj map[string]any, name string) map[string]any {
 	t.Helper()
-	specPath, _, ok := podTemplate(stringAt(obj, "kind"))
+	where, ok := podTemplate(stringAt(obj, "apiVersion"), stringAt(obj, "kind"))
 	if !ok {
 		t.Fatalf("%s has no pod template", stringAt(obj, "kind"))
 	}
-	spec, _ := mapAt(obj, specPath...)
+	spec, _ := mapAt(obj, where.spec...)
 	for _, list := range []string{"containers", "initContainers"} {
 		cs, _ := spec[list].([]any)
 		for _, c := range cs {
@@ -238,7 +266,7 @@ func TestCommandAndArgs(t *testing.T) {
 	}
 }
 
-const deployment = `apiVersion: apps/v1
+var deployment = `apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: web
@@ -321,10 +349,13 @@ func TestContainersAnnotationsAndEnvironment(t *testing.T) {
 			t.Errorf("container %s not wrapped: %q", name, argv(c))
 		}
 		env := envOf(c)
-		want := map[string]string{"POD_NAMESPACE": "field:metadata.namespace", "DRAINIT_CONTAINER": name,
-			"DRAINIT_DRAIN_FILE": "/q/drain", "DRAINIT_GRACE": "45", "POD_NAME": "field:metadata.name"}
+		want := map[string]string{"DRAINIT_POD_NAME": "field:metadata.name", "DRAINIT_POD_NAMESPACE": "field:metadata.namespace",
+			"DRAINIT_CONTAINER": name, "DRAINIT_DRAIN_FILE": "/q/drain", "DRAINIT_GRACE": "45"}
 		if name == "web" {
-			want["POD_NAME"] = "mine" // the container's own stays
+			want["POD_NAME"] = "mine" // the workload's own, untouched
+		}
+		if len(env) != len(want) {
+			t.Errorf("container %s: env %v, want %v", name, env, want)
 		}
 		for k, v := range want {
 			if env[k] != v {
@@ -425,4 +456,335 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Pod templates are known by API group and kind: a custom resource of a
+// kind Kubernetes also has passes through as it is.
+func TestKindsByGroup(t *testing.T) {
+	pod := `{"containers": [{"name": "w", "image": "` + x + `", "command": ["/w"]}]}`
+	template := `{"template": {"spec": ` + pod + `}}`
+	for _, tc := range []struct {
+		name, manifest string
+		wrapped        bool
+		err            string
+	}{
+		{"Volcano's Job", `{"apiVersion": "batch.volcano.sh/v1alpha1", "kind": "Job", "metadata": {"name": "v"}, "spec": {"tasks": [{"replicas": 2, "template": {"spec": ` + pod + `}}]}}`, false, ""},
+		{"a CRD's Deployment", `{"apiVersion": "example.com/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": ` + template + `}`, false, ""},
+		{"a CRD's Pod", `{"apiVersion": "example.com/v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": ` + pod + `}`, false, ""},
+		{"extensions/v1beta1 Deployment", `{"apiVersion": "extensions/v1beta1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": ` + template + `}`, true, ""},
+		{"batch/v1beta1 CronJob", `{"apiVersion": "batch/v1beta1", "kind": "CronJob", "metadata": {"name": "c"}, "spec": {"jobTemplate": {"spec": ` + template + `}}}`, true, ""},
+		{"apps/v1 Deployment", `{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": ` + template + `}`, true, ""},
+		{"a Job without apiVersion", `{"kind": "Job", "metadata": {"name": "j"}, "spec": ` + template + `}`, false, "Job/j has no apiVersion"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errs, code := runInject(t, tc.manifest)
+			if tc.err != "" {
+				if code != exitFailed || !strings.Contains(errs, tc.err) {
+					t.Errorf("exit %d, %q: want exit 1 and %q", code, errs, tc.err)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			in := decodeAll(t, tc.manifest)[0]
+			got := decodeAll(t, out)[0]
+			if changed := mustJSON(t, in) != mustJSON(t, got); changed != tc.wrapped {
+				t.Errorf("changed %v, want %v:\n%s", changed, tc.wrapped, out)
+			}
+		})
+	}
+}
+
+// Names inject adds are never the pod's own: a volume, an init container,
+// a variable or a mount of the user's is left as it is, and inject picks
+// another name; inject run again knows its own.
+func TestNamesDoNotCollide(t *testing.T) {
+	pod := func(spec string) string {
+		return "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n" + spec
+	}
+	w := "  - name: w\n    image: " + x + "\n    command: [/w]\n"
+	for _, tc := range []struct {
+		name, in   string
+		args       []string
+		volume     string // drainit's, mounted at /.drainit in w
+		installer  string // drainit's init container, "" for none
+		userVolume string // a volume of the user's that must be unchanged
+		err        string
+	}{
+		{name: "plain", in: pod("  containers:\n" + w), volume: "drainit", installer: "drainit-install"},
+		{name: "a ConfigMap volume named drainit", in: pod("  containers:\n" + w + "    volumeMounts: [{name: drainit, mountPath: /etc/drainit}]\n  volumes:\n  - {name: drainit, configMap: {name: settings}}\n"),
+			volume: "drainit-1", installer: "drainit-install", userVolume: "drainit"},
+		{name: "volumes drainit and drainit-1", in: pod("  containers:\n" + w + "  volumes:\n  - {name: drainit, emptyDir: {}}\n  - {name: drainit-1, secret: {secretName: s}}\n"),
+			volume: "drainit-2", installer: "drainit-install", userVolume: "drainit-1"},
+		{name: "an image volume named drainit", in: pod("  containers:\n" + w + "  volumes:\n  - {name: drainit, emptyDir: {}}\n"), args: []string{"--via", "image-volume"},
+			volume: "drainit-1", userVolume: "drainit"},
+		{name: "an init container named drainit-install", in: pod("  initContainers:\n  - {name: drainit-install, image: " + x + ", command: [/setup]}\n  containers:\n" + w),
+			volume: "drainit", installer: "drainit-install-1"},
+		{name: "a container named drainit-install", in: pod("  containers:\n" + w + "  - {name: drainit-install, image: " + x + ", command: [/x]}\n"), args: []string{"--container", "w"},
+			volume: "drainit", installer: "drainit-install-1"},
+		{name: "a mount of the user's at /.drainit", in: pod("  containers:\n" + w + "    volumeMounts: [{name: mine, mountPath: /.drainit}]\n  volumes:\n  - {name: mine, emptyDir: {}}\n"),
+			err: "Pod/p, container w: volume mine is mounted at /.drainit, where inject puts drainit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errs, code := runInject(t, tc.in, tc.args...)
+			if tc.err != "" {
+				if code != exitFailed || !strings.Contains(errs, tc.err) {
+					t.Errorf("exit %d, %q: want exit 1 and %q", code, errs, tc.err)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			p := decodeAll(t, out)[0]
+			spec, _ := mapAt(p, "spec")
+			if m := mountAt(containerNamed(t, p, "w"), mountPath); m != tc.volume {
+				t.Errorf("w mounts %q at %s, want %q:\n%s", m, mountPath, tc.volume, out)
+			}
+			vol := volumeNamed(spec, tc.volume)
+			if (tc.installer == "") != (vol["image"] != nil) || (tc.installer != "") != (vol["emptyDir"] != nil) {
+				t.Errorf("drainit's volume %v", vol)
+			}
+			if tc.userVolume != "" {
+				if a, b := mustJSON(t, volumeNamed(decodeAll(t, tc.in)[0]["spec"].(map[string]any), tc.userVolume)), mustJSON(t, volumeNamed(spec, tc.userVolume)); a != b {
+					t.Errorf("the user's volume %s changed: %s, now %s", tc.userVolume, a, b)
+				}
+			}
+			inits, _ := spec["initContainers"].([]any)
+			var installers []string
+			for _, c := range inits {
+				if isInstaller(c) {
+					installers = append(installers, stringAt(c, "name"))
+					if m := mountAt(c.(map[string]any), mountPath); m != tc.volume {
+						t.Errorf("the installer mounts %q, want %q", m, tc.volume)
+					}
+				}
+			}
+			if want := []string{tc.installer}; tc.installer == "" && len(installers) > 0 || tc.installer != "" && !slices.Equal(installers, want) {
+				t.Errorf("installers %q, want %q:\n%s", installers, tc.installer, out)
+			}
+			if again, _, _ := runInject(t, out, tc.args...); again != out {
+				t.Errorf("inject run again changed\n%s\ninto\n%s", out, again)
+			}
+		})
+	}
+}
+
+func mountAt(c map[string]any, path string) string {
+	mounts, _ := c["volumeMounts"].([]any)
+	for _, m := range mounts {
+		if stringAt(m, "mountPath") == path {
+			return stringAt(m, "name")
+		}
+	}
+	return ""
+}
+
+func volumeNamed(spec map[string]any, name string) map[string]any {
+	vols, _ := spec["volumes"].([]any)
+	for _, v := range vols {
+		if stringAt(v, "name") == name {
+			return v.(map[string]any)
+		}
+	}
+	return nil
+}
+
+// inject run again with another --via or --image writes what it added
+// anew: the installer goes or comes, and names the new image.
+func TestInjectAgainWithOtherOptions(t *testing.T) {
+	in := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: w, image: " + x + ", command: [/w]}\n"
+	first, _, _ := runInject(t, in, "--image", "registry.example/drainit:1")
+	for _, tc := range []struct {
+		args      []string
+		installer string // its image, "" for none
+		volume    string // "emptyDir" or the image volume's reference
+	}{
+		{[]string{"--image", "registry.example/drainit:2"}, "registry.example/drainit:2", "emptyDir"},
+		{[]string{"--via", "image-volume", "--image", "registry.example/drainit:2"}, "", "registry.example/drainit:2"},
+	} {
+		out, errs, code := runInject(t, first, tc.args...)
+		if code != 0 {
+			t.Fatalf("%q: exit %d: %s", tc.args, code, errs)
+		}
+		spec, _ := mapAt(decodeAll(t, out)[0], "spec")
+		inits, _ := spec["initContainers"].([]any)
+		switch {
+		case tc.installer == "" && len(inits) != 0, tc.installer != "" && (len(inits) != 1 || stringAt(inits[0], "image") != tc.installer):
+			t.Errorf("%q: init containers %v, want the installer of %q", tc.args, inits, tc.installer)
+		}
+		vol := volumeNamed(spec, volumeName)
+		if got := stringAt(vol, "image", "reference"); tc.volume == "emptyDir" && vol["emptyDir"] == nil || tc.volume != "emptyDir" && got != tc.volume {
+			t.Errorf("%q: drainit's volume %v, want %s", tc.args, vol, tc.volume)
+		}
+	}
+}
+
+// The installer passes Pod Security's restricted profile, so that a pod
+// that passes it still does once injected, and has requests and limits,
+// so that a namespace with a compute ResourceQuota admits it.
+func TestInstallerIsRestrictedAndSized(t *testing.T) {
+	restricted := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n" +
+		"      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}\n" +
+		"      containers:\n      - name: w\n        image: " + x + "\n        command: [/w]\n" +
+		"        securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}, runAsUser: 1000}\n" +
+		"        resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {cpu: 100m, memory: 64Mi}}\n"
+	for _, tc := range []struct {
+		name, in    string
+		args        []string
+		nonRoot     bool // the installer says runAsNonRoot
+		resources   bool // the installer has requests and limits
+		restricted  bool // the injected pod passes restricted
+		quotaFitted bool // every container has cpu and memory requests and limits
+	}{
+		{"restricted", restricted, nil, true, true, true, true},
+		{"restricted, image volume", restricted, []string{"--via", "image-volume"}, false, false, true, true},
+		{"a pod with no security settings", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: w, image: " + x + ", command: [/w]}]\n", nil, true, true, false, false},
+		{"a pod that runs as root", strings.Replace(restricted, "runAsNonRoot: true,", "runAsUser: 0,", 1), nil, false, true, false, true},
+		{"pod-level resources", strings.Replace(restricted, "      containers:", "      resources: {requests: {cpu: 200m, memory: 128Mi}, limits: {cpu: 200m, memory: 128Mi}}\n      containers:", 1), nil, true, false, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errs, code := runInject(t, tc.in, tc.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			obj := decodeAll(t, out)[0]
+			where, _ := podTemplate(stringAt(obj, "apiVersion"), stringAt(obj, "kind"))
+			spec, _ := mapAt(obj, where.spec...)
+			if problems := restrictedProblems(spec); tc.restricted != (len(problems) == 0) {
+				t.Errorf("restricted: %v, want it %v:\n%s", problems, tc.restricted, out)
+			}
+			if missing := quotaProblems(spec); tc.quotaFitted != (len(missing) == 0) {
+				t.Errorf("compute quota: %v, want it %v:\n%s", missing, tc.quotaFitted, out)
+			}
+			inits, _ := spec["initContainers"].([]any)
+			if tc.args != nil {
+				return
+			}
+			installer := inits[0].(map[string]any)
+			if got := mapValue(installer["securityContext"], "runAsNonRoot") == true; got != tc.nonRoot {
+				t.Errorf("installer's runAsNonRoot %v, want %v", got, tc.nonRoot)
+			}
+			if got := installer["resources"] != nil; got != tc.resources {
+				t.Errorf("installer's resources %v, want them %v", installer["resources"], tc.resources)
+			}
+		})
+	}
+}
+
+// restrictedProblems checks a pod spec as Pod Security's restricted
+// profile does (k8s.io/pod-security-admission/policy, v1.36: the volume
+// types, allowPrivilegeEscalation, capabilities, runAsNonRoot,
+// runAsUser, seccompProfile), for every container and init container.
+func restrictedProblems(spec map[string]any) []string {
+	var problems []string
+	vols, _ := spec["volumes"].([]any)
+	for _, v := range vols {
+		ok := false
+		for _, kind := range []string{"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image", "persistentVolumeClaim", "projected", "secret"} {
+			ok = ok || mapValue(v, kind) != nil
+		}
+		if !ok {
+			problems = append(problems, "volume "+stringAt(v, "name"))
+		}
+	}
+	pod := spec["securityContext"]
+	if n, err := wholeNumber(mapValue(pod, "runAsUser")); err == nil && n == 0 {
+		problems = append(problems, "the pod's runAsUser 0")
+	}
+	for _, list := range []string{"initContainers", "containers"} {
+		cs, _ := spec[list].([]any)
+		for _, c := range cs {
+			name, sc := stringAt(c, "name"), mapValue(c, "securityContext")
+			if mapValue(sc, "allowPrivilegeEscalation") != false {
+				problems = append(problems, name+": allowPrivilegeEscalation")
+			}
+			if !slices.Contains(stringList(mapValue(mapValue(sc, "capabilities"), "drop")), "ALL") {
+				problems = append(problems, name+": capabilities")
+			}
+			if nonRoot := mapValue(sc, "runAsNonRoot"); nonRoot == false || nonRoot == nil && mapValue(pod, "runAsNonRoot") != true {
+				problems = append(problems, name+": runAsNonRoot")
+			}
+			if n, err := wholeNumber(mapValue(sc, "runAsUser")); err == nil && n == 0 {
+				problems = append(problems, name+": runAsUser 0")
+			}
+			seccomp := stringAt(sc, "seccompProfile", "type")
+			if seccomp == "" {
+				seccomp = stringAt(pod, "seccompProfile", "type")
+			}
+			if seccomp != "RuntimeDefault" && seccomp != "Localhost" {
+				problems = append(problems, name+": seccompProfile")
+			}
+		}
+	}
+	return problems
+}
+
+// quotaProblems is what a compute ResourceQuota (requests and limits of cpu
+// and memory) would refuse: a container or init container without them,
+// unless the pod sets pod-level resources (quota's podEvaluator.Constraints).
+func quotaProblems(spec map[string]any) []string {
+	if spec["resources"] != nil {
+		return nil
+	}
+	var missing []string
+	for _, list := range []string{"initContainers", "containers"} {
+		cs, _ := spec[list].([]any)
+		for _, c := range cs {
+			for _, kind := range []string{"requests", "limits"} {
+				for _, r := range []string{"cpu", "memory"} {
+					if mapValue(mapValue(mapValue(c, "resources"), kind), r) == nil {
+						missing = append(missing, stringAt(c, "name")+" "+kind+"."+r)
+					}
+				}
+			}
+		}
+	}
+	return missing
+}
+
+// --rbac binds the Role to the account the pod runs as, also when the
+// manifest names it in the deprecated serviceAccount field, and never
+// changes that account.
+func TestRBACKeepsThePodsAccount(t *testing.T) {
+	for _, tc := range []struct {
+		name, spec   string
+		runsAs       string // serviceAccountName after inject, "" for unset
+		bound        string
+		writesItsOwn bool // inject writes the ServiceAccount drainit
+	}{
+		{"no account", "", "drainit", "drainit", true},
+		{"serviceAccountName", "  serviceAccountName: web\n", "web", "web", false},
+		{"the deprecated serviceAccount", "  serviceAccount: legacy\n", "", "legacy", false},
+		{"both", "  serviceAccount: legacy\n  serviceAccountName: web\n", "web", "web", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n" + tc.spec + "  containers: [{name: w, image: " + x + ", command: [/w]}]\n"
+			out, errs, code := runInject(t, in, "--rbac")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			objs := decodeAll(t, out)
+			spec, _ := mapAt(objs[0], "spec")
+			if got := stringAt(spec, "serviceAccountName"); got != tc.runsAs {
+				t.Errorf("serviceAccountName %q, want %q", got, tc.runsAs)
+			}
+			var kinds, subjects []string
+			for _, o := range objs[1:] {
+				kinds = append(kinds, stringAt(o, "kind"))
+				for _, s := range mapValueList(o, "subjects") {
+					subjects = append(subjects, stringAt(s, "name"))
+				}
+			}
+			if !slices.Equal(subjects, []string{tc.bound}) || slices.Contains(kinds, "ServiceAccount") != tc.writesItsOwn {
+				t.Errorf("--rbac wrote %v binding %v, want the binding to %s:\n%s", kinds, subjects, tc.bound, out)
+			}
+		})
+	}
+}
+
+func mapValueList(v any, key string) []any {
+	l, _ := mapValue(v, key).([]any)
+	return l
 }

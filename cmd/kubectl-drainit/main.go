@@ -93,7 +93,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer f.Close()
 		in = f
 	}
-	opt := options{containers: a.containers, via: a.via, image: a.image, rbac: a.rbac, command: reg.command}
+	opt := options{containers: a.containers, via: a.via, image: a.image, rbac: a.rbac, config: reg.config}
 	notes, err := inject(in, stdout, opt)
 	for _, n := range notes {
 		fmt.Fprintln(stderr, "kubectl-drainit:", n)
