@@ -6,6 +6,7 @@ package supervise
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/drainit/drainit/drain"
@@ -56,17 +57,26 @@ func (m *machine) podReadOf(e podRead, now time.Time) []action {
 	if p.UID != "" {
 		m.uid = p.UID
 	}
+	at := now
+	if e.atTrigger {
+		at = m.trigger
+	}
+	budget, source, note := p.Budget(at)
+	// A grace given (DRAINIT_GRACE, which kubectl drainit inject writes
+	// for a pod drainit may not be able to read) gives way to a shorter
+	// budget the pod shows — a probe's grace, a preStop hook's — as it
+	// does to a deletion's: the kubelet kills by the pod, and drainit's
+	// kill must come first.
+	shorter := !m.graceFromPod && source != "" && m.budget != drain.Unknown && budget < m.budget
 	switch {
 	case m.phase != running && !m.inDrain():
 		// Nothing to re-plan, and the summary keeps the budget and source
 		// the deadline really had.
 		return append(acts, logAt(slog.LevelDebug, "the workload is gone; the budget stays", "source", m.source))
-	case !e.atTrigger && m.graceFromPod && m.source == m.startSource(), e.atTrigger && (p.Deleting || m.graceFromPod):
-		at := now
-		if e.atTrigger {
-			at = m.trigger
+	case !e.atTrigger && (m.graceFromPod || shorter) && m.source == m.startSource(), e.atTrigger && (p.Deleting || m.graceFromPod || shorter):
+		if shorter && !p.Deleting {
+			note = strings.TrimPrefix(note+"; ", "; ") + "shorter than " + m.startSource() + " " + m.plan.Grace.String()
 		}
-		budget, source, note := p.Budget(at)
 		if source == "" {
 			acts = append(acts, logAt(slog.LevelWarn, "the deadline stays: "+note, "source", m.source))
 			break

@@ -324,13 +324,28 @@ func TestMachineTransitions(t *testing.T) {
 				"event Draining", "event Drained", `exit 0 "drained in 1.0s, kill at 18s (deadline: pod spec; TERM): exit 0"`},
 		},
 		{
-			name:  "kube: an explicit --grace wins over the pod spec",
-			rules: rules{plan: drainP, kube: true},
+			name:  "kube: a --grace shorter than the pod spec's wins over it",
+			rules: rules{plan: plan(func(p *drain.Plan) { p.Grace = 10 * time.Second }), kube: true},
 			script: []at{{0, podRead{pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true}}}, {time.Second, sig(unix.SIGTERM)},
 				{time.Second, podRead{atTrigger: true, pod: kube.Pod{Grace: 20 * time.Second, HasGrace: true}}}, {2 * time.Second, killedBy(unix.SIGTERM, false)}},
 			phase: done,
-			want: []string{"log drain started", "record", "read pod until +29s", "send TERM", "log sent drain signal",
-				"log the pod is not being deleted; the deadline stays", "event Draining", "warning event NotDrained", `exit 143 "killed by TERM 1.0s into the drain, not drained, kill at 28s (deadline: --grace; TERM): exit 143"`},
+			want: []string{"log drain started", "record", "read pod until +9s", "send TERM", "log sent drain signal",
+				"log the pod is not being deleted; the deadline stays", "event Draining", "warning event NotDrained", `exit 143 "killed by TERM 1.0s into the drain, not drained, kill at 8s (deadline: --grace; TERM): exit 143"`},
+		},
+		{
+			// The kubelet kills by the pod: a DRAINIT_GRACE longer than the
+			// pod's (kubectl drainit inject writes the spec's, and a probe
+			// may carry less) would put drainit's kill after it.
+			name:  "kube: a --grace longer than the pod's budget gives way to it",
+			rules: rules{plan: drainP, kube: true, graceSource: "DRAINIT_GRACE"},
+			script: []at{{0, podRead{pod: kube.Pod{Grace: 30 * time.Second, HasGrace: true, Container: kube.Container{ProbeGrace: 20 * time.Second, HasProbeGrace: true}}}},
+				{time.Second, sig(unix.SIGTERM)},
+				{time.Second, podRead{atTrigger: true, pod: kube.Pod{Grace: 30 * time.Second, HasGrace: true, Container: kube.Container{ProbeGrace: 20 * time.Second, HasProbeGrace: true}}}},
+				{2 * time.Second, killedBy(unix.SIGTERM, false)}},
+			phase: done,
+			want: []string{"log budget: shorter than DRAINIT_GRACE 30s", "log budget from the pod", "log drain started", "record", "read pod until +19s", "send TERM", "log sent drain signal",
+				"log the pod is not being deleted; the deadline stays", "event Draining", "warning event NotDrained",
+				`exit 143 "killed by TERM 1.0s into the drain, not drained, kill at 18s (deadline: probe grace; TERM): exit 143"`},
 		},
 		{
 			name:  "kube: a shorter deletion grace moves the deadline and rewrites the drain file",
