@@ -555,10 +555,11 @@ func TestDockerKillsFirstTheLogSaysSo(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		env  []string
+		stop string // docker stop -t: 7s lets a progress line (every 5s) come after the trigger's lines
 		want []string
 	}{
-		{"no budget", nil, []string{"no deadline (budget unknown): if no summary line follows, the runtime killed before the workload ended"}},
-		{"DRAINIT_GRACE", []string{"DRAINIT_GRACE=30s"}, []string{"source=DRAINIT_GRACE",
+		{"no budget", nil, "7", []string{"no deadline (budget unknown): if no summary line follows, the runtime killed before the workload ended"}},
+		{"DRAINIT_GRACE", []string{"DRAINIT_GRACE=30s"}, "2", []string{"source=DRAINIT_GRACE",
 			"(DRAINIT_GRACE): if no summary line follows, the runtime killed before drainit did"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -571,7 +572,7 @@ func TestDockerKillsFirstTheLogSaysSo(t *testing.T) {
 			d.must(t, append(args, "drainit-test/worker-drainit", "/fixture", "ignore", "/q/ready")...)
 			t.Cleanup(func() { d.run("rm", "-f", name) })
 			waitReadyFile(t, filepath.Join(q, "ready"))
-			d.stopped(t, "-t", "2", name)
+			d.stopped(t, "-t", tc.stop, name)
 			code, logs := d.inspect(t, name, "{{.State.ExitCode}}"), d.must(t, "logs", name)
 			var last string
 			for _, l := range strings.Split(logs, "\n") {

@@ -579,7 +579,7 @@ func configFrom(c *cli.Context, tlog string) (supervise.Config, error) {
 	cfg.GraceFromPod = cfg.Kube != nil && !c.IsSet("grace")
 	if c.IsSet("grace") {
 		cfg.GraceSource = origin(c, "grace")
-		if err := cfg.Plan.Fits(); err != nil {
+		if err := cfg.Plan.Fits(cfg.GraceSource, c.IsSet("margin")); err != nil {
 			return cfg, err
 		}
 	} else {
@@ -799,14 +799,22 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 	signal := c.String("drain-signal")
 	if !c.IsSet("drain-signal") {
 		signal = "TERM"
-		if len(p.On) == 1 {
-			signal = signame.Name(p.On[0])
-		}
-		if p.File != "" || len(p.Requests) > 0 || c.String("busy-file") != "" {
+		switch {
+		case p.File == "" && len(p.Requests) == 0 && c.String("busy-file") != "":
+			// The busy lock asks the workload nothing: a task still in
+			// flight when the kill comes gets TERM a second before it.
+			signal, p.BeforeKill = "none", unix.SIGTERM
+		case p.File != "" || len(p.Requests) > 0:
 			signal = "none"
+		case len(p.On) == 1:
+			signal = signame.Name(p.On[0])
+		case len(p.On) > 1:
+			signal = "" // whichever of them comes: drain.Trigger
 		}
 	}
-	if p.Signal, err = signame.ParseOrNone(signal); err != nil {
+	if signal == "" {
+		p.Signal = drain.Trigger
+	} else if p.Signal, err = signame.ParseOrNone(signal); err != nil {
 		return p, fmt.Errorf("--drain-signal: %w", err)
 	}
 	if c.IsSet("quiet") {

@@ -23,6 +23,13 @@ import (
 // out against it has no kill of drainit's own (Timeline).
 const Unknown time.Duration = -1
 
+// Trigger as a Plan's Signal sends the signal that started the drain, as
+// tini would have forwarded it: with --drain-on TERM,QUIT, QUIT from
+// Docker (an image's STOPSIGNAL) and TERM from the kubelet each drain as
+// they would stop the workload. The supervisor puts the trigger in its
+// place at the drain's start.
+const Trigger unix.Signal = -1
+
 // Plan is a drain, as configured. Offsets are measured from the trigger, the
 // first signal in On that arrives.
 type Plan struct {
@@ -30,9 +37,14 @@ type Plan struct {
 	Margin   time.Duration // how long before the runtime's SIGKILL drainit kills
 	Delay    time.Duration // how long the workload is left alone after the trigger
 	On       []unix.Signal // signals that trigger a drain; empty: never drain
-	Signal   unix.Signal   // what the workload is sent when draining starts; 0: nothing
+	Signal   unix.Signal   // what the workload is sent when draining starts; 0: nothing; Trigger: the signal that started it
 	File     string        // created when draining starts; "": none
 	Escalate []Step        // further signals at fixed offsets
+	// BeforeKill, when not 0, goes out a second before drainit's kill (half
+	// the time to it, if shorter), if the workload is still there: a drain
+	// that asks the workload nothing of its own (the busy lock alone)
+	// still asks before it kills.
+	BeforeKill unix.Signal
 	Requests []Request     // commands, HTTP requests and writes when draining starts, in order
 	Progress time.Duration // interval of progress lines while draining; 0: none
 	// Quiet ends the delay early once the workload's listening ports have
@@ -103,10 +115,14 @@ func (p Plan) Validate() error {
 	return nil
 }
 
-// Fits is the strict check of a budget given as a flag (--grace): the plan
-// must fit it as written, where a budget learned at run time only adapts
-// the plan (Timeline). The errors name the flags.
-func (p Plan) Fits() error {
+// Fits is the strict check of a budget given (--grace, or DRAINIT_GRACE:
+// grace names it as given): the plan must fit it as written, where a
+// budget learned at run time only adapts the plan (Timeline). A margin
+// not given (marginGiven false, the default 2s) is cut to half a short
+// budget, as it is for one read at run time: DRAINIT_GRACE=3 for a
+// docker stop -t 3 is the runtime's budget, not a mistake. The errors name
+// the options.
+func (p Plan) Fits(grace string, marginGiven bool) error {
 	if !p.Enabled() {
 		return nil
 	}
@@ -115,19 +131,21 @@ func (p Plan) Fits() error {
 	case g == Unknown:
 		return nil // nothing to fit: no kill of drainit's own
 	case g == 0:
-		return fmt.Errorf("--grace 0s leaves no time to drain (set --drain-on none to forward every signal plainly)")
-	case p.Margin >= g:
-		return fmt.Errorf("--margin %s must be less than --grace %s", p.Margin, g)
+		return fmt.Errorf("%s 0s leaves no time to drain (set --drain-on none to forward every signal plainly)", grace)
+	case marginGiven && p.Margin >= g:
+		return fmt.Errorf("--margin %s must be less than %s %s", p.Margin, grace, g)
 	}
 	tl := p.Timeline(g)
 	for _, c := range tl.Changes {
 		switch c.Kind {
 		case MarginHalved:
-			return fmt.Errorf("--margin %s must be at most half of --grace %s", p.Margin, g)
+			if marginGiven {
+				return fmt.Errorf("--margin %s must be at most half of %s %s", p.Margin, grace, g)
+			}
 		case DelayCut:
-			return fmt.Errorf("--drain-delay %s must end before the kill at %s (--grace %s minus --margin %s)", p.Delay, tl.Kill, g, p.Margin)
+			return fmt.Errorf("--drain-delay %s must end before the kill at %s (%s %s minus the margin %s)", p.Delay, tl.Kill, grace, g, tl.Margin)
 		case StepDropped:
-			return fmt.Errorf("--escalate %s: at or after the kill at %s (--grace %s minus --margin %s)", c.Step, tl.Kill, g, p.Margin)
+			return fmt.Errorf("--escalate %s: at or after the kill at %s (%s %s minus the margin %s)", c.Step, tl.Kill, grace, g, tl.Margin)
 		}
 	}
 	return nil
@@ -139,6 +157,7 @@ type Action int
 const (
 	Begin    Action = iota // write the drain file, send the drain signal, carry out the requests
 	Escalate               // send a further signal
+	Ask                    // send BeforeKill: the kill is a second away
 	Kill                   // SIGKILL every remaining process
 )
 
@@ -238,6 +257,7 @@ func (p Plan) Timeline(budget time.Duration) Timeline {
 		}
 		tl.Events = append(tl.Events, Event{At: s.At, Action: Escalate, Signal: s.Signal})
 	}
+	tl.Events = append(tl.Events, p.beforeKill(begin, tl.Kill)...)
 	tl.Events = append(tl.Events, Event{At: tl.Kill, Action: Kill, Signal: unix.SIGKILL})
 	slices.SortStableFunc(tl.Events, func(a, b Event) int { return cmp.Compare(a.At, b.At) })
 	return tl
@@ -262,8 +282,18 @@ func (p Plan) Replan(budget, elapsed time.Duration, begun bool) Timeline {
 			tl.Changes = append(tl.Changes, Change{Kind: StepDue, Step: Step{Signal: e.Signal, At: e.At}})
 		}
 	}
+	events = append(events, p.beforeKill(elapsed, kill)...)
 	tl.Events = append(events, Event{At: kill, Action: Kill, Signal: unix.SIGKILL})
 	return tl
+}
+
+// beforeKill is BeforeKill's event for a drain begun at begin and killed
+// at kill: a second before the kill, or half the time between them.
+func (p Plan) beforeKill(begin, kill time.Duration) []Event {
+	if p.BeforeKill == 0 || kill <= begin {
+		return nil
+	}
+	return []Event{{At: kill - min(time.Second, (kill-begin)/2), Action: Ask, Signal: p.BeforeKill}}
 }
 
 // ParseDuration reads a Go duration (45s, 1m30s) or a bare whole number of

@@ -106,7 +106,7 @@ func TestValidateAndFits(t *testing.T) {
 			tc.change(&p)
 			err := p.Validate()
 			if err == nil {
-				err = p.Fits()
+				err = p.Fits("--grace", true)
 			}
 			switch {
 			case tc.errHas == "" && err != nil:
@@ -119,6 +119,31 @@ func TestValidateAndFits(t *testing.T) {
 				t.Fatalf("error %q is not one line", err)
 			}
 		})
+	}
+}
+
+// A grace given with the margin left at its default (DRAINIT_GRACE=3 for
+// a docker stop -t 3) is the runtime's budget, not a mistake: the margin
+// halves as it does for a budget read at run time. What the user gave
+// beside it must still fit, and the errors name the grace as given.
+func TestFitsWithTheDefaultMargin(t *testing.T) {
+	for _, tc := range []struct {
+		grace  time.Duration
+		delay  time.Duration
+		errHas string
+	}{
+		{3 * time.Second, 0, ""},
+		{2 * time.Second, 0, ""},
+		{time.Second, 0, ""},
+		{3 * time.Second, 2 * time.Second, "--drain-delay 2s must end before the kill at 1.5s (DRAINIT_GRACE 3s minus the margin 1.5s)"},
+		{0, 0, "DRAINIT_GRACE 0s leaves no time to drain"},
+	} {
+		p := base()
+		p.Grace, p.Delay = tc.grace, tc.delay
+		err := p.Fits("DRAINIT_GRACE", false)
+		if (tc.errHas == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.errHas) {
+			t.Errorf("grace %s, delay %s: %v, want %q", tc.grace, tc.delay, err, tc.errHas)
+		}
 	}
 }
 
@@ -163,6 +188,9 @@ func TestTimeline(t *testing.T) {
 		{"a budget of zero: no drain", base(), 0, "KILL@0s | margin 2s cut to 0s, half the budget"},
 		{"an unknown budget: the plan as written, no kill", long, Unknown, "QUIT@5s TERM@6s INT@1m0s | "},
 		{"an unknown budget with nothing to send", func() Plan { q := base(); q.Signal = 0; return q }(), Unknown, "-@0s | "},
+		{"a busy lock's drain asks a second before the kill", func() Plan { q := base(); q.Signal, q.BeforeKill = 0, unix.SIGTERM; return q }(), 30 * s, "-@0s TERM@27s KILL@28s | "},
+		{"... or halfway to a kill that is near", func() Plan { q := base(); q.Signal, q.BeforeKill = 0, unix.SIGTERM; return q }(), 2 * s, "-@0s TERM@500ms KILL@1s | margin 2s cut to 1s, half the budget"},
+		{"... and never with no kill", func() Plan { q := base(); q.Signal, q.BeforeKill = 0, unix.SIGTERM; return q }(), Unknown, "-@0s | "},
 		{"nothing to send still begins", func() Plan { q := base(); q.Signal = 0; return q }(), 10 * s, "-@0s KILL@8s | "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -380,9 +380,26 @@ func (c *Client) do(ctx context.Context, method, target, contentType string, bod
 	case len(answer) > MaxBody:
 		return nil, fmt.Errorf("%s: answer larger than %d MiB", resp.Status, MaxBody>>20)
 	case resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated:
-		return nil, fmt.Errorf("%s%s", resp.Status, statusMessage(answer))
+		return nil, &StatusError{Code: resp.StatusCode, text: resp.Status + statusMessage(answer)}
 	}
 	return answer, nil
+}
+
+// StatusError is an answer of the API server other than success.
+type StatusError struct {
+	Code int
+	text string
+}
+
+func (e *StatusError) Error() string { return e.text }
+
+// Lasting reports whether err is an answer that asking again will not
+// change: the token refused (401), RBAC's no (403), no such pod (404,
+// a pod name that is not the hostname). A fleet of pods retrying those
+// for a minute each would cost the API server for nothing.
+func Lasting(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && (se.Code == http.StatusUnauthorized || se.Code == http.StatusForbidden || se.Code == http.StatusNotFound)
 }
 
 // statusMessage is the message of a Kubernetes Status object, if the body

@@ -76,40 +76,40 @@ const sourceNone = "none"
 // phase, or the final summary, needs.
 type machine struct {
 	rules
-	budget         time.Duration // the runtime's grace, as best known
-	source         string        // where budget came from
-	phase          phase
-	trigger        time.Time     // when the drain started
-	triggerBy      unix.Signal   // the signal that started it
-	announced      bool          // the Draining Event went out
-	uid            string        // the pod's, from the last read, for Events
-	deadline       time.Time     // the next SIGKILL: the drain's kill, or the end of the clean-up; zero for none (an unknown budget)
-	steps          []drain.Event // the drain's steps not yet carried out: Begin, then escalations
-	escalated      int           // how many escalations were carried out
-	progress       time.Time     // the next progress line; zero when none is due
-	ints           int           // SIGINTs since the drain started, the trigger included
-	busy           bool          // the workload holds the busy lock
-	since          time.Time     // when busy last changed
-	idleAt         time.Time     // when the drain had nothing left to wait for: the busy lock taken, or connections idle
-	termAt         time.Time     // stopping: when SIGTERM goes out, if the workload has not ended by itself
-	termSent       bool          // stopping: drainit sent the SIGTERM that stops the workload
-	drainKill      time.Duration // stopping: the drain's kill before the stop brought it closer
-	stopWhy        string        // what made the drain stop the workload: "idle", "connections idle"
-	quietAt        time.Time     // when the traffic went quiet and ended the delay
-	traffic        trafficSeen   // the last sample, while the drain watches the sockets
-	sampled        bool          // a sample came in this drain
-	noTraffic      bool          // the workload listens on no TCP port: --quiet and --wait-connections do nothing
-	namespace      bool          // a sample counted the namespace's sockets: some of the workload's could not be read
-	toldUnreadable bool          // the warning about unreadable processes went out
-	known          bool          // the busy lock's state is known: the watch reported once
-	lastStop       unix.Signal   // the last signal forwarded that ends a process by default, outside a drain; 0 for none
-	lastStopAt     time.Time
-	task           string    // what the busy lock said at the trigger: "a task in flight", "no task in flight", or "" (not known)
-	seq            sequence  // the drain requests, one after another
-	spared         bool      // cleaning up: a drain command still running was left alone when the workload exited
-	drainEnd       time.Time // cleaning up after a drain: its deadline, which the clean-up never passes
-	floor          bool      // the budget is only the kubelet's least: a preStop hook ran for a time the API does not tell
-	holdUntil      time.Time // the drain's begin waits for the trigger's read of the pod until then
+	budget          time.Duration // the runtime's grace, as best known
+	source          string        // where budget came from
+	phase           phase
+	trigger         time.Time     // when the drain started
+	triggerBy       unix.Signal   // the signal that started it
+	announced       bool          // the Draining Event went out
+	uid             string        // the pod's, from the last read, for Events
+	deadline        time.Time     // the next SIGKILL: the drain's kill, or the end of the clean-up; zero for none (an unknown budget)
+	steps           []drain.Event // the drain's steps not yet carried out: Begin, then escalations
+	escalated       int           // how many escalations were carried out
+	askedBeforeKill bool          // plan.BeforeKill went out
+	progress        time.Time     // the next progress line; zero when none is due
+	ints            int           // SIGINTs since the drain started, the trigger included
+	busy            bool          // the workload holds the busy lock
+	since           time.Time     // when busy last changed
+	idleAt          time.Time     // when the drain had nothing left to wait for: the busy lock taken, or connections idle
+	termAt          time.Time     // stopping: when SIGTERM goes out, if the workload has not ended by itself
+	termSent        bool          // stopping: drainit sent the SIGTERM that stops the workload
+	stopWhy         string        // what made the drain stop the workload: "idle", "connections idle"
+	quietAt         time.Time     // when the traffic went quiet and ended the delay
+	traffic         trafficSeen   // the last sample, while the drain watches the sockets
+	sampled         bool          // a sample came in this drain
+	noTraffic       bool          // the workload listens on no TCP port: --quiet and --wait-connections do nothing
+	namespace       bool          // a sample counted the namespace's sockets: some of the workload's could not be read
+	toldUnreadable  bool          // the warning about unreadable processes went out
+	known           bool          // the busy lock's state is known: the watch reported once
+	lastStop        unix.Signal   // the last signal forwarded that ends a process by default, outside a drain; 0 for none
+	lastStopAt      time.Time
+	task            string    // what the busy lock said at the trigger: "a task in flight", "no task in flight", or "" (not known)
+	seq             sequence  // the drain requests, one after another
+	spared          bool      // cleaning up: a drain command still running was left alone when the workload exited
+	drainEnd        time.Time // cleaning up after a drain: its deadline, which the clean-up never passes
+	floor           bool      // the budget is only the kubelet's least: a preStop hook ran for a time the API does not tell
+	holdUntil       time.Time // the drain's begin waits for the trigger's read of the pod until then
 
 	// The pod's annotations: busy is written at once, idle once it has
 	// lasted costInterval, and never twice within costInterval.
@@ -158,6 +158,7 @@ type (
 		atTrigger bool
 		final     bool // no more answers to this read follow; an error before this is a first failure
 		retried   bool // the read succeeded after failures
+		lasting   bool // err is an answer asking again would not change (403, 404): not retried
 	}
 	annotated struct { // the answer to writeAnnotations
 		busy bool
@@ -472,9 +473,6 @@ func (m machine) step(ev event, now time.Time) (machine, []action) {
 		acts = m.signalled(e, now)
 	case workloadExited:
 		m.reaped, m.status, m.exitedIn, m.exitedAt, m.budgetAt = true, e.status, m.phase, now, m.killAt()
-		if m.phase == stopping {
-			m.budgetAt = m.drainKill
-		}
 		switch {
 		case !e.remaining:
 			return m.finish()
@@ -535,7 +533,7 @@ func (m *machine) signal(sig unix.Signal, now time.Time) []action {
 		return []action{resume{}}
 	}
 	acts := []action{forward{received: sig, sent: to}}
-	if endsByDefault(to) && !drainingNow {
+	if (stopSignal(to) || to == unix.SIGTERM) && !drainingNow {
 		if m.lastStop == 0 && m.plan.Enabled() && stopSignal(sig) {
 			// An image's STOPSIGNAL (nginx's QUIT) is sent instead of TERM:
 			// forwarded, it stops the workload with no drain and no deadline.
@@ -548,19 +546,12 @@ func (m *machine) signal(sig unix.Signal, now time.Time) []action {
 }
 
 // stopSignal reports whether sig is one runtimes stop containers with in
-// place of TERM: Docker's and Kubernetes' STOPSIGNAL, systemd's KillSignal.
+// place of TERM (an image's STOPSIGNAL: nginx's QUIT; Fly.io's INT; LXC's
+// PWR). HUP and the USRs, which servers take as reload and log
+// rotation, are not: a workload that exits later is not said to have
+// exited for them.
 func stopSignal(sig unix.Signal) bool {
-	return sig == unix.SIGQUIT || sig == unix.SIGINT || sig == unix.SIGHUP || sig == unix.SIGPWR
-}
-
-// endsByDefault reports whether sig ends a process that does not handle
-// it: one the workload may have exited for.
-func endsByDefault(sig unix.Signal) bool {
-	switch sig {
-	case unix.SIGCHLD, unix.SIGCONT, unix.SIGURG, unix.SIGWINCH, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGSTOP:
-		return false
-	}
-	return true
+	return sig == unix.SIGQUIT || sig == unix.SIGINT || sig == unix.SIGPWR
 }
 
 func showSignals(sigs []unix.Signal) string {
@@ -572,8 +563,11 @@ func showSignals(sigs []unix.Signal) string {
 }
 
 func (m *machine) startDrain(sig unix.Signal, now time.Time) []action {
-	p := m.plan
 	m.phase, m.trigger, m.triggerBy = delaying, now, sig
+	if m.plan.Signal == drain.Trigger {
+		m.plan.Signal = sig // the drain sends what started it
+	}
+	p := m.plan
 	if m.busyFile && m.known {
 		m.task = "no task in flight"
 		if m.busy {
@@ -648,6 +642,7 @@ func (m *machine) pending(tl drain.Timeline) []drain.Event {
 		case e.Action == drain.Begin && m.phase != delaying:
 		case e.Action == drain.Escalate && skip > 0:
 			skip--
+		case e.Action == drain.Ask && m.askedBeforeKill:
 		default:
 			steps = append(steps, e)
 		}
@@ -692,7 +687,11 @@ func showSteps(ev []drain.Event) string {
 	var parts []string
 	for _, e := range ev {
 		name := "nothing"
-		if e.Signal != 0 {
+		switch e.Signal {
+		case 0:
+		case drain.Trigger:
+			name = "the trigger"
+		default:
 			name = signame.Name(e.Signal)
 		}
 		parts = append(parts, name+"@"+e.At.String())
@@ -720,7 +719,11 @@ func (m *machine) tick(now time.Time) []action {
 		m.termAt, m.termSent = time.Time{}, true
 		return []action{send{sig: unix.SIGTERM}, logAt(slog.LevelInfo, "the workload did not end by itself: sent SIGTERM", "after", now.Sub(m.trigger).Round(time.Millisecond).String())}
 	case m.phase == stopping && m.reached(now):
-		return m.kill(m.stopText()+": SIGTERM did not end it", now)
+		why := m.stopText() + ": "
+		if m.termSent {
+			why += "SIGTERM sent, "
+		}
+		return m.kill(why+fmt.Sprintf("kill at %s reached (deadline: %s)", m.killAt(), m.source), now)
 	case m.phase == running:
 		return m.annotations(now)
 	case m.phase != delaying && m.phase != draining:
@@ -773,6 +776,14 @@ func (m *machine) carryOut(ev drain.Event, now time.Time) []action {
 			// The task in flight may finish; no new one may start.
 			acts = append(acts, takeLock{})
 		}
+	case drain.Ask:
+		if m.askedBeforeKill {
+			break // the busy lock's failure sent it already
+		}
+		m.askedBeforeKill = true
+		m.did = append(m.did, signame.Name(ev.Signal)+" before the kill")
+		acts = append(acts, send{sig: ev.Signal},
+			logAt(slog.LevelInfo, "the kill is near and the drain asked the workload nothing yet: sent "+signame.Name(ev.Signal), "kill in", m.left(now)))
 	case drain.Escalate:
 		m.escalated++
 		m.did = append(m.did, signame.Name(ev.Signal)+"@"+ev.At.String())
@@ -782,9 +793,11 @@ func (m *machine) carryOut(ev drain.Event, now time.Time) []action {
 	return acts
 }
 
-// stop ends a drain that has nothing left to wait for: SIGTERM now,
-// SIGKILL to the tree a second later if anything is left, never past the
-// deadline.
+// stop ends a drain that has nothing left to wait for: SIGTERM now. The
+// workload then has what is left of the budget to end, as it would have
+// had under tini after the runtime's TERM: a worker that flushes or
+// checkpoints on TERM keeps that work; only the deadline, if there is one,
+// kills.
 func (m *machine) stop(why string, now time.Time) []action {
 	return m.stopAfter(why, now, 0)
 }
@@ -795,11 +808,8 @@ func (m *machine) stop(why string, now time.Time) []action {
 // that moment is wrong for servers to which TERM is no stop (uWSGI reloads
 // on it).
 func (m *machine) stopAfter(why string, now time.Time, wait time.Duration) []action {
-	m.phase, m.idleAt, m.stopWhy, m.steps, m.progress, m.drainKill = stopping, now, why, nil, time.Time{}, m.killAt()
-	if end := now.Add(wait + cleanupGrace); !m.hasDeadline() || end.Before(m.deadline) {
-		m.deadline = end
-	}
-	if wait > 0 && now.Add(wait).Before(m.deadline) {
+	m.phase, m.idleAt, m.stopWhy, m.steps, m.progress = stopping, now, why, nil, time.Time{}
+	if wait > 0 && !m.reached(now.Add(wait)) {
 		m.termAt = now.Add(wait)
 		return nil
 	}

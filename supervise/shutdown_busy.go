@@ -6,6 +6,8 @@ package supervise
 import (
 	"log/slog"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // annotateAt is when the pod's annotations are next due to be written;
@@ -61,7 +63,14 @@ func (m *machine) busyText(now time.Time) string {
 // second later if anything is left, never past the deadline.
 func (m *machine) lockTaken(e lockTaken, now time.Time) []action {
 	if e.err != nil {
-		return []action{logAt(slog.LevelError, "cannot take the busy lock; the drain waits for the workload or the deadline", "err", e.err)}
+		acts := []action{logAt(slog.LevelError, "cannot take the busy lock; the drain waits for the workload or the deadline", "err", e.err)}
+		if m.inDrain() && !m.asked() && !m.askedBeforeKill {
+			// The lock was the drain, and it failed: nothing else asks the
+			// workload to stop, so it gets what tini would have passed on.
+			m.askedBeforeKill = true
+			acts = append(acts, send{sig: unix.SIGTERM}, logAt(slog.LevelWarn, "the busy lock was the drain: sent SIGTERM instead, as tini would have"))
+		}
+		return acts
 	}
 	if m.phase != draining {
 		return nil

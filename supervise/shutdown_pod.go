@@ -44,10 +44,14 @@ func (m *machine) podReadOf(e podRead, now time.Time) []action {
 		acts = append(acts, logAt(slog.LevelWarn, "cannot read the pod; retrying", "source", m.source, "err", e.err))
 		return append(acts, m.announce(e, now)...)
 	case e.err != nil:
+		what := "gave up reading the pod; "
+		if e.lasting {
+			what = "cannot read the pod, and asking again would not change the answer; "
+		}
 		if m.budget == drain.Unknown {
-			acts = append(acts, logAt(slog.LevelWarn, "gave up reading the pod; the budget stays unknown: drainit sends no SIGKILL of its own, the runtime's ends the drain", "err", e.err))
+			acts = append(acts, logAt(slog.LevelWarn, what+"the budget stays unknown: drainit sends no SIGKILL of its own, the runtime's ends the drain", "err", e.err, "hint", m.graceHint))
 		} else {
-			acts = append(acts, logAt(slog.LevelWarn, "gave up reading the pod; the deadline stays", "source", m.source, "err", e.err))
+			acts = append(acts, logAt(slog.LevelWarn, what+"the deadline stays", "source", m.source, "err", e.err))
 		}
 		return append(acts, m.announce(e, now)...)
 	case e.retried:
@@ -78,7 +82,11 @@ func (m *machine) podReadOf(e podRead, now time.Time) []action {
 			note = strings.TrimPrefix(note+"; ", "; ") + "shorter than " + m.startSource() + " " + m.plan.Grace.String()
 		}
 		if source == "" {
-			acts = append(acts, logAt(slog.LevelWarn, "the deadline stays: "+note, "source", m.source))
+			stays := "the deadline stays: "
+			if m.budget == drain.Unknown {
+				stays = "the budget stays unknown: "
+			}
+			acts = append(acts, logAt(slog.LevelWarn, stays+note, "source", m.source))
 			break
 		}
 		if note != "" {
@@ -118,8 +126,8 @@ func (m *machine) announce(e podRead, now time.Time) []action {
 	}
 	note := fmt.Sprintf("%s: draining, budget %s, kill at %s (deadline: %s) until %s: %s", signame.Name(m.triggerBy), m.budget, m.killAt(), m.source,
 		m.deadline.UTC().Format("15:04:05.0Z"), what)
-	if !m.hasDeadline() {
-		note = fmt.Sprintf("%s: draining, budget unknown (the pod could not be read, no DRAINIT_GRACE): no kill of drainit's own: %s", signame.Name(m.triggerBy), what)
+	if m.budget == drain.Unknown {
+		note = fmt.Sprintf("%s: draining, budget unknown so far (none given, none read from the pod): no kill of drainit's own unless one is learned: %s", signame.Name(m.triggerBy), what)
 	}
 	return []action{postEvent{kube.Event{Reason: "Draining", Action: "Drain", Note: note, Time: now}, m.uid}}
 }
@@ -148,9 +156,6 @@ func (m *machine) rebudget(budget time.Duration, source string, now time.Time) [
 			// long preStop hook): the record names it.
 			m.budget, m.source = budget, source
 		}
-		return nil
-	}
-	if m.phase == stopping && deadline.After(m.deadline) {
 		return nil
 	}
 	m.budget, m.source, m.deadline = budget, source, deadline

@@ -43,7 +43,7 @@ func plan(change func(*drain.Plan)) drain.Plan {
 	if change != nil {
 		change(&p)
 	}
-	if err := errors.Join(p.Validate(), p.Fits()); err != nil {
+	if err := errors.Join(p.Validate(), p.Fits("--grace", true)); err != nil {
 		panic(err)
 	}
 	return p
@@ -135,7 +135,9 @@ func TestMachineTransitions(t *testing.T) {
 			rules:  rules{plan: drainP, rewrite: map[unix.Signal]unix.Signal{unix.SIGHUP: unix.SIGUSR1, unix.SIGWINCH: 0}},
 			script: []at{{0, sig(unix.SIGUSR2)}, {0, sig(unix.SIGHUP)}, {0, sig(unix.SIGWINCH)}, {0, sig(unix.SIGINT)}, {0, sig(unix.SIGINT)}},
 			phase:  running,
-			want:   []string{"forward USR2->USR2", "forward HUP->USR1", "log signal dropped by --rewrite", "forward INT->INT", "forward INT->INT"},
+			want: []string{"forward USR2->USR2", "forward HUP->USR1", "log signal dropped by --rewrite", "forward INT->INT",
+				"log forwarded INT, which does not start a drain (--drain-on TERM): if it is the runtime's stop signal (an image's STOPSIGNAL), set DRAINIT_DRAIN_ON=INT",
+				"forward INT->INT"},
 		},
 		{
 			name:   "running: SIGCONT is job control only with a terminal",
@@ -660,6 +662,13 @@ func TestMachineTransitions(t *testing.T) {
 			want:   []string{"forward TERM->TERM", `exit 143 "workload killed by TERM, 0.0s after drainit forwarded TERM: exit 143"`},
 		},
 		{
+			name:   "two triggers: the drain sends the one that came",
+			rules:  rules{plan: plan(func(p *drain.Plan) { p.On, p.Signal = []unix.Signal{unix.SIGTERM, unix.SIGQUIT}, drain.Trigger })},
+			script: []at{{0, sig(unix.SIGQUIT)}, {time.Second, exited(0, false)}},
+			phase:  done,
+			want:   []string{"log drain started", "record", "send QUIT", "log sent drain signal", `exit 0 "drained in 1.0s, kill at 28s (deadline: --grace; QUIT): exit 0"`},
+		},
+		{
 			name:   "an image's STOPSIGNAL that is no trigger: forwarded, said, and named in the summary",
 			rules:  rules{plan: drainP},
 			script: []at{{0, sig(unix.SIGWINCH)}, {time.Second, sig(unix.SIGQUIT)}, {1300 * time.Millisecond, sig(unix.SIGQUIT)}, {1500 * time.Millisecond, exited(0, false)}},
@@ -906,13 +915,13 @@ func TestMachineUnknownBudget(t *testing.T) {
 			want:   []string{"log drain started", "record", "file deadline+-2562047h47m16.854775808s", "log wrote drain file", `exit 0 "drained in 3.0s, no deadline (budget unknown; file /d): exit 0"`},
 		},
 		{
-			name:  "stopped on evidence: the busy lock taken, its own kill a second later",
+			name:  "stopped on evidence: the busy lock taken, SIGTERM, and still no kill of drainit's own",
 			rules: rules{plan: unknown(func(p *drain.Plan) { p.Signal, p.Progress = 0, 0 }), busyFile: true},
 			script: []at{{0, busyChanged{busy: true}}, {time.Second, sig(unix.SIGTERM)}, {6 * time.Second, lockTaken{}},
-				{7 * time.Second, timerFired{}}, {7 * time.Second, treeSignalled{sig: unix.SIGKILL, count: 1}}, {7 * time.Second, killedBy(unix.SIGKILL, false)}},
+				{hour, exited(0, false)}},
 			phase: done,
 			want: []string{"log workload busy", "log drain started", "record", "take lock", "send TERM", "log workload idle: took the busy lock, sent SIGTERM",
-				"tree KILL group=true", "log sent SIGKILL", `exit 137 "the task in flight at the trigger ended; idle after 5.0s: SIGTERM did not end it: SIGKILL sent to 1 processes: exit 137"`},
+				`exit 0 "the task in flight at the trigger ended; idle after 5.0s: stopped: exit 0"`},
 		},
 		{
 			name:  "a deletion's grace read at the trigger becomes the deadline",
@@ -989,6 +998,14 @@ func TestMachineBusyLockSaysWhatBecameOfTheTask(t *testing.T) {
 			"no task in flight at the trigger; idle after 0.0s: stopped: exit 0"},
 		{"not known yet", []at{{0, sig(unix.SIGTERM)}, {0, lockTaken{}}, {100 * time.Millisecond, exited(0, false)}},
 			"the busy lock was free; idle after 0.0s: stopped: exit 0"},
+		// After drainit's SIGTERM the workload has the rest of the budget,
+		// as after the runtime's under tini: a 3s flush is kept.
+		{"a worker that takes its time after the SIGTERM", []at{{0, busyChanged{busy: true}}, {time.Second, sig(unix.SIGTERM)}, {2 * time.Second, lockTaken{}},
+			{5 * time.Second, timerFired{}}, {5 * time.Second, exited(0, false)}},
+			"the task in flight at the trigger ended; idle after 1.0s: stopped: exit 0"},
+		{"a worker that ignores the SIGTERM is killed at the deadline", []at{{0, busyChanged{busy: false}}, {time.Second, sig(unix.SIGTERM)}, {time.Second, lockTaken{}},
+			{29 * time.Second, timerFired{}}, {29 * time.Second, treeSignalled{sig: unix.SIGKILL, count: 1}}, {29 * time.Second, killedBy(unix.SIGKILL, false)}},
+			"no task in flight at the trigger; idle after 0.0s: SIGTERM sent, kill at 28s reached (deadline: --grace): SIGKILL sent to 1 processes: exit 137"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, got := run(r, tc.script...)
@@ -1024,5 +1041,39 @@ func TestMachineUnreadableSockets(t *testing.T) {
 	// Without --quiet or --wait-connections nothing is said.
 	if _, got := run(rules{plan: plan(nil)}, at{time.Second, who}); len(got) != 0 {
 		t.Errorf("without a watch: %v", got)
+	}
+}
+
+// A busy lock's drain asks the workload nothing; a task still in flight
+// when the kill comes gets TERM a second before it (a worker that
+// checkpoints on TERM keeps its checkpoint, as under tini), and only then
+// the SIGKILL. Once the lock is taken it is not sent.
+func TestMachineBusyLockAsksBeforeTheKill(t *testing.T) {
+	r := rules{plan: plan(func(p *drain.Plan) { p.Signal, p.Progress, p.BeforeKill = 0, 0, unix.SIGTERM }), busyFile: true}
+	_, got := run(r, at{0, busyChanged{busy: true}}, at{time.Second, sig(unix.SIGTERM)},
+		at{28 * time.Second, timerFired{}}, at{29 * time.Second, timerFired{}}, at{29 * time.Second, treeSignalled{sig: unix.SIGKILL, count: 1}},
+		at{29 * time.Second, killedBy(unix.SIGKILL, false)})
+	want := []string{"log workload busy", "log drain started", "record", "take lock",
+		"send TERM", "log the kill is near and the drain asked the workload nothing yet: sent TERM",
+		"tree KILL group=true", "log sent SIGKILL", `exit 137 "kill at 28s reached (deadline: --grace): SIGKILL sent to 1 processes: exit 137"`}
+	if !slices.Equal(got, want) {
+		t.Errorf("actions:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	_, got = run(r, at{0, busyChanged{busy: true}}, at{time.Second, sig(unix.SIGTERM)}, at{5 * time.Second, lockTaken{}},
+		at{28 * time.Second, timerFired{}})
+	if n := slices.Index(got, "send TERM"); n < 0 || slices.Contains(got[n+1:], "send TERM") {
+		t.Errorf("once the lock is taken only the stop's TERM goes out: %v", got)
+	}
+}
+
+// A busy lock that cannot be taken was the drain: the workload gets the
+// SIGTERM tini would have passed on, once.
+func TestMachineBusyLockFailureFallsBackToTERM(t *testing.T) {
+	r := rules{plan: plan(func(p *drain.Plan) { p.Signal, p.Progress, p.BeforeKill = 0, 0, unix.SIGTERM }), busyFile: true}
+	_, got := run(r, at{0, sig(unix.SIGTERM)}, at{0, lockTaken{err: fmt.Errorf("EBADF")}}, at{27 * time.Second, timerFired{}})
+	want := []string{"log drain started", "record", "take lock", "log cannot take the busy lock; the drain waits for the workload or the deadline",
+		"send TERM", "log the busy lock was the drain: sent SIGTERM instead, as tini would have"}
+	if !slices.Equal(got, want) {
+		t.Errorf("actions:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 }

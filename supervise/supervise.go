@@ -199,6 +199,7 @@ type supervisor struct {
 	trafficStop chan struct{}         // closed when the loop ends
 	eventsDone  chan struct{}         // closed when the last Event is posted
 	record      string                // without a termination log: the provisional record, logged once handle is done
+	lastRecord  string                // the last of them, which every progress line repeats
 }
 
 // postEvents posts Events one after the other, off the loop, each bounded
@@ -345,6 +346,7 @@ func (s *supervisor) do(a action) event {
 			// leave only the log, so the log says it, after the other lines
 			// of the same moment (handle).
 			s.record = a.what + ": if no summary line follows, " + a.who
+			s.lastRecord = s.record
 		} else {
 			s.writeTerminationLog(a.line())
 		}
@@ -376,6 +378,12 @@ func (s *supervisor) do(a action) event {
 		if a.delaying {
 			msg = "drain delay" // nothing has been asked of the workload yet
 		}
+		if s.lastRecord != "" {
+			// Without a termination log the log's last line must say who
+			// killed, whenever the runtime's SIGKILL cuts it.
+			args = append([]any{"phase", msg}, args...)
+			msg = s.lastRecord
+		}
 		s.log.Info(msg, args...)
 	case exit:
 		s.log.Info(a.summary)
@@ -399,8 +407,8 @@ func (s *supervisor) readPod(atTrigger bool, until time.Time) {
 			s.answers <- podRead{pod: pod, atTrigger: atTrigger, final: true, retried: failed}
 			return
 		}
-		if time.Until(until) < backoff {
-			s.answers <- podRead{err: err, atTrigger: atTrigger, final: true}
+		if lasting := kube.Lasting(err); lasting || time.Until(until) < backoff {
+			s.answers <- podRead{err: err, atTrigger: atTrigger, final: true, lasting: lasting}
 			return
 		}
 		if !failed {

@@ -224,6 +224,11 @@ func fits(grace time.Duration, e environment) string {
 	if why != "" {
 		return why
 	}
+	if !e.get("DRAINIT_MARGIN").set {
+		// drainit halves its default margin for a short grace, given or
+		// read; only a margin given must fit as written.
+		margin = min(margin, grace/2)
+	}
 	delay, why := duration("DRAINIT_DRAIN_DELAY", 0)
 	if why != "" {
 		return why
