@@ -45,8 +45,8 @@ type Plan struct {
 	// that asks the workload nothing of its own (the busy lock alone)
 	// still asks before it kills.
 	BeforeKill unix.Signal
-	Requests []Request     // commands, HTTP requests and writes when draining starts, in order
-	Progress time.Duration // interval of progress lines while draining; 0: none
+	Requests   []Request     // commands, HTTP requests and writes when draining starts, in order
+	Progress   time.Duration // interval of progress lines while draining; 0: none
 	// Quiet ends the delay early once the workload's listening ports have
 	// had no new connection and no data for this long; Delay is then the
 	// longest the delay lasts. 0: off.
