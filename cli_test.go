@@ -46,6 +46,24 @@ func TestWorkloadNamedVersionRuns(t *testing.T) {
 	}
 }
 
+// drainit does not care what it is called (issue 32, case 6): named as go
+// test names its binaries (worker.test), it once took no signal at all and
+// died of a deadlock, its workload orphaned. Under that name it must drain
+// on TERM like any other.
+func TestNamedLikeATestBinary(t *testing.T) {
+	named := filepath.Join(t.TempDir(), "worker.test")
+	if err := os.WriteFile(named, mustRead(t, drainitBin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rec := filepath.Join(t.TempDir(), "rec")
+	r := startInit(t, subreaper, []string{named}, "--drain-signal", "USR1", "--", "@fixture", "record", rec, "USR1")
+	r.waitReady(rec)
+	r.signal(unix.SIGTERM)
+	if code := r.wait(10 * time.Second); code != 0 || !slices.Equal(signalsIn(rec), []string{"USR1"}) {
+		t.Errorf("drainit named worker.test: exit %d, the workload got %v, want exit 0 after its drain signal USR1; log:\n%s", code, signalsIn(rec), r.log())
+	}
+}
+
 // kubectl drainit inject turns a pod template's drainit.dev/OPTION
 // annotations into drainit's variables: its list of options (in its own
 // module, which cannot import this one) is drainit's flags, but for
