@@ -274,6 +274,75 @@ func TestPeersCommandLines(t *testing.T) {
 	}
 }
 
+// Issue 32, cases 8 to 11: the command lines and variables as tini and
+// dumb-init users write them. Each runs the record fixture (which exits 0
+// on USR2), sends it what the case says, then USR2; the workload must have
+// received want, and drainit's log must hold logs.
+func TestPeersCommandLinesAsWritten(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		env  []string
+		args []string
+		send []unix.Signal
+		want []string
+		logs string
+	}{
+		// dumb-init's own long form: TERM, the drain's trigger, reaches the
+		// workload as what dumb-init would have forwarded, when the drain asks.
+		{"--rewrite 15:3", nil, []string{"--rewrite", "15:3"}, []unix.Signal{unix.SIGTERM}, []string{"QUIT"}, `msg="drain started" trigger=TERM`},
+		{"--rewrite=15:0", nil, []string{"--rewrite=15:0", "--log-level", "debug"}, []unix.Signal{unix.SIGTERM}, nil, `msg="drain started" trigger=TERM`},
+		// tini's -p takes the names of tini's own list.
+		{"-p SIGKILL", nil, []string{"-p", "SIGKILL"}, nil, nil, ""},
+		// Combined short options, as getopt reads them.
+		{"-sg -vvvv", nil, []string{"-sg", "-vvvv", "--drain-on", "none"}, []unix.Signal{unix.SIGUSR1}, []string{"USR1"}, `msg="forwarded signal" received=USR1 sent=USR1 to=-`},
+		{"-cv", nil, []string{"-cv"}, nil, nil, `msg="drain plan"`},
+		{"-se3", nil, []string{"-se3", "-vv"}, nil, nil, "level=DEBUG"},
+		// Whether -r 15:B is the drain's signal depends on what starts the
+		// drain, as drainit's own options and variables say, never on the
+		// workload's arguments.
+		{"DRAINIT_DRAIN_ON=none -r 15:3", []string{"DRAINIT_DRAIN_ON=none"}, []string{"-r", "15:3", "--log-level", "debug"}, []unix.Signal{unix.SIGTERM},
+			[]string{"QUIT"}, `msg="forwarded signal" received=TERM sent=QUIT`},
+		{"-r 15:3 -- app --drain-on-error", nil, []string{"-r", "15:3"}, []unix.Signal{unix.SIGTERM}, []string{"QUIT"}, `msg="drain started" trigger=TERM`},
+		// tini's variables, below drainit's own.
+		{"TINI_KILL_PROCESS_GROUP", []string{"TINI_KILL_PROCESS_GROUP=", "TINI_VERBOSITY=3"}, []string{"--drain-on", "none"}, []unix.Signal{unix.SIGUSR1},
+			[]string{"USR1"}, `msg="forwarded signal" received=USR1 sent=USR1 to=-`},
+		{"DRAINIT_GROUP=false beats TINI_KILL_PROCESS_GROUP", []string{"TINI_KILL_PROCESS_GROUP=1", "DRAINIT_GROUP=false", "TINI_VERBOSITY=4"}, []string{"--drain-on", "none"},
+			[]unix.Signal{unix.SIGUSR1}, []string{"USR1"}, `msg="forwarded signal" received=USR1 sent=USR1 to=`},
+		{"TINI_SUBREAPER", []string{"TINI_SUBREAPER=", "TINI_VERBOSITY=3"}, nil, nil, nil, `msg="registered as child subreaper"`},
+		// A switch set off conflicts with nothing (issue 32, case 11).
+		{"DRAINIT_WAIT_CONNECTIONS=false", []string{"DRAINIT_WAIT_CONNECTIONS=false"}, []string{"--drain-on", "none"}, nil, nil, ""},
+		{"DRAINIT_WAIT_CONNECTIONS=no", []string{"DRAINIT_WAIT_CONNECTIONS=no", "DRAINIT_DRAIN_ON=none"}, nil, nil, nil, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := filepath.Join(t.TempDir(), "rec")
+			workload := []string{"--", "@fixture", "record", rec, "USR2"}
+			if c.name == "-r 15:3 -- app --drain-on-error" {
+				workload = append(workload, "--drain-on-error")
+			}
+			r := startEnv(t, subreaper, c.env, []string{drainitBin}, append(slices.Clone(c.args), workload...)...)
+			info := r.waitReady(rec)
+			for i, sig := range c.send {
+				r.signal(sig)
+				if len(c.want) > i {
+					waitFor(t, 5*time.Second, "the workload to record "+c.want[i], func() bool { return len(signalsIn(rec)) > i })
+				} else {
+					waitFor(t, 5*time.Second, "drainit to take "+sig.String(), func() bool { return strings.Contains(r.log(), c.logs) })
+				}
+			}
+			r.signal(unix.SIGUSR2)
+			code := r.wait(10 * time.Second)
+			got := slices.DeleteFunc(signalsIn(rec), func(s string) bool { return s == "USR2" })
+			log := r.log()
+			if c.name == "DRAINIT_GROUP=false beats TINI_KILL_PROCESS_GROUP" && strings.Contains(log, "to=-"+info["pgid"]) {
+				t.Errorf("DRAINIT_GROUP=false did not win over TINI_KILL_PROCESS_GROUP; log:\n%s", log)
+			}
+			if code != 0 || !slices.Equal(got, c.want) || !strings.Contains(log, c.logs) {
+				t.Errorf("exit %d, the workload got %v; want exit 0, %v and a log with %q; log:\n%s", code, got, c.want, c.logs, tail(log, 12))
+			}
+		})
+	}
+}
+
 // tini's -p TERM: when drainit's parent dies, drainit gets TERM and drains
 // as if the runtime had sent it.
 func TestParentDeathSignalDrains(t *testing.T) {
