@@ -25,9 +25,10 @@ import (
 // ones the kernel raises into drainit's panics, and hands those someone
 // sent to os/signal, which subscribes them without a round trip.
 var (
-	relayFD  uint64 // the relay pipe's write end
-	chldRung uint64 // nonzero while a SIGCHLD is in the pipe unread
-	overflow uint64 // bit sig-1: relayed while the pipe was full
+	relayFD   uint64 // the relay pipe's write end
+	relaySelf uint32 // drainit's PID, whose own SIGPIPEs the relay drops
+	chldRung  uint64 // nonzero while a SIGCHLD is in the pipe unread
+	overflow  uint64 // bit sig-1: relayed while the pipe was full
 
 	relayPipe *os.File // the read end, for relayLoop
 
@@ -64,7 +65,7 @@ func startRelay(forwarded []os.Signal) bool {
 		os.Stderr.WriteString("drainit: cannot make the pipe signals are relayed through: " + err.Error() + "\n")
 		os.Exit(2)
 	}
-	relayFD = uint64(fds[1])
+	relayFD, relaySelf = uint64(fds[1]), uint32(os.Getpid())
 	pc, restorerPC := relayPCs()
 	// Every signal blocked while relay runs: no two interleave.
 	act := sigaction{handler: pc, flags: saSiginfo | saOnstack | saRestart | saRestorer, restorer: restorerPC, mask: ^uint64(0)}
