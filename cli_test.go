@@ -5,10 +5,12 @@ package main
 import (
 	"bytes"
 	"debug/elf"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -340,6 +342,19 @@ func TestPeersCommandLinesAsWritten(t *testing.T) {
 				t.Errorf("exit %d, the workload got %v; want exit 0, %v and a log with %q; log:\n%s", code, got, c.want, c.logs, tail(log, 12))
 			}
 		})
+	}
+}
+
+// GOGC and GOMEMLIMIT set for a Go workload reach it, not drainit's own
+// collector: GOGC=off would let drainit's heap grow as long as it runs.
+func TestOwnCollectorIgnoresTheWorkloadsSettings(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(1 << 20))
+	t.Setenv("GOGC", "off")
+	t.Setenv("GOMEMLIMIT", "1MiB")
+	ownCollector()
+	if pct, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); pct != 100 || limit != math.MaxInt64 {
+		t.Errorf("with GOGC=off GOMEMLIMIT=1MiB drainit collects at %d%% under %d bytes, want the runtime's defaults", pct, limit)
 	}
 }
 

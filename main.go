@@ -69,6 +69,7 @@ func run(args []string, sigs, chld <-chan os.Signal) int {
 		}
 	}
 	fromTiniEnv(os.LookupEnv, os.Setenv)
+	ownCollector()
 	app := newApp(func(cfg supervise.Config) {
 		cfg.Env = environ
 		code = supervise.Run(cfg, sigs, chld)
@@ -119,6 +120,21 @@ func run(args []string, sigs, chld <-chan os.Signal) int {
 }
 
 func env(name string) []string { return []string{"DRAINIT_" + name} }
+
+// ownCollector gives drainit's own garbage collector the runtime's
+// defaults when GOGC or GOMEMLIMIT, set for a Go workload, would tune it
+// too: GOGC=off would let drainit's heap grow for as long as it reaps, a
+// low GOGC spend the workload's CPU on drainit's few MiB, and a memory
+// limit sized for the workload is none of drainit's business. The
+// workload still gets both, in the environment as it was.
+func ownCollector() {
+	if _, ok := os.LookupEnv("GOGC"); ok {
+		debug.SetGCPercent(100)
+	}
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+		debug.SetMemoryLimit(math.MaxInt64)
+	}
+}
 
 // fromTiniEnv reads tini's variables as tini reads them, as the defaults
 // of drainit's own variables (a DRAINIT_ variable or a flag wins): a
