@@ -67,6 +67,19 @@ func isFault(sig syscall.Signal) bool {
 }
 
 func init() {
+	if d := os.Getenv("DRAINIT_TEST_START_DELAY"); d != "" {
+		// For the tests alone (early_test.go): hold the window between the
+		// Go runtime's handlers and drainit's own open, in a syscall of
+		// its own (nanosleep), that a test may land a signal in it every
+		// run. Milliseconds, by hand: package strconv would initialise
+		// first.
+		ms := 0
+		for _, c := range d {
+			ms = ms*10 + int(c-'0')
+		}
+		ts := syscall.Timespec{Sec: int64(ms / 1000), Nsec: int64(ms%1000) * 1e6}
+		syscall.Nanosleep(&ts, nil)
+	}
 	if oneSlot != 0 {
 		// entry's, for the runtime alone: not drainit's to pass on.
 		os.Unsetenv("GOMAXPROCS")
