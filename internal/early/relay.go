@@ -62,8 +62,30 @@ const (
 func startRelay(forwarded []os.Signal) bool {
 	var fds [2]int
 	if err := syscall.Pipe2(fds[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+		var lim syscall.Rlimit
+		if err == syscall.EMFILE && syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
+			tooFew(lim.Cur)
+		}
 		os.Stderr.WriteString("drainit: cannot make the pipe signals are relayed through: " + err.Error() + "\n")
 		os.Exit(2)
+	}
+	// Four more descriptors must be free: the Go runtime's epoll and
+	// eventfd, which it makes when the pipe's read end is first waited
+	// for (and dies with a goroutine dump when it cannot), and the pipe
+	// through which the workload's exec reports its failure. With fewer
+	// (ulimit -n 6), one line and exit 2, before anything is started.
+	var spare [4]int
+	for i := range spare {
+		fd, _, errno := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(fds[0]), syscall.F_DUPFD_CLOEXEC, 0)
+		if errno != 0 {
+			var lim syscall.Rlimit
+			syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+			tooFew(lim.Cur)
+		}
+		spare[i] = int(fd)
+	}
+	for _, fd := range spare {
+		syscall.Close(fd)
 	}
 	relayFD, relaySelf = uint64(fds[1]), uint32(os.Getpid())
 	pc, restorerPC := relayPCs()
@@ -133,5 +155,25 @@ func pass(sig syscall.Signal) {
 	select {
 	case doorbell <- sig:
 	default:
+	}
+}
+
+// tooFew says that the open files ulimit leaves drainit are too few, and
+// exits 2 (README, Exit codes).
+func tooFew(limit uint64) {
+	os.Stderr.WriteString("drainit: ulimit -n " + itoa(limit) + ": too few open files: drainit needs 6 of its own beside those open when it starts (the signal relay's pipe, the Go runtime's epoll and eventfd, the workload's exec)\n")
+	os.Exit(2)
+}
+
+// itoa by hand: package strconv would initialise first.
+func itoa(n uint64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		if n /= 10; n == 0 {
+			return string(b[i:])
+		}
 	}
 }
