@@ -136,11 +136,27 @@ func init() {
 // their default handling back, and the runtime its defaults (its Ps, the
 // memory profile's rate): for the test binary, which links this package
 // but is not drainit.
+//
+// What arrived before is raised again, once the default handling is back:
+// a fixture that is sent TERM as it starts dies of it, as it would have
+// had this package taken nothing.
 func Unsubscribe() {
 	<-ready
 	stopRelay()
 	signal.Stop(received)
 	signal.Stop(doorbell)
+	flushRelay() // what the relay wrote, in the channel
+	for {
+		select {
+		case sig := <-received:
+			if s := sig.(syscall.Signal); s != 0 {
+				syscall.Kill(os.Getpid(), s)
+			}
+			continue
+		default:
+		}
+		break
+	}
 	runtime.SetDefaultGOMAXPROCS()
 	runtime.MemProfileRate = memProfileRate
 }

@@ -177,3 +177,23 @@ func itoa(n uint64) string {
 		}
 	}
 }
+
+// flushRelay waits until relayLoop has handed on everything the relay
+// wrote: a zero it writes last comes through after all of it, and is
+// taken off the channel with everything before it left in place.
+func flushRelay() {
+	if relayFD == 0 {
+		return
+	}
+	syscall.Write(int(relayFD), []byte{0})
+	var kept []os.Signal
+	for sig := range received {
+		if sig.(syscall.Signal) == 0 {
+			break
+		}
+		kept = append(kept, sig)
+	}
+	for _, sig := range kept {
+		received <- sig
+	}
+}
