@@ -5,10 +5,12 @@ package main
 import (
 	"bytes"
 	"debug/elf"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -43,6 +45,24 @@ func TestWorkloadNamedVersionRuns(t *testing.T) {
 	r := startEnv(t, subreaper, []string{"PATH=" + dir + ":" + os.Getenv("PATH")}, []string{drainitBin}, "version", "exit", "3")
 	if code := r.wait(10 * time.Second); code != 3 {
 		t.Errorf("drainit version exit 3: exit %d, want the workload's 3; log:\n%s", code, r.log())
+	}
+}
+
+// drainit does not care what it is called (issue 32, case 6): named as go
+// test names its binaries (worker.test), it once took no signal at all and
+// died of a deadlock, its workload orphaned. Under that name it must drain
+// on TERM like any other.
+func TestNamedLikeATestBinary(t *testing.T) {
+	named := filepath.Join(t.TempDir(), "worker.test")
+	if err := os.WriteFile(named, mustRead(t, drainitBin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rec := filepath.Join(t.TempDir(), "rec")
+	r := startInit(t, subreaper, []string{named}, "--drain-signal", "USR1", "--", "@fixture", "record", rec, "USR1")
+	r.waitReady(rec)
+	r.signal(unix.SIGTERM)
+	if code := r.wait(10 * time.Second); code != 0 || !slices.Equal(signalsIn(rec), []string{"USR1"}) {
+		t.Errorf("drainit named worker.test: exit %d, the workload got %v, want exit 0 after its drain signal USR1; log:\n%s", code, signalsIn(rec), r.log())
 	}
 }
 
@@ -253,6 +273,88 @@ func TestPeersCommandLines(t *testing.T) {
 	r = startEnv(t, subreaper, nil, []string{drainitBin}, "--single-child", "--verbose", "--", "@fixture", "exit", "0")
 	if code := r.wait(10 * time.Second); code != 0 {
 		t.Errorf("dumb-init --single-child --verbose: exit %d; log:\n%s", code, r.log())
+	}
+}
+
+// Issue 32, cases 8 to 11: the command lines and variables as tini and
+// dumb-init users write them. Each runs the record fixture (which exits 0
+// on USR2), sends it what the case says, then USR2; the workload must have
+// received want, and drainit's log must hold logs.
+func TestPeersCommandLinesAsWritten(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		env  []string
+		args []string
+		send []unix.Signal
+		want []string
+		logs string
+	}{
+		// dumb-init's own long form: TERM, the drain's trigger, reaches the
+		// workload as what dumb-init would have forwarded, when the drain asks.
+		{"--rewrite 15:3", nil, []string{"--rewrite", "15:3"}, []unix.Signal{unix.SIGTERM}, []string{"QUIT"}, `msg="drain started" trigger=TERM`},
+		{"--rewrite=15:0", nil, []string{"--rewrite=15:0", "--log-level", "debug"}, []unix.Signal{unix.SIGTERM}, nil, `msg="drain started" trigger=TERM`},
+		// tini's -p takes the names of tini's own list.
+		{"-p SIGKILL", nil, []string{"-p", "SIGKILL"}, nil, nil, ""},
+		// Combined short options, as getopt reads them.
+		{"-sg -vvvv", nil, []string{"-sg", "-vvvv", "--drain-on", "none"}, []unix.Signal{unix.SIGUSR1}, []string{"USR1"}, `msg="forwarded signal" received=USR1 sent=USR1 to=-`},
+		{"-cv", nil, []string{"-cv"}, nil, nil, `msg="drain plan"`},
+		{"-se3", nil, []string{"-se3", "-vv"}, nil, nil, "level=DEBUG"},
+		// Whether -r 15:B is the drain's signal depends on what starts the
+		// drain, as drainit's own options and variables say, never on the
+		// workload's arguments.
+		{"DRAINIT_DRAIN_ON=none -r 15:3", []string{"DRAINIT_DRAIN_ON=none"}, []string{"-r", "15:3", "--log-level", "debug"}, []unix.Signal{unix.SIGTERM},
+			[]string{"QUIT"}, `msg="forwarded signal" received=TERM sent=QUIT`},
+		{"-r 15:3 -- app --drain-on-error", nil, []string{"-r", "15:3"}, []unix.Signal{unix.SIGTERM}, []string{"QUIT"}, `msg="drain started" trigger=TERM`},
+		// tini's variables, below drainit's own.
+		{"TINI_KILL_PROCESS_GROUP", []string{"TINI_KILL_PROCESS_GROUP=", "TINI_VERBOSITY=3"}, []string{"--drain-on", "none"}, []unix.Signal{unix.SIGUSR1},
+			[]string{"USR1"}, `msg="forwarded signal" received=USR1 sent=USR1 to=-`},
+		{"DRAINIT_GROUP=false beats TINI_KILL_PROCESS_GROUP", []string{"TINI_KILL_PROCESS_GROUP=1", "DRAINIT_GROUP=false", "TINI_VERBOSITY=4"}, []string{"--drain-on", "none"},
+			[]unix.Signal{unix.SIGUSR1}, []string{"USR1"}, `msg="forwarded signal" received=USR1 sent=USR1 to=`},
+		{"TINI_SUBREAPER", []string{"TINI_SUBREAPER=", "TINI_VERBOSITY=3"}, nil, nil, nil, `msg="registered as child subreaper"`},
+		// A switch set off conflicts with nothing (issue 32, case 11).
+		{"DRAINIT_WAIT_CONNECTIONS=false", []string{"DRAINIT_WAIT_CONNECTIONS=false"}, []string{"--drain-on", "none"}, nil, nil, ""},
+		{"DRAINIT_WAIT_CONNECTIONS=no", []string{"DRAINIT_WAIT_CONNECTIONS=no", "DRAINIT_DRAIN_ON=none"}, nil, nil, nil, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := filepath.Join(t.TempDir(), "rec")
+			workload := []string{"--", "@fixture", "record", rec, "USR2"}
+			if c.name == "-r 15:3 -- app --drain-on-error" {
+				workload = append(workload, "--drain-on-error")
+			}
+			r := startEnv(t, subreaper, c.env, []string{drainitBin}, append(slices.Clone(c.args), workload...)...)
+			info := r.waitReady(rec)
+			for i, sig := range c.send {
+				r.signal(sig)
+				if len(c.want) > i {
+					waitFor(t, 5*time.Second, "the workload to record "+c.want[i], func() bool { return len(signalsIn(rec)) > i })
+				} else {
+					waitFor(t, 5*time.Second, "drainit to take "+sig.String(), func() bool { return strings.Contains(r.log(), c.logs) })
+				}
+			}
+			r.signal(unix.SIGUSR2)
+			code := r.wait(10 * time.Second)
+			got := slices.DeleteFunc(signalsIn(rec), func(s string) bool { return s == "USR2" })
+			log := r.log()
+			if c.name == "DRAINIT_GROUP=false beats TINI_KILL_PROCESS_GROUP" && strings.Contains(log, "to=-"+info["pgid"]) {
+				t.Errorf("DRAINIT_GROUP=false did not win over TINI_KILL_PROCESS_GROUP; log:\n%s", log)
+			}
+			if code != 0 || !slices.Equal(got, c.want) || !strings.Contains(log, c.logs) {
+				t.Errorf("exit %d, the workload got %v; want exit 0, %v and a log with %q; log:\n%s", code, got, c.want, c.logs, tail(log, 12))
+			}
+		})
+	}
+}
+
+// GOGC and GOMEMLIMIT set for a Go workload reach it, not drainit's own
+// collector: GOGC=off would let drainit's heap grow as long as it runs.
+func TestOwnCollectorIgnoresTheWorkloadsSettings(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(1 << 20))
+	t.Setenv("GOGC", "off")
+	t.Setenv("GOMEMLIMIT", "1MiB")
+	ownCollector()
+	if pct, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); pct != 100 || limit != math.MaxInt64 {
+		t.Errorf("with GOGC=off GOMEMLIMIT=1MiB drainit collects at %d%% under %d bytes, want the runtime's defaults", pct, limit)
 	}
 }
 

@@ -6,10 +6,14 @@ package main
 // design, the test asserts both behaviours and says why.
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,6 +129,86 @@ func TestConformsToTini(t *testing.T) {
 					t.Errorf("drainit left after %v, before its 1s SIGTERM-to-SIGKILL cleanup", took)
 				}
 			}
+		}
+	})
+}
+
+// tini's own test suite (test/run_inner_tests.py in krallin/tini), its
+// sections written anew against drainit, with drainit where tini's suite
+// puts tini. What drainit does differently on purpose is in the README's
+// "Coming from tini or dumb-init": -w's wording, a subreaper by default,
+// an empty blocked mask.
+func TestTiniSuite(t *testing.T) {
+	run := func(t *testing.T, env []string, args ...string) int {
+		t.Helper()
+		cmd := exec.Command(drainitBin, args...)
+		cmd.Env = append(os.Environ(), env...)
+		cmd.Run()
+		return cmd.ProcessState.ExitCode()
+	}
+	// Exit codes: -e N makes N a success, for every N from 0 to 255; with
+	// every other code given, N passes through.
+	t.Run("exit codes", func(t *testing.T) {
+		for code := range 256 {
+			n := strconv.Itoa(code)
+			if got := run(t, nil, "-e", n, "--", "sh", "-c", "exit "+n); got != 0 {
+				t.Errorf("-e %d, workload exit %d: exit %d, want 0", code, code, got)
+			}
+			var others []string
+			for o := range 256 {
+				if o != code {
+					others = append(others, "-e", strconv.Itoa(o))
+				}
+			}
+			if got := run(t, nil, append(others, "sh", "-c", "exit "+n)...); got != code {
+				t.Errorf("every -e but %d, workload exit %d: exit %d, want %d", code, code, got, code)
+			}
+		}
+	})
+	// Signals: TERM, USR1 and USR2 reach a workload that dies of them
+	// (TERM through the drain), and drainit exits 128+N.
+	t.Run("signals", func(t *testing.T) {
+		for _, sig := range []unix.Signal{unix.SIGTERM, unix.SIGUSR1, unix.SIGUSR2} {
+			for _, env := range [][]string{nil, {"TINI_SUBREAPER="}} {
+				r := startEnv(t, subreaper, env, []string{drainitBin}, "/bin/sh", "-c", "sleep 100")
+				waitFor(t, 10*time.Second, "the workload's child", func() bool { c := children(r.pid); return len(c) == 1 && len(children(c[0])) == 1 })
+				r.signal(sig)
+				if code := r.wait(10 * time.Second); code != 128+int(sig) {
+					t.Errorf("%v (env %v): exit %d, want %d; log:\n%s", signame.Name(sig), env, code, 128+int(sig), r.log())
+				}
+			}
+		}
+	})
+	// The process group: with -g or TINI_KILL_PROCESS_GROUP, a USR1 reaches
+	// the workload's child too: the workload ignores it, its child dies of
+	// it, and the workload, which waits for the child, ends.
+	t.Run("process group", func(t *testing.T) {
+		for _, c := range []struct {
+			env  []string
+			args []string
+		}{{nil, []string{"-g"}}, {[]string{"TINI_KILL_PROCESS_GROUP=1"}, nil}} {
+			args := append(append(c.args, "--drain-on", "none", "--"), "/bin/sh", "-c", `trap '' USR1; (trap - USR1; exec sleep 1000) & wait`)
+			r := startEnv(t, subreaper, c.env, []string{drainitBin}, args...)
+			waitFor(t, 10*time.Second, "the workload's child", func() bool { c := children(r.pid); return len(c) == 1 && len(children(c[0])) == 1 })
+			r.signal(unix.SIGUSR1)
+			if code := r.wait(10 * time.Second); code != 0 {
+				t.Errorf("%v %v: exit %d, want 0 (the child killed by USR1, the workload ended); log:\n%s", c.env, c.args, code, r.log())
+			}
+		}
+	})
+	// The signal configuration the workload inherits: tini passes on the
+	// mask it was started with; drainit starts the workload with none
+	// blocked (README), whatever it was started with.
+	t.Run("blocked mask", func(t *testing.T) {
+		var out bytes.Buffer
+		cmd := execFixture(false, "pending", "WINCH", drainitBin, "--drain-on", "none", "--", "grep", "SigBlk", "/proc/self/status")
+		cmd.Stdout, cmd.Stderr = &out, &out
+		cmd.WaitDelay = time.Second
+		timer := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
+		defer timer.Stop()
+		cmd.Run()
+		if !strings.Contains(out.String(), "SigBlk:\t0000000000000000") {
+			t.Errorf("started with WINCH blocked, the workload's mask: %s", out.String())
 		}
 	})
 }

@@ -503,6 +503,30 @@ func TestStartFailureIsInTheTerminationLog(t *testing.T) {
 	}
 }
 
+// Issue 32, case 7: with too few open files for the signal relay's pipe,
+// the Go runtime's epoll and eventfd and the workload's exec, drainit
+// says so in one line and exits 2, before anything is started, where the
+// runtime died with a goroutine dump (5, 6) or the workload could not be
+// executed (7, 8).
+func TestTooFewOpenFiles(t *testing.T) {
+	if !signals.Relayed {
+		t.Skip("this build has no relay: os/signal needs no descriptor of its own")
+	}
+	for _, n := range []string{"5", "6", "7", "8"} {
+		marker := filepath.Join(t.TempDir(), "started")
+		cmd := exec.Command("/bin/sh", "-c", `ulimit -n "$1"; exec "$2" -- "$3" env "$4"`, "sh", n, drainitBin, fixtureBin, marker)
+		cmd.Env = append(os.Environ(), fixtureEnv+"=1")
+		out, _ := cmd.CombinedOutput()
+		line := strings.TrimSpace(string(out))
+		if code := cmd.ProcessState.ExitCode(); code != 2 || strings.Contains(line, "\n") || !strings.HasPrefix(line, "drainit: ulimit -n "+n+": too few open files") {
+			t.Errorf("ulimit -n %s: exit %d, want 2 and one line saying so; output:\n%s", n, code, tail(line, 5))
+		}
+		if _, err := os.Stat(marker); err == nil {
+			t.Errorf("ulimit -n %s: the workload was started", n)
+		}
+	}
+}
+
 // Without its PID namespace's /proc, drainit could not find the workload's
 // descendants at shutdown: it refuses to start instead.
 func TestProcOfThisNamespaceIsRequired(t *testing.T) {

@@ -302,7 +302,8 @@ func TestBadDrainInput(t *testing.T) {
 		{[]string{"--progress", "-5s"}, "-5s"},
 		{[]string{"--drain-file", filepath.Join(dir, "missing", "drain")}, filepath.Join(dir, "missing")},
 		{[]string{"--drain-file", "/proc/drainit-drain"}, "/proc/drainit-drain"},
-		{[]string{"--rewrite", "TERM:QUIT"}, "--rewrite TERM:QUIT"},
+		{[]string{"--rewrite", "TERM:QUIT", "--drain-signal", "USR1"}, "--rewrite TERM:QUIT: TERM starts the drain, and --drain-signal USR1"},
+		{[]string{"--rewrite", "TERM:QUIT", "--rewrite", "INT:HUP", "--drain-on", "TERM", "--drain-on", "INT"}, "--rewrite INT:HUP: INT starts the drain, and --rewrite TERM:QUIT"},
 		{[]string{"--termination-log", filepath.Join(dir, "missing", "log")}, filepath.Join(dir, "missing", "log")},
 		// Signals drainit never receives.
 		{[]string{"--drain-on", "33"}, "--drain-on 33"},

@@ -10,7 +10,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -235,5 +237,124 @@ func TestStopPendingAtTheExec(t *testing.T) {
 				t.Errorf("%s, pid1=%v: the workload started with signals %#x blocked, want none; log:\n%s", sig, pid1, blocked, tail(log.String(), 8))
 			}
 		}
+	}
+}
+
+// delayedStart runs drainit with args, its start held open where a test
+// lands signals every run, not by luck: DRAINIT_TEST_START_DELAY holds
+// internal/early's first step (a nanosleep, once the Go runtime's handlers
+// are in and before drainit's own), and strace, when inject names
+// syscalls, delays them (strace -e inject=SYSCALL:delay_exit=…); pre comes
+// before both (the noproc fixture). It returns the command, the output,
+// and a function that waits until drainit is stopped at syscall nr and
+// returns its PID.
+func delayedStart(t *testing.T, pre, inject []string, args ...string) (*exec.Cmd, *bytes.Buffer, func(nr int) int) {
+	t.Helper()
+	needRoot(t)
+	if runtime.GOARCH != "amd64" {
+		t.Skipf("drainit's entry is amd64's only")
+	}
+	argv := slices.Clone(pre)
+	if len(inject) > 0 {
+		strace, err := exec.LookPath("strace")
+		if err != nil {
+			needInCI(t, fmt.Errorf("strace is not installed (Debian package strace; .ci/run installs it): %w", err))
+		}
+		argv = append(append(argv, strace, "-o", "/dev/null", "-e", "trace=execve"), inject...)
+	}
+	argv = append(append(argv, drainitBin), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), fixtureEnv+"=1", "DRAINIT_TEST_START_DELAY=1000")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if len(pre) > 0 {
+		cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// waitExit waits for it; the tree is killed whatever happened.
+	t.Cleanup(func() { procfs.KillTree(cmd.Process.Pid); cmd.Process.Kill() })
+	at := func(nr int) int {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			for _, c := range append(children(cmd.Process.Pid), cmd.Process.Pid) {
+				exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", c))
+				b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", c))
+				if exe == drainitBin && strings.HasPrefix(string(b), strconv.Itoa(nr)+" ") {
+					return c
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
+		t.Fatalf("drainit never stopped in syscall %d; output:\n%s", nr, out.String())
+		return 0
+	}
+	return cmd, &out, at
+}
+
+// Syscall numbers on amd64 where the tests find drainit: nanosleep is the
+// held start (DRAINIT_TEST_START_DELAY), execve the entry's exec again.
+const (
+	sysNanosleep = 35
+	sysExecve    = 59
+)
+
+// waitExit waits for cmd, or fails after limit saying what it was doing.
+func waitExit(t *testing.T, cmd *exec.Cmd, out *bytes.Buffer, limit time.Duration) unix.WaitStatus {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(limit):
+		var stat string
+		for _, c := range append(children(cmd.Process.Pid), cmd.Process.Pid) {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c))
+			stat += string(b)
+		}
+		procfs.KillTree(cmd.Process.Pid)
+		cmd.Process.Kill()
+		t.Fatalf("still running after %v; stat: %s; output:\n%s", limit, stat, tail(out.String(), 8))
+	}
+	return unix.WaitStatus(cmd.ProcessState.Sys().(syscall.WaitStatus))
+}
+
+// Issue 32, case 4: a TERM in the Go runtime's start makes the entry exec
+// drainit again; when it cannot (no /proc), drainit must end as the signal
+// would have ended it, saying so, not spin on execve at full CPU until a
+// SIGKILL.
+func TestStopWhenTheEntryCannotExecAgain(t *testing.T) {
+	cmd, out, at := delayedStart(t, []string{fixtureBin, "noproc"}, nil, "--", "/bin/sleep", "1000")
+	unix.Kill(at(sysNanosleep), unix.SIGTERM)
+	ws := waitExit(t, cmd, out, 10*time.Second)
+	if !ws.Signaled() || ws.Signal() != unix.SIGTERM || !strings.Contains(out.String(), "drainit: a stop signal came while the Go runtime was starting, and drainit cannot start again") {
+		t.Errorf("%s, want killed by TERM with one line saying why; output:\n%s", describeStatus(ws), tail(out.String(), 8))
+	}
+}
+
+// Issue 32, case 3: the stop signals the entry catches (HUP, INT, QUIT,
+// TERM, 34) stay blocked across its exec again: between that exec and the
+// new entry's first instruction their action is the kernel's default, and
+// a HUP there killed drainit, no workload started. The TERM comes in the
+// held start, where the runtime would die of it and the entry execs
+// again; strace holds the end of that exec, where the HUP comes.
+func TestStopSignalsBlockedAcrossTheExecAgain(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "rec")
+	cmd, out, at := delayedStart(t, nil, []string{"-e", "inject=execve:delay_exit=1s:when=1"},
+		// The HUP reaches the workload as it starts, before it can catch
+		// anything: as WINCH, which harms no one.
+		"--grace", "20", "--drain-delay", "1s", "--log-level", "debug", "--rewrite", "HUP:WINCH", "--",
+		"/bin/sh", "-c", `trap 'echo TERM >"$0"; exit 0' TERM; while :; do sleep 0.05; done`, rec)
+	pid := at(sysNanosleep)
+	unix.Kill(pid, unix.SIGTERM)
+	at(sysExecve)
+	unix.Kill(pid, unix.SIGHUP)
+	ws := waitExit(t, cmd, out, 20*time.Second)
+	if b, _ := os.ReadFile(rec); !ws.Exited() || ws.ExitStatus() != 0 || string(b) != "TERM\n" || !strings.Contains(out.String(), `msg="forwarded signal" received=HUP sent=WINCH`) {
+		t.Errorf("%s, the workload noted %q; want exit 0, the HUP forwarded and the TERM's drain; output:\n%s", describeStatus(ws), b, tail(out.String(), 8))
 	}
 }

@@ -68,6 +68,8 @@ func run(args []string, sigs, chld <-chan os.Signal) int {
 			os.Unsetenv(name)
 		}
 	}
+	fromTiniEnv(os.LookupEnv, os.Setenv)
+	ownCollector()
 	app := newApp(func(cfg supervise.Config) {
 		cfg.Env = environ
 		code = supervise.Run(cfg, sigs, chld)
@@ -120,18 +122,73 @@ func run(args []string, sigs, chld <-chan os.Signal) int {
 
 func env(name string) []string { return []string{"DRAINIT_" + name} }
 
+// ownCollector gives drainit's own garbage collector the runtime's
+// defaults when GOGC or GOMEMLIMIT, set for a Go workload, would tune it
+// too: GOGC=off would let drainit's heap grow for as long as it reaps, a
+// low GOGC spend the workload's CPU on drainit's few MiB, and a memory
+// limit sized for the workload is none of drainit's business. The
+// workload still gets both, in the environment as it was.
+func ownCollector() {
+	if _, ok := os.LookupEnv("GOGC"); ok {
+		debug.SetGCPercent(100)
+	}
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+		debug.SetMemoryLimit(math.MaxInt64)
+	}
+}
+
+// fromTiniEnv reads tini's variables as tini reads them, as the defaults
+// of drainit's own variables (a DRAINIT_ variable or a flag wins): a
+// variable set, whatever its value, turns its switch on, and
+// TINI_VERBOSITY is a number as atoi reads it (0 fatal errors only, 1
+// warnings, tini's default, 2 info, 3 and more debug). TINI_SUBREAPER asks
+// for what drainit does anyway: it is a child subreaper unless
+// --no-subreaper says otherwise. The workload gets the environment as it
+// was.
+func fromTiniEnv(lookup func(string) (string, bool), set func(string, string) error) {
+	if _, ok := lookup("TINI_KILL_PROCESS_GROUP"); ok {
+		if _, own := lookup("DRAINIT_GROUP"); !own {
+			set("DRAINIT_GROUP", "true")
+		}
+	}
+	if v, ok := lookup("TINI_VERBOSITY"); ok {
+		if _, own := lookup("DRAINIT_LOG_LEVEL"); !own {
+			set("DRAINIT_LOG_LEVEL", [...]string{"error", "warn", "info", "debug"}[min(max(atoi(v), 0), 3)])
+		}
+	}
+}
+
+// atoi is C's: leading blanks, a sign and the digits that follow; 0 when
+// there are none.
+func atoi(s string) int {
+	s = strings.TrimLeft(s, " \t\n\v\f\r")
+	neg := false
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	n := 0
+	for ; s != "" && s[0] >= '0' && s[0] <= '9'; s = s[1:] {
+		n = min(n*10+int(s[0]-'0'), 1<<20)
+	}
+	if neg {
+		return -n
+	}
+	return n
+}
+
 // fromPeers rewrites the options of tini's and dumb-init's command lines
 // that come before the workload into drainit's own, so that an ENTRYPOINT
 // written for either runs unchanged (README, "Coming from tini or
-// dumb-init"); it reports whether tini's -l (the license) was asked.
+// dumb-init"); it reports whether tini's -l (the license) was asked. Short
+// options combine as getopt lets them (-sg, -vvv, -e3, -cr15:3).
 //
 //	tini -s                  drainit is a subreaper already (--no-subreaper is the opposite)
 //	tini -g                  --group, the same
 //	tini -e N                --success-code N
 //	tini -p SIGNAL           --parent-death-signal SIGNAL
-//	tini -v, -vv, -vvv, -w   --log-level info, debug, debug; -w (warn on reaping) debug
+//	tini -v, -vv…, -w        --log-level info, debug; -w (warn on reaping) debug
 //	dumb-init -c, --single-child   drainit's default: signals go to the workload, not its group
-//	dumb-init -r A:B, --rewrite A:B   --rewrite A:B; for the drain's trigger (TERM) --drain-signal B
+//	dumb-init -r A:B         --rewrite A:B (of a signal that starts the drain: its drain signal, planFrom)
 //	dumb-init -v, --verbose  --log-level debug
 func fromPeers(args []string, flags []cli.Flag) (_ []string, license bool, err error) {
 	if len(args) == 0 {
@@ -146,15 +203,8 @@ func fromPeers(args []string, flags []cli.Flag) (_ []string, license bool, err e
 			own[n] = !isBool
 		}
 	}
-	triggers := slices.ContainsFunc(args[1:], func(a string) bool { return strings.HasPrefix(strings.TrimLeft(a, "-"), "drain-on") })
 	out := []string{args[0]}
-	next := func(i *int, opt string) (string, error) {
-		if *i+1 >= len(args) {
-			return "", fmt.Errorf("%s: needs a value", opt)
-		}
-		*i++
-		return args[*i], nil
-	}
+	verbose := 0
 	i := 1
 	for ; i < len(args); i++ {
 		a := args[i]
@@ -170,44 +220,58 @@ func fromPeers(args []string, flags []cli.Flag) (_ []string, license bool, err e
 			}
 			continue
 		}
-		switch {
-		case a == "-s", a == "-c", a == "--single-child":
-		case a == "-l":
-			license = true
-		case a == "-v":
-			out = append(out, "--log-level", "info")
-		case a == "-vv", a == "-vvv", a == "-w", a == "--verbose":
-			out = append(out, "--log-level", "debug")
-		case a == "-e" || len(a) > 2 && strings.HasPrefix(a, "-e") && strings.Trim(a[2:], "0123456789") == "":
-			v := a[2:]
-			if v == "" {
-				if v, err = next(&i, "-e"); err != nil {
-					return nil, false, err
-				}
-			}
-			out = append(out, "--success-code", v)
-		case a == "-p":
-			v, err := next(&i, "-p")
-			if err != nil {
-				return nil, false, err
-			}
-			out = append(out, "--parent-death-signal", v)
-		case a == "-r":
-			v, err := next(&i, "-r")
-			if err != nil {
-				return nil, false, err
-			}
-			from, to, _ := strings.Cut(v, ":")
-			if sig, err := signame.Parse(from); err == nil && sig == unix.SIGTERM && !triggers {
-				// TERM starts drainit's drain: what dumb-init would have sent
-				// is what the drain sends.
-				out = append(out, "--drain-signal", to)
-				continue
-			}
-			out = append(out, "--rewrite", v)
-		default:
-			out = append(out, a) // unknown: the parser names it
+		switch a {
+		case "--single-child":
+			continue
+		case "--verbose":
+			verbose = max(verbose, 2)
+			continue
 		}
+		if strings.HasPrefix(a, "--") {
+			out = append(out, a) // unknown: the parser names it
+			continue
+		}
+		// One or more of tini's and dumb-init's short options, as getopt
+		// reads them: an option that takes a value takes the rest of the
+		// word, or else the next one.
+		for j := 1; j < len(a); j++ {
+			switch opt := a[j]; opt {
+			case 's', 'c':
+			case 'l':
+				license = true
+			case 'v':
+				verbose++
+			case 'w':
+				verbose = max(verbose, 2)
+			case 'g':
+				out = append(out, "--group")
+			case 'e', 'p', 'r':
+				v := a[j+1:]
+				if v == "" {
+					if i+1 >= len(args) {
+						return nil, false, fmt.Errorf("-%c: needs a value", opt)
+					}
+					i++
+					v = args[i]
+				}
+				out = append(out, map[byte]string{'e': "--success-code", 'p': "--parent-death-signal", 'r': "--rewrite"}[opt], v)
+				j = len(a)
+			default:
+				if j == 1 {
+					out = append(out, a) // unknown: the parser names it
+				} else {
+					return nil, false, fmt.Errorf("unknown option -%c in %s (see drainit --help)", opt, a)
+				}
+				j = len(a)
+			}
+		}
+	}
+	// First, so that drainit's own --log-level, given anywhere, wins.
+	switch {
+	case verbose == 1:
+		out = slices.Insert(out, 1, "--log-level", "info")
+	case verbose > 1:
+		out = slices.Insert(out, 1, "--log-level", "debug")
 	}
 	return append(out, args[i:]...), license, nil
 }
@@ -546,7 +610,9 @@ func configFrom(c *cli.Context, tlog string) (supervise.Config, error) {
 		if cfg.ParentDeath, err = signame.Parse(v); err != nil {
 			return cfg, fmt.Errorf("--parent-death-signal: %w", err)
 		}
-		if !signals.Forwardable(cfg.ParentDeath) {
+		// KILL as tini takes it: the kernel kills drainit when its parent
+		// dies. Any other signal must be one drainit can act on.
+		if !signals.Forwardable(cfg.ParentDeath) && cfg.ParentDeath != unix.SIGKILL {
 			return cfg, fmt.Errorf("--parent-death-signal %s: drainit never receives that signal", signame.Name(cfg.ParentDeath))
 		}
 	}
@@ -561,10 +627,9 @@ func configFrom(c *cli.Context, tlog string) (supervise.Config, error) {
 		if _, dup := cfg.Rewrite[r.From]; dup {
 			return cfg, fmt.Errorf("--rewrite %s: %s is rewritten twice", s, signame.Name(r.From))
 		}
-		if cfg.Plan.Triggers(r.From) {
-			return cfg, fmt.Errorf("--rewrite %s: %s starts a drain (--drain-on); choose what the workload gets with --drain-signal, or set --drain-on none", s, signame.Name(r.From))
+		if !cfg.Plan.Triggers(r.From) { // a trigger's rewrite is the drain signal (planFrom)
+			cfg.Rewrite[r.From] = r.To
 		}
-		cfg.Rewrite[r.From] = r.To
 	}
 	cfg.TerminationLog = tlog
 	if cfg.Kube, err = kubeFrom(c, tlog); err != nil {
@@ -750,7 +815,7 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 				return p, fmt.Errorf("--drain-on none: cannot be combined with other signals (%s)", strings.Join(on, ","))
 			}
 			for _, flag := range drainOnly {
-				if c.IsSet(flag) {
+				if c.IsSet(flag) && (flag != "wait-connections" || c.Bool(flag)) { // a switch set off asks for nothing
 					v := c.String(flag)
 					switch flag {
 					case "escalate":
@@ -816,6 +881,24 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 		p.Signal = drain.Trigger
 	} else if p.Signal, err = signame.ParseOrNone(signal); err != nil {
 		return p, fmt.Errorf("--drain-signal: %w", err)
+	}
+	// A rewrite of a signal that starts the drain (dumb-init's -r 15:3,
+	// --rewrite=15:0) says what the drain sends: the workload gets what it
+	// would have been forwarded, when the drain asks. Every other rewrite
+	// is configFrom's.
+	rewritten := ""
+	for _, s := range c.StringSlice("rewrite") {
+		r, err := signame.ParseRewrite(s)
+		if err != nil || !p.Triggers(r.From) {
+			continue
+		}
+		switch {
+		case c.IsSet("drain-signal") && r.To != p.Signal:
+			return p, fmt.Errorf("--rewrite %s: %s starts the drain, and --drain-signal %s already says what it sends", s, signame.Name(r.From), c.String("drain-signal"))
+		case rewritten != "" && r.To != p.Signal:
+			return p, fmt.Errorf("--rewrite %s: %s starts the drain, and --rewrite %s already says what it sends", s, signame.Name(r.From), rewritten)
+		}
+		p.Signal, rewritten = r.To, s
 	}
 	if c.IsSet("quiet") {
 		if p.Quiet, err = drain.ParseDuration(c.String("quiet")); err != nil {

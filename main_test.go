@@ -87,6 +87,10 @@ func TestMain(m *testing.M) {
 	if other := os.Getenv("DRAINIT_TEST_BINARY"); other != "" {
 		drainitBin = other
 	}
+	// And DRAINIT_TEST_OSSIGNAL_BINARY the os/signal build's (arm64's path).
+	if other := os.Getenv("DRAINIT_TEST_OSSIGNAL_BINARY"); other != "" {
+		ossigBin = other
+	}
 	fixtureBin, _ = os.Executable()
 	if static, err := staticFixture(fixtureBin, dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)

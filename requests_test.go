@@ -4,11 +4,20 @@ package main
 // carried out at the drain, off the loop, into the summary.
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -338,5 +347,111 @@ func drainOnce(t *testing.T, r *initRun, rec string) {
 	r.signal(unix.SIGUSR1)
 	if code := r.wait(10 * time.Second); code != 0 {
 		t.Fatalf("exit %d; log:\n%s", code, r.log())
+	}
+}
+
+// resettingTLS serves TLS on a loopback port until the test ends, with a
+// certificate for 127.0.0.1 that the returned CA file vouches for, and
+// answers no request: it reads one and resets the connection, as an API
+// server that restarts or a balancer does. Go's client then writes its
+// close_notify on the reset socket, and the kernel raises SIGPIPE for
+// that write.
+func resettingTLS(t *testing.T) (addr, caFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "resetting"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile = filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				tc := tls.Server(c, cfg)
+				tc.SetDeadline(time.Now().Add(10 * time.Second))
+				tc.Read(make([]byte, 4096)) // the handshake, then the request
+				c.(*net.TCPConn).SetLinger(0)
+				c.Close()
+			}()
+		}
+	}()
+	return l.Addr().String(), caFile
+}
+
+// Issue 32, case 1: a SIGPIPE the kernel raises for drainit's own write
+// (here Go's TLS client writing its close_notify on a connection the
+// server reset) is drainit's, never the workload's; one someone sends is
+// still forwarded. Through --drain-http mid-drain, and through the pod's
+// read at start with --kube on, on both builds: the relay's (which sees
+// who raised each SIGPIPE) and os/signal's (arm64's).
+func TestOwnSIGPIPEFromAResetIsNotForwarded(t *testing.T) {
+	addr, ca := resettingTLS(t)
+	token := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(token, []byte("t0ken\n"), 0o600)
+	for _, build := range []struct{ name, bin string }{{"relay", drainitBin}, {"os/signal", ossigBin}} {
+		t.Run(build.name+"/drain-http", func(t *testing.T) {
+			rec := filepath.Join(t.TempDir(), "rec")
+			// Ten requests, one after another, each on a connection of its
+			// own: Go's client does not write its close_notify after every
+			// reset (before the fix, a third of single requests forwarded
+			// a SIGPIPE), and one of ten always did.
+			args := []string{"--grace", "20", "--drain-signal", "USR1"}
+			for range 10 {
+				args = append(args, "--drain-http", "https://"+addr+"/drain")
+			}
+			r := startEnv(t, subreaper, []string{"SSL_CERT_FILE=" + ca}, []string{build.bin}, append(args, "--", "@fixture", "record", rec, "USR2")...)
+			r.waitReady(rec)
+			r.signal(unix.SIGTERM)
+			waitFor(t, 10*time.Second, "ten drain requests to fail", func() bool { return strings.Count(r.log(), `msg="drain request failed"`) == 10 })
+			sentPIPE(t, r, rec, []string{"USR1", "PIPE"})
+		})
+		t.Run(build.name+"/kube", func(t *testing.T) {
+			rec := filepath.Join(t.TempDir(), "rec")
+			r := startInit(t, subreaper, []string{build.bin}, "--kube", "on", "--kube-api", "https://"+addr, "--kube-ca-file", ca,
+				"--kube-token-file", token, "--pod-name", "p", "--pod-namespace", "ns", "--", "@fixture", "record", rec, "USR2")
+			r.waitReady(rec)
+			// The first read failed (drainit retries it): by then its
+			// connection was reset and closed.
+			waitFor(t, 10*time.Second, "the first read of the pod to fail", func() bool { return strings.Contains(r.log(), "cannot read the pod") })
+			sentPIPE(t, r, rec, []string{"PIPE"})
+		})
+	}
+}
+
+// sentPIPE sends r a SIGPIPE of the test's own, which must reach the
+// workload, then USR2, which ends it: the workload must have got want.
+//
+// It waits 300ms first: the connection's close, whose write raises the
+// SIGPIPE, comes right after the failure drainit logged, and a SIGPIPE of
+// drainit's own forwarded meanwhile must be recorded apart from the test's
+// (two pending at once would merge into one).
+func sentPIPE(t *testing.T, r *initRun, rec string, want []string) {
+	t.Helper()
+	time.Sleep(300 * time.Millisecond)
+	r.signal(unix.SIGPIPE)
+	waitFor(t, 5*time.Second, "the workload to record the SIGPIPE the test sent", func() bool { return slices.Contains(signalsIn(rec), "PIPE") })
+	r.signal(unix.SIGUSR2)
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Errorf("exit %d, want 0; log:\n%s", code, tail(r.log(), 8))
+	}
+	if got := slices.DeleteFunc(signalsIn(rec), func(s string) bool { return s == "USR2" }); !slices.Equal(got, want) {
+		t.Errorf("the workload got %v, want %v: drainit's own SIGPIPE is not the workload's; log:\n%s", got, want, tail(r.log(), 8))
 	}
 }

@@ -111,6 +111,10 @@ func Redact(raw string) string {
 	}
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	} else if u.User != nil && u.User.Username() != "" {
+		// A user part alone is as often a token (https://TOKEN@host) as a
+		// name: never written.
+		u.User = url.User("xxxxx")
 	}
 	if u.RawQuery != "" {
 		parts := strings.Split(u.RawQuery, "&")

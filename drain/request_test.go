@@ -77,7 +77,8 @@ func TestRedact(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"http://127.0.0.1:9901/drain_listeners?graceful", "http://127.0.0.1:9901/drain_listeners?graceful"},
 		{"http://admin:s3cret@127.0.0.1:8080/drain", "http://admin:xxxxx@127.0.0.1:8080/drain"},
-		{"http://admin@127.0.0.1/drain", "http://admin@127.0.0.1/drain"},
+		{"http://admin@127.0.0.1/drain", "http://xxxxx@127.0.0.1/drain"},
+		{"https://ghp_T0KEN@127.0.0.1/drain", "https://xxxxx@127.0.0.1/drain"}, // issue 32: a token as the user part
 		{"https://h/drain?token=abc&x=1", "https://h/drain?token=xxxxx&x=1"},
 		{"https://h/drain?Access_Token=abc&api-key=k&monkey=banana", "https://h/drain?Access_Token=xxxxx&api-key=xxxxx&monkey=banana"},
 		{"https://h/drain?x-amz-signature=s&graceful", "https://h/drain?x-amz-signature=xxxxx&graceful"},

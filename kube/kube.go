@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/drainit/drainit/internal/fserr"
+	"github.com/drainit/drainit/internal/nosigpipe"
 )
 
 // Where the kubelet mounts a pod's service-account credentials.
@@ -104,7 +105,7 @@ func New(cfg Config) (*Client, error) {
 		// One connection per exchange, closed after it: nothing is kept
 		// open, and no goroutine of the transport outlives a request.
 		DisableKeepAlives:     true,
-		DialContext:           (&net.Dialer{Timeout: Timeout}).DialContext,
+		DialContext:           nosigpipe.Dialer((&net.Dialer{Timeout: Timeout}).DialContext), // a reset's SIGPIPE is drainit's
 		TLSHandshakeTimeout:   Timeout,
 		ResponseHeaderTimeout: Timeout,
 		Proxy:                 nil, // the API server is reached directly, as client-go does in a pod

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/drainit/drainit/drain"
 	"github.com/drainit/drainit/internal/early"
+	"github.com/drainit/drainit/internal/nosigpipe"
 )
 
 // deadlineInForce is the drain's deadline as it stands, for requests under
@@ -164,7 +166,7 @@ func logLines(r io.ReadCloser, prefix string, log func(string)) {
 // connection, or one closed before the request was written): a request
 // written may have been acted on, and a second one would ask twice.
 func (s *supervisor) httpRequest(r drain.Request) requestDone {
-	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
+	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true, DialContext: nosigpipe.Dialer((&net.Dialer{}).DialContext)},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	ctx, cancel := s.deadline.context()
 	defer cancel()
@@ -235,7 +237,7 @@ func writeRequest(r drain.Request, deadline *deadlineInForce) requestDone {
 	}
 	data := []byte(r.Data)
 	for len(data) > 0 {
-		n, err := unix.Write(fd, data)
+		n, err := nosigpipe.Write(fd, data) // a FIFO whose reader left: EPIPE, and drainit's own SIGPIPE
 		if n > 0 {
 			data = data[n:]
 		}

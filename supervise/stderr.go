@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/drainit/drainit/internal/nosigpipe"
 )
 
 // Stderr is where drainit's own log lines go. Nothing the loop does may
@@ -18,8 +20,8 @@ import (
 //
 // When stderr is a pipe whose reader is gone, the failed write makes the
 // kernel send drainit SIGPIPE; that one is drainit's own business, not a
-// signal for the workload, so Stderr counts it for the loop to drop. It
-// then stops writing, so each broken stream costs exactly one SIGPIPE.
+// signal for the workload, and never reaches the loop (nosigpipe). Stderr
+// then stops writing.
 //
 // It writes with write(2) directly: os.File would raise a second SIGPIPE
 // of its own on a failed write to fd 1 or 2.
@@ -29,11 +31,6 @@ type Stderr struct {
 	dropped atomic.Int64
 	onDrop  atomic.Pointer[func(n int64) []byte]
 	broken  atomic.Bool
-	pending atomic.Int32 // SIGPIPEs drainit caused and has not yet dropped
-	// writing is set around each write(2): the kernel raises the SIGPIPE
-	// of a failed write before the call returns, so the loop can hear of
-	// it before pending says it is drainit's own.
-	writing atomic.Bool
 }
 
 // entry is one queued line, or a flush marker to close once all before it
@@ -137,62 +134,17 @@ func (s *Stderr) write(b []byte) {
 	if s.broken.Load() {
 		return
 	}
-	s.writing.Store(true)
-	defer s.writing.Store(false)
 	for n := 0; n < len(b); {
-		w, err := unix.Write(s.fd, b[n:])
+		w, err := nosigpipe.Write(s.fd, b[n:])
 		switch {
 		case errors.Is(err, unix.EINTR):
 			continue
 		case errors.Is(err, unix.EPIPE):
-			s.pending.Add(1)
 			s.broken.Store(true)
 			return
 		case err != nil:
 			return
 		}
 		n += w
-	}
-}
-
-// sigpipe is whose a SIGPIPE is.
-type sigpipe int
-
-const (
-	notOwn    sigpipe = iota // someone sent it: the workload's
-	own                      // drainit's own failed write raised it: dropped
-	undecided                // a write is under way, and may have raised it
-)
-
-// whoseSIGPIPE reports, once per failed write, that a SIGPIPE was drainit's
-// own; while a write is under way it cannot yet tell.
-func (s *Stderr) whoseSIGPIPE() sigpipe {
-	for {
-		n := s.pending.Load()
-		if n == 0 {
-			if s.writing.Load() {
-				return undecided
-			}
-			return notOwn
-		}
-		if s.pending.CompareAndSwap(n, n-1) {
-			return own
-		}
-	}
-}
-
-// settleSIGPIPE decides an undecided SIGPIPE once the write under way has
-// returned, and reports whether it was the workload's. It polls, off the
-// loop: this happens once per broken stream, or for a SIGPIPE someone
-// sends during a write.
-func (s *Stderr) settleSIGPIPE() bool {
-	for {
-		switch s.whoseSIGPIPE() {
-		case own:
-			return false
-		case notOwn:
-			return true
-		}
-		time.Sleep(time.Millisecond)
 	}
 }

@@ -41,7 +41,7 @@ type Config struct {
 	Plan           drain.Plan
 	TerminationLog string // file for the one-line summary; "" for none
 	Log            *slog.Logger
-	Stderr         *Stderr           // where Log writes, if it is drainit's stderr: its SIGPIPEs are drainit's own
+	Stderr         *Stderr           // where Log writes, if it is drainit's stderr
 	Kube           *kube.Client      // reads drainit's pod; nil when Kubernetes is off
 	GraceFromPod   bool              // the budget is the pod spec's grace: --grace was not given
 	GraceSource    string            // where Plan.Grace came from: "--grace" or "DRAINIT_GRACE"; "" when it is drain.Unknown
@@ -253,19 +253,6 @@ func (s *supervisor) loop(sigs, chld <-chan os.Signal) int {
 		case <-chld:
 			s.reap()
 		case sig := <-sigs:
-			if sig == unix.SIGPIPE && s.cfg.Stderr != nil {
-				switch s.cfg.Stderr.whoseSIGPIPE() {
-				case own:
-					continue
-				case undecided:
-					go func() {
-						if s.cfg.Stderr.settleSIGPIPE() {
-							s.answers <- signalReceived{unix.SIGPIPE}
-						}
-					}()
-					continue
-				}
-			}
 			s.handle(signalReceived{sig.(unix.Signal)})
 		case <-timer.C:
 			s.handle(timerFired{})

@@ -12,10 +12,11 @@
 // os and syscall), so it comes right after the runtime's own start and
 // those few, before the packages that take time to initialise
 // (crypto/x509, net/http, urfave/cli). Only the command imports it: the
-// test binary, which links the command's packages, takes nothing when it
-// runs under its own name, and gives the signals back in TestMain
-// (Unsubscribe) when it runs as a fixture under another (a pod's python),
-// so that its fixtures keep Go's default handling. A build linked
+// test binary, which links the command's packages, takes the signals as
+// drainit does, whatever it is called, and gives them back first thing in
+// TestMain (Unsubscribe), so that its fixtures keep Go's default handling.
+// Nothing here asks what the program is called: drainit may be named
+// anything, worker.test included. A build linked
 // with this package's entry (entry.go) also holds what comes before the
 // runtime's own start, and on amd64 the relay (relay.go) takes every
 // signal at once.
@@ -41,6 +42,8 @@ var (
 	received = make(chan os.Signal, 256)
 	doorbell = make(chan os.Signal, 1)
 	ready    = make(chan struct{}) // closed once every signal is taken
+
+	memProfileRate int // the runtime's, before init set none, for Unsubscribe
 )
 
 // stopSignals are those that runtimes and people stop a container with
@@ -64,13 +67,18 @@ func isFault(sig syscall.Signal) bool {
 }
 
 func init() {
-	if goTest(os.Args[0]) {
-		// drainit's own test binary links this package and runs itself as
-		// the tests' workloads, which must keep Go's default handling from
-		// their first instruction (a fixture stopped by Ctrl-Z, killed by
-		// TERM). drainit itself is never named so.
-		close(ready)
-		return
+	if d := os.Getenv("DRAINIT_TEST_START_DELAY"); d != "" {
+		// For the tests alone (early_test.go): hold the window between the
+		// Go runtime's handlers and drainit's own open, in a syscall of
+		// its own (nanosleep), that a test may land a signal in it every
+		// run. Milliseconds, by hand: package strconv would initialise
+		// first.
+		ms := 0
+		for _, c := range d {
+			ms = ms*10 + int(c-'0')
+		}
+		ts := syscall.Timespec{Sec: int64(ms / 1000), Nsec: int64(ms%1000) * 1e6}
+		syscall.Nanosleep(&ts, nil)
 	}
 	if oneSlot != 0 {
 		// entry's, for the runtime alone: not drainit's to pass on.
@@ -101,7 +109,7 @@ func init() {
 	// keeps it. drainit serves no memory profile: nothing need be sampled
 	// for one (the Makefile's build says so from the first allocation).
 	runtime.GOMAXPROCS(1)
-	runtime.MemProfileRate = 0
+	memProfileRate, runtime.MemProfileRate = runtime.MemProfileRate, 0
 	if relaying {
 		// Subscribing to the faults makes no round trip: the runtime makes
 		// one only for the signals it leaves to os/signal, and it keeps the
@@ -124,22 +132,33 @@ func init() {
 	}()
 }
 
-// goTest reports whether argv0 names a test binary as go test builds them
-// (PACKAGE.test). By hand: package strings would initialise package
-// unicode first.
-func goTest(argv0 string) bool {
-	const suffix = ".test"
-	return len(argv0) > len(suffix) && argv0[len(argv0)-len(suffix):] == suffix
-}
-
 // Unsubscribe waits until every signal is taken and then gives them all
-// their default handling back: for the test binary, which links this
-// package but is not drainit.
+// their default handling back, and the runtime its defaults (its Ps, the
+// memory profile's rate): for the test binary, which links this package
+// but is not drainit.
+//
+// What arrived before is raised again, once the default handling is back:
+// a fixture that is sent TERM as it starts dies of it, as it would have
+// had this package taken nothing.
 func Unsubscribe() {
 	<-ready
 	stopRelay()
 	signal.Stop(received)
 	signal.Stop(doorbell)
+	flushRelay() // what the relay wrote, in the channel
+	for {
+		select {
+		case sig := <-received:
+			if s := sig.(syscall.Signal); s != 0 {
+				syscall.Kill(os.Getpid(), s)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	runtime.SetDefaultGOMAXPROCS()
+	runtime.MemProfileRate = memProfileRate
 }
 
 // Signals waits until every signal drainit acts on is taken, and returns

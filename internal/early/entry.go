@@ -55,6 +55,12 @@ var (
 const heldSignals = 1<<(10-1) | 1<<(12-1) | 1<<(14-1) | 1<<(18-1) | 1<<(20-1) | 1<<(21-1) | 1<<(22-1) |
 	1<<(23-1) | 1<<(24-1) | 1<<(25-1) | 1<<(26-1) | 1<<(28-1) | 1<<(29-1) | 1<<(30-1) | 0x3fffffff<<(35-1)
 
+// cannotAgain is what handler writes to stderr when it cannot exec the
+// program again (no /proc): the signal then ends drainit as it would have
+// without the entry (README, Limitations). A string: its bytes are in the
+// binary from the start, before any package is initialised.
+var cannotAgain = "drainit: a stop signal came while the Go runtime was starting, and drainit cannot start again to take it (execve /proc/self/exe failed): the signal ends drainit\n"
+
 // Implemented in entry_amd64.s; restorer returns from handler, which
 // x86-64 takes from the program.
 func entry()

@@ -7,6 +7,7 @@
 // does not, then start the Go runtime as its own entry would. See entry.go
 // for the whole story.
 
+#define SYS_write 1
 #define SYS_rt_sigaction 13
 #define SYS_rt_sigprocmask 14
 #define SYS_rt_sigreturn 15
@@ -29,6 +30,13 @@ GLOBL ·action(SB), RODATA|NOPTR, $32
 
 DATA ·heldMask+0(SB)/8, $const_heldSignals
 GLOBL ·heldMask(SB), RODATA|NOPTR, $8
+
+// SIG_DFL, for a signal the program can no longer start again for.
+DATA ·dflAction+0(SB)/8, $0
+DATA ·dflAction+8(SB)/8, $0
+DATA ·dflAction+16(SB)/8, $0
+DATA ·dflAction+24(SB)/8, $0
+GLOBL ·dflAction(SB), RODATA|NOPTR, $32
 
 #define CATCH(sig) \
 	MOVQ $SYS_rt_sigaction, AX; MOVQ $sig, DI; MOVQ $·action(SB), SI; MOVQ $0, DX; MOVQ $8, R10; SYSCALL
@@ -138,14 +146,17 @@ again:
 	// blocked until the new runtime unblocks it, into this handler. The
 	// mask is the one the program started with, plus the signal, plus the
 	// held ones, which must stay pending through the exec as they did
-	// through this start; if the exec fails, the return restores the
-	// runtime's mask and it dies as it would have.
+	// through this start, plus the caught ones: between the exec and the
+	// new entry's CATCH their action is the kernel's default (death), and
+	// blocked they wait for the new handler instead.
 	MOVQ R8, CX
 	SUBQ $1, CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	ORQ ·startMask(SB), AX
 	ORQ ·heldMask(SB), AX
+	MOVQ $CAUGHT_SIGNALS, CX
+	ORQ CX, AX
 	MOVQ AX, 32(SP)
 	MOVQ $SYS_rt_sigprocmask, AX
 	MOVQ $2, DI // SIG_SETMASK
@@ -173,6 +184,22 @@ exec:
 	MOVQ $·self(SB), DI
 	MOVQ ·argv(SB), SI
 	MOVQ ·envp(SB), DX
+	SYSCALL
+	// The exec failed (no /proc): say so, and let the signal have its
+	// default action, which the return delivers (it is pending and the
+	// return unblocks it). Leaving the runtime's handler in place would
+	// bring the signal back to this handler, and this exec, forever. As
+	// PID 1 the kernel discards it, and the runtime, dying of it, exits 2.
+	MOVQ $SYS_write, AX
+	MOVQ $2, DI
+	MOVQ ·cannotAgain(SB), SI
+	MOVQ ·cannotAgain+8(SB), DX
+	SYSCALL
+	MOVQ $SYS_rt_sigaction, AX
+	MOVQ R8, DI
+	MOVQ $·dflAction(SB), SI
+	MOVQ $0, DX
+	MOVQ $8, R10
 	SYSCALL
 	ADDQ $48, SP
 	RET

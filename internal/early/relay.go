@@ -25,9 +25,10 @@ import (
 // ones the kernel raises into drainit's panics, and hands those someone
 // sent to os/signal, which subscribes them without a round trip.
 var (
-	relayFD  uint64 // the relay pipe's write end
-	chldRung uint64 // nonzero while a SIGCHLD is in the pipe unread
-	overflow uint64 // bit sig-1: relayed while the pipe was full
+	relayFD   uint64 // the relay pipe's write end
+	relaySelf uint32 // drainit's PID, whose own SIGPIPEs the relay drops
+	chldRung  uint64 // nonzero while a SIGCHLD is in the pipe unread
+	overflow  uint64 // bit sig-1: relayed while the pipe was full
 
 	relayPipe *os.File // the read end, for relayLoop
 
@@ -61,10 +62,32 @@ const (
 func startRelay(forwarded []os.Signal) bool {
 	var fds [2]int
 	if err := syscall.Pipe2(fds[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+		var lim syscall.Rlimit
+		if err == syscall.EMFILE && syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
+			tooFew(lim.Cur)
+		}
 		os.Stderr.WriteString("drainit: cannot make the pipe signals are relayed through: " + err.Error() + "\n")
 		os.Exit(2)
 	}
-	relayFD = uint64(fds[1])
+	// Four more descriptors must be free: the Go runtime's epoll and
+	// eventfd, which it makes when the pipe's read end is first waited
+	// for (and dies with a goroutine dump when it cannot), and the pipe
+	// through which the workload's exec reports its failure. With fewer
+	// (ulimit -n 6), one line and exit 2, before anything is started.
+	var spare [4]int
+	for i := range spare {
+		fd, _, errno := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(fds[0]), syscall.F_DUPFD_CLOEXEC, 0)
+		if errno != 0 {
+			var lim syscall.Rlimit
+			syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+			tooFew(lim.Cur)
+		}
+		spare[i] = int(fd)
+	}
+	for _, fd := range spare {
+		syscall.Close(fd)
+	}
+	relayFD, relaySelf = uint64(fds[1]), uint32(os.Getpid())
 	pc, restorerPC := relayPCs()
 	// Every signal blocked while relay runs: no two interleave.
 	act := sigaction{handler: pc, flags: saSiginfo | saOnstack | saRestart | saRestorer, restorer: restorerPC, mask: ^uint64(0)}
@@ -132,5 +155,45 @@ func pass(sig syscall.Signal) {
 	select {
 	case doorbell <- sig:
 	default:
+	}
+}
+
+// tooFew says that the open files ulimit leaves drainit are too few, and
+// exits 2 (README, Exit codes).
+func tooFew(limit uint64) {
+	os.Stderr.WriteString("drainit: ulimit -n " + itoa(limit) + ": too few open files: drainit needs 6 of its own beside those open when it starts (the signal relay's pipe, the Go runtime's epoll and eventfd, the workload's exec)\n")
+	os.Exit(2)
+}
+
+// itoa by hand: package strconv would initialise first.
+func itoa(n uint64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		if n /= 10; n == 0 {
+			return string(b[i:])
+		}
+	}
+}
+
+// flushRelay waits until relayLoop has handed on everything the relay
+// wrote: a zero it writes last comes through after all of it, and is
+// taken off the channel with everything before it left in place.
+func flushRelay() {
+	if relayFD == 0 {
+		return
+	}
+	syscall.Write(int(relayFD), []byte{0})
+	var kept []os.Signal
+	for sig := range received {
+		if sig.(syscall.Signal) == 0 {
+			break
+		}
+		kept = append(kept, sig)
+	}
+	for _, sig := range kept {
+		received <- sig
 	}
 }

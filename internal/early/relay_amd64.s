@@ -12,9 +12,27 @@
 // restorer's rt_sigreturn, which restores every register: it may use any.
 // It writes the signal's number to the relay pipe, one byte a signal; a
 // SIGCHLD only when none is in the pipe unread; a signal the full pipe
-// will not take becomes bit sig-1 of overflow.
+// will not take becomes bit sig-1 of overflow. A SIGPIPE that drainit
+// raised itself is dropped: the kernel's answer to drainit's own write to
+// a closed pipe or a reset socket (send_sig: SI_USER, from drainit's own
+// PID, as no other process can claim), or the Go runtime's raise (SI_TKILL,
+// the same PID). Anyone else's SIGPIPE bears another PID, or 0 from
+// outside drainit's PID namespace.
 TEXT ·relay(SB),NOSPLIT|NOFRAME,$0
 	MOVQ DI, R8
+	CMPQ R8, $13 // SIGPIPE
+	JNE chld
+	MOVL 8(SI), AX // si_code
+	CMPL AX, $0 // SI_USER
+	JEQ whose
+	CMPL AX, $-6 // SI_TKILL
+	JNE put
+whose:
+	MOVL 16(SI), AX // si_pid
+	CMPL AX, ·relaySelf(SB)
+	JEQ out
+	JMP put
+chld:
 	CMPQ R8, $17 // SIGCHLD
 	JNE put
 	MOVQ $1, AX

@@ -14,3 +14,5 @@ var relayPipe *os.File
 func relayLoop(*os.File) {}
 
 func stopRelay() {}
+
+func flushRelay() {}
