@@ -72,6 +72,20 @@ func runActions(r rules, script ...at) (machine, []action) {
 	return m, out
 }
 
+// playsAs runs script and checks the phase it ends in and every action,
+// in order.
+func playsAs(t *testing.T, r rules, script []at, phase phase, want []string) machine {
+	t.Helper()
+	m, got := run(r, script...)
+	if m.phase != phase {
+		t.Errorf("phase %v, want %v", m.phase, phase)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("actions:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	return m
+}
+
 func show(a action) string {
 	switch a := a.(type) {
 	case forward:
@@ -678,15 +692,7 @@ func TestMachineTransitions(t *testing.T) {
 				"forward QUIT->QUIT", `exit 0 "workload exited with 0, 0.2s after drainit forwarded QUIT: exit 0"`},
 		},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			m, got := run(tc.rules, tc.script...)
-			if m.phase != tc.phase {
-				t.Errorf("phase %v, want %v", m.phase, tc.phase)
-			}
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("actions:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { playsAs(t, tc.rules, tc.script, tc.phase, tc.want) })
 	}
 }
 
@@ -945,13 +951,7 @@ func TestMachineUnknownBudget(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, got := run(tc.rules, tc.script...)
-			if m.phase != tc.phase {
-				t.Errorf("phase %v, want %v", m.phase, tc.phase)
-			}
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("actions:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
-			}
+			m := playsAs(t, tc.rules, tc.script, tc.phase, tc.want)
 			if m.phase == draining && !m.wake().IsZero() && m.plan.Progress == 0 {
 				t.Errorf("a drain with no deadline and no progress lines wakes at %v", m.wake())
 			}
