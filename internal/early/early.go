@@ -146,17 +146,28 @@ func Unsubscribe() {
 	signal.Stop(received)
 	signal.Stop(doorbell)
 	flushRelay() // what the relay wrote, in the channel
+	raise := func(sig os.Signal) {
+		if s := sig.(syscall.Signal); s != 0 {
+			syscall.Kill(os.Getpid(), s)
+		}
+	}
 	for {
 		select {
 		case sig := <-received:
-			if s := sig.(syscall.Signal); s != 0 {
-				syscall.Kill(os.Getpid(), s)
-			}
+			raise(sig)
 			continue
 		default:
 		}
 		break
 	}
+	// A relay handler that was still running on another thread when its
+	// handler was taken back writes after the flush: relayLoop hands that
+	// on later, and it is raised again then.
+	go func() {
+		for sig := range received {
+			raise(sig)
+		}
+	}()
 	runtime.SetDefaultGOMAXPROCS()
 	runtime.MemProfileRate = memProfileRate
 }
