@@ -230,7 +230,7 @@ func TestBusyFileReplacedOrRemovedIsFollowed(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			dir := t.TempDir()
 			busyPath, ready := filepath.Join(dir, "busy"), filepath.Join(dir, "ready")
-			r := start(t, subreaper, "--busy-file", busyPath, "--log-level", "debug", "--progress", "1s", "--grace", "20", "--", "@fixture", "ignore", ready)
+			r := start(t, subreaper, "--busy-file", busyPath, "--log-level", "debug", "--progress", "1s", "--grace", "20", "--", "@fixture", "record", ready, "TERM")
 			waitReadyFile(t, ready)
 			waitFor(t, 5*time.Second, "the watch", func() bool { return strings.Contains(r.log(), "workload idle") })
 			switch how {
