@@ -246,7 +246,7 @@ type (
 		args  []any
 	}
 	progressLine struct { // count what is alive and log it
-		traffic  string // "2 open, 1 busy, last new 2.1s ago", or "" when the drain does not watch the sockets
+		traffic  string // "2 open, 1 busy, last accepted in the network namespace 2.1s ago", or "" when the drain does not watch the sockets
 		left     time.Duration
 		busy     string // "task in flight for 12s", "idle", or "" without a busy file
 		delaying bool   // the drain delay lasts: nothing has been asked yet

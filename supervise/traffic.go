@@ -260,5 +260,5 @@ func (m *machine) trafficText(now time.Time) string {
 	if !m.traffic.lastNew.IsZero() {
 		last = now.Sub(m.traffic.lastNew).Round(100*time.Millisecond).String() + " ago"
 	}
-	return fmt.Sprintf("%d open, %d busy, last new %s", m.traffic.open, m.traffic.busy, last)
+	return fmt.Sprintf("%d open, %d busy, last accepted in the network namespace %s", m.traffic.open, m.traffic.busy, last)
 }
