@@ -1,5 +1,7 @@
-// Module kubectl-drainit is the kubectl plugin that wraps existing
-// manifests' containers with drainit. It is a module of its own so that
+// Module kubectl-drainit holds what puts drainit in front of existing
+// containers: the kubectl plugin (kubectl drainit inject, this folder),
+// drainit-injector, the admission webhook (drainit-injector/), and the
+// one implementation both use (inject/). It is a module of its own so that
 // drainit's go.mod keeps its two dependencies.
 module github.com/drainit/drainit/cmd/kubectl-drainit
 
