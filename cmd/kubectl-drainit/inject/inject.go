@@ -74,6 +74,7 @@ type Note struct {
 	Where     string // the object, and the container if the note is about one: "Deployment/web, container w"
 	Container string // the container's name; "" for the pod template
 	Skipped   bool   // the container (or, without one, the pod template) was left as it was
+	Failed    bool   // Skipped because it could not be wrapped (Lenient), not on purpose (an init, a Windows pod)
 	Text      string
 }
 
@@ -353,7 +354,7 @@ func (in *Injector) container(p pod, c map[string]any) (bool, error) {
 	fail := func(format string, a ...any) (bool, error) {
 		why := fmt.Sprintf(format, a...)
 		if in.opt.Lenient {
-			in.note(where, name, true, "not wrapped: %s", why)
+			in.notes = append(in.notes, Note{Where: where, Container: name, Skipped: true, Failed: true, Text: "not wrapped: " + why})
 			return false, nil
 		}
 		return false, fmt.Errorf("%s: %s", where, why)

@@ -50,7 +50,7 @@ func TestLenientLeavesWhatItCannotWrap(t *testing.T) {
 			in := New(Options{Via: ViaInitContainer, Image: "drainit", Config: config, Lenient: lenient, Credentials: "name the pull secret"})
 			err := in.Object(pod)
 			cs := pod["spec"].(map[string]any)["containers"].([]any)
-			skipped := slices.IndexFunc(in.Notes(), func(n Note) bool { return n.Skipped && n.Container == "c" })
+			skipped := slices.IndexFunc(in.Notes(), func(n Note) bool { return n.Skipped && n.Failed && n.Container == "c" })
 			switch {
 			case tc.wrapped || lenient && strings.HasPrefix(tc.why, "it already starts"):
 				// wrapped, or an init left alone in either mode
