@@ -25,18 +25,6 @@ func mapValue(v any, key string) any {
 	return m[key]
 }
 
-func stringAt(v any, path ...string) string {
-	if len(path) == 0 {
-		s, _ := v.(string)
-		return s
-	}
-	m, ok := mapAt(v, path[:len(path)-1]...)
-	if !ok {
-		return ""
-	}
-	s, _ := m[path[len(path)-1]].(string)
-	return s
-}
 
 func stringList(v any) []string {
 	list, _ := v.([]any)

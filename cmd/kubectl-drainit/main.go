@@ -39,7 +39,11 @@ Writes the manifests (YAML or JSON, several documents, Lists) back with
 every pod template's containers running under drainit:
 /.drainit/drainit -- <their command and args>.
 
-Options:
+kubectl drainit install [options] [-- KUBECTL APPLY OPTIONS]
+  installs drainit-injector, which does the same to every pod created in a
+  namespace labelled drainit.dev/inject: enabled (install --help).
+
+Options of inject:
 `
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -56,8 +60,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "kubectl-drainit", version)
 		return 0
 	case "inject":
+	case "install":
+		return install(args[1:], stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "kubectl-drainit: unknown command %q: want inject or version\n", args[0])
+		fmt.Fprintf(stderr, "kubectl-drainit: unknown command %q: want inject, install or version\n", args[0])
 		return exitUsage
 	}
 	var a injectArgs
