@@ -25,7 +25,6 @@ func mapValue(v any, key string) any {
 	return m[key]
 }
 
-
 func stringList(v any) []string {
 	list, _ := v.([]any)
 	out := make([]string, 0, len(list))
