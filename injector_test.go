@@ -792,3 +792,105 @@ func TestInjectorRestartAndNewCA(t *testing.T) {
 		}
 	})
 }
+
+// The namespace's label switches the injector: taken off, a pod is
+// created as written, with no mark at all (neither the webhook nor the
+// policy is called); put back, pods are wrapped again. A pod that opts
+// out is never sent to it, and kube-system, labelled, is never wrapped.
+// A pod of 40 containers and 1 MiB is wrapped whole, within the timeout.
+func TestInjectorFollowsTheNamespaceLabel(t *testing.T) {
+	n := needInjector(t)
+	ns := n.injectedNamespace(t, true, false)
+	label := func(ns, value string) {
+		v := "null"
+		if value != "" {
+			v = `"` + value + `"`
+		}
+		n.cp.must(t, "PATCH", "/api/v1/namespaces/"+ns, "application/merge-patch+json", []byte(`{"metadata":{"labels":{"drainit.dev/inject":`+v+`}}}`))
+	}
+	unmarked := func(what string, p apiPodSpec) {
+		t.Helper()
+		if p.wrapped() == "" || p.Metadata.Annotations[injectedKey] != "" || p.Metadata.Annotations[notInjectedKey] != "" {
+			t.Errorf("%s: the pod is wrapped or marked: %v %+v", what, p.Metadata.Annotations, p.Spec.Containers)
+		}
+	}
+	label(ns, "")
+	// The API server's informer for namespaces follows the label within
+	// moments; the first pods may still see it.
+	waitFor(t, 10*time.Second, "the label's removal seen", func() bool {
+		p, _, _ := n.dryRunPod(t, ns)
+		return p.Metadata.Annotations[injectedKey] == ""
+	})
+	p, _, _ := n.dryRunPod(t, ns)
+	unmarked("the label removed", p)
+	label(ns, "enabled")
+	n.injectorAnswers(t, ns)
+	for _, optOut := range []string{"annotations", "labels"} {
+		pod := map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"generateName": "out-", optOut: map[string]any{"drainit.dev/inject": "disabled"}},
+			"spec": restrictedPod(podRegistry + "/worker:1")}
+		b, _ := n.create(t, "/api/v1/namespaces/"+ns+"/pods", pod, "?dryRun=All")
+		var p apiPodSpec
+		json.Unmarshal(b, &p)
+		unmarked("opted out by "+optOut, p)
+	}
+	label("kube-system", "enabled")
+	t.Cleanup(func() { label("kube-system", "") })
+	time.Sleep(2 * time.Second) // the namespace informer's moment, which must change nothing
+	b, _ := n.create(t, "/api/v1/namespaces/kube-system/pods", map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"generateName": "sys-"},
+		"spec": restrictedPod(podRegistry + "/worker:1")}, "?dryRun=All")
+	var sys apiPodSpec
+	json.Unmarshal(b, &sys)
+	unmarked("kube-system, labelled", sys)
+	// A huge pod: 40 containers of the worker, one of them with 1 MiB of
+	// environment.
+	spec := restrictedPod(podRegistry + "/worker:1")
+	first := spec["containers"].([]any)[0].(map[string]any)
+	var cs []any
+	for i := range 40 {
+		c := map[string]any{}
+		for k, v := range first {
+			c[k] = v
+		}
+		c["name"] = fmt.Sprintf("worker-%d", i)
+		cs = append(cs, c)
+	}
+	cs[0].(map[string]any)["env"] = []any{map[string]any{"name": "BIG", "value": strings.Repeat("x", 1<<20)}}
+	spec["containers"] = cs
+	start := time.Now()
+	b, _ = n.create(t, "/api/v1/namespaces/"+ns+"/pods", map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"generateName": "huge-"}, "spec": spec}, "?dryRun=All")
+	var huge apiPodSpec
+	json.Unmarshal(b, &huge)
+	wrapped := 0
+	for _, c := range huge.Spec.Containers {
+		if slices.Equal(c.Command, []string{"/.drainit/drainit"}) {
+			wrapped++
+		}
+	}
+	t.Logf("a pod of %d containers and %d bytes: %d wrapped in %v", len(cs), len(b), wrapped, time.Since(start).Round(time.Millisecond))
+	if wrapped != 40 || len(strings.Split(huge.Metadata.Annotations[injectedKey], ",")) != 40 {
+		t.Errorf("a pod of 40 containers: %d wrapped, annotation %q", wrapped, huge.Metadata.Annotations[injectedKey])
+	}
+}
+
+// kubectl drainit install applies the same manifests with kubectl, which
+// the real API server takes (a server-side dry run: it validates and
+// admits each object, and changes nothing), as it takes the variant that
+// reads no Secret.
+func TestInjectorInstallCommand(t *testing.T) {
+	n := needInjector(t)
+	bins, err := controlPlaneBinaries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"install", "--", "--dry-run=server"}, {"install", "--image-config", "off", "--", "--dry-run=server"}} {
+		cmd := exec.Command("nsenter", "--net="+n.cp.netns, kubectlDrainit(t), args[0])
+		cmd.Args = append(cmd.Args, args[1:]...)
+		cmd.Env = append(os.Environ(), "PATH="+bins+":"+os.Getenv("PATH"), "KUBECONFIG="+n.cp.kubeconfig())
+		out, err := cmd.CombinedOutput()
+		t.Logf("kubectl drainit %s:\n%s", strings.Join(args, " "), out)
+		if err != nil || !strings.Contains(string(out), "mutatingwebhookconfiguration.admissionregistration.k8s.io/drainit-injector") ||
+			!strings.Contains(string(out), "(server dry run)") {
+			t.Errorf("kubectl drainit %s: %v", strings.Join(args, " "), err)
+		}
+	}
+}

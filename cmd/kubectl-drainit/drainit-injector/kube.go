@@ -101,10 +101,12 @@ func (k *kubeClient) do(ctx context.Context, method, path, contentType string, b
 	if err != nil {
 		return err
 	}
-	if token, err := os.ReadFile(k.tokenFile); err == nil {
+	if k.tokenFile != "" {
+		token, err := os.ReadFile(k.tokenFile)
+		if err != nil {
+			return fmt.Errorf("token: %w", err)
+		}
 		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-	} else if !os.IsNotExist(err) || k.tokenFile != "" {
-		return fmt.Errorf("token %s: %w", k.tokenFile, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "drainit-injector/"+version)

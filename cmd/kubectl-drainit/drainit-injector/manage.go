@@ -174,9 +174,9 @@ func (m *certManager) trust(ctx context.Context) error {
 	return fmt.Errorf("MutatingWebhookConfiguration %s changed under every attempt to patch it", m.webhookConfig)
 }
 
-// writeFiles writes each file whole (a temporary file renamed over it),
-// in the order of its names sorted: tls.crt before tls.key would do too,
-// as the server keeps its certificate until the pair loads.
+// writeFiles writes each file whole, a temporary file renamed over it,
+// the key first: between the two renames the pair does not load, and the
+// server keeps serving the certificate it has.
 func writeFiles(dir string, files map[string][]byte) error {
 	for _, name := range []string{"tls.key", "tls.crt"} {
 		b, ok := files[name]

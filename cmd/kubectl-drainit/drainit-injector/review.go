@@ -66,6 +66,9 @@ const (
 	admissionVersion = "admission.k8s.io/v1"
 )
 
+// mirrorAnnotation marks the API's copy of a kubelet's static pod.
+const mirrorAnnotation = "kubernetes.io/config.mirror"
+
 // reviewer decides what becomes of each pod.
 type reviewer struct {
 	namespace string // the injector's own, where it wraps nothing
@@ -127,6 +130,11 @@ func (r *reviewer) wrap(ctx context.Context, namespace string, pod map[string]an
 		return outcome{skipped: "opted out: " + inject.SwitchAnnotation + ": " + inject.Disabled}, nil
 	}
 	annotations, _ := meta["annotations"].(map[string]any)
+	if _, mirror := annotations[mirrorAnnotation]; mirror {
+		// The kubelet's copy of a static pod: it runs the pod from its own
+		// manifest, and a copy that differs from it would be replaced.
+		return outcome{skipped: "a mirror pod of a static pod"}, nil
+	}
 	_, ours := annotations[inject.InjectedAnnotation]
 	// A pod that runs drainit as inject puts it there, and that the
 	// injector has not wrapped itself (as on a reinvocation), was wrapped

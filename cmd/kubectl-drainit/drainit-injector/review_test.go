@@ -372,6 +372,7 @@ func TestReviewLeavesAlone(t *testing.T) {
 		{"the injector's own namespace", plain, func(r *admissionRequest) { r.Namespace = "drainit-system" }},
 		{"opted out by annotation", fmt.Sprintf(pod, `, "annotations": {"drainit.dev/inject": "disabled"}`), nil},
 		{"opted out by label", fmt.Sprintf(pod, `, "labels": {"drainit.dev/inject": "disabled"}`), nil},
+		{"a static pod's mirror", fmt.Sprintf(pod, `, "annotations": {"kubernetes.io/config.mirror": "2c3f0e1a"}`), nil},
 		{"not an object", `[1, 2]`, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

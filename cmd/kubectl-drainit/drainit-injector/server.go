@@ -92,8 +92,12 @@ func (s *server) mutate(w http.ResponseWriter, r *http.Request) {
 	case out.skipped != "" && len(resp.Patch) == 0:
 		s.log.Debug("admitted as it came", "namespace", req.Namespace, "name", req.Name, "uid", req.UID, "why", out.skipped, "took", took)
 	default:
+		notWrapped := out.reasons
+		if out.skipped != "" {
+			notWrapped = append(notWrapped, out.skipped)
+		}
 		s.log.Info("admitted", "namespace", req.Namespace, "pod", podName(req), "dryRun", req.DryRun != nil && *req.DryRun,
-			"wrapped", out.wrapped, "not wrapped", append(out.reasons, out.skipped), "warnings", len(resp.Warnings), "took", took)
+			"wrapped", out.wrapped, "not wrapped", notWrapped, "warnings", len(resp.Warnings), "took", took)
 	}
 }
 
