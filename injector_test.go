@@ -114,15 +114,13 @@ func (n *node) installInjector(client *http.Client) error {
 	if err != nil {
 		return fmt.Errorf("the private registry's worker: %w", err)
 	}
-	// The README's one command.
-	bins, err := controlPlaneBinaries()
+	// The README's one command, as written.
+	install, _, err := readmeInjectorRecipe()
 	if err != nil {
 		return err
 	}
-	apply := exec.Command("nsenter", "--net="+n.cp.netns, filepath.Join(bins, "kubectl"), "apply", "-f", "cmd/kubectl-drainit/install/")
-	apply.Env = append(os.Environ(), "KUBECONFIG="+n.cp.kubeconfig())
-	if out, err := apply.CombinedOutput(); err != nil {
-		return fmt.Errorf("kubectl apply -f cmd/kubectl-drainit/install/: %v: %s", err, out)
+	if out, err := n.kubectlSh(install); err != nil {
+		return fmt.Errorf("%s: %v: %s", install, err, out)
 	}
 	// The root CA's publisher does not run here (node_test.go): the
 	// harness publishes it, as for every namespace.
@@ -132,6 +130,33 @@ func (n *node) installInjector(client *http.Client) error {
 		return fmt.Errorf("the root CA in %s: %d %v %s", injectorNS, code, err, b)
 	}
 	return n.injectorReady(2, 3*time.Minute)
+}
+
+// readmeInjectorRecipe is the README's recipe for drainit-injector, the
+// first shell block of its Kubernetes section: the install, and the label
+// of a namespace named workers.
+func readmeInjectorRecipe() (install, label string, err error) {
+	_, block, _ := strings.Cut(string(mustReadFile("README.md")), "### Kubernetes\n")
+	_, block, _ = strings.Cut(block, "```sh\n")
+	block, _, _ = strings.Cut(block, "```")
+	lines := strings.Split(strings.TrimSpace(block), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "kubectl apply -f cmd/kubectl-drainit/install/") ||
+		!strings.HasPrefix(lines[1], "kubectl label namespace workers drainit.dev/inject=enabled") {
+		return "", "", fmt.Errorf("the README's Kubernetes section does not start with drainit-injector's install and a namespace's label:\n%s", block)
+	}
+	return lines[0], lines[1], nil
+}
+
+// kubectlSh runs a shell command line with the node's kubectl, as the
+// cluster's admin, in the repository, in the node's network namespace.
+func (n *node) kubectlSh(line string) ([]byte, error) {
+	bins, err := controlPlaneBinaries()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("nsenter", "--net="+n.cp.netns, "/bin/sh", "-ec", line)
+	cmd.Env = append(os.Environ(), "PATH="+bins+":"+os.Getenv("PATH"), "KUBECONFIG="+n.cp.kubeconfig())
+	return cmd.CombinedOutput()
 }
 
 // workerConfig is the worker image's config: the command only there.
@@ -217,17 +242,24 @@ func (n *node) secretCA(t *testing.T) string {
 // Role) when readme.
 func (n *node) injectedNamespace(t *testing.T, restricted, readme bool) string {
 	t.Helper()
-	labels := map[string]string{"drainit.dev/inject": "enabled"}
+	var labels map[string]string
 	if restricted {
-		labels["pod-security.kubernetes.io/enforce"] = "restricted"
+		labels = map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}
 	}
 	var ns string
 	if readme {
 		ns = n.namespace(t)
-		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": labels}})
-		n.cp.must(t, "PATCH", "/api/v1/namespaces/"+ns, "application/merge-patch+json", patch)
 	} else {
 		ns = n.bareNamespace(t, labels)
+	}
+	// The README's label, as written, but for the namespace's name.
+	_, label, err := readmeInjectorRecipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	label = strings.Replace(label, " workers ", " "+ns+" ", 1)
+	if out, err := n.kubectlSh(label); err != nil {
+		t.Fatalf("%s: %v: %s", label, err, out)
 	}
 	t.Cleanup(func() {
 		for _, c := range []string{"/apis/batch/v1/namespaces/" + ns + "/cronjobs", "/apis/batch/v1/namespaces/" + ns + "/jobs"} {
@@ -526,8 +558,8 @@ func TestInjectorWrapsWhatEverCreatesPods(t *testing.T) {
 	// What the injector asked of the API server meanwhile: the pull
 	// secret, once, for the one pod that needed it; nothing for the
 	// others (their image is public, the operator's pod's and the Job's
-	// config cached). Its check of its CA and caBundle, every ten
-	// minutes whatever the pods, may fall in the window too.
+	// config cached). Its check of its CA and caBundle, every minute
+	// whatever the pods, may fall in the window too.
 	var perPod, periodic []string
 	for _, e := range n.injectorRequests(from, until) {
 		switch {
@@ -875,12 +907,24 @@ func TestInjectorFollowsTheNamespaceLabel(t *testing.T) {
 // kubectl drainit install applies the same manifests with kubectl, which
 // the real API server takes (a server-side dry run: it validates and
 // admits each object, and changes nothing), as it takes the variant that
-// reads no Secret.
+// reads no Secret. The manifests applied again over the installed ones,
+// as an upgrade does, keep the caBundle the injector wrote.
 func TestInjectorInstallCommand(t *testing.T) {
 	n := needInjector(t)
 	bins, err := controlPlaneBinaries()
 	if err != nil {
 		t.Fatal(err)
+	}
+	before := n.caBundle()
+	install, _, err := readmeInjectorRecipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := n.kubectlSh(install); err != nil {
+		t.Fatalf("%s, again: %v: %s", install, err, out)
+	}
+	if after := n.caBundle(); !bytes.Equal(after, before) || len(after) == 0 {
+		t.Errorf("the manifests applied again: caBundle %q, was %q", bundleNames(after), bundleNames(before))
 	}
 	for _, args := range [][]string{{"install", "--", "--dry-run=server"}, {"install", "--image-config", "off", "--", "--dry-run=server"}} {
 		cmd := exec.Command("nsenter", "--net="+n.cp.netns, kubectlDrainit(t), args[0])

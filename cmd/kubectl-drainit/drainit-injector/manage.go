@@ -13,9 +13,10 @@ import (
 )
 
 // checkInterval is how often a replica checks its CA's Secret and its
-// webhook configuration's caBundle, and whether its serving certificate
-// is due: two requests every ten minutes, whatever the number of pods.
-const checkInterval = 10 * time.Minute
+// webhook configuration's caBundle (a configuration deleted and applied
+// again has none), and whether its serving certificate is due: two
+// requests a minute, whatever the number of pods.
+const checkInterval = time.Minute
 
 // certManager keeps the injector's certificates without cert-manager: the
 // CA in a Secret of its namespace (made by the first replica, taken by
