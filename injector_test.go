@@ -516,16 +516,23 @@ func TestInjectorWrapsWhatEverCreatesPods(t *testing.T) {
 	n.create(t, "/apis/test.drainit.dev/v1/namespaces/"+ns+"/workers", map[string]any{"apiVersion": "test.drainit.dev/v1", "kind": "Worker",
 		"metadata": map[string]any{"name": "w1"}, "spec": map[string]any{"image": image}}, "")
 
-	names := map[string]string{"bare": "bare", "private": "private", "operator": "w1-pod"}
-	waitFor(t, 90*time.Second, "the pods of the Deployment and of the CronJob's Job", func() bool {
-		for kind, key := range map[string]string{"ReplicaSet": "deployment", "Job": "cronjob"} {
+	names := map[string]string{"bare": "bare", "private": "private"}
+	// The CronJob's Job comes at the next minute: two minutes at most.
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		for kind, key := range map[string]string{"ReplicaSet": "deployment", "Job": "cronjob", "Worker": "operator"} {
 			if pods := n.podsOf(t, ns, kind); len(pods) > 0 {
 				names[key] = pods[0]
 			}
 		}
-		code, _, _ := n.cp.do("GET", "/api/v1/namespaces/"+ns+"/pods/w1-pod", "", nil)
-		return names["deployment"] != "" && names["cronjob"] != "" && code == http.StatusOK
-	})
+		if len(names) == 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			_, cj, _ := n.cp.do("GET", "/apis/batch/v1/namespaces/"+ns+"/cronjobs/every-minute", "", nil)
+			_, jobs, _ := n.cp.do("GET", "/apis/batch/v1/namespaces/"+ns+"/jobs", "", nil)
+			t.Fatalf("after 2m, the pods of %v only; the CronJob: %.1500s; its Jobs: %.1500s", names, cj, jobs)
+		}
+	}
 	until := time.Now()
 	// No more Jobs: the one is enough.
 	n.cp.must(t, "PATCH", "/apis/batch/v1/namespaces/"+ns+"/cronjobs/every-minute", "application/merge-patch+json", []byte(`{"spec":{"suspend":true}}`))
