@@ -835,8 +835,11 @@ func TestInjectorRestartAndNewCA(t *testing.T) {
 // The namespace's label switches the injector: taken off, a pod is
 // created as written, with no mark at all (neither the webhook nor the
 // policy is called); put back, pods are wrapped again. A pod that opts
-// out is never sent to it, and kube-system, labelled, is never wrapped.
-// A pod of 40 containers and 1 MiB is wrapped whole, within the timeout.
+// out is never sent to it, a pod whose container it cannot wrap is
+// admitted as it came with the injector's Warning, a pod kubectl
+// drainit inject wrapped is left alone, and kube-system, labelled, is
+// never wrapped. A pod of 40 containers and 1 MiB is wrapped whole,
+// within the timeout.
 func TestInjectorFollowsTheNamespaceLabel(t *testing.T) {
 	n := needInjector(t)
 	ns := n.injectedNamespace(t, true, false)
@@ -872,10 +875,40 @@ func TestInjectorFollowsTheNamespaceLabel(t *testing.T) {
 		json.Unmarshal(b, &p)
 		unmarked("opted out by "+optOut, p)
 	}
+	// A container it cannot wrap: the private registry's image with no
+	// pull secret. The pod is admitted as it came, and the API server
+	// hands its creator the injector's Warning.
+	b, warnings := n.create(t, "/api/v1/namespaces/"+ns+"/pods", map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"generateName": "nosecret-"},
+		"spec": restrictedPod(privateRegistry + "/worker:1")}, "?dryRun=All")
+	var nosecret apiPodSpec
+	json.Unmarshal(b, &nosecret)
+	why := nosecret.Metadata.Annotations[notInjectedKey]
+	if nosecret.wrapped() == "" || !strings.HasPrefix(why, "container worker: not wrapped: its command is not in the manifest") ||
+		len(warnings) != 1 || !strings.Contains(warnings[0], "drainit-injector: container worker: not wrapped") {
+		t.Errorf("a private image without its pull secret: annotation %q, warnings %q; want it left as it came, saying why", why, warnings)
+	}
+	// A pod kubectl drainit inject wrapped is left as it is, with the reason.
+	in, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "by-inject"},
+		"spec": restrictedPod(podRegistry + "/worker:1")})
+	cmd := exec.Command("nsenter", "--net="+n.cp.netns, kubectlDrainit(t), "inject", "--image", "ghcr.io/drainit/drainit:latest")
+	cmd.Stdin = bytes.NewReader(in)
+	injected, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubectl drainit inject: %v", err)
+	}
+	var byInject map[string]any
+	json.Unmarshal(injected, &byInject)
+	b, _ = n.create(t, "/api/v1/namespaces/"+ns+"/pods", byInject, "?dryRun=All")
+	var left apiPodSpec
+	json.Unmarshal(b, &left)
+	if !strings.HasPrefix(left.Metadata.Annotations[notInjectedKey], "already wrapped (by kubectl drainit inject") || left.Metadata.Annotations[injectedKey] != "" ||
+		len(left.Spec.InitContainers) != 1 || !slices.Equal(left.Spec.Containers[0].Command, []string{"/.drainit/drainit"}) {
+		t.Errorf("a pod kubectl drainit inject wrapped: annotations %v, init containers %+v", left.Metadata.Annotations, left.Spec.InitContainers)
+	}
 	label("kube-system", "enabled")
 	t.Cleanup(func() { label("kube-system", "") })
 	time.Sleep(2 * time.Second) // the namespace informer's moment, which must change nothing
-	b, _ := n.create(t, "/api/v1/namespaces/kube-system/pods", map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"generateName": "sys-"},
+	b, _ = n.create(t, "/api/v1/namespaces/kube-system/pods", map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"generateName": "sys-"},
 		"spec": restrictedPod(podRegistry + "/worker:1")}, "?dryRun=All")
 	var sys apiPodSpec
 	json.Unmarshal(b, &sys)
