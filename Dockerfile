@@ -12,6 +12,7 @@
 #   make build && docker build --target offline -t drainit .
 #                                                # takes bin/drainit from `make build`: no registry needed
 # `make image` does the second with docker, or with podman when no Docker engine answers.
+# drainit-injector's image likewise: --target injector, or `make injector-image` (injector-offline).
 
 # The offline stage comes first: building it as --target skips every stage after it,
 # so nothing is pulled.
@@ -19,6 +20,15 @@ FROM scratch AS offline
 COPY bin/drainit /drainit
 USER 65532:65532
 ENTRYPOINT ["/drainit", "--"]
+
+# drainit-injector, the admission webhook (cmd/kubectl-drainit/drainit-injector):
+# `make injector-image` builds this target from bin/drainit-injector (`make injector`).
+# Static and alone, as user 65532; the registries' root certificates are in the
+# binary (golang.org/x/crypto/x509roots/fallback), for FROM scratch.
+FROM scratch AS injector-offline
+COPY bin/drainit-injector /drainit-injector
+USER 65532:65532
+ENTRYPOINT ["/drainit-injector"]
 
 # Built on the build machine's platform for the target's (buildx or
 # podman --platform set TARGETARCH): Go cross-compiles, no emulator needed.
@@ -37,6 +47,21 @@ RUN entry=; [ "$TARGETARCH" = amd64 ] && entry="-E github.com/drainit/drainit/in
     CGO_ENABLED=0 GOEXPERIMENT=nogreenteagc GOARCH=$TARGETARCH go build -trimpath -tags urfave_cli_no_docs -o /drainit \
     -ldflags "-s -w $entry -X runtime.godebugDefault=$godebug -X github.com/drainit/drainit/internal/signals.runtimeGodebug=$godebug" .
 
+# drainit-injector compiled from its module: docker build --target injector .
+FROM --platform=$BUILDPLATFORM golang:1.26 AS injector-build
+ARG TARGETARCH
+WORKDIR /src/cmd/kubectl-drainit
+COPY cmd/kubectl-drainit/go.mod cmd/kubectl-drainit/go.sum ./
+RUN go mod download
+COPY cmd/kubectl-drainit/ ./
+RUN CGO_ENABLED=0 GOARCH=$TARGETARCH go build -trimpath -ldflags "-s -w" -o /drainit-injector ./drainit-injector
+
+FROM scratch AS injector
+COPY --from=injector-build /drainit-injector /drainit-injector
+USER 65532:65532
+ENTRYPOINT ["/drainit-injector"]
+
+# The default target, last: drainit's image.
 FROM scratch
 COPY --from=build /drainit /drainit
 USER 65532:65532

@@ -36,7 +36,7 @@ export CGO_ENABLED = 0
 # Where make build puts the binary; the tests build theirs with OUT=.
 OUT ?= bin/drainit
 
-.PHONY: build test demo demo-kube bench floor image plugin release clean
+.PHONY: build test demo demo-kube bench floor image plugin injector injector-image release clean
 
 build:
 	$(build_drainit) $(call goflags,$(GOARCH)) -o $(OUT) .
@@ -104,3 +104,19 @@ image: build
 # bin/kubectl-drainit on PATH and kubectl drainit runs it.
 plugin:
 	cd cmd/kubectl-drainit && $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o ../../bin/kubectl-drainit .
+
+# drainit-injector, the admission webhook that wraps every pod of a labelled
+# namespace as kubectl drainit inject would (cmd/kubectl-drainit/drainit-injector,
+# in the plugin's module: they share its inject package), and its image,
+# the Dockerfile's injector-offline target: the binary alone, as user 65532,
+# tagged as cmd/kubectl-drainit/install/drainit-injector.yaml names it.
+INJECTOR_IMAGE = ghcr.io/drainit/drainit-injector:latest
+injector:
+	cd cmd/kubectl-drainit && $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o ../../bin/drainit-injector ./drainit-injector
+
+injector-image: build injector
+	@if docker info >/dev/null 2>&1; then \
+		docker build --target injector-offline -t drainit-injector:$(VERSION) -t $(INJECTOR_IMAGE) . ; \
+	else \
+		podman $(PODMAN_FLAGS) build --target injector-offline -t drainit-injector:$(VERSION) -t $(INJECTOR_IMAGE) . ; \
+	fi

@@ -71,11 +71,11 @@ func TestNamedLikeATestBinary(t *testing.T) {
 // module, which cannot import this one) is drainit's flags, but for
 // --copy-to, which its init container runs and no annotation should.
 func TestInjectKnowsEveryOption(t *testing.T) {
-	src := string(mustRead(t, "cmd/kubectl-drainit/env.go"))
+	src := string(mustRead(t, "cmd/kubectl-drainit/inject/env.go"))
 	_, list, ok := strings.Cut(src, "var annotationOptions = []string{")
 	list, _, _ = strings.Cut(list, "}")
 	if !ok {
-		t.Fatal("cmd/kubectl-drainit/env.go has no annotationOptions list")
+		t.Fatal("cmd/kubectl-drainit/inject/env.go has no annotationOptions list")
 	}
 	var known []string
 	for _, q := range strings.Split(list, ",") {

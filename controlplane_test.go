@@ -165,7 +165,19 @@ func (cp *controlPlane) start() error {
 		"--service-account-issuer", "https://kubernetes.default.svc", "--api-audiences", "https://kubernetes.default.svc",
 		"--service-account-key-file", filepath.Join(cp.dir, "sa.pub"),
 		"--service-account-signing-key-file", filepath.Join(cp.dir, "sa.key"),
-		"--service-cluster-ip-range", "10.0.0.0/24", "--cert-dir", filepath.Join(cp.dir, "certs"))
+		"--service-cluster-ip-range", "10.0.0.0/24", "--cert-dir", filepath.Join(cp.dir, "certs"),
+		// The node has no kube-proxy, so nothing answers on a Service's
+		// ClusterIP: the API server calls an admission webhook (and an
+		// aggregated API) at an endpoint of its Service instead, a pod's
+		// address on the node's bridge, from the EndpointSlices the
+		// endpointslice controller keeps, as a control plane that cannot
+		// reach ClusterIPs does. It still checks the webhook's certificate
+		// against SERVICE.NAMESPACE.svc.
+		"--enable-aggregator-routing=true",
+		// What drainit-injector asks of the API server, request by request,
+		// for the tests to count (auditPolicy).
+		"--audit-policy-file", filepath.Join(cp.dir, "audit-policy.yaml"), "--audit-log-path", cp.auditLog(),
+		"--audit-log-mode", "blocking")
 	cp.url = "https://" + net.JoinHostPort(cp.host, secure)
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(mustReadFile(cp.caFile))
@@ -251,6 +263,7 @@ func (cp *controlPlane) writeKeys() error {
 	}
 	cp.caFile = filepath.Join(cp.dir, "serving.crt")
 	for path, body := range map[string][]byte{
+		filepath.Join(cp.dir, "audit-policy.yaml"): []byte(auditPolicy),
 		cp.caFile:                            pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		filepath.Join(cp.dir, "serving.key"): pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(serving)}),
 		filepath.Join(cp.dir, "sa.key"):      pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(sa)}),
@@ -263,6 +276,21 @@ func (cp *controlPlane) writeKeys() error {
 	}
 	return nil
 }
+
+// auditPolicy logs every request of drainit-injector's service account
+// (installed by cmd/kubectl-drainit/install, in drainit-system) once, at its
+// end, and nothing else.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    users: ["system:serviceaccount:drainit-system:drainit-injector"]
+  - level: None
+`
+
+// auditLog is where the API server writes what auditPolicy logs.
+func (cp *controlPlane) auditLog() string { return filepath.Join(cp.dir, "audit.log") }
 
 // do is one request as the cluster's admin. contentType "" sends JSON.
 func (cp *controlPlane) do(method, path, contentType string, body []byte) (int, []byte, error) {

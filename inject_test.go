@@ -26,9 +26,16 @@ import (
 	"time"
 )
 
-// The registry listens on the node's loopback: containerd reaches it there
-// over plain HTTP, as it does any localhost registry.
-const registryHost = "127.0.0.1:5000"
+// The registry listens on the node's loopback, where containerd reaches
+// it over plain HTTP, as it does any localhost registry, and on the node's
+// address, podRegistry, where pods reach it too. privateRegistry asks for
+// credentials.
+const (
+	registryPort    = "5000"
+	registryHost    = "127.0.0.1:" + registryPort
+	podRegistry     = nodeIP + ":" + registryPort
+	privateRegistry = nodeIP + ":5001"
+)
 
 var (
 	registryOnce sync.Once
@@ -53,32 +60,11 @@ func needRegistry(t *testing.T, n *node) *http.Client {
 }
 
 func startRegistry(n *node, client *http.Client) error {
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		return fmt.Errorf("docker-registry is not installed (Debian package docker-registry; .ci/run installs it)")
-	}
-	dir := filepath.Join(n.dir, "registry")
-	os.MkdirAll(dir, 0o755)
-	config := filepath.Join(dir, "config.yml")
-	os.WriteFile(config, []byte(fmt.Sprintf(`version: 0.1
-log: {level: warn}
-storage: {filesystem: {rootdirectory: %s}, delete: {enabled: true}}
-http: {addr: %s}
-`, filepath.Join(dir, "data"), registryHost)), 0o644)
-	n.run("registry", bin, "serve", config)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := client.Get("http://" + registryHost + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("docker-registry not answering on %s after 30s (%v): %s", registryHost, err, tail(string(mustReadFile(filepath.Join(n.dir, "registry.log"))), 5))
-		}
-		time.Sleep(200 * time.Millisecond)
+	// On every address of the node's network namespace: containerd pulls
+	// from its loopback, and drainit-injector, in a pod, reads images'
+	// configs at the node's address (podRegistry).
+	if err := n.serveRegistry("registry", registryPort, ""); err != nil {
+		return err
 	}
 	links := map[string]string{}
 	for _, c := range []string{"sh", "sleep", "cat", "true"} {
@@ -123,14 +109,66 @@ http: {addr: %s}
 	return nil
 }
 
-// pushImage pushes one image by the registry's HTTP API (distribution
-// spec: a monolithic upload of each blob, then the OCI manifest).
+// serveRegistry starts docker-registry in the node's network namespace on
+// port, on all its addresses, asking for basic credentials when htpasswd
+// (a line user:bcrypt) is given, and waits for it to answer.
+func (n *node) serveRegistry(name, port, htpasswd string) error {
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		return fmt.Errorf("docker-registry is not installed (Debian package docker-registry; .ci/run installs it)")
+	}
+	dir := filepath.Join(n.dir, name)
+	os.MkdirAll(dir, 0o755)
+	config := filepath.Join(dir, "config.yml")
+	auth := ""
+	if htpasswd != "" {
+		os.WriteFile(filepath.Join(dir, "htpasswd"), []byte(htpasswd+"\n"), 0o644)
+		auth = fmt.Sprintf("auth: {htpasswd: {realm: drainit-test, path: %s}}\n", filepath.Join(dir, "htpasswd"))
+	}
+	os.WriteFile(config, []byte(fmt.Sprintf(`version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: %s}, delete: {enabled: true}}
+http: {addr: ":%s"}
+`, filepath.Join(dir, "data"), port)+auth), 0o644)
+	n.run(name, bin, "serve", config)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: dialIn(n.cp.netns)}}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := client.Get("http://127.0.0.1:" + port + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK || htpasswd != "" && resp.StatusCode == http.StatusUnauthorized {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("docker-registry not answering on port %s after 30s (%v): %s", port, err, tail(string(mustReadFile(filepath.Join(n.dir, name+".log"))), 5))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// pushImage pushes one image to the tests' registry on loopback.
 func pushImage(client *http.Client, ref string, layer, config []byte) error {
+	return pushImageTo(client, registryHost, "", ref, layer, config)
+}
+
+// pushImageTo pushes one image by the registry's HTTP API (distribution
+// spec: a monolithic upload of each blob, then the OCI manifest), with
+// basic credentials user:password when user is given.
+func pushImageTo(client *http.Client, host, user, ref string, layer, config []byte) error {
 	repo, tag, _ := strings.Cut(ref, ":")
-	base := "http://" + registryHost + "/v2/" + repo
+	base := "http://" + host + "/v2/" + repo
 	digest := func(b []byte) string { s := sha256.Sum256(b); return "sha256:" + hex.EncodeToString(s[:]) }
+	do := func(req *http.Request) (*http.Response, error) {
+		if u, p, ok := strings.Cut(user, ":"); ok {
+			req.SetBasicAuth(u, p)
+		}
+		return client.Do(req)
+	}
 	for _, blob := range [][]byte{layer, config} {
-		resp, err := client.Post(base+"/blobs/uploads/", "", nil)
+		req, _ := http.NewRequest("POST", base+"/blobs/uploads/", nil)
+		resp, err := do(req)
 		if err != nil {
 			return err
 		}
@@ -140,15 +178,15 @@ func pushImage(client *http.Client, ref string, layer, config []byte) error {
 			return fmt.Errorf("starting an upload: %s", resp.Status)
 		}
 		if !strings.HasPrefix(loc, "http") {
-			loc = "http://" + registryHost + loc
+			loc = "http://" + host + loc
 		}
 		sep := "?"
 		if strings.Contains(loc, "?") {
 			sep = "&"
 		}
-		req, _ := http.NewRequest("PUT", loc+sep+"digest="+digest(blob), bytes.NewReader(blob))
+		req, _ = http.NewRequest("PUT", loc+sep+"digest="+digest(blob), bytes.NewReader(blob))
 		req.Header.Set("Content-Type", "application/octet-stream")
-		if resp, err = client.Do(req); err != nil {
+		if resp, err = do(req); err != nil {
 			return err
 		}
 		b, _ := io.ReadAll(resp.Body)
@@ -162,7 +200,7 @@ func pushImage(client *http.Client, ref string, layer, config []byte) error {
 		"layers": []any{map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest(layer), "size": len(layer)}}})
 	req, _ := http.NewRequest("PUT", base+"/manifests/"+tag, bytes.NewReader(manifest))
 	req.Header.Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
-	resp, err := client.Do(req)
+	resp, err := do(req)
 	if err != nil {
 		return err
 	}

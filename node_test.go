@@ -200,8 +200,11 @@ func (n *node) start() error {
 	// controller lifts the not-ready taint the kubelet registers with; a
 	// ResourceQuota binds only once its controller has written its status;
 	// a pod that names no service account runs as its namespace's
-	// default, which the service account controller makes.
-	return n.cp.startControllers("replicaset,deployment,nodelifecycle,resourcequota,serviceaccount", true)
+	// default, which the service account controller makes; the
+	// endpointslice controller lists a Service's ready pods, where the API
+	// server calls drainit-injector; the job and cronjob controllers make
+	// the pods of a CronJob's Jobs.
+	return n.cp.startControllers("replicaset,deployment,nodelifecycle,resourcequota,serviceaccount,endpointslice,job,cronjob", true)
 }
 
 // makeCgroups makes the kubelet's cgroup root in every cgroup v1
@@ -269,11 +272,13 @@ state = %q
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = %q
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = %q
   [plugins."io.containerd.grpc.v1.cri".containerd]
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
-`, filepath.Join(n.dir, "containerd", "root"), filepath.Join(n.dir, "containerd", "state"), sock, pauseImage, cni)
+`, filepath.Join(n.dir, "containerd", "root"), filepath.Join(n.dir, "containerd", "state"), sock, pauseImage, cni, n.registryHosts())
 	os.WriteFile(filepath.Join(n.dir, "containerd.toml"), []byte(config), 0o644)
 	// containerd finds its runc shim on PATH: the one built with it.
 	n.runEnv("containerd", []string{"PATH=" + n.containerd + ":" + os.Getenv("PATH")},
@@ -314,6 +319,26 @@ state = %q
 		}
 	}
 	return nil
+}
+
+// registryHosts writes containerd's registry hosts (hosts.toml, one
+// folder a registry) and returns their folder: the tests' registries in
+// the node's network namespace, over plain HTTP, at the node's address
+// (which pods reach too: drainit-injector reads images' configs from a
+// pod) and on loopback, and ghcr.io served by the one on loopback, so that
+// drainit-injector's manifests run unchanged with the images the tests
+// push: containerd asks no other host for them.
+func (n *node) registryHosts() string {
+	dir := filepath.Join(n.dir, "certs.d")
+	for host, server := range map[string]string{
+		"ghcr.io":       "http://" + registryHost,
+		podRegistry:     "http://" + podRegistry,
+		privateRegistry: "http://" + privateRegistry,
+	} {
+		os.MkdirAll(filepath.Join(dir, host), 0o755)
+		os.WriteFile(filepath.Join(dir, host, "hosts.toml"), []byte(fmt.Sprintf("server = %q\n", server)), 0o644)
+	}
+	return dir
 }
 
 // writeWorkerImage is the tests' image: drainit as its ENTRYPOINT, this

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/drainit/drainit/cmd/kubectl-drainit/inject"
 )
 
 // injectPod injects one pod whose spec is given as YAML lines under
@@ -130,7 +132,7 @@ func TestStopSignalStartsTheDrain(t *testing.T) {
 			if env["DRAINIT_DRAIN_ON"] != tc.on || env["DRAINIT_DRAIN_SIGNAL"] != tc.signal || !strings.Contains(notes, tc.note) || tc.note == "" && notes != "" {
 				t.Errorf("DRAINIT_DRAIN_ON %q, DRAINIT_DRAIN_SIGNAL %q, notes %q: want %q, %q and %q", env["DRAINIT_DRAIN_ON"], env["DRAINIT_DRAIN_SIGNAL"], notes, tc.on, tc.signal, tc.note)
 			}
-			if argv(c)[0] != binaryPath {
+			if argv(c)[0] != inject.BinaryPath {
 				t.Errorf("not wrapped: %q", argv(c))
 			}
 		})
@@ -155,7 +157,7 @@ func TestImageCommandIsEscaped(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, _ := injectPod(t, "", "  containers: ["+tc.container+"]\n")
-			if got := argv(c); !slices.Equal(got, append([]string{binaryPath, "--"}, tc.want...)) {
+			if got := argv(c); !slices.Equal(got, append([]string{inject.BinaryPath, "--"}, tc.want...)) {
 				t.Errorf("argv %q, want %q", got, tc.want)
 			}
 		})
@@ -177,7 +179,7 @@ func TestPID1EntrypointsAreLeftAlone(t *testing.T) {
 		wrapped bool
 	}{{"s6:1", false}, {"systemd:1", false}, {"sbin:1", false}, {"phusion:1", false}, {"runit:1", true}} {
 		c, notes := injectPod(t, "", "  containers: [{name: w, image: "+host+"/"+tc.image+"}]\n")
-		if wrapped := slices.Equal(stringList(c["command"]), []string{binaryPath}); wrapped != tc.wrapped || !wrapped && !strings.Contains(notes, "must run as PID 1 itself") {
+		if wrapped := slices.Equal(stringList(c["command"]), []string{inject.BinaryPath}); wrapped != tc.wrapped || !wrapped && !strings.Contains(notes, "must run as PID 1 itself") {
 			t.Errorf("%s: wrapped %v, notes %q; want wrapped %v", tc.image, wrapped, notes, tc.wrapped)
 		}
 	}
@@ -194,23 +196,6 @@ func TestAnnotationsInjectRefuses(t *testing.T) {
 		in := "apiVersion: v1\nkind: Pod\nmetadata: {name: p, annotations: {drainit.dev/" + opt + ": x}}\nspec:\n  containers: [{name: w, image: " + x + ", command: [/w]}]\n"
 		if _, errs, code := runInject(t, in); code != exitFailed || !strings.Contains(errs, want) {
 			t.Errorf("drainit.dev/%s: exit %d, %q; want %q", opt, code, errs, want)
-		}
-	}
-}
-
-func TestParseStopSignal(t *testing.T) {
-	for in, want := range map[string]string{
-		"SIGQUIT": "QUIT", "QUIT": "QUIT", "quit": "QUIT", "3": "QUIT", " SIGTERM ": "TERM", "SIGIOT": "ABRT", "SIGCLD": "CHLD",
-		"SIGRTMIN": "RTMIN", "RTMIN+3": "RTMIN+3", "SIGRTMAX": "RTMIN+30", "SIGRTMAX-2": "RTMIN+28", "37": "RTMIN+3", "64": "RTMIN+30",
-		"0": "", "65": "", "RTMIN-1": "", "RTMAX+1": "", "RTMIN+31": "", "SIGFOO": "", "": "",
-	} {
-		n, err := parseStopSignal(in)
-		got := ""
-		if err == nil {
-			got = signalName(n)
-		}
-		if got != want {
-			t.Errorf("%q: %q (%v), want %q", in, got, err, want)
 		}
 	}
 }
@@ -237,7 +222,39 @@ func TestSilentRegistry(t *testing.T) {
 	readTimeout = 300 * time.Millisecond
 	start := time.Now()
 	c, notes := injectPod(t, "", "  containers: [{name: w, image: "+l.Addr().String()+"/silent:1, command: [/w]}]\n")
-	if took := time.Since(start); took > 5*time.Second || argv(c)[0] != binaryPath || !strings.Contains(notes, "config could not be read") {
+	if took := time.Since(start); took > 5*time.Second || argv(c)[0] != inject.BinaryPath || !strings.Contains(notes, "config could not be read") {
 		t.Errorf("after %v: argv %q, notes %q; want it wrapped within the read timeout and the read's failure said", took, argv(c), notes)
+	}
+}
+
+// drainit.dev/inject: disabled (an annotation or a label) leaves a pod
+// template as it is, as drainit-injector leaves such a pod; the
+// annotations that say whether a pod runs under drainit are not options.
+func TestOptOutAndInjectorAnnotations(t *testing.T) {
+	w := "  containers: [{name: w, image: " + x + ", command: [/w]}]\n"
+	for _, tc := range []struct {
+		name, meta string
+		wrapped    bool
+		note       string
+	}{
+		{"opted out by annotation", "  annotations: {drainit.dev/inject: disabled}\n", false, "Pod/p: not wrapped: drainit.dev/inject: disabled"},
+		{"opted out by label", "  labels: {drainit.dev/inject: disabled}\n", false, "Pod/p: not wrapped: drainit.dev/inject: disabled"},
+		{"enabled", "  annotations: {drainit.dev/inject: enabled}\n", true, ""},
+		{"the injector's own annotations", "  annotations: {drainit.dev/injected: w, drainit.dev/not-injected: 'container x: why'}\n", true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n" + tc.meta + "spec:\n" + w
+			out, errs, code := runInject(t, in)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			c := containerNamed(t, decodeAll(t, out)[0], "w")
+			if wrapped := argv(c)[0] == inject.BinaryPath; wrapped != tc.wrapped || !strings.Contains(errs, tc.note) || tc.note == "" && errs != "" {
+				t.Errorf("wrapped %v, stderr %q; want wrapped %v and %q", wrapped, errs, tc.wrapped, tc.note)
+			}
+			if !tc.wrapped && mustJSON(t, decodeAll(t, in)[0]) != mustJSON(t, decodeAll(t, out)[0]) {
+				t.Errorf("an opted-out pod changed:\n%s", out)
+			}
+		})
 	}
 }

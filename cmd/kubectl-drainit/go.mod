@@ -1,5 +1,7 @@
-// Module kubectl-drainit is the kubectl plugin that wraps existing
-// manifests' containers with drainit. It is a module of its own so that
+// Module kubectl-drainit holds what puts drainit in front of existing
+// containers: the kubectl plugin (kubectl drainit inject, this folder),
+// drainit-injector, the admission webhook (drainit-injector/), and the
+// one implementation both use (inject/). It is a module of its own so that
 // drainit's go.mod keeps its two dependencies.
 module github.com/drainit/drainit/cmd/kubectl-drainit
 
@@ -18,7 +20,9 @@ require (
 	github.com/opencontainers/go-digest v1.0.0 // indirect
 	github.com/opencontainers/image-spec v1.1.1 // indirect
 	github.com/sirupsen/logrus v1.9.4 // indirect
+	golang.org/x/crypto/x509roots/fallback v0.0.0-20261030153154-30a33513ff6d // indirect
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
+	gopkg.in/evanphx/json-patch.v4 v4.13.0 // indirect
 	gotest.tools/v3 v3.5.2 // indirect
 )

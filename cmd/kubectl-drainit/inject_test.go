@@ -20,6 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"sigs.k8s.io/yaml"
+
+	"github.com/drainit/drainit/cmd/kubectl-drainit/inject"
 )
 
 // testRegistry is go-containerregistry's registry on loopback, holding
@@ -97,11 +99,11 @@ func decodeAll(t *testing.T, out string) []map[string]any {
 // containerNamed finds a container in any pod spec of obj.
 func containerNamed(t *testing.T, obj map[string]any, name string) map[string]any {
 	t.Helper()
-	where, ok := podTemplate(stringAt(obj, "apiVersion"), stringAt(obj, "kind"))
+	where, ok := inject.PodTemplate(stringAt(obj, "apiVersion"), stringAt(obj, "kind"))
 	if !ok {
 		t.Fatalf("%s has no pod template", stringAt(obj, "kind"))
 	}
-	spec, _ := mapAt(obj, where.spec...)
+	spec, _ := mapAt(obj, where.Spec...)
 	for _, list := range []string{"containers", "initContainers"} {
 		cs, _ := spec[list].([]any)
 		for _, c := range cs {
@@ -140,11 +142,11 @@ func TestEveryKindIsWrapped(t *testing.T) {
 			if len(objs) != 1 {
 				t.Fatalf("%d objects out, want 1", len(objs))
 			}
-			if got := argv(containerNamed(t, objs[0], "w")); !slices.Equal(got, []string{binaryPath, "--", "/w"}) {
+			if got := argv(containerNamed(t, objs[0], "w")); !slices.Equal(got, []string{inject.BinaryPath, "--", "/w"}) {
 				t.Errorf("argv %q", got)
 			}
-			installer := containerNamed(t, objs[0], installerName)
-			if got := argv(installer); !slices.Equal(got, []string{"/drainit", "--copy-to", binaryPath}) || installer["image"] != defaultImage {
+			installer := containerNamed(t, objs[0], inject.InstallerName)
+			if got := argv(installer); !slices.Equal(got, []string{"/drainit", "--copy-to", inject.BinaryPath}) || installer["image"] != defaultImage {
 				t.Errorf("init container %v", installer)
 			}
 		})
@@ -181,7 +183,7 @@ data: {a: b}
 		t.Fatalf("%d documents out, want 2:\n%s", len(objs), out)
 	}
 	items := objs[0]["items"].([]any)
-	if argv(containerNamed(t, items[1].(map[string]any), "w"))[0] != binaryPath {
+	if argv(containerNamed(t, items[1].(map[string]any), "w"))[0] != inject.BinaryPath {
 		t.Errorf("the List's Deployment is not wrapped:\n%s", out)
 	}
 	var svc, cm map[string]any
@@ -254,12 +256,12 @@ func TestCommandAndArgs(t *testing.T) {
 			}
 			got := containerNamed(t, decodeAll(t, out)[0], "w")
 			if tc.want == nil {
-				if a := argv(got); len(a) > 0 && a[0] == binaryPath || !strings.Contains(errs, "not wrapped") {
+				if a := argv(got); len(a) > 0 && a[0] == inject.BinaryPath || !strings.Contains(errs, "not wrapped") {
 					t.Errorf("an init wrapped again: %q, stderr %q", argv(got), errs)
 				}
 				return
 			}
-			if want := append([]string{binaryPath, "--"}, tc.want...); !slices.Equal(argv(got), want) {
+			if want := append([]string{inject.BinaryPath, "--"}, tc.want...); !slices.Equal(argv(got), want) {
 				t.Errorf("argv %q, want %q", argv(got), want)
 			}
 		})
@@ -345,7 +347,7 @@ func TestContainersAnnotationsAndEnvironment(t *testing.T) {
 	d := decodeAll(t, out)[0]
 	for _, name := range []string{"web", "log"} {
 		c := containerNamed(t, d, name)
-		if argv(c)[0] != binaryPath {
+		if argv(c)[0] != inject.BinaryPath {
 			t.Errorf("container %s not wrapped: %q", name, argv(c))
 		}
 		env := envOf(c)
@@ -364,7 +366,7 @@ func TestContainersAnnotationsAndEnvironment(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"migrate", "proxy"} {
-		if c := containerNamed(t, d, name); argv(c)[0] == binaryPath {
+		if c := containerNamed(t, d, name); argv(c)[0] == inject.BinaryPath {
 			t.Errorf("init container %s wrapped without --container", name)
 		}
 	}
@@ -379,7 +381,7 @@ func TestContainersAnnotationsAndEnvironment(t *testing.T) {
 	}
 	out, _, _ = runInject(t, deployment, "--container", "proxy")
 	d = decodeAll(t, out)[0]
-	if argv(containerNamed(t, d, "proxy"))[0] != binaryPath || argv(containerNamed(t, d, "web"))[0] == binaryPath {
+	if argv(containerNamed(t, d, "proxy"))[0] != inject.BinaryPath || argv(containerNamed(t, d, "web"))[0] == inject.BinaryPath {
 		t.Errorf("--container proxy: want the sidecar wrapped and nothing else:\n%s", out)
 	}
 }
@@ -396,7 +398,7 @@ func TestDeliveryAndRBAC(t *testing.T) {
 		t.Errorf("volumes %v, want drainit's image volume", vols)
 	}
 	for _, c := range spec["initContainers"].([]any) {
-		if stringAt(c, "name") == installerName {
+		if stringAt(c, "name") == inject.InstallerName {
 			t.Errorf("an image volume needs no init container: %v", c)
 		}
 	}
@@ -539,8 +541,8 @@ func TestNamesDoNotCollide(t *testing.T) {
 			}
 			p := decodeAll(t, out)[0]
 			spec, _ := mapAt(p, "spec")
-			if m := mountAt(containerNamed(t, p, "w"), mountPath); m != tc.volume {
-				t.Errorf("w mounts %q at %s, want %q:\n%s", m, mountPath, tc.volume, out)
+			if m := mountAt(containerNamed(t, p, "w"), inject.MountPath); m != tc.volume {
+				t.Errorf("w mounts %q at %s, want %q:\n%s", m, inject.MountPath, tc.volume, out)
 			}
 			vol := volumeNamed(spec, tc.volume)
 			if (tc.installer == "") != (vol["image"] != nil) || (tc.installer != "") != (vol["emptyDir"] != nil) {
@@ -554,9 +556,9 @@ func TestNamesDoNotCollide(t *testing.T) {
 			inits, _ := spec["initContainers"].([]any)
 			var installers []string
 			for _, c := range inits {
-				if isInstaller(c) {
+				if inject.IsInstaller(c) {
 					installers = append(installers, stringAt(c, "name"))
-					if m := mountAt(c.(map[string]any), mountPath); m != tc.volume {
+					if m := mountAt(c.(map[string]any), inject.MountPath); m != tc.volume {
 						t.Errorf("the installer mounts %q, want %q", m, tc.volume)
 					}
 				}
@@ -614,7 +616,7 @@ func TestInjectAgainWithOtherOptions(t *testing.T) {
 		case tc.installer == "" && len(inits) != 0, tc.installer != "" && (len(inits) != 1 || stringAt(inits[0], "image") != tc.installer):
 			t.Errorf("%q: init containers %v, want the installer of %q", tc.args, inits, tc.installer)
 		}
-		vol := volumeNamed(spec, volumeName)
+		vol := volumeNamed(spec, inject.VolumeName)
 		if got := stringAt(vol, "image", "reference"); tc.volume == "emptyDir" && vol["emptyDir"] == nil || tc.volume != "emptyDir" && got != tc.volume {
 			t.Errorf("%q: drainit's volume %v, want %s", tc.args, vol, tc.volume)
 		}
@@ -650,8 +652,8 @@ func TestInstallerIsRestrictedAndSized(t *testing.T) {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
 			obj := decodeAll(t, out)[0]
-			where, _ := podTemplate(stringAt(obj, "apiVersion"), stringAt(obj, "kind"))
-			spec, _ := mapAt(obj, where.spec...)
+			where, _ := inject.PodTemplate(stringAt(obj, "apiVersion"), stringAt(obj, "kind"))
+			spec, _ := mapAt(obj, where.Spec...)
 			if problems := restrictedProblems(spec); tc.restricted != (len(problems) == 0) {
 				t.Errorf("restricted: %v, want it %v:\n%s", problems, tc.restricted, out)
 			}

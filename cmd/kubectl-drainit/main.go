@@ -15,6 +15,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/drainit/drainit/cmd/kubectl-drainit/inject"
 )
 
 // Exit codes, as drainit's own.
@@ -37,7 +39,11 @@ Writes the manifests (YAML or JSON, several documents, Lists) back with
 every pod template's containers running under drainit:
 /.drainit/drainit -- <their command and args>.
 
-Options:
+kubectl drainit install [options] [-- KUBECTL APPLY OPTIONS]
+  installs drainit-injector, which does the same to every pod created in a
+  namespace labelled drainit.dev/inject: enabled (install --help).
+
+Options of inject:
 `
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -54,8 +60,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "kubectl-drainit", version)
 		return 0
 	case "inject":
+	case "install":
+		return install(args[1:], stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "kubectl-drainit: unknown command %q: want inject or version\n", args[0])
+		fmt.Fprintf(stderr, "kubectl-drainit: unknown command %q: want inject, install or version\n", args[0])
 		return exitUsage
 	}
 	var a injectArgs
@@ -70,8 +78,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kubectl-drainit: inject: unexpected argument %q (the manifests come from -f or stdin)\n", fs.Arg(0))
 		return exitUsage
 	}
-	if a.via != viaInitContainer && a.via != viaImageVolume {
-		fmt.Fprintf(stderr, "kubectl-drainit: --via %q: want %s or %s\n", a.via, viaInitContainer, viaImageVolume)
+	if a.via != inject.ViaInitContainer && a.via != inject.ViaImageVolume {
+		fmt.Fprintf(stderr, "kubectl-drainit: --via %q: want %s or %s\n", a.via, inject.ViaInitContainer, inject.ViaImageVolume)
 		return exitUsage
 	}
 	if strings.TrimSpace(a.image) == "" {
@@ -93,8 +101,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer f.Close()
 		in = f
 	}
-	opt := options{containers: a.containers, via: a.via, image: a.image, rbac: a.rbac, config: reg.config}
-	notes, err := inject(in, stdout, opt)
+	opt := inject.Options{Containers: a.containers, Via: a.via, Image: a.image, RBAC: a.rbac, Config: reg.config}
+	notes, err := injectAll(in, stdout, opt)
 	for _, n := range notes {
 		fmt.Fprintln(stderr, "kubectl-drainit:", n)
 	}
@@ -116,7 +124,7 @@ func newFlags(stderr io.Writer, a *injectArgs) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.StringVar(&a.file, "f", "-", "the manifests' `FILE`; - reads stdin")
 	fs.Var(&a.containers, "container", "wrap only the container `NAME` (repeatable; a sidecar only when named); default: every container but the init containers and sidecars")
-	fs.StringVar(&a.via, "via", viaInitContainer, "how drainit reaches the pod: "+viaInitContainer+" (copied into an emptyDir) or "+viaImageVolume+" (an image volume; Kubernetes 1.35+, containerd 2.1+)")
+	fs.StringVar(&a.via, "via", inject.ViaInitContainer, "how drainit reaches the pod: "+inject.ViaInitContainer+" (copied into an emptyDir) or "+inject.ViaImageVolume+" (an image volume; Kubernetes 1.35+, containerd 2.1+)")
 	image := os.Getenv("DRAINIT_IMAGE")
 	if image == "" {
 		image = defaultImage
@@ -141,27 +149,27 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
-// inject reads every document, wraps what it holds, and writes them back,
-// with --rbac's objects after them. Nothing is written when any document
-// fails: a half-written stream would apply half a change.
-func inject(r io.Reader, w io.Writer, opt options) ([]string, error) {
+// injectAll reads every document, wraps what it holds, and writes them
+// back, with --rbac's objects after them. Nothing is written when any
+// document fails: a half-written stream would apply half a change.
+func injectAll(r io.Reader, w io.Writer, opt inject.Options) ([]inject.Note, error) {
 	docs, isJSON, err := readDocuments(r)
 	if err != nil {
 		return nil, err
 	}
-	in := newInjector(opt)
+	in := inject.New(opt)
 	for _, d := range docs {
 		if d.obj != nil {
-			if err := in.object(d.obj); err != nil {
-				return in.notes, err
+			if err := in.Object(d.obj); err != nil {
+				return in.Notes(), err
 			}
 		}
 	}
-	if err := in.check(); err != nil {
-		return in.notes, err
+	if err := in.Check(); err != nil {
+		return in.Notes(), err
 	}
-	for _, o := range in.rbacObjects() {
+	for _, o := range in.RBACObjects() {
 		docs = append(docs, document{obj: o})
 	}
-	return in.notes, writeDocuments(w, docs, isJSON)
+	return in.Notes(), writeDocuments(w, docs, isJSON)
 }

@@ -1,4 +1,10 @@
-package main
+// Package inject puts drainit in front of the containers of pod specs:
+// each chosen container runs /.drainit/drainit -- <its own command>, with
+// drainit delivered into the pod and its environment set from the pod, the
+// pod's drainit.dev/ annotations and the image. It is the one
+// implementation of kubectl drainit inject (manifests, pod templates) and
+// of drainit-injector (pods at admission).
+package inject
 
 import (
 	"fmt"
@@ -12,34 +18,67 @@ import (
 // named drainit and drainit-install unless the pod has names of its own
 // that are those (then drainit-1, drainit-install-1 …).
 const (
-	volumeName    = "drainit"
-	mountPath     = "/.drainit"
-	binaryPath    = mountPath + "/drainit"
-	installerName = "drainit-install"
+	VolumeName    = "drainit"
+	MountPath     = "/.drainit"
+	BinaryPath    = MountPath + "/drainit"
+	InstallerName = "drainit-install"
 	rbacName      = "drainit" // the ServiceAccount, Role and RoleBinding of --rbac
 	annotationKey = "drainit.dev/"
+)
+
+// The annotations that say whether a pod runs under drainit, beside the
+// drainit.dev/OPTION annotations that are drainit's options: a pod
+// template or pod with SwitchAnnotation: Disabled is left as it is (the
+// namespace's label of the same key switches drainit-injector on);
+// drainit-injector writes Injected (the containers it put under drainit)
+// and NotInjected (why it left a container or the pod alone).
+const (
+	SwitchAnnotation      = annotationKey + "inject"
+	Disabled              = "disabled"
+	Enabled               = "enabled"
+	InjectedAnnotation    = annotationKey + "injected"
+	NotInjectedAnnotation = annotationKey + "not-injected"
 )
 
 // installerCommand is what the init container runs: drainit copies itself
 // into the volume (drainit's image has nothing else to copy with). An init
 // container that runs it is inject's, from this run or an earlier one.
-var installerCommand = []string{"/drainit", "--copy-to", binaryPath}
+var installerCommand = []string{"/drainit", "--copy-to", BinaryPath}
 
 // Ways drainit reaches a pod (--via).
 const (
-	viaInitContainer = "init-container"
-	viaImageVolume   = "image-volume"
+	ViaInitContainer = "init-container"
+	ViaImageVolume   = "image-volume"
 )
 
-// options are what inject was asked to do.
-type options struct {
-	containers []string // the containers to wrap; none: every regular container
-	via        string
-	image      string // drainit's image, for the init container or the image volume
-	rbac       bool
-	// config reads an image's config from its registry.
-	config func(image string) (imageConfig, error)
+// Options are what inject is asked to do.
+type Options struct {
+	Containers []string // the containers to wrap; none: every regular container
+	Via        string
+	Image      string // drainit's image, for the init container or the image volume
+	RBAC       bool
+	// Config reads an image's config from its registry.
+	Config func(image string) (ImageConfig, error)
+	// Lenient leaves a container that cannot be wrapped as it is, with a
+	// Skipped note, where kubectl drainit inject fails the whole input:
+	// an admission must never keep a pod from starting.
+	Lenient bool
+	// Credentials says, in the error for an image whose config could not
+	// be read, where the credentials for its registry come from.
+	Credentials string
 }
+
+// A Note is what inject says about a pod template or one of its
+// containers: why it left it alone, or what it could not know.
+type Note struct {
+	Where     string // the object, and the container if the note is about one: "Deployment/web, container w"
+	Container string // the container's name; "" for the pod template
+	Skipped   bool   // the container (or, without one, the pod template) was left as it was
+	Failed    bool   // Skipped because it could not be wrapped (Lenient), not on purpose (an init, a Windows pod)
+	Text      string
+}
+
+func (n Note) String() string { return n.Where + ": " + n.Text }
 
 // Entrypoints inject leaves alone: initNames are an init already (wrapping
 // them would put two in front of the workload); pid1Names must be PID 1
@@ -50,31 +89,31 @@ var (
 	pid1Names = []string{"init", "systemd", "s6-svscan", "runit", "runit-init", "openrc-init", "dinit", "my_init"}
 )
 
-// templatePath is where a kind keeps its pod template: the pod spec, and
+// TemplatePath is where a kind keeps its pod template: the pod spec, and
 // the metadata whose annotations configure drainit.
-type templatePath struct{ spec, meta []string }
+type TemplatePath struct{ Spec, Meta []string }
 
 var (
-	inPod      = templatePath{[]string{"spec"}, []string{"metadata"}}
-	inTemplate = templatePath{[]string{"spec", "template", "spec"}, []string{"spec", "template", "metadata"}}
-	inJob      = templatePath{[]string{"spec", "jobTemplate", "spec", "template", "spec"}, []string{"spec", "jobTemplate", "spec", "template", "metadata"}}
-	inTop      = templatePath{[]string{"template", "spec"}, []string{"template", "metadata"}}
+	inPod      = TemplatePath{[]string{"spec"}, []string{"metadata"}}
+	inTemplate = TemplatePath{[]string{"spec", "template", "spec"}, []string{"spec", "template", "metadata"}}
+	inJob      = TemplatePath{[]string{"spec", "jobTemplate", "spec", "template", "spec"}, []string{"spec", "jobTemplate", "spec", "template", "metadata"}}
+	inTop      = TemplatePath{[]string{"template", "spec"}, []string{"template", "metadata"}}
 )
 
 // podTemplates are the kinds with a pod template, by API group and kind:
 // a custom resource of the same kind (Volcano's batch.volcano.sh Job) is
 // another object, and passes through. extensions is what API servers
 // before 1.16 served Deployments, DaemonSets and ReplicaSets as.
-var podTemplates = map[string]templatePath{
+var podTemplates = map[string]TemplatePath{
 	"/Pod": inPod, "/PodTemplate": inTop, "/ReplicationController": inTemplate,
 	"apps/Deployment": inTemplate, "apps/StatefulSet": inTemplate, "apps/DaemonSet": inTemplate, "apps/ReplicaSet": inTemplate,
 	"extensions/Deployment": inTemplate, "extensions/DaemonSet": inTemplate, "extensions/ReplicaSet": inTemplate,
 	"batch/Job": inTemplate, "batch/CronJob": inJob,
 }
 
-// podTemplate says where an object of apiVersion and kind keeps its pod
+// PodTemplate says where an object of apiVersion and kind keeps its pod
 // template, if it has one.
-func podTemplate(apiVersion, kind string) (templatePath, bool) {
+func PodTemplate(apiVersion, kind string) (TemplatePath, bool) {
 	group, _, ok := strings.Cut(apiVersion, "/")
 	if !ok {
 		group = "" // the core group: v1
@@ -94,27 +133,33 @@ func hasPodTemplateKind(kind string) bool {
 	return false
 }
 
-// injector rewrites objects one after the other and keeps what it has
-// seen across them: the notes for stderr, the service accounts --rbac
-// must bind, and whether each --container was found somewhere.
-type injector struct {
-	opt      options
-	notes    []string
+// An Injector rewrites objects one after the other and keeps what it has
+// seen across them: the notes, the service accounts --rbac must bind, and
+// whether each --container was found somewhere.
+type Injector struct {
+	opt      Options
+	notes    []Note
 	accounts map[string][]string // namespace → service accounts used by a wrapped pod
 	found    map[string]bool
 	existing map[string]bool // kind/namespace/name of every object in the input
 }
 
-func newInjector(opt options) *injector {
-	return &injector{opt: opt, accounts: map[string][]string{}, found: map[string]bool{}, existing: map[string]bool{}}
+// New is an Injector that does what opt says.
+func New(opt Options) *Injector {
+	return &Injector{opt: opt, accounts: map[string][]string{}, found: map[string]bool{}, existing: map[string]bool{}}
 }
 
-func (in *injector) note(format string, a ...any) {
-	in.notes = append(in.notes, fmt.Sprintf(format, a...))
+// Notes are what the Injector had to say, in order.
+func (in *Injector) Notes() []Note { return slices.Clone(in.notes) }
+
+// note records what inject says about where; container names the
+// container it is about, or is "" for the whole pod template.
+func (in *Injector) note(where, container string, skipped bool, format string, a ...any) {
+	in.notes = append(in.notes, Note{Where: where, Container: container, Skipped: skipped, Text: fmt.Sprintf(format, a...)})
 }
 
-// object rewrites one object in place; a List's items each.
-func (in *injector) object(obj map[string]any) error {
+// Object rewrites one object in place; a List's items each.
+func (in *Injector) Object(obj map[string]any) error {
 	kind, apiVersion := stringAt(obj, "kind"), stringAt(obj, "apiVersion")
 	in.existing[objectKey(obj)] = true
 	if kind == "List" || strings.HasSuffix(kind, "List") && obj["items"] != nil {
@@ -124,26 +169,30 @@ func (in *injector) object(obj map[string]any) error {
 			if !ok {
 				return fmt.Errorf("%s item %d is not an object", kind, i)
 			}
-			if err := in.object(o); err != nil {
+			if err := in.Object(o); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
 	name := kind + "/" + stringAt(obj, "metadata", "name")
-	where, ok := podTemplate(apiVersion, kind)
+	where, ok := PodTemplate(apiVersion, kind)
 	if !ok {
 		if apiVersion == "" && hasPodTemplateKind(kind) {
 			return fmt.Errorf("%s has no apiVersion: kubectl refuses it, and inject cannot tell which API group's %s it is", name, kind)
 		}
 		return nil
 	}
-	spec, ok := mapAt(obj, where.spec...)
+	spec, ok := mapAt(obj, where.Spec...)
 	if !ok {
-		return fmt.Errorf("%s has no %s", name, strings.Join(where.spec, "."))
+		return fmt.Errorf("%s has no %s", name, strings.Join(where.Spec, "."))
 	}
-	meta, _ := mapAt(obj, where.meta...)
+	meta, _ := mapAt(obj, where.Meta...)
 	annotations, _ := meta["annotations"].(map[string]any)
+	if OptedOut(meta) {
+		in.note(name, "", true, "not wrapped: %s: %s", SwitchAnnotation, Disabled)
+		return nil
+	}
 	env, err := annotationEnv(annotations)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -152,7 +201,7 @@ func (in *injector) object(obj map[string]any) error {
 	if err != nil || !wrapped {
 		return err
 	}
-	if in.opt.rbac {
+	if in.opt.RBAC {
 		ns := stringAt(obj, "metadata", "namespace")
 		// serviceAccount is the deprecated name of serviceAccountName:
 		// the API server takes it when serviceAccountName is empty.
@@ -171,6 +220,12 @@ func (in *injector) object(obj map[string]any) error {
 	return nil
 }
 
+// OptedOut reports whether the metadata of a pod or pod template says
+// drainit.dev/inject: disabled, as an annotation or a label.
+func OptedOut(meta map[string]any) bool {
+	return stringAt(meta, "annotations", SwitchAnnotation) == Disabled || stringAt(meta, "labels", SwitchAnnotation) == Disabled
+}
+
 // pod is what every wrapped container of one pod spec shares.
 type pod struct {
 	owner    string
@@ -182,7 +237,7 @@ type pod struct {
 
 // podSpec wraps the chosen containers of one pod spec; it reports whether
 // any container runs under drainit now.
-func (in *injector) podSpec(owner string, spec map[string]any, env []any) (bool, error) {
+func (in *Injector) podSpec(owner string, spec map[string]any, env []any) (bool, error) {
 	containers, _ := spec["containers"].([]any)
 	inits, _ := spec["initContainers"].([]any)
 	var chosen []map[string]any
@@ -192,7 +247,7 @@ func (in *injector) podSpec(owner string, spec map[string]any, env []any) (bool,
 			return false, fmt.Errorf("%s: a container is not an object", owner)
 		}
 		name, _ := c["name"].(string)
-		if len(in.opt.containers) == 0 || slices.Contains(in.opt.containers, name) {
+		if len(in.opt.Containers) == 0 || slices.Contains(in.opt.Containers, name) {
 			chosen = append(chosen, c)
 		}
 	}
@@ -206,19 +261,19 @@ func (in *injector) podSpec(owner string, spec map[string]any, env []any) (bool,
 		// when named; a plain init container runs to its end before the
 		// pod's containers start and has nothing to drain.
 		switch {
-		case !slices.Contains(in.opt.containers, name):
+		case !slices.Contains(in.opt.Containers, name):
 		case c["restartPolicy"] == "Always":
 			chosen = append(chosen, c)
 		default:
 			in.found[name] = true
-			in.note("%s, init container %s: not wrapped: it runs to its end before the pod's containers start", owner, name)
+			in.note(owner+", init container "+name, name, true, "not wrapped: it runs to its end before the pod's containers start")
 		}
 	}
 	for _, c := range chosen {
 		in.found[stringAt(c, "name")] = true
 	}
 	if system := stringAt(spec, "os", "name"); system != "" && system != "linux" {
-		in.note("%s: not wrapped: a pod for %s (drainit is a Linux program)", owner, system)
+		in.note(owner, "", true, "not wrapped: a pod for %s (drainit is a Linux program)", system)
 		return false, nil
 	}
 	p := pod{owner: owner, volume: ourVolume(spec), env: env, grace: 30}
@@ -244,24 +299,24 @@ func (in *injector) podSpec(owner string, spec map[string]any, env []any) (bool,
 }
 
 // ourVolume is the name of drainit's volume in a pod spec: the one an
-// earlier inject mounted at mountPath, or a name no volume has.
+// earlier inject mounted at MountPath, or a name no volume has.
 func ourVolume(spec map[string]any) string {
 	for _, list := range []string{"containers", "initContainers"} {
 		cs, _ := spec[list].([]any)
 		for _, c := range cs {
-			if !isWrapped(c) && !isInstaller(c) {
+			if !IsWrapped(c) && !IsInstaller(c) {
 				continue
 			}
 			ms, _ := mapValue(c, "volumeMounts").([]any)
 			for _, m := range ms {
-				if stringAt(m, "mountPath") == mountPath && stringAt(m, "name") != "" {
+				if stringAt(m, "mountPath") == MountPath && stringAt(m, "name") != "" {
 					return stringAt(m, "name")
 				}
 			}
 		}
 	}
 	volumes, _ := spec["volumes"].([]any)
-	return freeName(volumeName, func(name string) bool {
+	return freeName(VolumeName, func(name string) bool {
 		return slices.ContainsFunc(volumes, func(v any) bool { return stringAt(v, "name") == name })
 	})
 }
@@ -275,39 +330,51 @@ func freeName(base string, taken func(string) bool) string {
 	return name
 }
 
-func isWrapped(c any) bool {
+// IsWrapped reports whether container c runs drainit as inject puts it there.
+func IsWrapped(c any) bool {
 	command := stringList(mapValue(c, "command"))
-	return len(command) > 0 && command[0] == binaryPath
+	return len(command) > 0 && command[0] == BinaryPath
 }
 
-func isInstaller(c any) bool {
+// IsInstaller reports whether init container c is inject's installer.
+func IsInstaller(c any) bool {
 	return slices.Equal(stringList(mapValue(c, "command")), installerCommand) && len(stringList(mapValue(c, "args"))) == 0
 }
 
 // container wraps one container: its command becomes drainit's, with the
 // original command and arguments after --. It reports whether the
 // container runs under drainit (wrapped now or before).
-func (in *injector) container(p pod, c map[string]any) (bool, error) {
+func (in *Injector) container(p pod, c map[string]any) (bool, error) {
 	name, _ := c["name"].(string)
 	image, _ := c["image"].(string)
 	where := fmt.Sprintf("%s, container %s", p.owner, name)
 	mounts, _ := c["volumeMounts"].([]any)
+	// A container that cannot be wrapped fails the whole input, or with
+	// Lenient is left as it is, with a note saying why.
+	fail := func(format string, a ...any) (bool, error) {
+		why := fmt.Sprintf(format, a...)
+		if in.opt.Lenient {
+			in.notes = append(in.notes, Note{Where: where, Container: name, Skipped: true, Failed: true, Text: "not wrapped: " + why})
+			return false, nil
+		}
+		return false, fmt.Errorf("%s: %s", where, why)
+	}
 	for _, m := range mounts {
-		if stringAt(m, "mountPath") == mountPath && stringAt(m, "name") != p.volume {
-			return false, fmt.Errorf("%s: volume %s is mounted at %s, where inject puts drainit", where, stringAt(m, "name"), mountPath)
+		if stringAt(m, "mountPath") == MountPath && stringAt(m, "name") != p.volume {
+			return fail("volume %s is mounted at %s, where inject puts drainit", stringAt(m, "name"), MountPath)
 		}
 	}
 	// An empty list is no list: the API server drops it.
 	command, args := stringList(c["command"]), stringList(c["args"])
 	hasCommand, hasArgs := len(command) > 0, len(args) > 0
-	already := hasCommand && command[0] == binaryPath
+	already := hasCommand && command[0] == BinaryPath
 	// The image's config is read when the manifest leaves the command to
 	// it, and for its STOPSIGNAL and environment unless the container
 	// says what they would decide.
-	var cfg imageConfig
+	var cfg ImageConfig
 	var cfgErr error
 	if image != "" && (!already && !hasCommand || needsImageConfig(p, c)) {
-		cfg, cfgErr = in.opt.config(image)
+		cfg, cfgErr = in.opt.Config(image)
 	}
 	if !already {
 		// Kubernetes' rules: command replaces the image's ENTRYPOINT and
@@ -320,9 +387,13 @@ func (in *injector) container(p pod, c map[string]any) (bool, error) {
 		if !hasCommand {
 			switch {
 			case image == "":
-				return false, fmt.Errorf("%s: no image and no command", where)
+				return fail("no image and no command")
 			case cfgErr != nil:
-				return false, fmt.Errorf("%s: its command is not in the manifest and image %s's config could not be read (%v): add command: (and args:) to the container, or give --docker-config for the registry", where, image, cfgErr)
+				credentials := in.opt.Credentials
+				if credentials == "" {
+					credentials = "give --docker-config for the registry"
+				}
+				return fail("its command is not in the manifest and image %s's config could not be read (%v): add command: (and args:) to the container, or %s", image, cfgErr, credentials)
 			}
 			tail, kubeletTail := args, args
 			if !hasArgs {
@@ -332,18 +403,18 @@ func (in *injector) container(p pod, c map[string]any) (bool, error) {
 			kubelet = append(escape(cfg.Entrypoint), kubeletTail...)
 		}
 		if len(argv) == 0 {
-			return false, fmt.Errorf("%s: image %s has neither ENTRYPOINT nor CMD and the container no command: add command: to the container", where, image)
+			return fail("image %s has neither ENTRYPOINT nor CMD and the container no command: add command: to the container", image)
 		}
 		if init := initName(argv); init != "" {
-			in.note("%s: not wrapped: %s", where, init)
+			in.note(where, name, true, "not wrapped: %s", init)
 			return false, nil
 		}
-		c["command"] = []any{binaryPath}
+		c["command"] = []any{BinaryPath}
 		c["args"] = append([]any{"--"}, anys(kubelet)...)
 	}
 	in.setEnv(p, c, cfg, cfgErr, image)
-	if !slices.ContainsFunc(mounts, func(m any) bool { return stringAt(m, "mountPath") == mountPath }) {
-		c["volumeMounts"] = append(mounts, map[string]any{"name": p.volume, "mountPath": mountPath, "readOnly": true})
+	if !slices.ContainsFunc(mounts, func(m any) bool { return stringAt(m, "mountPath") == MountPath }) {
+		c["volumeMounts"] = append(mounts, map[string]any{"name": p.volume, "mountPath": MountPath, "readOnly": true})
 	}
 	return true, nil
 }
@@ -382,15 +453,15 @@ const (
 	installerMemory = "32Mi"
 )
 
-// deliver puts drainit's binary at binaryPath in the pod: the volume, and
+// deliver puts drainit's binary at BinaryPath in the pod: the volume, and
 // with an init container the copy into it. What an earlier inject added
 // is written anew, so that a change of --via or --image, or a newer
 // installer, takes its place.
-func (in *injector) deliver(spec map[string]any, volume string) {
+func (in *Injector) deliver(spec map[string]any, volume string) {
 	volumes, _ := spec["volumes"].([]any)
 	v := map[string]any{"name": volume, "emptyDir": map[string]any{}}
-	if in.opt.via == viaImageVolume {
-		v = map[string]any{"name": volume, "image": map[string]any{"reference": in.opt.image, "pullPolicy": "IfNotPresent"}}
+	if in.opt.Via == ViaImageVolume {
+		v = map[string]any{"name": volume, "image": map[string]any{"reference": in.opt.Image, "pullPolicy": "IfNotPresent"}}
 	}
 	if i := slices.IndexFunc(volumes, func(v any) bool { return stringAt(v, "name") == volume }); i >= 0 {
 		volumes[i] = v
@@ -399,11 +470,11 @@ func (in *injector) deliver(spec map[string]any, volume string) {
 	}
 	inits, _ := spec["initContainers"].([]any)
 	name := ""
-	if i := slices.IndexFunc(inits, isInstaller); i >= 0 {
+	if i := slices.IndexFunc(inits, IsInstaller); i >= 0 {
 		name = stringAt(inits[i], "name")
 		inits = slices.Delete(slices.Clone(inits), i, i+1)
 	}
-	if in.opt.via != viaInitContainer {
+	if in.opt.Via != ViaInitContainer {
 		if len(inits) == 0 {
 			delete(spec, "initContainers")
 		} else {
@@ -412,7 +483,7 @@ func (in *injector) deliver(spec map[string]any, volume string) {
 		return
 	}
 	if name == "" {
-		name = freeName(installerName, func(name string) bool {
+		name = freeName(InstallerName, func(name string) bool {
 			for _, list := range []string{"containers", "initContainers", "ephemeralContainers"} {
 				cs, _ := spec[list].([]any)
 				if slices.ContainsFunc(cs, func(c any) bool { return stringAt(c, "name") == name }) {
@@ -441,9 +512,9 @@ func (in *injector) deliver(spec map[string]any, volume string) {
 	}
 	installer := map[string]any{
 		"name":            name,
-		"image":           in.opt.image,
+		"image":           in.opt.Image,
 		"command":         anys(installerCommand),
-		"volumeMounts":    []any{map[string]any{"name": volume, "mountPath": mountPath}},
+		"volumeMounts":    []any{map[string]any{"name": volume, "mountPath": MountPath}},
 		"securityContext": security,
 	}
 	// Pod-level resources (Kubernetes 1.34+) cover every container; a
@@ -456,12 +527,12 @@ func (in *injector) deliver(spec map[string]any, volume string) {
 	spec["initContainers"] = append([]any{installer}, inits...)
 }
 
-// rbacObjects are the ServiceAccount, Role and RoleBinding drainit needs
+// RBACObjects are the ServiceAccount, Role and RoleBinding drainit needs
 // in each namespace a wrapped pod runs in (README, "Kubernetes"): read and
 // patch its pod, post Events. The Role is bound to each pod's own service
 // account; drainit's own is written only where a pod had none. Those
 // already in the input are not repeated.
-func (in *injector) rbacObjects() []map[string]any {
+func (in *Injector) RBACObjects() []map[string]any {
 	var out []map[string]any
 	namespaces := make([]string, 0, len(in.accounts))
 	for ns := range in.accounts {
@@ -496,10 +567,10 @@ func (in *injector) rbacObjects() []map[string]any {
 	return slices.DeleteFunc(out, func(o map[string]any) bool { return in.existing[objectKey(o)] })
 }
 
-// check reports a --container that no pod template had.
-func (in *injector) check() error {
+// Check reports a --container that no pod template had.
+func (in *Injector) Check() error {
 	var missing []string
-	for _, name := range in.opt.containers {
+	for _, name := range in.opt.Containers {
 		if !in.found[name] {
 			missing = append(missing, name)
 		}

@@ -1,4 +1,4 @@
-package main
+package inject
 
 // An image's STOPSIGNAL, read as the runtime reads it: a Linux signal
 // whatever the machine inject runs on (a Mac numbers SIGUSR1 30, Linux 10).

@@ -1,4 +1,4 @@
-package main
+package inject
 
 // drainit's environment in a wrapped container: its pod and container,
 // the options of the pod template's drainit.dev/ annotations, and what
@@ -39,11 +39,13 @@ var notAnnotations = map[string]string{
 var optionName = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 
 // annotationEnv turns a pod template's drainit.dev/ annotations into
-// drainit's environment, in the annotations' order by name.
+// drainit's environment, in the annotations' order by name. The
+// annotations that say whether the pod runs under drainit are not
+// drainit's options.
 func annotationEnv(annotations map[string]any) ([]any, error) {
 	var keys []string
 	for k := range annotations {
-		if strings.HasPrefix(k, annotationKey) {
+		if strings.HasPrefix(k, annotationKey) && !slices.Contains([]string{SwitchAnnotation, InjectedAnnotation, NotInjectedAnnotation}, k) {
 			keys = append(keys, k)
 		}
 	}
@@ -140,7 +142,7 @@ func (e environment) get(name string) setting {
 // again after one changed must carry the change). drainit's pod comes as
 // DRAINIT_POD_NAME, not the POD_NAME it also reads: the workload's
 // POD_NAME, if it has one, is its own business.
-func (in *injector) setEnv(p pod, c map[string]any, cfg imageConfig, cfgErr error, image string) {
+func (in *Injector) setEnv(p pod, c map[string]any, cfg ImageConfig, cfgErr error, image string) {
 	vars, _ := c["env"].([]any)
 	envFrom, _ := c["envFrom"].([]any)
 	e := environment{annotations: p.env, env: vars, envFrom: envFrom, image: cfg.Env}
@@ -163,10 +165,10 @@ func (in *injector) setEnv(p pod, c map[string]any, cfg imageConfig, cfgErr erro
 	}
 	switch s := e.get("DRAINIT_GRACE"); {
 	case s.from == fromEnvFrom:
-		in.note("%s: DRAINIT_GRACE not written: it may come from %s, which inject cannot read (drainit.dev/grace sets it)", where, s.from)
+		in.note(where, name, false, "DRAINIT_GRACE not written: it may come from %s, which inject cannot read (drainit.dev/grace sets it)", s.from)
 	case !s.chosen():
 		if grace, why := p.budget(e); why != "" {
-			in.note("%s: DRAINIT_GRACE not written: %s", where, why)
+			in.note(where, name, false, "DRAINIT_GRACE not written: %s", why)
 		} else {
 			put(envVar("DRAINIT_GRACE", grace), true)
 		}
@@ -285,13 +287,14 @@ func parseDuration(s string) (time.Duration, error) {
 // stop). The workload is then sent that same signal when the drain begins,
 // unless the user chose a drain signal, or a drain file or request, which
 // is a drain of its own.
-func (in *injector) stopSignal(where string, c map[string]any, e environment, cfg imageConfig, cfgErr error, image string) []any {
+func (in *Injector) stopSignal(where string, c map[string]any, e environment, cfg ImageConfig, cfgErr error, image string) []any {
 	on := e.get("DRAINIT_DRAIN_ON")
+	container := stringAt(c, "name")
 	raw, from := stringAt(c, "lifecycle", "stopSignal"), "its lifecycle.stopSignal"
 	if raw == "" {
 		if cfgErr != nil {
 			if !on.chosen() {
-				in.note("%s: image %s's config could not be read (%v): its STOPSIGNAL is not known, and no drain-on was set from it", where, image, cfgErr)
+				in.note(where, container, false, "image %s's config could not be read (%v): its STOPSIGNAL is not known, and no drain-on was set from it", image, cfgErr)
 			}
 			return nil
 		}
@@ -302,7 +305,7 @@ func (in *injector) stopSignal(where string, c map[string]any, e environment, cf
 	}
 	n, err := parseStopSignal(raw)
 	if err != nil {
-		in.note("%s: %s %q: %v; no drain-on was set from it", where, from, raw, err)
+		in.note(where, container, false, "%s %q: %v; no drain-on was set from it", from, raw, err)
 		return nil
 	}
 	name := signalName(n)
@@ -310,18 +313,18 @@ func (in *injector) stopSignal(where string, c map[string]any, e environment, cf
 	case n == 15:
 		return nil
 	case !on.known:
-		in.note("%s: %s is %s, but drain-on may come from %s, which inject cannot read: none was set (drainit.dev/drain-on sets it)", where, from, raw, on.from)
+		in.note(where, container, false, "%s is %s, but drain-on may come from %s, which inject cannot read: none was set (drainit.dev/drain-on sets it)", from, raw, on.from)
 		return nil
 	case on.chosen():
 		if !slices.ContainsFunc(strings.Split(on.value, ","), func(s string) bool {
 			m, err := parseStopSignal(s)
 			return err == nil && m == n
 		}) {
-			in.note("%s: %s is %s, but %s says drain-on %s: the runtime's %s is forwarded, not drained", where, from, raw, on.from, on.value, name)
+			in.note(where, container, false, "%s is %s, but %s says drain-on %s: the runtime's %s is forwarded, not drained", from, raw, on.from, on.value, name)
 		}
 		return nil
 	case why != "":
-		in.note("%s: %s is %s: no drain-on was set from it: %s", where, from, raw, why)
+		in.note(where, container, false, "%s is %s: no drain-on was set from it: %s", from, raw, why)
 		return nil
 	}
 	set := []any{envVar("DRAINIT_DRAIN_ON", name)}

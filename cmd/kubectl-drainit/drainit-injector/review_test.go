@@ -1,0 +1,574 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+
+	"github.com/drainit/drainit/cmd/kubectl-drainit/inject"
+)
+
+// testRegistry is go-containerregistry's registry on loopback with the
+// images given; with a user, it asks for that user's basic credentials,
+// as a private registry does. It counts the manifests asked of it.
+type testRegistry struct {
+	host      string
+	manifests atomic.Int32
+}
+
+func newTestRegistry(t *testing.T, user string, images map[string]v1.Config) *testRegistry {
+	t.Helper()
+	r := &testRegistry{}
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if u, p, _ := req.BasicAuth(); user != "" && req.URL.Path != "/v2/" && (u != user || p != "secret") && req.Header.Get("X-Push") == "" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		if strings.Contains(req.URL.Path, "/manifests/") && req.Header.Get("X-Push") == "" {
+			r.manifests.Add(1)
+		}
+		reg.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	r.host = u.Host
+	push := &pushTransport{http.DefaultTransport}
+	for repo, cfg := range images {
+		img, err := mutate.Config(empty.Image, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := name.ParseReference(r.host + "/" + repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img, remote.WithTransport(push)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+// pushTransport marks the test's own pushes, which neither authenticate
+// nor count.
+type pushTransport struct{ http.RoundTripper }
+
+func (p *pushTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r.Header.Set("X-Push", "1")
+	return p.RoundTripper.RoundTrip(r)
+}
+
+// testSecrets are the API's image pull Secrets, as the injector would read
+// them (GET), counted.
+type testSecrets struct {
+	mu    sync.Mutex
+	data  map[string]secret // namespace/name
+	reads int
+}
+
+func (s *testSecrets) get(_ context.Context, namespace, name string) (secret, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reads++
+	sec, ok := s.data[namespace+"/"+name]
+	if !ok {
+		return secret{}, &apiError{Code: 404, Message: fmt.Sprintf(": secrets %q not found", name)}
+	}
+	return sec, nil
+}
+
+func pullSecret(host string) secret {
+	auth := base64.StdEncoding.EncodeToString([]byte("puller:secret"))
+	return secret{Type: dockerConfigJSON, Data: map[string][]byte{".dockerconfigjson": []byte(`{"auths": {"` + host + `": {"auth": "` + auth + `"}}}`)}}
+}
+
+type fixture struct {
+	s                     *server
+	public, private       *testRegistry
+	secrets               *testSecrets
+	publicImg, privateImg string
+}
+
+func newFixture(t *testing.T, mode string) *fixture {
+	t.Helper()
+	f := &fixture{}
+	f.public = newTestRegistry(t, "", map[string]v1.Config{
+		"worker:1": {Entrypoint: []string{"/fixture", "jobs"}, Cmd: []string{"--job", "10s"}},
+		"tini:1":   {Entrypoint: []string{"/tini", "--"}, Cmd: []string{"/app"}},
+		"nginx:1":  {Entrypoint: []string{"/docker-entrypoint.sh"}, Cmd: []string{"nginx", "-g", "daemon off;"}, StopSignal: "SIGQUIT"},
+	})
+	f.private = newTestRegistry(t, "puller", map[string]v1.Config{"worker:1": {Entrypoint: []string{"/private-worker"}}})
+	f.publicImg, f.privateImg = f.public.host+"/worker:1", f.private.host+"/worker:1"
+	f.secrets = &testSecrets{data: map[string]secret{"team/pull": pullSecret(f.private.host), "team/other": pullSecret("elsewhere.example")}}
+	platform, _ := inject.ParsePlatform("linux/amd64")
+	f.s = &server{log: slog.New(slog.NewTextHandler(io.Discard, nil)), certs: &certFiles{dir: t.TempDir()},
+		reviewer: &reviewer{namespace: "drainit-system", margin: 200 * time.Millisecond,
+			images:  newImageReader(mode, platform, time.Minute, f.secrets.get),
+			options: inject.Options{Via: inject.ViaInitContainer, Image: "registry.example/drainit:1"}}}
+	return f
+}
+
+// send posts one AdmissionReview to the injector as the API server does,
+// with the timeout in the URL, and returns the HTTP status and the review
+// that came back.
+func (f *fixture) send(t *testing.T, body []byte, timeout string) (int, admissionReview) {
+	t.Helper()
+	target := "/mutate"
+	if timeout != "" {
+		target += "?timeout=" + timeout
+	}
+	w := httptest.NewRecorder()
+	f.s.routes().ServeHTTP(w, httptest.NewRequest("POST", target, strings.NewReader(string(body))))
+	var review admissionReview
+	if w.Code == http.StatusOK {
+		if err := json.Unmarshal(w.Body.Bytes(), &review); err != nil {
+			t.Fatalf("the answer is no AdmissionReview: %v: %s", err, w.Body.String())
+		}
+	}
+	return w.Code, review
+}
+
+// request is an AdmissionReview of a pod's CREATE in namespace team.
+func request(pod string, change func(*admissionRequest)) []byte {
+	req := &admissionRequest{UID: "uid-1", Kind: groupVersionKind{Version: "v1", Kind: "Pod"}, Namespace: "team", Operation: "CREATE", Object: json.RawMessage(pod)}
+	req.Resource.Version, req.Resource.Resource = "v1", "pods"
+	if change != nil {
+		change(req)
+	}
+	b, _ := json.Marshal(admissionReview{APIVersion: admissionVersion, Kind: "AdmissionReview", Request: req})
+	return b
+}
+
+// patched is the pod with the answer's patch applied, as the API server
+// applies it, and checks what the API server checks of the answer.
+func patched(t *testing.T, pod string, review admissionReview) map[string]any {
+	t.Helper()
+	r := review.Response
+	switch {
+	case review.APIVersion != admissionVersion || review.Kind != "AdmissionReview" || r == nil:
+		t.Fatalf("not an %s AdmissionReview with a response: %+v", admissionVersion, review)
+	case r.UID != "uid-1" || !r.Allowed:
+		t.Fatalf("uid %q, allowed %v: want the request's uid, allowed", r.UID, r.Allowed)
+	case (len(r.Patch) > 0) != (r.PatchType != nil) || r.PatchType != nil && *r.PatchType != "JSONPatch":
+		t.Fatalf("patch %q with patchType %v", r.Patch, r.PatchType)
+	}
+	out := []byte(pod)
+	if len(r.Patch) > 0 {
+		p, err := jsonpatch.DecodePatch(r.Patch)
+		if err != nil {
+			t.Fatalf("the patch does not decode: %v: %s", err, r.Patch)
+		}
+		if out, err = p.Apply(out); err != nil {
+			t.Fatalf("the patch does not apply: %v: %s", err, r.Patch)
+		}
+	}
+	return decodeJSON(t, string(out)).(map[string]any)
+}
+
+func containerIn(t *testing.T, pod map[string]any, list, name string) map[string]any {
+	t.Helper()
+	cs, _ := pod["spec"].(map[string]any)[list].([]any)
+	for _, c := range cs {
+		if c.(map[string]any)["name"] == name {
+			return c.(map[string]any)
+		}
+	}
+	t.Fatalf("no %s %s in %v", list, name, pod["spec"])
+	return nil
+}
+
+func argvOf(c map[string]any) []string {
+	var out []string
+	for _, k := range []string{"command", "args"} {
+		l, _ := c[k].([]any)
+		for _, a := range l {
+			out = append(out, a.(string))
+		}
+	}
+	return out
+}
+
+func annotation(pod map[string]any, key string) (string, bool) {
+	a, _ := pod["metadata"].(map[string]any)["annotations"].(map[string]any)
+	v, ok := a[key].(string)
+	return v, ok
+}
+
+func envValue(c map[string]any, name string) string {
+	vars, _ := c["env"].([]any)
+	for _, v := range vars {
+		if v.(map[string]any)["name"] == name {
+			s, _ := v.(map[string]any)["value"].(string)
+			return s
+		}
+	}
+	return ""
+}
+
+// A pod created in a labelled namespace comes out as kubectl drainit
+// inject would write it, with what became of each container in its
+// annotations; a container that cannot be wrapped is admitted as it came,
+// with a Warning and the reason, and the others are wrapped.
+func TestReviewWrapsAsInjectDoes(t *testing.T) {
+	f := newFixture(t, readWithSecrets)
+	nginx := f.public.host + "/nginx:1"
+	for _, tc := range []struct {
+		name, meta, spec string
+		wrapped          map[string][]string // container: argv after --
+		notWrapped       map[string]string   // container: in the reason
+		warned           bool
+		env              map[string]string // of w
+	}{
+		{name: "the command in the spec", spec: `"containers": [{"name": "w", "image": "` + f.publicImg + `", "command": ["/w"], "args": ["a"]}]`,
+			wrapped: map[string][]string{"w": {"/w", "a"}}, env: map[string]string{"DRAINIT_GRACE": "30", "DRAINIT_CONTAINER": "w"}},
+		{name: "the image's command", spec: `"terminationGracePeriodSeconds": 45, "containers": [{"name": "w", "image": "` + f.publicImg + `"}]`,
+			wrapped: map[string][]string{"w": {"/fixture", "jobs", "--job", "10s"}}, env: map[string]string{"DRAINIT_GRACE": "45"}},
+		{name: "a private image with its pull secret", spec: `"imagePullSecrets": [{"name": "other"}, {"name": "pull"}], "containers": [{"name": "w", "image": "` + f.privateImg + `"}]`,
+			wrapped: map[string][]string{"w": {"/private-worker"}}},
+		{name: "a private image without", spec: `"containers": [{"name": "w", "image": "` + f.privateImg + `"}, {"name": "x", "image": "` + f.privateImg + `", "command": ["/x"]}]`,
+			wrapped: map[string][]string{"x": {"/x"}}, notWrapped: map[string]string{"w": "config could not be read (GET http://" + f.private.host + "/v2/worker/manifests/1: unexpected status code 401 Unauthorized"}, warned: true},
+		{name: "a pull secret that is not there", spec: `"imagePullSecrets": [{"name": "nope"}], "containers": [{"name": "w", "image": "` + f.privateImg + `"}]`,
+			notWrapped: map[string]string{"w": `pull secret nope: 404 Not Found: secrets "nope" not found`}, warned: true},
+		{name: "an image that starts tini", spec: `"containers": [{"name": "w", "image": "` + f.public.host + `/tini:1"}]`,
+			notWrapped: map[string]string{"w": "not wrapped: it already starts with tini"}},
+		{name: "init containers and sidecars", spec: `"initContainers": [{"name": "setup", "image": "` + f.publicImg + `", "command": ["/setup"]},
+			{"name": "proxy", "image": "` + f.publicImg + `", "command": ["/proxy"], "restartPolicy": "Always"}], "containers": [{"name": "w", "image": "` + f.publicImg + `"}]`,
+			wrapped: map[string][]string{"w": {"/fixture", "jobs", "--job", "10s"}}},
+		{name: "nginx's STOPSIGNAL", spec: `"containers": [{"name": "w", "image": "` + nginx + `"}]`,
+			wrapped: map[string][]string{"w": {"/docker-entrypoint.sh", "nginx", "-g", "daemon off;"}}, env: map[string]string{"DRAINIT_DRAIN_ON": "QUIT", "DRAINIT_DRAIN_SIGNAL": "QUIT"}},
+		{name: "annotations as options", meta: `"annotations": {"drainit.dev/drain-file": "/tmp/drain", "drainit.dev/grace": "40"}`, spec: `"containers": [{"name": "w", "image": "` + f.publicImg + `"}]`,
+			wrapped: map[string][]string{"w": {"/fixture", "jobs", "--job", "10s"}}, env: map[string]string{"DRAINIT_DRAIN_FILE": "/tmp/drain", "DRAINIT_GRACE": "40"}},
+		{name: "an annotation that is no option", meta: `"annotations": {"drainit.dev/drian-file": "/tmp/drain"}`, spec: `"containers": [{"name": "w", "image": "` + f.publicImg + `"}]`,
+			notWrapped: map[string]string{"": "annotation drainit.dev/drian-file: drainit has no option --drian-file"}, warned: true},
+		{name: "the notice that the injector did not answer goes", meta: `"annotations": {"drainit.dev/not-injected": "drainit-injector did not answer"}`,
+			spec: `"containers": [{"name": "w", "image": "` + f.publicImg + `", "command": ["/w"]}]`, wrapped: map[string][]string{"w": {"/w"}}},
+		{name: "a Windows pod", spec: `"os": {"name": "windows"}, "containers": [{"name": "w", "image": "` + f.publicImg + `", "command": ["/w"]}]`,
+			notWrapped: map[string]string{"": "not wrapped: a pod for windows"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			meta := `"generateName": "w-"`
+			if tc.meta != "" {
+				meta += ", " + tc.meta
+			}
+			pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {` + meta + `}, "spec": {` + tc.spec + `}}`
+			code, review := f.send(t, request(pod, nil), "5s")
+			if code != http.StatusOK {
+				t.Fatalf("HTTP %d", code)
+			}
+			out := patched(t, pod, review)
+			in := decodeJSON(t, pod).(map[string]any)
+			var names []string
+			for c, want := range tc.wrapped {
+				got := argvOf(containerIn(t, out, "containers", c))
+				if !slices.Equal(got, append([]string{inject.BinaryPath, "--"}, want...)) {
+					t.Errorf("%s runs %q, want drainit -- %q", c, got, want)
+				}
+				names = append(names, c)
+			}
+			slices.Sort(names)
+			if got, _ := annotation(out, inject.InjectedAnnotation); got != strings.Join(names, ",") {
+				t.Errorf("annotation %s %q, want %q", inject.InjectedAnnotation, got, strings.Join(names, ","))
+			}
+			reasons, _ := annotation(out, inject.NotInjectedAnnotation)
+			for c, why := range tc.notWrapped {
+				if c != "" {
+					if a, b := argvOf(containerIn(t, in, "containers", c)), argvOf(containerIn(t, out, "containers", c)); !slices.Equal(a, b) {
+						t.Errorf("%s changed from %q to %q", c, a, b)
+					}
+					if !strings.HasPrefix(reasons, "container "+c+": not wrapped: ") {
+						t.Errorf("annotation %s %q, want it about container %s", inject.NotInjectedAnnotation, reasons, c)
+					}
+				}
+				if !strings.Contains(reasons, why) {
+					t.Errorf("annotation %s %q, want %q", inject.NotInjectedAnnotation, reasons, why)
+				}
+			}
+			if len(tc.notWrapped) == 0 && reasons != "" {
+				t.Errorf("annotation %s %q, want none", inject.NotInjectedAnnotation, reasons)
+			}
+			warnings := review.Response.Warnings
+			if tc.warned != (len(warnings) > 0) || tc.warned && !strings.Contains(warnings[0], reasons[:min(len(reasons), 60)]) {
+				t.Errorf("warnings %q, want them %v, saying %q", warnings, tc.warned, reasons)
+			}
+			for k, v := range tc.env {
+				if got := envValue(containerIn(t, out, "containers", "w"), k); got != v {
+					t.Errorf("%s=%q, want %q", k, got, v)
+				}
+			}
+			if len(tc.wrapped) == 0 {
+				return
+			}
+			// The spec is inject's own: the same pod through the inject
+			// package with the same options gives the same spec.
+			want := decodeJSON(t, pod).(map[string]any)
+			opt := f.s.reviewer.options
+			opt.Lenient = true
+			var chains []authn.Keychain
+			for _, name := range pullSecretNames(want["spec"].(map[string]any)) {
+				if s, ok := f.secrets.data["team/"+name]; ok {
+					k, _ := secretKeychain(s)
+					chains = append(chains, k)
+				}
+			}
+			opt.Config = func(image string) (inject.ImageConfig, error) {
+				return inject.ReadImageConfig(context.Background(), image, authn.NewMultiKeychain(chains...), v1.Platform{OS: "linux", Architecture: "amd64"})
+			}
+			if err := inject.New(opt).Object(want); err != nil {
+				t.Fatal(err)
+			}
+			a, _ := json.Marshal(want["spec"])
+			b, _ := json.Marshal(out["spec"])
+			if string(a) != string(b) {
+				t.Errorf("the spec is not inject's:\n%s\nwant\n%s", b, a)
+			}
+		})
+	}
+}
+
+// What is not a pod's CREATE in a namespace the injector serves, and a
+// pod that opted out, is admitted as it came: no patch at all. A pod
+// already wrapped by kubectl drainit inject gets only the reason.
+func TestReviewLeavesAlone(t *testing.T) {
+	f := newFixture(t, readWithSecrets)
+	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"%s}, "spec": {"containers": [{"name": "w", "image": "` + f.publicImg + `", "command": ["/w"]}]}}`
+	plain := fmt.Sprintf(pod, "")
+	for _, tc := range []struct {
+		name, pod string
+		change    func(*admissionRequest)
+	}{
+		{"an UPDATE", plain, func(r *admissionRequest) { r.Operation = "UPDATE" }},
+		{"a DELETE", plain, func(r *admissionRequest) { r.Operation = "DELETE"; r.Object = nil }},
+		{"a Deployment", plain, func(r *admissionRequest) {
+			r.Kind = groupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
+			r.Resource.Group, r.Resource.Resource = "apps", "deployments"
+		}},
+		{"a subresource", plain, func(r *admissionRequest) { r.SubResource = "ephemeralcontainers" }},
+		{"kube-system", plain, func(r *admissionRequest) { r.Namespace = "kube-system" }},
+		{"the injector's own namespace", plain, func(r *admissionRequest) { r.Namespace = "drainit-system" }},
+		{"opted out by annotation", fmt.Sprintf(pod, `, "annotations": {"drainit.dev/inject": "disabled"}`), nil},
+		{"opted out by label", fmt.Sprintf(pod, `, "labels": {"drainit.dev/inject": "disabled"}`), nil},
+		{"a static pod's mirror", fmt.Sprintf(pod, `, "annotations": {"kubernetes.io/config.mirror": "2c3f0e1a"}`), nil},
+		{"not an object", `[1, 2]`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, review := f.send(t, request(tc.pod, tc.change), "5s")
+			if code != http.StatusOK {
+				t.Fatalf("HTTP %d", code)
+			}
+			if r := review.Response; r == nil || !r.Allowed || r.UID != "uid-1" || r.Patch != nil || r.PatchType != nil || r.Warnings != nil {
+				t.Errorf("response %+v, want the pod allowed as it came", r)
+			}
+		})
+	}
+	// kubectl drainit inject's output: the reason, the containers as they are.
+	byPlugin := decodeJSON(t, plain).(map[string]any)
+	opt := f.s.reviewer.options
+	opt.Config = func(string) (inject.ImageConfig, error) { return inject.ImageConfig{}, nil }
+	if err := inject.New(opt).Object(byPlugin); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(byPlugin)
+	_, review := f.send(t, request(string(b), nil), "5s")
+	out := patched(t, string(b), review)
+	delete(out["metadata"].(map[string]any), "annotations")
+	if a, _ := json.Marshal(out); string(a) != string(b) {
+		t.Errorf("a pod wrapped by kubectl drainit inject changed:\n%s\nwas\n%s", a, b)
+	}
+	if why, _ := annotation(patched(t, string(b), review), inject.NotInjectedAnnotation); !strings.Contains(why, "already wrapped") || review.Response.Warnings != nil {
+		t.Errorf("annotation %q and warnings %q, want the reason and no warning", why, review.Response.Warnings)
+	}
+}
+
+// Reinvoked (reinvocationPolicy IfNeeded: another webhook changed the pod
+// after the injector), the injector changes nothing it did, and wraps a
+// container the other webhook added; a dry run gets the same answer.
+func TestReviewIsIdempotent(t *testing.T) {
+	f := newFixture(t, readWithSecrets)
+	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "w-", "annotations": {"drainit.dev/drain-file": "/q"}}, "spec": {"initContainers": [{"name": "proxy", "image": "` +
+		f.publicImg + `", "restartPolicy": "Always"}], "containers": [{"name": "w", "image": "` + f.publicImg + `"}, {"name": "t", "image": "` + f.public.host + `/tini:1"}]}}`
+	_, first := f.send(t, request(pod, nil), "5s")
+	once := patched(t, pod, first)
+	b, _ := json.Marshal(once)
+	_, second := f.send(t, request(string(b), nil), "5s")
+	if second.Response.Patch != nil {
+		t.Errorf("reinvoked, the injector patched again: %s", second.Response.Patch)
+	}
+	// Another webhook adds a container: the next round wraps it alone.
+	once["spec"].(map[string]any)["containers"] = append(once["spec"].(map[string]any)["containers"].([]any),
+		map[string]any{"name": "added", "image": f.publicImg, "command": []any{"/added"}})
+	b, _ = json.Marshal(once)
+	_, third := f.send(t, request(string(b), nil), "5s")
+	out := patched(t, string(b), third)
+	if got := argvOf(containerIn(t, out, "containers", "added")); !slices.Equal(got, []string{inject.BinaryPath, "--", "/added"}) {
+		t.Errorf("the added container runs %q", got)
+	}
+	if got, _ := annotation(out, inject.InjectedAnnotation); got != "w,added" {
+		t.Errorf("annotation %s %q, want w,added", inject.InjectedAnnotation, got)
+	}
+	var ops []map[string]any
+	json.Unmarshal(third.Response.Patch, &ops)
+	for _, op := range ops {
+		if p := op["path"].(string); !strings.HasPrefix(p, "/spec/containers/2") && p != "/metadata/annotations/drainit.dev~1injected" {
+			t.Errorf("the third round patched %s", p)
+		}
+	}
+	dry := true
+	_, dryRun := f.send(t, request(pod, func(r *admissionRequest) { r.DryRun = &dry }), "5s")
+	if string(dryRun.Response.Patch) != string(first.Response.Patch) {
+		t.Errorf("a dry run's patch differs:\n%s\n%s", dryRun.Response.Patch, first.Response.Patch)
+	}
+}
+
+// What is not an AdmissionReview v1 is refused (the API server then
+// admits the pod unwrapped, failurePolicy Ignore); a pod of 2 MiB, past
+// anything etcd keeps, is reviewed; a body past maxReview is refused.
+func TestReviewBodies(t *testing.T) {
+	f := newFixture(t, readWithSecrets)
+	big := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": {"big": "` + strings.Repeat("x", 2<<20) +
+		`"}}, "spec": {"containers": [{"name": "w", "image": "` + f.publicImg + `", "command": ["/w"]}]}}`
+	v1beta1 := strings.Replace(string(request(`{}`, nil)), admissionVersion, "admission.k8s.io/v1beta1", 1)
+	for _, tc := range []struct {
+		name string
+		body []byte
+		code int
+	}{
+		{"not JSON", []byte("{"), http.StatusBadRequest},
+		{"no request", []byte(`{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}`), http.StatusBadRequest},
+		{"v1beta1", []byte(v1beta1), http.StatusBadRequest},
+		{"a pod of 2 MiB", request(big, nil), http.StatusOK},
+		{"a body past 16 MiB", request(`{"a": "`+strings.Repeat("x", maxReview)+`"}`, nil), http.StatusRequestEntityTooLarge},
+	} {
+		code, review := f.send(t, tc.body, "5s")
+		if code != tc.code {
+			t.Errorf("%s: HTTP %d, want %d", tc.name, code, tc.code)
+		}
+		if code == http.StatusOK {
+			if w, _ := annotation(patched(t, big, review), inject.InjectedAnnotation); w != "w" {
+				t.Errorf("%s: not wrapped", tc.name)
+			}
+		}
+	}
+}
+
+// A registry that takes the connection and never answers does not hold
+// the pod past the API server's timeout: the answer comes within it, the
+// container whose command needs the image admitted as it came, with the
+// reason; the read goes on in the background for the pods after it.
+func TestReviewAnswersWithinTheTimeout(t *testing.T) {
+	f := newFixture(t, readWithSecrets)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "w", "image": "` + l.Addr().String() +
+		`/silent:1"}, {"name": "x", "image": "` + f.publicImg + `", "command": ["/x"]}]}}`
+	start := time.Now()
+	code, review := f.send(t, request(pod, nil), "2s")
+	took := time.Since(start)
+	if code != http.StatusOK || took > 2*time.Second-f.s.reviewer.margin+300*time.Millisecond {
+		t.Fatalf("HTTP %d after %v: want an answer within the API server's 2s, less the margin", code, took)
+	}
+	out := patched(t, pod, review)
+	why, _ := annotation(out, inject.NotInjectedAnnotation)
+	if w, _ := annotation(out, inject.InjectedAnnotation); w != "x" || !strings.Contains(why, "container w: not wrapped") ||
+		!strings.Contains(why, "not read within the admission's time") || len(review.Response.Warnings) != 1 {
+		t.Errorf("after %v: wrapped %q, reasons %q, warnings %q", took, w, why, review.Response.Warnings)
+	}
+}
+
+// A fleet multiplies every call: pods created at once with the same
+// image share one read of it, and one read of their pull Secrets; the
+// image and the Secrets are read again once --image-cache has passed.
+func TestImageReadsAreShared(t *testing.T) {
+	f := newFixture(t, readWithSecrets)
+	now := time.Now()
+	var mu sync.Mutex
+	f.s.reviewer.images.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "w-"}, "spec": {"imagePullSecrets": [{"name": "pull"}, {"name": "other"}],
+		"containers": [{"name": "w", "image": "` + f.privateImg + `"}, {"name": "v", "image": "` + f.privateImg + `"}]}}`
+	round := func() {
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, review := f.send(t, request(pod, nil), "5s")
+				if w, _ := annotation(patched(t, pod, review), inject.InjectedAnnotation); w != "w,v" {
+					t.Errorf("wrapped %q, want w,v (the pod's order)", w)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	round()
+	if m, s := f.private.manifests.Load(), f.secrets.reads; m != 1 || s != 2 {
+		t.Errorf("20 pods of the same image: %d reads of its manifest, %d of Secrets; want 1 and 2 (one per pull secret)", m, s)
+	}
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	round()
+	if m, s := f.private.manifests.Load(), f.secrets.reads; m != 2 || s != 4 {
+		t.Errorf("after --image-cache: %d reads of the manifest, %d of Secrets in all; want 2 and 4", m, s)
+	}
+}
+
+// --image-config anonymous and off read no Secret: a private image's
+// container is admitted as it came, saying what would read it; off reads
+// no registry either, and wraps the containers whose command is in the
+// spec.
+func TestImageConfigModes(t *testing.T) {
+	for _, mode := range []string{readAnonymously, readNothing} {
+		f := newFixture(t, mode)
+		pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"imagePullSecrets": [{"name": "pull"}], "containers": [{"name": "w", "image": "` +
+			f.privateImg + `"}, {"name": "x", "image": "` + f.publicImg + `", "command": ["/x"]}]}}`
+		_, review := f.send(t, request(pod, nil), "5s")
+		out := patched(t, pod, review)
+		w, _ := annotation(out, inject.InjectedAnnotation)
+		why, _ := annotation(out, inject.NotInjectedAnnotation)
+		if w != "x" || !strings.Contains(why, "container w: not wrapped") || !strings.Contains(why, "run drainit-injector with --image-config pull-secrets") {
+			t.Errorf("%s: wrapped %q, reasons %q", mode, w, why)
+		}
+		if f.secrets.reads != 0 {
+			t.Errorf("%s: %d Secrets read", mode, f.secrets.reads)
+		}
+		if n := f.public.manifests.Load() + f.private.manifests.Load(); mode == readNothing && n != 0 {
+			t.Errorf("%s: %d manifests read", mode, n)
+		}
+	}
+}
