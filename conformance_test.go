@@ -211,4 +211,51 @@ func TestTiniSuite(t *testing.T) {
 			t.Errorf("started with WINCH blocked, the workload's mask: %s", out.String())
 		}
 	})
+	// Signals ignored when the init starts stay ignored in the workload
+	// (issue 32, case 5): nohup's HUP, a shell's background job's INT and
+	// QUIT; and drain commands start as the workload does. The build
+	// without entry (arm64's, go install) knows only HUP and INT (README,
+	// Limitations). tini in the same run shows what is kept.
+	t.Run("ignored signals", func(t *testing.T) {
+		tini := needServer(t)
+		sigIgn := func(init ...string) string {
+			script := `trap '' HUP INT QUIT; exec "$@"`
+			out, _ := exec.Command("/bin/sh", append([]string{"-c", script, "sh"}, append(init, "grep", "SigIgn", "/proc/self/status")...)...).CombinedOutput()
+			for _, l := range strings.Split(string(out), "\n") {
+				if v, ok := strings.CutPrefix(l, "SigIgn:"); ok {
+					return strings.TrimSpace(v)
+				}
+			}
+			return "none in " + string(out)
+		}
+		want := sigIgn(tini, "-s", "--")
+		if want != "0000000000000007" {
+			t.Fatalf("tini's workload ignores %s: the shell did not start it with HUP, INT and QUIT ignored", want)
+		}
+		for _, c := range []struct {
+			name string
+			init []string
+			want string
+		}{
+			{"drainit", []string{drainitBin, "--"}, want},
+			{"drainit without entry", []string{ossigBin, "--"}, "0000000000000003"},
+		} {
+			if got := sigIgn(c.init...); got != c.want {
+				t.Errorf("%s: the workload ignores %s, want %s", c.name, got, c.want)
+			}
+		}
+		// A drain command too.
+		dir := t.TempDir()
+		out := filepath.Join(dir, "exec")
+		r := startEnv(t, subreaper, nil, []string{"/bin/sh", "-c", `trap '' HUP INT QUIT; exec "$@"`, "sh", drainitBin},
+			"--drain-exec", `sh -c 'grep SigIgn /proc/self/status > `+out+`; kill -TERM "$DRAINIT_WORKLOAD_PID"'`, "--", "@fixture", "record", filepath.Join(dir, "rec"), "TERM")
+		waitReadyFile(t, filepath.Join(dir, "rec"))
+		r.signal(unix.SIGTERM)
+		if code := r.wait(10 * time.Second); code != 0 {
+			t.Errorf("the drain: exit %d; log:\n%s", code, r.log())
+		}
+		if got := strings.TrimSpace(string(mustRead(t, out))); got != "SigIgn:\t"+want {
+			t.Errorf("the drain command ignores %q, want %s", got, want)
+		}
+	})
 }

@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -44,6 +45,13 @@ var (
 	ready    = make(chan struct{}) // closed once every signal is taken
 
 	memProfileRate int // the runtime's, before init set none, for Unsubscribe
+
+	// ignoredAtStart are the signals ignored when drainit started, which
+	// its children start ignoring too, as under tini: nohup's HUP, a
+	// shell's background job's INT and QUIT. Known for HUP and INT from
+	// the Go runtime, which keeps their SIG_IGN, and with entry for TERM,
+	// QUIT and 34 too; the others' SIG_IGN the runtime replaces unseen.
+	ignoredAtStart []os.Signal
 )
 
 // stopSignals are those that runtimes and people stop a container with
@@ -83,6 +91,15 @@ func init() {
 	if oneSlot != 0 {
 		// entry's, for the runtime alone: not drainit's to pass on.
 		os.Unsetenv("GOMAXPROCS")
+	}
+	for _, s := range ignoredByEntry() {
+		ignoredAtStart = append(ignoredAtStart, s)
+	}
+	for _, s := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT} {
+		// Before any Notify, which would forget it.
+		if signal.Ignored(s) {
+			ignoredAtStart = append(ignoredAtStart, s)
+		}
 	}
 	forwarded := signals.Subscribed()
 	relaying := startRelay(forwarded)
@@ -188,12 +205,34 @@ func Signals() (sigs, chld <-chan os.Signal) {
 // So the fork comes from a thread that blocks nothing. That is harmless
 // once Signals has returned: every signal it unblocks is taken, by relay
 // for the whole process or by os/signal.
+//
+// A signal ignored when drainit started is ignored in the child too, as
+// under tini: a process keeps SIG_IGN across fork and exec, so drainit
+// ignores it for the time of the fork (the Go runtime then leaves it so
+// in the child) and takes it again at once. One that comes meanwhile is
+// dropped: one the workload ignores anyway.
 func ForkExec(path string, argv []string, attr *syscall.ProcAttr) (int, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var none uint64 // a sigset_t of 64 signals, on amd64 and arm64 alike
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, sigSetmask, uintptr(unsafe.Pointer(&none)), 0, 8, 0, 0)
+	if len(ignoredAtStart) > 0 {
+		forkMu.Lock()
+		defer forkMu.Unlock()
+		signal.Ignore(ignoredAtStart...)
+		defer func() {
+			signal.Notify(received, ignoredAtStart...)
+			retakeRelay(ignoredAtStart)
+		}()
+	}
 	return syscall.ForkExec(path, argv, attr)
 }
+
+// forkMu keeps two forks from ignoring and taking back signals at once.
+var forkMu sync.Mutex
+
+// IgnoredAtStart are the signals drainit's children start ignoring,
+// because drainit was started ignoring them.
+func IgnoredAtStart() []os.Signal { return ignoredAtStart }
 
 const sigSetmask = 2

@@ -2,6 +2,8 @@
 
 package early
 
+import "syscall"
+
 // The Go runtime installs its signal handlers a few milliseconds after
 // exec, and until init below takes them, a signal meets its default
 // action: death for SIGTERM, SIGINT and SIGHUP (as PID 1, exit status 2),
@@ -36,11 +38,12 @@ package early
 // test, and arm64 until its entry has run on arm64 hardware) never runs
 // entry: the gaps are then the runtime's start, as with any Go program.
 var (
-	caught     uint64  // bit sig: caught by handler before the runtime's handlers
-	subscribed uint64  // nonzero once init has taken the signals: handler forwards no more
-	startMask  uint64  // the signal mask the program was started with
-	argv, envp uintptr // as the runtime got them, for the exec again
-	oneSlot    uintptr // where entry put GOMAXPROCS=1 in envp; 0 if it did not
+	caught     uint64       // bit sig: caught by handler before the runtime's handlers
+	subscribed uint64       // nonzero once init has taken the signals: handler forwards no more
+	startMask  uint64       // the signal mask the program was started with
+	argv, envp uintptr      // as the runtime got them, for the exec again
+	oneSlot    uintptr      // where entry put GOMAXPROCS=1 in envp; 0 if it did not
+	startActs  [5][4]uint64 // the actions of caughtByEntry when the program started, as rt_sigaction gives them
 	self       = [...]byte{'/', 'p', 'r', 'o', 'c', '/', 's', 'e', 'l', 'f', '/', 'e', 'x', 'e', 0}
 )
 
@@ -54,6 +57,25 @@ var (
 // (supervise.Stderr).
 const heldSignals = 1<<(10-1) | 1<<(12-1) | 1<<(14-1) | 1<<(18-1) | 1<<(20-1) | 1<<(21-1) | 1<<(22-1) |
 	1<<(23-1) | 1<<(24-1) | 1<<(25-1) | 1<<(26-1) | 1<<(28-1) | 1<<(29-1) | 1<<(30-1) | 0x3fffffff<<(35-1)
+
+// caughtByEntry are the signals entry catches, in startActs' order.
+var caughtByEntry = [5]syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, 34}
+
+// ignoredByEntry are the signals entry caught that were ignored when the
+// program started (nohup's HUP, a shell's background job's INT and QUIT):
+// entry replaced their SIG_IGN, so only it knows. None when entry did not
+// run (go test, go install), and none after its exec again, which starts
+// from the actions the first start left.
+func ignoredByEntry() []syscall.Signal {
+	const sigIgn = 1
+	var out []syscall.Signal
+	for i, act := range startActs {
+		if argv != 0 && act[0] == sigIgn {
+			out = append(out, caughtByEntry[i])
+		}
+	}
+	return out
+}
 
 // cannotAgain is what handler writes to stderr when it cannot exec the
 // program again (no /proc): the signal then ends drainit as it would have

@@ -38,8 +38,11 @@ DATA ·dflAction+16(SB)/8, $0
 DATA ·dflAction+24(SB)/8, $0
 GLOBL ·dflAction(SB), RODATA|NOPTR, $32
 
-#define CATCH(sig) \
-	MOVQ $SYS_rt_sigaction, AX; MOVQ $sig, DI; MOVQ $·action(SB), SI; MOVQ $0, DX; MOVQ $8, R10; SYSCALL
+// CATCH keeps the action the signal had, in startActs at slot (32 bytes a
+// struct sigaction): one ignored when the program started is ignored in
+// the workload too (ignoredByEntry).
+#define CATCH(sig, slot) \
+	MOVQ $SYS_rt_sigaction, AX; MOVQ $sig, DI; MOVQ $·action(SB), SI; MOVQ $·startActs+slot(SB), DX; MOVQ $8, R10; SYSCALL
 
 // GOMAXPROCS=1, what entry adds to the environment the runtime reads; its
 // first 11 bytes are the name entry looks for.
@@ -63,11 +66,11 @@ TEXT ·entry(SB),NOSPLIT|NOFRAME,$0
 	MOVQ $·startMask(SB), DX
 	MOVQ $8, R10
 	SYSCALL
-	CATCH(15) // SIGTERM: what runtimes stop with
-	CATCH(2)  // SIGINT
-	CATCH(1)  // SIGHUP
-	CATCH(3)  // SIGQUIT
-	CATCH(34) // the one real-time signal the runtime leaves alone
+	CATCH(15, 0)   // SIGTERM: what runtimes stop with
+	CATCH(2, 32)   // SIGINT
+	CATCH(1, 64)   // SIGHUP
+	CATCH(3, 96)   // SIGQUIT
+	CATCH(34, 128) // the one real-time signal the runtime leaves alone
 	// Look for GOMAXPROCS= in the environment; CX ends at its NULL.
 	MOVQ 0(SP), AX
 	LEAQ 16(SP)(AX*8), CX

@@ -2,8 +2,12 @@
 
 package early
 
+import "syscall"
+
 // No entry on this architecture: nothing is caught before the runtime.
 var (
 	caught, subscribed uint64
 	oneSlot            uintptr
 )
+
+func ignoredByEntry() []syscall.Signal { return nil }

@@ -32,8 +32,9 @@ var (
 
 	relayPipe *os.File // the read end, for relayLoop
 
-	relayed uint64        // bit sig-1: relayed
-	before  [65]sigaction // the handler each relayed signal had before, for stopRelay
+	relayed  uint64        // bit sig-1: relayed
+	before   [65]sigaction // the handler each relayed signal had before, for stopRelay
+	relayAct sigaction     // relay's own, for retakeRelay
 )
 
 // Implemented in relay_amd64.s.
@@ -91,6 +92,7 @@ func startRelay(forwarded []os.Signal) bool {
 	pc, restorerPC := relayPCs()
 	// Every signal blocked while relay runs: no two interleave.
 	act := sigaction{handler: pc, flags: saSiginfo | saOnstack | saRestart | saRestorer, restorer: restorerPC, mask: ^uint64(0)}
+	relayAct = act
 	for _, s := range append(forwarded, syscall.SIGCHLD) {
 		sig := s.(syscall.Signal)
 		if isFault(sig) {
@@ -115,6 +117,18 @@ func stopRelay() {
 	for sig := 1; sig < len(before); sig++ {
 		if relayed&(1<<(sig-1)) != 0 {
 			syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&before[sig])), 0, 8, 0, 0)
+		}
+	}
+}
+
+// retakeRelay gives sigs, which ForkExec ignored and os/signal took back,
+// to the relay again. Between the two the runtime's handler hands them to
+// os/signal, on the same channel: none is lost.
+func retakeRelay(sigs []os.Signal) {
+	for _, s := range sigs {
+		sig := s.(syscall.Signal)
+		if relayed&(1<<(sig-1)) != 0 {
+			syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&relayAct)), 0, 8, 0, 0)
 		}
 	}
 }

@@ -16,3 +16,5 @@ func relayLoop(*os.File) {}
 func stopRelay() {}
 
 func flushRelay() {}
+
+func retakeRelay([]os.Signal) {}
