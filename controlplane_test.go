@@ -49,13 +49,15 @@ type controlPlane struct {
 }
 
 // controlPlaneBinaries builds kube-apiserver, kube-controller-manager,
-// kube-scheduler, the kubelet and kubectl (for the README's recipes as
-// written) from testdata/controlplane once per machine and release.
+// kube-scheduler, the kubelet, kube-proxy (the node's Services) and
+// kubectl (for the README's recipes as written) from testdata/controlplane
+// once per machine and release.
 func controlPlaneBinaries() (string, error) {
 	binariesOnce.Do(func() {
 		binaries, binariesErr = cachedBuild("testdata/controlplane", "controlplane-"+kubeRelease, "",
 			"k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager",
-			"k8s.io/kubernetes/cmd/kube-scheduler", "k8s.io/kubernetes/cmd/kubelet", "k8s.io/kubernetes/cmd/kubectl")
+			"k8s.io/kubernetes/cmd/kube-scheduler", "k8s.io/kubernetes/cmd/kubelet", "k8s.io/kubernetes/cmd/kubectl",
+			"k8s.io/kubernetes/cmd/kube-proxy")
 	})
 	return binaries, binariesErr
 }
@@ -92,6 +94,28 @@ func cachedBuild(dir, name, tags string, pkgs ...string) (string, error) {
 	}
 	out := filepath.Join(cache, "drainit", name)
 	var missing []string
+	for _, pkg := range pkgs {
+		if _, err := os.Stat(filepath.Join(out, filepath.Base(pkg))); err != nil {
+			missing = append(missing, pkg)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	// One build at a time per cache entry, whichever test binary or work
+	// tree asks: a second one waits, then finds the commands there.
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return "", err
+	}
+	lock, err := os.OpenFile(out+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", err
+	}
+	missing = missing[:0]
 	for _, pkg := range pkgs {
 		if _, err := os.Stat(filepath.Join(out, filepath.Base(pkg))); err != nil {
 			missing = append(missing, pkg)
@@ -151,7 +175,8 @@ func (cp *controlPlane) start() error {
 	}
 	// etcd's ports are the namespace's own; the API server serves the
 	// kubernetes Service's address and port, so that pods reach it as
-	// KUBERNETES_SERVICE_HOST says, without a kube-proxy.
+	// KUBERNETES_SERVICE_HOST says with or without kube-proxy's rules
+	// (which send that address to itself).
 	client, peer, secure := "2379", "2380", "443"
 	cp.port = secure
 	cp.run(etcd, "--data-dir", filepath.Join(cp.dir, "etcd"), "--name", "drainit-test",
@@ -299,7 +324,7 @@ var collections = map[string]string{
 	"Namespace": "/api/v1/namespaces", "Node": "/api/v1/nodes",
 	"ServiceAccount": "/api/v1/namespaces/%s/serviceaccounts", "Pod": "/api/v1/namespaces/%s/pods",
 	"Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles", "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/rolebindings",
-	"Deployment": "/apis/apps/v1/namespaces/%s/deployments",
+	"Deployment": "/apis/apps/v1/namespaces/%s/deployments", "Service": "/api/v1/namespaces/%s/services",
 }
 
 // apply creates every object of a YAML stream in namespace ns, sent as it

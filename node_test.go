@@ -200,8 +200,48 @@ func (n *node) start() error {
 	// controller lifts the not-ready taint the kubelet registers with; a
 	// ResourceQuota binds only once its controller has written its status;
 	// a pod that names no service account runs as its namespace's
-	// default, which the service account controller makes.
-	return n.cp.startControllers("replicaset,deployment,nodelifecycle,resourcequota,serviceaccount", true)
+	// default, which the service account controller makes; the
+	// EndpointSlice controller lists each Service's pods, which kube-proxy
+	// routes its ClusterIP to.
+	if err := n.cp.startControllers("replicaset,deployment,nodelifecycle,resourcequota,serviceaccount,endpointslice", true); err != nil {
+		return err
+	}
+	return n.startKubeProxy(filepath.Join(bins, "kube-proxy"))
+}
+
+// startKubeProxy runs kube-proxy in nftables mode in the node's network
+// namespace, where its rules send each Service's ClusterIP to the pods its
+// EndpointSlices list as ready: the path a client in the node takes to a
+// Service. It changes nothing outside the namespace: no conntrack sizes
+// or timeouts (global sysctls and module parameters), its ports on
+// loopback. It is ready once its rules route the kubernetes Service.
+func (n *node) startKubeProxy(kubeProxy string) error {
+	if _, err := exec.LookPath("nft"); err != nil {
+		return errors.New("nft is not installed (Debian's nftables; .ci/run installs it): kube-proxy's nftables mode runs it")
+	}
+	config := fmt.Sprintf(`apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: nftables
+clientConnection: {kubeconfig: %q}
+hostnameOverride: %s
+clusterCIDR: %s
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+`, n.cp.kubeconfig(), nodeName, podSubnet)
+	os.WriteFile(filepath.Join(n.dir, "kube-proxy.yaml"), []byte(config), 0o644)
+	n.run("kube-proxy", kubeProxy, "--config", filepath.Join(n.dir, "kube-proxy.yaml"))
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, _ := exec.Command("ip", "netns", "exec", n.netns, "nft", "list", "map", "ip", "kube-proxy", "service-ips").CombinedOutput()
+		if strings.Contains(string(out), nodeAPIHost+" . tcp . 443") {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("kube-proxy has no rule for the kubernetes Service after 60s: %s; kube-proxy: %s", out, tail(string(mustReadFile(filepath.Join(n.dir, "kube-proxy.log"))), 10))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // makeCgroups makes the kubelet's cgroup root in every cgroup v1

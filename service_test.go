@@ -1,0 +1,145 @@
+package main
+
+// The node's Service path (node_test.go): the EndpointSlice controller
+// lists each Service's ready pods, kube-proxy's nftables rules send its
+// ClusterIP to them, and clients in the node's network namespace reach
+// it as pods and load balancers would. What the tests build on it:
+// Deployments behind a Service, and clients that count what fails.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// webPort is the port seed 001's server and seed 002's workers listen on
+// in their pods; their Services take port 80 to it.
+const webPort = 8080
+
+// service makes a ClusterIP Service named name in ns, port 80 to webPort
+// of the pods selector selects, and returns its ClusterIP once kube-proxy
+// has a rule for it.
+func (n *node) service(t *testing.T, ns, name string, selector map[string]string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": map[string]any{"name": name},
+		"spec": map[string]any{"selector": selector, "ports": []any{map[string]any{"port": 80, "targetPort": webPort, "protocol": "TCP"}}}})
+	var svc struct {
+		Spec struct {
+			ClusterIP string `json:"clusterIP"`
+		} `json:"spec"`
+	}
+	json.Unmarshal(n.cp.must(t, "POST", "/api/v1/namespaces/"+ns+"/services", "", body), &svc)
+	ip := svc.Spec.ClusterIP
+	if net.ParseIP(ip) == nil {
+		t.Fatalf("service %s/%s: no ClusterIP (%q)", ns, name, ip)
+	}
+	waitFor(t, 30*time.Second, "kube-proxy's rule for "+ns+"/"+name, func() bool {
+		return strings.Contains(n.nft(t, "list", "map", "ip", "kube-proxy", "service-ips"), ip+" . tcp . 80")
+	})
+	return ip
+}
+
+// nft runs nft in the node's network namespace and returns its output.
+func (n *node) nft(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("ip", append([]string{"netns", "exec", n.netns, "nft"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Logf("nft %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// routed reports whether kube-proxy's rules send a new connection to
+// Service svc (namespace/name) to podIP: kube-proxy names one chain per
+// endpoint, "endpoint-HASH-NS/NAME/tcp/PORT__IP/PORT", and drops the chains
+// of the endpoints it no longer uses.
+func (n *node) routed(t *testing.T, svc, podIP string) bool {
+	t.Helper()
+	out := n.nft(t, "list", "chains", "ip")
+	return strings.Contains(out, svc+"/tcp/__"+podIP+"/") || slices.ContainsFunc(strings.Split(out, "\n"), func(l string) bool {
+		return strings.Contains(l, "chain endpoint-") && strings.Contains(l, svc+"/") && strings.Contains(l, "__"+podIP+"/")
+	})
+}
+
+// deployment makes a Deployment of replicas pods whose template is pod
+// (a manifest's pod, its name unused) with labels, selecting selector.
+func (n *node) deployment(t *testing.T, ns, name string, replicas int, pod map[string]any, labels, selector map[string]string) string {
+	t.Helper()
+	tmpl := map[string]any{"metadata": map[string]any{"labels": labels}, "spec": pod["spec"]}
+	body, _ := json.Marshal(map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": name},
+		"spec": map[string]any{"replicas": replicas, "selector": map[string]any{"matchLabels": selector}, "template": tmpl}})
+	path := "/apis/apps/v1/namespaces/" + ns + "/deployments"
+	n.cp.must(t, "POST", path, "", body)
+	return path + "/" + name
+}
+
+// webClient is a client in the node's network namespace: every connection
+// it opens starts there.
+func (n *node) webClient(keepAlive bool) *http.Client {
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil, DialContext: dialIn(n.cp.netns),
+		DisableKeepAlives: !keepAlive, MaxIdleConnsPerHost: 16}}
+}
+
+// get is one GET through client; the body, or the error.
+func get(client *http.Client, url string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s", resp.Status)
+	}
+	return string(b), err
+}
+
+// The node routes a Service: two pods of seed 001's server behind it, and
+// requests to its ClusterIP from the node's namespace reach both, through
+// kube-proxy's rules (the pods' own addresses are not what the client
+// dials).
+func TestServiceRoutesToItsPods(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	dir := n.scratch(t, ns)
+	pod := n.manifest("", dir, webSpec(nil))
+	n.deployment(t, ns, "web", 2, pod, map[string]string{"app": "web"}, map[string]string{"app": "web"})
+	ip := n.service(t, ns, "web", map[string]string{"app": "web"})
+	pods := n.follow(t, ns, 2, dir)
+	client := n.webClient(false)
+	seen := map[string]bool{}
+	waitFor(t, 30*time.Second, "answers from both pods through "+ip, func() bool {
+		if body, err := get(client, "http://"+ip+"/"); err == nil {
+			seen[strings.TrimSpace(body)] = true
+		}
+		return len(seen) == 2
+	})
+	for _, p := range pods {
+		if !seen[p.name] {
+			t.Errorf("no answer from %s: %v", p.name, seen)
+		}
+	}
+}
+
+// webSpec is seed 001's server as a pod: the naive server on webPort with
+// a readiness probe on it, run as opts says (nil: bare, as PID 1).
+func webSpec(change func(*workerSpec)) workerSpec {
+	s := workerSpec{grace: 30, opts: nil, args: []string{"/fixture", "web", fmt.Sprintf(":%d", webPort)},
+		extra: map[string]any{"command": []string{"/fixture"}, "args": []string{"web", fmt.Sprintf(":%d", webPort)},
+			"readinessProbe": map[string]any{"periodSeconds": 1, "httpGet": map[string]any{"path": "/ready", "port": webPort}}}}
+	if change != nil {
+		change(&s)
+	}
+	return s
+}
