@@ -60,14 +60,15 @@ type Config struct {
 // exit status.
 func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 	// Room for both pod reads (a first failure and an answer each), the
-	// lock, a write and every drain request: their goroutines never wait
-	// for the loop.
-	s := &supervisor{cfg: cfg, log: cfg.Log, self: os.Getpid(), answers: make(chan event, 9+len(cfg.Plan.Requests)),
+	// lock, a write, the EndpointSlices' answer and every drain request:
+	// their goroutines never wait for the loop.
+	s := &supervisor{cfg: cfg, log: cfg.Log, self: os.Getpid(), answers: make(chan event, 10+len(cfg.Plan.Requests)),
 		execs: map[int]drain.Request{}}
 	tty := OwnsTerminal()
 	s.m = newMachine(rules{plan: cfg.Plan, rewrite: cfg.Rewrite, successCodes: cfg.SuccessCodes,
 		tty: tty, pid1: s.self == 1, kube: cfg.Kube != nil, graceFromPod: cfg.GraceFromPod, busyFile: cfg.Busy != nil,
-		annotate: cfg.Kube != nil && cfg.Busy != nil && len(cfg.Annotations) > 0, costInterval: cfg.CostInterval, graceSource: cfg.GraceSource, graceHint: cfg.GraceHint})
+		annotate: cfg.Kube != nil && cfg.Busy != nil && len(cfg.Annotations) > 0, costInterval: cfg.CostInterval, graceSource: cfg.GraceSource, graceHint: cfg.GraceHint,
+		endpoints: cfg.Kube != nil})
 	for _, a := range s.m.planned(time.Now()) {
 		s.do(a)
 	}
@@ -187,18 +188,19 @@ type supervisor struct {
 	self int
 	m    machine
 
-	child, pgid int // the workload, and its process group
-	code        int // drainit's exit status, once the machine is done
-	exits       []reap.Exit
-	answers     chan event            // what work done off the loop found out
-	busy        chan busy.Change      // the busy lock's changes; nil without a busy file
-	events      chan postEvent        // Events to post, in order; nil without Kubernetes
-	execs       map[int]drain.Request // drain commands not reaped yet, by PID (each leads a process group)
-	deadline    deadlineInForce       // the drain's deadline, for requests under way
-	traffic     chan trafficSeen      // the latest sample of the workload's sockets; nil unless a drain watches them
-	trafficStop chan struct{}         // closed when the loop ends
-	eventsDone  chan struct{}         // closed when the last Event is posted
-	record      string                // without a termination log: the provisional record, logged once handle is done
+	child, pgid   int // the workload, and its process group
+	code          int // drainit's exit status, once the machine is done
+	exits         []reap.Exit
+	answers       chan event            // what work done off the loop found out
+	busy          chan busy.Change      // the busy lock's changes; nil without a busy file
+	events        chan postEvent        // Events to post, in order; nil without Kubernetes
+	execs         map[int]drain.Request // drain commands not reaped yet, by PID (each leads a process group)
+	deadline      deadlineInForce       // the drain's deadline, for requests under way
+	traffic       chan trafficSeen      // the latest sample of the workload's sockets; nil unless a drain watches them
+	trafficStop   chan struct{}         // closed when the loop ends
+	serviceCancel context.CancelFunc    // closes the EndpointSlices' watch; nil when none is open
+	eventsDone    chan struct{}         // closed when the last Event is posted
+	record        string                // without a termination log: the provisional record, logged once handle is done
 }
 
 // postEvents posts Events one after the other, off the loop, each bounded
@@ -279,6 +281,9 @@ func (s *supervisor) loop(sigs, chld <-chan os.Signal) int {
 	if s.trafficStop != nil {
 		close(s.trafficStop)
 	}
+	if s.serviceCancel != nil {
+		s.serviceCancel()
+	}
 	return s.code
 }
 
@@ -297,6 +302,7 @@ func (s *supervisor) handle(ev event) {
 			}
 		}
 	}
+	s.serviceDone()
 	if s.record != "" && s.m.phase != done {
 		s.log.Info(s.record)
 	}
@@ -320,6 +326,8 @@ func (s *supervisor) do(a action) event {
 		return s.carryOut(a)
 	case watchTraffic:
 		s.watchTraffic()
+	case watchEndpoints:
+		s.watchEndpoints(a)
 	case takeLock:
 		go func() {
 			c, err := s.cfg.Busy.Claim()
