@@ -38,7 +38,8 @@ const kubeRelease = "v1.36.3"
 
 type controlPlane struct {
 	url, port  string
-	host       string // the address it serves and advertises
+	host       string // the address it serves: the kubernetes Service's ClusterIP
+	advertise  string // the address it advertises, the Service's endpoint: a node's own, as in a cluster
 	netns      string // the network namespace it runs in, a path under /run/netns
 	adminToken string
 	caFile     string
@@ -154,6 +155,9 @@ func (cp *controlPlane) stop() {
 		p.Process.Kill()
 	}
 	if cp.dir != "" {
+		if d := os.Getenv("DRAINIT_KEEP_LOGS"); d != "" {
+			exec.Command("cp", "-r", cp.dir, d).Run()
+		}
 		os.RemoveAll(cp.dir)
 	}
 }
@@ -173,10 +177,13 @@ func (cp *controlPlane) start() error {
 	if err := cp.writeKeys(); err != nil {
 		return err
 	}
-	// etcd's ports are the namespace's own; the API server serves the
-	// kubernetes Service's address and port, so that pods reach it as
-	// KUBERNETES_SERVICE_HOST says with or without kube-proxy's rules
-	// (which send that address to itself).
+	// etcd's ports are the namespace's own. The API server serves every
+	// address of the namespace: the kubernetes Service's, so that it is
+	// reached there before kube-proxy runs, and the node's, which it
+	// advertises as the Service's endpoint, as in a cluster. Once
+	// kube-proxy's rules send the ClusterIP to that endpoint, a new
+	// connection must not keep the ClusterIP as its destination: kube-proxy
+	// rejects one that does (cluster-ips-check, for ports no Service has).
 	client, peer, secure := "2379", "2380", "443"
 	cp.port = secure
 	cp.run(etcd, "--data-dir", filepath.Join(cp.dir, "etcd"), "--name", "drainit-test",
@@ -184,7 +191,7 @@ func (cp *controlPlane) start() error {
 		"--listen-peer-urls", "http://127.0.0.1:"+peer, "--initial-advertise-peer-urls", "http://127.0.0.1:"+peer,
 		"--initial-cluster", "drainit-test=http://127.0.0.1:"+peer)
 	cp.run(filepath.Join(bins, "kube-apiserver"), "--etcd-servers", "http://127.0.0.1:"+client,
-		"--bind-address", cp.host, "--advertise-address", cp.host, "--secure-port", secure,
+		"--bind-address", "0.0.0.0", "--advertise-address", cp.advertise, "--secure-port", secure,
 		"--tls-cert-file", cp.caFile, "--tls-private-key-file", filepath.Join(cp.dir, "serving.key"),
 		"--token-auth-file", filepath.Join(cp.dir, "tokens.csv"), "--authorization-mode", "RBAC",
 		"--service-account-issuer", "https://kubernetes.default.svc", "--api-audiences", "https://kubernetes.default.svc",
@@ -249,7 +256,8 @@ func startInEnv(netns, log string, env []string, argv ...string) *exec.Cmd {
 	return cmd
 }
 
-// writeKeys makes the serving certificate (self-signed, for cp.host; it
+// writeKeys makes the serving certificate (self-signed, for cp.host and
+// cp.advertise; it
 // is also the CA drainit trusts), the service-account signing key and the
 // admin's token.
 func (cp *controlPlane) writeKeys() error {
@@ -259,7 +267,7 @@ func (cp *controlPlane) writeKeys() error {
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cp.host},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP(cp.host)}, IsCA: true, BasicConstraintsValid: true,
+		IPAddresses: []net.IP{net.ParseIP(cp.host), net.ParseIP(cp.advertise)}, IsCA: true, BasicConstraintsValid: true,
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &serving.PublicKey, serving)

@@ -162,7 +162,7 @@ func fixture(args []string) int {
 		}))
 		fmt.Fprintln(os.Stderr, "fixture:", err)
 		return 96
-	case "tasks": // tasks ADDR LOG [BUSY-FILE]: seed 002's single-task worker on ADDR: POST /task?id=ID&seconds=N runs one task of N seconds and answers 200 when it is done; a second task while one is in flight gets 503 at once, as the seed's Flask app refuses it; with BUSY-FILE each task holds the busy lock (opened per task, a blocking flock, as the README's loop); LOG gets "start ID UNIXMILLI", "done ID UNIXMILLI" and "refused ID UNIXMILLI"; handles nothing, so TERM kills a task in flight
+	case "tasks": // tasks ADDR LOG [BUSY-FILE]: seed 002's single-task worker on ADDR: POST /task?id=ID&seconds=N runs one task of N seconds and answers 200 when it is done; a second task while one is in flight gets 503 at once, as the seed's Flask app refuses it; with BUSY-FILE each task holds the busy lock (opened per task, a blocking flock, as the README's loop); LOG gets "start ID UNIXMILLI", "done ID UNIXMILLI" and "refused ID UNIXMILLI"; GET /ready answers 503 while a task is in flight (the seed's readiness as busy), any other path 200; handles nothing, so TERM kills a task in flight
 		return taskWorker(args)
 	case "stamp": // stamp FILE DUR: notes "start UNIXMILLI" in FILE, sleeps DUR, exits 0 (a preStop hook); handles nothing
 		d, _ := time.ParseDuration(args[1])
@@ -540,7 +540,12 @@ func taskWorker(args []string) int {
 	}
 	err := http.ListenAndServe(args[0], http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.URL.Query().Get("id")
-		if r.URL.Path != "/task" {
+		switch {
+		case r.URL.Path == "/ready" && inFlight.Load():
+			// The seed's readiness as busy: NotReady while a task runs.
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		case r.URL.Path != "/task":
 			io.WriteString(w, "ok\n") // a probe
 			return
 		}

@@ -182,7 +182,7 @@ func (n *node) start() error {
 		}
 	}
 	nsPath := "/run/netns/" + n.netns
-	n.cp = &controlPlane{host: nodeAPIHost, netns: nsPath, adminToken: "admin-" + strconv.Itoa(os.Getpid())}
+	n.cp = &controlPlane{host: nodeAPIHost, advertise: nodeIP, netns: nsPath, adminToken: "admin-" + strconv.Itoa(os.Getpid())}
 	if err := n.cp.start(); err != nil {
 		return fmt.Errorf("the node's control plane: %w", err)
 	}
@@ -207,6 +207,12 @@ func (n *node) start() error {
 		return err
 	}
 	return n.startKubeProxy(filepath.Join(bins, "kube-proxy"))
+}
+
+// nftRules is kube-proxy's tables in the node's namespace.
+func (n *node) nftRules() string {
+	out, _ := exec.Command("ip", "netns", "exec", n.netns, "nft", "list", "table", "ip", "kube-proxy").CombinedOutput()
+	return string(out)
 }
 
 // startKubeProxy runs kube-proxy in nftables mode in the node's network
@@ -234,7 +240,7 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		out, _ := exec.Command("ip", "netns", "exec", n.netns, "nft", "list", "map", "ip", "kube-proxy", "service-ips").CombinedOutput()
-		if strings.Contains(string(out), nodeAPIHost+" . tcp . 443") {
+		if strings.Contains(string(out), nodeAPIHost+" . tcp . 443") && strings.Contains(n.nftRules(), nodeIP+" . 443") {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -361,6 +367,9 @@ state = %q
 // and busybox for hooks and probes.
 func writeWorkerImage(w io.Writer, name, stopSignal string) error {
 	files := map[string]string{"/drainit": drainitBin, "/fixture": fixtureBin, "/legacyworker": legacyBin, "/bin/busybox": "/bin/busybox"}
+	if _, err := os.Stat("/usr/bin/tini-static"); err == nil {
+		files["/tini"] = "/usr/bin/tini-static" // Debian's tini, for the comparisons on the node (seed 001)
+	}
 	// python worker.py, as the README's Deployment runs it, is the
 	// fixture of that name.
 	links := map[string]string{"/bin/python": "/fixture"}
@@ -587,6 +596,9 @@ func (n *node) stop() {
 		exec.Command("ip", "netns", "del", n.netns).Run()
 	}
 	if n.dir != "" {
+		if d := os.Getenv("DRAINIT_KEEP_LOGS"); d != "" {
+			exec.Command("sh", "-c", "mkdir -p "+d+"/node && cp "+n.dir+"/*.log "+d+"/node/").Run()
+		}
 		os.RemoveAll(n.dir)
 	}
 }
@@ -627,6 +639,7 @@ type workerSpec struct {
 	mounts      []map[string]any
 	sa          string            // the service account; "" for the README's drainit
 	annotations map[string]string // the pod's at creation
+	labels      map[string]string // the pod's at creation (a Service selects on them)
 	hostAliases int               // bytes of /etc/hosts aliases, for a large pod object
 	sidecar     map[string]any    // a second container, before drainit's
 	noToken     bool              // automountServiceAccountToken: false: drainit cannot read its pod
@@ -687,6 +700,9 @@ func (n *node) manifest(name, dir string, s workerSpec) map[string]any {
 	meta := map[string]any{"name": name}
 	if s.annotations != nil {
 		meta["annotations"] = s.annotations
+	}
+	if s.labels != nil {
+		meta["labels"] = s.labels
 	}
 	return map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
 }
@@ -831,11 +847,13 @@ func (p *kpod) waitRunning(t *testing.T, limit time.Duration) {
 	deadline := time.Now().Add(limit)
 	for !p.running() {
 		if time.Now().After(deadline) {
-			_, b, _ := p.n.cp.do("GET", p.path, "", nil)
+			code, b, err := p.n.cp.do("GET", p.path, "", nil)
 			var obj struct {
 				Status json.RawMessage `json:"status"`
 			}
-			json.Unmarshal(b, &obj)
+			if err != nil || json.Unmarshal(b, &obj) != nil {
+				t.Fatalf("pod %s not running after %v, and cannot be read: %d %v: %.300s", p.name, limit, code, err, b)
+			}
 			t.Fatalf("pod %s not running after %v: status %s", p.name, limit, obj.Status)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -940,7 +958,11 @@ func (p *kpod) waitReady(t *testing.T, file string) map[string]string {
 // waitLog waits for drainit's log to say msg.
 func (p *kpod) waitLog(t *testing.T, limit time.Duration, msg string) {
 	t.Helper()
-	waitFor(t, limit, "drainit to log "+msg, func() bool { return strings.Contains(p.log(), msg) })
+	for deadline := time.Now().Add(limit); !strings.Contains(p.log(), msg); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for drainit to log %s; its log:\n%s", limit, msg, tail(p.log(), 15))
+		}
+	}
 }
 
 // kevent is what the tests read of an Event.

@@ -41,8 +41,9 @@ func (n *node) service(t *testing.T, ns, name string, selector map[string]string
 	if net.ParseIP(ip) == nil {
 		t.Fatalf("service %s/%s: no ClusterIP (%q)", ns, name, ip)
 	}
-	waitFor(t, 30*time.Second, "kube-proxy's rule for "+ns+"/"+name, func() bool {
-		return strings.Contains(n.nft(t, "list", "map", "ip", "kube-proxy", "service-ips"), ip+" . tcp . 80")
+	waitFor(t, 30*time.Second, "kube-proxy's rules for "+ns+"/"+name, func() bool {
+		set := n.nft(t, "list", "set", "ip", "kube-proxy", "cluster-ips")
+		return strings.Contains(set, " "+ip+",") || strings.Contains(set, " "+ip+" ")
 	})
 	return ip
 }
@@ -58,15 +59,39 @@ func (n *node) nft(t *testing.T, args ...string) string {
 }
 
 // routed reports whether kube-proxy's rules send a new connection to
-// Service svc (namespace/name) to podIP: kube-proxy names one chain per
-// endpoint, "endpoint-HASH-NS/NAME/tcp/PORT__IP/PORT", and drops the chains
-// of the endpoints it no longer uses.
+// Service svc (namespace/name) to podIP: kube-proxy keeps one chain per
+// Service port, "service-HASH-NS/NAME/tcp/PORTNAME", whose rule picks one
+// of the endpoints it uses (a chain it no longer uses may stay a while,
+// out of every map).
 func (n *node) routed(t *testing.T, svc, podIP string) bool {
 	t.Helper()
-	out := n.nft(t, "list", "chains", "ip")
-	return strings.Contains(out, svc+"/tcp/__"+podIP+"/") || slices.ContainsFunc(strings.Split(out, "\n"), func(l string) bool {
-		return strings.Contains(l, "chain endpoint-") && strings.Contains(l, svc+"/") && strings.Contains(l, "__"+podIP+"/")
-	})
+	return routedIn(n.nftRules(), svc, podIP)
+}
+
+// waitRouted waits until kube-proxy routes Service svc to each of ips.
+func (n *node) waitRouted(t *testing.T, svc string, ips ...string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		rules := n.nftRules()
+		if !slices.ContainsFunc(ips, func(ip string) bool { return !routedIn(rules, svc, ip) }) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kube-proxy does not route %s to %q after 30s: %s", svc, ips, rules)
+		}
+	}
+}
+
+func routedIn(rules, svc, podIP string) bool {
+	for _, chain := range strings.Split(rules, "\n\tchain ")[1:] {
+		name, body, _ := strings.Cut(chain, "{")
+		if strings.HasPrefix(name, "service-") && strings.Contains(name, "-"+svc+"/tcp/") {
+			// "dnat ip to numgen random mod 2 map { 0 : IP . PORT, … }", or
+			// a jump to an endpoint's chain where it needs one of its own.
+			return strings.Contains(body, " "+podIP+" . ") || strings.Contains(body, "__"+podIP+"/")
+		}
+	}
+	return false
 }
 
 // deployment makes a Deployment of replicas pods whose template is pod
@@ -137,7 +162,7 @@ func TestServiceRoutesToItsPods(t *testing.T) {
 func webSpec(change func(*workerSpec)) workerSpec {
 	s := workerSpec{grace: 30, opts: nil, args: []string{"/fixture", "web", fmt.Sprintf(":%d", webPort)},
 		extra: map[string]any{"command": []string{"/fixture"}, "args": []string{"web", fmt.Sprintf(":%d", webPort)},
-			"readinessProbe": map[string]any{"periodSeconds": 1, "httpGet": map[string]any{"path": "/ready", "port": webPort}}}}
+			"readinessProbe": map[string]any{"periodSeconds": probePeriod, "httpGet": map[string]any{"path": "/ready", "port": webPort}}}}
 	if change != nil {
 		change(&s)
 	}

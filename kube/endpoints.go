@@ -35,7 +35,8 @@ const MaxWatchRequests = 8
 // connections to the pod.
 type Out struct {
 	Requests int      // requests made: the list, the watch, and any again after a reset
-	Listed   []string // the Services whose slices listed the pod as used when the list was read; none when it was in no Service
+	Services []string // the Services whose slices had the pod when the list was read, in use or not; none when it was in no Service
+	Listed   []string // of them, those that still sent it new connections then
 }
 
 // StatusError is the API server's answer when it is not a success.
@@ -137,6 +138,23 @@ func (s sliceSet) servicesUsing(ns, name, uid string) []string {
 	return using
 }
 
+// servicesWith names the Services whose slices have the pod as an
+// endpoint, whatever its conditions.
+func (s sliceSet) servicesWith(ns, name, uid string) []string {
+	var with []string
+	for sliceName, sl := range s {
+		svc := sl.Metadata.Labels[ServiceNameLabel]
+		if svc == "" {
+			svc = "(slice " + sliceName + ")"
+		}
+		if !slices.Contains(with, svc) && slices.ContainsFunc(sl.Endpoints, func(e endpoint) bool { return e.isPod(ns, name, uid) }) {
+			with = append(with, svc)
+		}
+	}
+	slices.Sort(with)
+	return with
+}
+
 // check range-checks a slice from the API: a value from the API is data,
 // not a promise.
 func (sl slice) check() error {
@@ -209,7 +227,7 @@ func (c *Client) OutOfService(ctx context.Context, uid string) (Out, error) {
 			relist = false
 			using := set.servicesUsing(c.cfg.Namespace, c.cfg.Pod, uid)
 			if out.Requests == 1 {
-				out.Listed = using
+				out.Listed, out.Services = using, set.servicesWith(c.cfg.Namespace, c.cfg.Pod, uid)
 			}
 			if len(using) == 0 {
 				return out, nil

@@ -91,3 +91,21 @@ func TestSliceValuesAreChecked(t *testing.T) {
 		}
 	}
 }
+
+// servicesWith names every Service that has the pod, in use or not: a pod
+// already out of its Service at the first read is not "in no Service".
+func TestServicesWith(t *testing.T) {
+	var web, api slice
+	json.Unmarshal([]byte(`{"metadata":{"name":"web-abc","labels":{"kubernetes.io/service-name":"web"}},"endpoints":[{"targetRef":{"kind":"Pod","name":"w-1"},"conditions":{"ready":false,"serving":true,"terminating":true}},{"targetRef":{"kind":"Pod","name":"w-2"}}]}`), &web)
+	json.Unmarshal([]byte(`{"metadata":{"name":"api-abc","labels":{"kubernetes.io/service-name":"api"}},"endpoints":[{"targetRef":{"kind":"Pod","name":"w-2"}}]}`), &api)
+	set := sliceSet{"web-abc": web, "api-abc": api}
+	if got := set.servicesWith("ns", "w-1", ""); !slices.Equal(got, []string{"web"}) {
+		t.Errorf("servicesWith = %q, want [web]", got)
+	}
+	if got := set.servicesUsing("ns", "w-1", ""); got != nil {
+		t.Errorf("servicesUsing = %q, want none: w-2 is ready", got)
+	}
+	if got := set.servicesWith("ns", "w-3", ""); got != nil {
+		t.Errorf("servicesWith = %q for a pod in no Service", got)
+	}
+}

@@ -22,10 +22,10 @@ import (
 
 // serviceWatch is what a drain knows of the pod's place in its Services.
 type serviceWatch struct {
-	asked   bool      // the watch was started at this drain's trigger
-	out     time.Time // when no EndpointSlice listed the pod any more; zero until then
-	listed  []string  // the Services that listed it when the watch began
-	unknown string    // why the API cannot tell, and the traffic decides alone; "" while it may
+	asked    bool      // the watch was started at this drain's trigger
+	out      time.Time // when no EndpointSlice listed the pod any more; zero until then
+	services []string  // the Services whose EndpointSlices had it when the watch began
+	unknown  string    // why the API cannot tell, and the traffic decides alone; "" while it may
 }
 
 // waiting reports whether the drain still waits for the API's word.
@@ -33,7 +33,7 @@ func (w serviceWatch) waiting() bool { return w.asked && w.out.IsZero() && w.unk
 
 type (
 	outOfService struct { // the answer to watchEndpoints
-		listed    []string // the Services that listed the pod at first
+		services  []string // the Services whose EndpointSlices had the pod at first, in use or not
 		requests  int
 		err       error
 		forbidden bool // the API server's 403: no RBAC for endpointslices
@@ -75,12 +75,12 @@ func (m *machine) outOfService(e outOfService, now time.Time) []action {
 		m.service.unknown = "the EndpointSlices could not be read"
 		acts = append(acts, logAt(slog.LevelWarn, "cannot read the EndpointSlices: "+then, "requests", e.requests, "err", e.err))
 	default:
-		m.service.out, m.service.listed = now, e.listed
+		m.service.out, m.service.services = now, e.services
 		what := "no EndpointSlice lists the pod: it is in no Service"
-		if len(e.listed) > 0 {
-			what = "no EndpointSlice lists the pod any more"
+		if len(e.services) > 0 {
+			what = "no EndpointSlice lists the pod as an endpoint in use"
 		}
-		acts = append(acts, logAt(slog.LevelInfo, what, "services", strings.Join(e.listed, ","),
+		acts = append(acts, logAt(slog.LevelInfo, what, "services", strings.Join(e.services, ","),
 			"after", now.Sub(m.trigger).Round(time.Millisecond).String(), "requests", e.requests))
 	}
 	return append(acts, m.delayMayEnd(now)...)
@@ -148,10 +148,10 @@ func (m *machine) withoutTraffic() string {
 // serviceText says where the pod stood in its Services: "out of web's
 // endpoints after 0.3s", "in no Service".
 func (m *machine) serviceText() string {
-	if len(m.service.listed) == 0 {
+	if len(m.service.services) == 0 {
 		return "in no Service"
 	}
-	return fmt.Sprintf("out of %s's endpoints after %.1fs", strings.Join(m.service.listed, ", "), m.service.out.Sub(m.trigger).Seconds())
+	return fmt.Sprintf("out of %s's endpoints after %.1fs", strings.Join(m.service.services, ", "), m.service.out.Sub(m.trigger).Seconds())
 }
 
 // delayEndText says what ended the delay early, for the summary: "quiet
@@ -176,7 +176,7 @@ func (s *supervisor) watchEndpoints(a watchEndpoints) {
 	uid := s.m.uid
 	go func() {
 		out, err := s.cfg.Kube.OutOfService(ctx, uid)
-		s.answers <- outOfService{listed: out.Listed, requests: out.Requests, err: err, forbidden: kube.Forbidden(err)}
+		s.answers <- outOfService{services: out.Services, requests: out.Requests, err: err, forbidden: kube.Forbidden(err)}
 	}()
 }
 

@@ -26,7 +26,7 @@ func TestMachineDelayWaitsForTheEndpointSlices(t *testing.T) {
 		return trafficSeen{listening: true, watched: true, open: 1, busy: 1, lastTraffic: t0.Add(ms(lastTraffic))}
 	}
 	deleting := podRead{pod: kube.Pod{Deleting: true, Grace: 30 * time.Second, HasGrace: true, DeletionGrace: 30 * time.Second, HasDeletionGrace: true}, atTrigger: true, final: true}
-	out := outOfService{listed: []string{"web"}, requests: 2}
+	out := outOfService{services: []string{"web"}, requests: 2}
 	forbidden := outOfService{requests: 1, err: &kube.StatusError{Code: 403, Text: "403 Forbidden"}, forbidden: true}
 	for _, tc := range []struct {
 		name   string
@@ -42,7 +42,7 @@ func TestMachineDelayWaitsForTheEndpointSlices(t *testing.T) {
 			script: []at{{0, sig(unix.SIGTERM)}, {ms(10), deleting}, {ms(600), sample(500)}, {ms(2000), sample(500)},
 				{ms(3000), out}, {ms(3500), sample(500)}, {ms(4000), sample(500)}},
 			begun:  4 * time.Second,
-			lines:  []string{"no EndpointSlice lists the pod any more", "out of web's endpoints after 3.0s, traffic quiet for 1s after 4.0s: draining"},
+			lines:  []string{"no EndpointSlice lists the pod as an endpoint in use", "out of web's endpoints after 3.0s, traffic quiet for 1s after 4.0s: draining"},
 			record: "quiet after 4.0s, out of web's endpoints after 3.0s",
 		},
 		{
