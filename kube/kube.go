@@ -150,6 +150,7 @@ type Pod struct {
 	HasDeletionGrace  bool
 	DeletionTimestamp time.Time // when the pod is considered dead
 	Container         Container // drainit's own container, or what all of them have in common when it is not known
+	Controller        string    // the owner that controls the pod ("ReplicaSet web-7d4b9"), or ""
 	Ignored           []string  // values out of range, each "field value: why", left out above
 }
 
@@ -220,6 +221,23 @@ func (c *Client) Pod(ctx context.Context) (Pod, error) {
 	return Pod{}, fmt.Errorf("pod %s/%s: GET %s: %w", c.cfg.Namespace, c.cfg.Pod, c.url, err)
 }
 
+// owner is one of a pod's ownerReferences.
+type owner struct {
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	Controller *bool  `json:"controller"`
+}
+
+// controllerOf names the owner that controls the pod, "" for none.
+func controllerOf(owners []owner) string {
+	for _, o := range owners {
+		if o.Controller != nil && *o.Controller {
+			return o.Kind + " " + o.Name
+		}
+	}
+	return ""
+}
+
 type probe struct {
 	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds"`
 }
@@ -244,6 +262,7 @@ func decodePod(body []byte, container string) (Pod, error) {
 			UID                        string     `json:"uid"`
 			DeletionTimestamp          *time.Time `json:"deletionTimestamp"`
 			DeletionGracePeriodSeconds *int64     `json:"deletionGracePeriodSeconds"`
+			OwnerReferences            []owner    `json:"ownerReferences"`
 		} `json:"metadata"`
 		Spec struct {
 			TerminationGracePeriodSeconds *int64          `json:"terminationGracePeriodSeconds"`
@@ -257,6 +276,7 @@ func decodePod(body []byte, container string) (Pod, error) {
 		return p, fmt.Errorf("bad JSON: kind %q, want Pod", obj.Kind)
 	}
 	p.UID = obj.Metadata.UID
+	p.Controller = controllerOf(obj.Metadata.OwnerReferences)
 	if g, ok := seconds("spec.terminationGracePeriodSeconds", obj.Spec.TerminationGracePeriodSeconds, &p.Ignored); ok {
 		p.Grace, p.HasGrace = g, true
 	}
@@ -331,8 +351,10 @@ type Annotation struct {
 const DeletionCost = "controller.kubernetes.io/pod-deletion-cost"
 
 // Annotate sets each annotation and label to its busy or idle value with
-// one JSON merge patch of the annotations and labels alone.
-func (c *Client) Annotate(ctx context.Context, anns []Annotation, busy bool) error {
+// one JSON merge patch of the annotations and labels alone, and says which
+// owner controls the pod as patched: a controller whose selector has a
+// label drainit changed lets the pod go ("").
+func (c *Client) Annotate(ctx context.Context, anns []Annotation, busy bool) (controller string, err error) {
 	meta := map[string]any{}
 	for _, a := range anns {
 		field := "annotations"
@@ -355,13 +377,20 @@ func (c *Client) Annotate(ctx context.Context, anns []Annotation, busy bool) err
 		}
 	}
 	body, err := json.Marshal(map[string]any{"metadata": meta})
+	var answer []byte
 	if err == nil {
-		_, err = c.do(ctx, "PATCH", c.url, "application/merge-patch+json", body)
+		answer, err = c.do(ctx, "PATCH", c.url, "application/merge-patch+json", body)
 	}
 	if err != nil {
-		return fmt.Errorf("pod %s/%s: PATCH %s: %w", c.cfg.Namespace, c.cfg.Pod, c.url, err)
+		return "", fmt.Errorf("pod %s/%s: PATCH %s: %w", c.cfg.Namespace, c.cfg.Pod, c.url, err)
 	}
-	return nil
+	var patched struct {
+		Metadata struct {
+			OwnerReferences []owner `json:"ownerReferences"`
+		} `json:"metadata"`
+	}
+	json.Unmarshal(answer, &patched)
+	return controllerOf(patched.Metadata.OwnerReferences), nil
 }
 
 func (c *Client) get(ctx context.Context) ([]byte, error) { return c.do(ctx, "GET", c.url, "", nil) }

@@ -54,6 +54,7 @@ type rules struct {
 	busyFile     bool // the workload holds a busy lock while it works on a task
 	annotate     bool // keep the pod's annotations (pod-deletion-cost …) in step with the busy lock
 	endpoints    bool // with --quiet, the delay also waits for the pod's EndpointSlices (shutdown_endpoints.go)
+	busyLabels   bool // some of the annotations are labels (--busy-label)
 	costInterval time.Duration
 	graceSource  string // where plan.Grace came from: --grace or DRAINIT_GRACE; "" when it is drain.Unknown
 	graceHint    string // with an unknown budget: how to give drainit the runtime's, for this platform
@@ -112,6 +113,7 @@ type machine struct {
 	floor          bool         // the budget is only the kubelet's least: a preStop hook ran for a time the API does not tell
 	holdUntil      time.Time    // the drain's begin waits for the trigger's read of the pod until then
 	service        serviceWatch // the pod's place in its Services, while the delay waits for it
+	labels         labelGuard   // whether the busy labels may still be kept (shutdown_labels.go)
 
 	// The pod's annotations: busy is written at once, idle once it has
 	// lasted costInterval, and never twice within costInterval.
@@ -162,8 +164,9 @@ type (
 		retried   bool // the read succeeded after failures
 	}
 	annotated struct { // the answer to writeAnnotations
-		busy bool
-		err  error
+		busy       bool
+		err        error
+		controller string // the owner that controls the pod as patched, "" for none (shutdown_labels.go)
 	}
 	busyChanged struct { // the busy lock was taken or released, or its file replaced
 		busy bool
@@ -225,9 +228,12 @@ type (
 		req      drain.Request
 		deadline time.Time
 	}
-	takeLock         struct{}            // wait for the busy lock off the loop, and keep it; answer lockTaken
-	writeAnnotations struct{ busy bool } // patch the pod's annotations off the loop; answer annotated
-	signalTree       struct {            // signal every process drainit answers for; answer treeSignalled
+	takeLock         struct{} // wait for the busy lock off the loop, and keep it; answer lockTaken
+	writeAnnotations struct { // patch the pod's annotations off the loop; answer annotated
+		busy       bool
+		labelsIdle bool // the labels at their idle value whatever busy says (shutdown_labels.go)
+	}
+	signalTree struct { // signal every process drainit answers for; answer treeSignalled
 		sig   unix.Signal
 		group bool  // the workload's group may be used: it is not reaped yet, so its number is not reused
 		reach reach // all of them, or all but the drain commands, or only those
@@ -429,6 +435,7 @@ func (m machine) step(ev event, now time.Time) (machine, []action) {
 				m.written = writtenBusy
 			}
 			acts = append(acts, logAt(slog.LevelDebug, "wrote the pod's annotations", "busy", e.busy))
+			acts = append(acts, m.controllerKept(e)...)
 		}
 		acts = append(acts, m.annotations(now)...)
 	case lockClaimed:

@@ -2,6 +2,8 @@ package supervise
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -165,4 +167,52 @@ func (m machine) steps0Begun() time.Duration {
 		return m.quietAt.Sub(m.trigger)
 	}
 	return m.plan.Delay
+}
+
+// A controller whose selector has the busy label lets a busy pod go: the
+// answer to drainit's next write says so, and drainit keeps the labels
+// idle from then on, at once if they say busy.
+func TestMachineBusyLabelTheControllerSelects(t *testing.T) {
+	r := rules{plan: plan(nil), kube: true, busyFile: true, annotate: true, busyLabels: true, costInterval: time.Second}
+	start := podRead{pod: kube.Pod{Grace: 30 * time.Second, HasGrace: true, Controller: "ReplicaSet w-7d4b9"}, final: true}
+	for _, tc := range []struct {
+		name  string
+		write annotated
+		off   bool
+		again []string // the actions after the answer
+	}{
+		{"kept", annotated{busy: true, controller: "ReplicaSet w-7d4b9"}, false, nil},
+		{"let go after the busy write: idle labels at once", annotated{busy: true}, true, []string{"annotate busy=true labels idle"}},
+		{"let go, seen at the idle write", annotated{busy: false}, true, nil},
+		{"a write that failed says nothing", annotated{busy: true, err: errors.New("503")}, false, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, acts := runActions(r, at{0, start}, at{time.Second, busyChanged{busy: tc.write.busy}})
+			var after []action
+			m, after = m.step(tc.write, t0.Add(1100*time.Millisecond))
+			if m.labels.off != tc.off {
+				t.Errorf("labels off %v, want %v; actions %v", m.labels.off, tc.off, acts)
+			}
+			var writes []string
+			logged := false
+			for _, a := range after {
+				switch a := a.(type) {
+				case writeAnnotations:
+					s := fmt.Sprintf("annotate busy=%v", a.busy)
+					if a.labelsIdle {
+						s += " labels idle"
+					}
+					writes = append(writes, s)
+				case logLine:
+					logged = logged || a.level == slog.LevelError && strings.Contains(a.msg, "its selector has that label")
+				}
+			}
+			if logged != tc.off || !slices.Equal(writes, tc.again) {
+				t.Errorf("after the answer: error logged %v, writes %q; want %v, %q", logged, writes, tc.off, tc.again)
+			}
+		})
+	}
+	if got := labelsIdle([]kube.Annotation{{Key: kube.DeletionCost, Busy: "1000", Idle: "0"}, {Key: "idle", Busy: "no", Idle: "yes", Label: true}}); got[0].Busy != "1000" || got[1].Busy != "yes" {
+		t.Errorf("labelsIdle = %+v", got)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -68,7 +69,8 @@ func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 	s.m = newMachine(rules{plan: cfg.Plan, rewrite: cfg.Rewrite, successCodes: cfg.SuccessCodes,
 		tty: tty, pid1: s.self == 1, kube: cfg.Kube != nil, graceFromPod: cfg.GraceFromPod, busyFile: cfg.Busy != nil,
 		annotate: cfg.Kube != nil && cfg.Busy != nil && len(cfg.Annotations) > 0, costInterval: cfg.CostInterval, graceSource: cfg.GraceSource, graceHint: cfg.GraceHint,
-		endpoints: cfg.Kube != nil})
+		busyLabels: slices.ContainsFunc(cfg.Annotations, func(a kube.Annotation) bool { return a.Label }),
+		endpoints:  cfg.Kube != nil})
 	for _, a := range s.m.planned(time.Now()) {
 		s.do(a)
 	}
@@ -339,7 +341,12 @@ func (s *supervisor) do(a action) event {
 		}()
 	case writeAnnotations:
 		go func() {
-			s.answers <- annotated{busy: a.busy, err: s.cfg.Kube.Annotate(context.Background(), s.cfg.Annotations, a.busy)}
+			anns := s.cfg.Annotations
+			if a.labelsIdle {
+				anns = labelsIdle(anns)
+			}
+			controller, err := s.cfg.Kube.Annotate(context.Background(), anns, a.busy)
+			s.answers <- annotated{busy: a.busy, err: err, controller: controller}
 		}()
 	case signalTree:
 		commands := map[int]bool{}
