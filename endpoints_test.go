@@ -212,7 +212,7 @@ func (n *node) pauseControllers(t *testing.T) func() {
 	return nil
 }
 
-// The EndpointSlice controller lags (paused for 6s after the deletion):
+// The EndpointSlice controller lags (paused for 10s after the deletion):
 // kube-proxy keeps sending the deleted pod new connections, but a client
 // that sends one every 400ms leaves gaps longer than --quiet on it. The
 // delay waits for the controller's word and --quiet after it, so not one
@@ -230,7 +230,7 @@ func TestKubeDelayWaitsForTheEndpointSlices(t *testing.T) {
 	time.Sleep(time.Second)
 	resume := n.pauseControllers(t)
 	a.delete(t, -1)
-	time.Sleep(6 * time.Second)
+	time.Sleep(10 * time.Second)
 	resume()
 	a.waitGone(t, 40*time.Second)
 	time.Sleep(time.Second)
@@ -244,8 +244,8 @@ func TestKubeDelayWaitsForTheEndpointSlices(t *testing.T) {
 		t.Errorf("no request reached web-a: the test shows nothing (%v)", by)
 	}
 	out, begun := logTime(t, log, "no EndpointSlice lists the pod as an endpoint in use"), logTime(t, log, "draining")
-	if d := out.Sub(logTime(t, log, "drain started")); d < 5*time.Second {
-		t.Errorf("the EndpointSlices dropped the pod %v after the trigger, while the controller was paused for 6s", d)
+	if d := out.Sub(logTime(t, log, "drain started")); d < 9*time.Second {
+		t.Errorf("the EndpointSlices dropped the pod %v after the trigger, while the controller was paused for 10s", d)
 	}
 	if d := begun.Sub(out); d < time.Second {
 		t.Errorf("the delay ended %v after the EndpointSlices' word, want --quiet 1s after it; log:\n%s", d, tail(log, 15))

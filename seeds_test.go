@@ -89,9 +89,10 @@ type serviceLoad struct {
 	wg         sync.WaitGroup
 }
 
-func (n *node) serviceLoad(url string) *serviceLoad {
+func (n *node) serviceLoad(ip string) *serviceLoad {
 	l := &serviceLoad{stop: make(chan struct{})}
-	host := strings.TrimPrefix(url, "http://")
+	host := net.JoinHostPort(ip, "80")
+	url := "http://" + host + "/"
 	loop := func(kind trafficKind, gap time.Duration, once func() error) {
 		l.wg.Add(1)
 		go func() {
@@ -103,10 +104,11 @@ func (n *node) serviceLoad(url string) *serviceLoad {
 				default:
 				}
 				if err := once(); err != nil {
-					l.failed[kind].Add(1)
-					l.mu.Lock()
-					l.failures = append(l.failures, fmt.Sprintf("%s %s: %v", time.Now().Format("15:04:05.000"), trafficNames[kind], err))
-					l.mu.Unlock()
+					if l.failed[kind].Add(1) <= 5 {
+						l.mu.Lock()
+						l.failures = append(l.failures, fmt.Sprintf("%s %s: %v", time.Now().Format("15:04:05.000"), trafficNames[kind], err))
+						l.mu.Unlock()
+					}
 				} else {
 					l.ok[kind].Add(1)
 				}
@@ -212,8 +214,8 @@ func TestSeed001RollingUpdate(t *testing.T) {
 		dep := n.deployment(t, ns, "web", 3, rolloutPod(w), sel, sel)
 		ip := n.service(t, ns, "web", sel)
 		waitFor(t, 60*time.Second, w.name+": 3 pods available", func() bool { return n.available(t, dep) == 3 })
-		url := "http://" + net.JoinHostPort(ip, "80") + "/"
-		load := n.serviceLoad(url)
+		n.waitRouted(t, ns+"/web", n.podIPs(t, ns)...)
+		load := n.serviceLoad(ip)
 		time.Sleep(2 * time.Second)
 		old := n.podNames(t, ns)
 		changed := time.Now()
@@ -297,6 +299,26 @@ func (n *node) rolledOut(t *testing.T, dep string) bool {
 	json.Unmarshal(n.cp.must(t, "GET", dep, "", nil), &d)
 	s := d.Status
 	return s.ObservedGeneration >= d.Metadata.Generation && s.UpdatedReplicas == d.Spec.Replicas && s.Replicas == d.Spec.Replicas && s.AvailableReplicas == d.Spec.Replicas
+}
+
+// podIPs are the addresses of the pods in ns now.
+func (n *node) podIPs(t *testing.T, ns string) []string {
+	t.Helper()
+	var list struct {
+		Items []struct {
+			Status struct {
+				PodIP string `json:"podIP"`
+			} `json:"status"`
+		} `json:"items"`
+	}
+	json.Unmarshal(n.cp.must(t, "GET", "/api/v1/namespaces/"+ns+"/pods", "", nil), &list)
+	var ips []string
+	for _, it := range list.Items {
+		if it.Status.PodIP != "" {
+			ips = append(ips, it.Status.PodIP)
+		}
+	}
+	return ips
 }
 
 // podNames are the pods in ns now, terminating ones too.

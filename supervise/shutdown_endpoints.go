@@ -101,17 +101,25 @@ func (m *machine) serviceAfterRead(e podRead, now time.Time) []action {
 // delayMayEnd ends the delay before --drain-delay once its evidence is in.
 // In a pod, no EndpointSlice lists the pod any more, and since then (each
 // kube-proxy, ingress and load balancer follows in its own time) and since
-// the trigger, the workload's ports have had no new connection and no
-// data for --quiet. Where the sockets cannot be read, --quiet after the
-// EndpointSlices' word ends it; where the API cannot tell, the traffic
-// alone; where neither can, the delay lasts.
+// the trigger, the workload's ports have had no new connection for
+// --quiet: out of every Service, what a proxy still sends it comes as new
+// connections, and the data on connections already open (a client's
+// keep-alive, which no proxy's update moves) is the drain's to follow
+// (--wait-connections, or the server's own drain). Where the API cannot
+// tell, no new connection and no data for --quiet, as outside a pod;
+// where the sockets cannot be read, --quiet after the EndpointSlices'
+// word; where neither can be read, the delay lasts.
 func (m *machine) delayMayEnd(now time.Time) []action {
 	if m.phase != delaying || m.plan.Quiet <= 0 || len(m.steps) == 0 || m.steps[0].Action != drain.Begin || m.service.waiting() {
 		return nil
 	}
 	since, why := m.trigger, "traffic quiet for "+m.plan.Quiet.String()
-	if m.service.out.After(since) {
-		since = m.service.out
+	last := m.traffic.lastTraffic
+	if !m.service.out.IsZero() {
+		last, why = m.traffic.lastNew, "no new connection for "+m.plan.Quiet.String()
+		if m.service.out.After(since) {
+			since = m.service.out
+		}
 	}
 	switch {
 	case m.noTraffic && m.service.out.IsZero():
@@ -120,8 +128,8 @@ func (m *machine) delayMayEnd(now time.Time) []action {
 		why = m.plan.Quiet.String() + " for the proxies to follow (the workload's sockets tell nothing),"
 	case !m.sampled:
 		return nil
-	case m.traffic.lastTraffic.After(since):
-		since = m.traffic.lastTraffic
+	case last.After(since):
+		since = last
 	}
 	if now.Sub(since) < m.plan.Quiet {
 		return nil

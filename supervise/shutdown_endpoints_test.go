@@ -24,8 +24,11 @@ func TestMachineDelayWaitsForTheEndpointSlices(t *testing.T) {
 	})
 	pod := rules{plan: quiet, kube: true, endpoints: true}
 	ms := func(d int) time.Duration { return time.Duration(d) * time.Millisecond }
-	sample := func(lastTraffic int) trafficSeen {
-		return trafficSeen{listening: true, watched: true, open: 1, busy: 1, lastTraffic: t0.Add(ms(lastTraffic))}
+	sample := func(lastNew int) trafficSeen {
+		return trafficSeen{listening: true, watched: true, open: 1, busy: 1, lastTraffic: t0.Add(ms(lastNew)), lastNew: t0.Add(ms(lastNew))}
+	}
+	keepAlive := func(lastNew, lastData int) trafficSeen {
+		return trafficSeen{listening: true, watched: true, open: 1, busy: 1, lastTraffic: t0.Add(ms(lastData)), lastNew: t0.Add(ms(lastNew))}
 	}
 	deleting := podRead{pod: kube.Pod{Deleting: true, Grace: 30 * time.Second, HasGrace: true, DeletionGrace: 30 * time.Second, HasDeletionGrace: true}, atTrigger: true, final: true}
 	out := outOfService{services: []string{"web"}, requests: 2}
@@ -44,7 +47,7 @@ func TestMachineDelayWaitsForTheEndpointSlices(t *testing.T) {
 			script: []at{{0, sig(unix.SIGTERM)}, {ms(10), deleting}, {ms(600), sample(500)}, {ms(2000), sample(500)},
 				{ms(3000), out}, {ms(3500), sample(500)}, {ms(4000), sample(500)}},
 			begun:  4 * time.Second,
-			lines:  []string{"no EndpointSlice lists the pod as an endpoint in use", "out of web's endpoints after 3.0s, traffic quiet for 1s after 4.0s: draining"},
+			lines:  []string{"no EndpointSlice lists the pod as an endpoint in use", "out of web's endpoints after 3.0s, no new connection for 1s after 4.0s: draining"},
 			record: "quiet after 4.0s, out of web's endpoints after 3.0s",
 		},
 		{
@@ -52,15 +55,31 @@ func TestMachineDelayWaitsForTheEndpointSlices(t *testing.T) {
 			rules:  pod,
 			script: []at{{0, sig(unix.SIGTERM)}, {ms(200), out}, {ms(1500), sample(1400)}, {ms(2500), sample(2000)}, {ms(3050), sample(2000)}},
 			begun:  3050 * time.Millisecond,
-			lines:  []string{"out of web's endpoints after 0.2s, traffic quiet for 1s after 3.0s: draining"},
+			lines:  []string{"out of web's endpoints after 0.2s, no new connection for 1s after 3.0s: draining"},
 			record: "quiet after 3.0s, out of web's endpoints after 0.2s",
+		},
+		{
+			name:   "out of the Service, a keep-alive client goes on: only new connections count",
+			rules:  pod,
+			script: []at{{0, sig(unix.SIGTERM)}, {ms(200), out}, {ms(900), keepAlive(300, 850)}, {ms(1350), keepAlive(300, 1300)}},
+			begun:  1350 * time.Millisecond,
+			lines:  []string{"out of web's endpoints after 0.2s, no new connection for 1s after 1.4s: draining"},
+			record: "quiet after 1.4s, out of web's endpoints after 0.2s",
+		},
+		{
+			name:   "the API cannot tell: the keep-alive's data holds the delay, as outside a pod",
+			rules:  pod,
+			script: []at{{0, sig(unix.SIGTERM)}, {ms(200), forbidden}, {ms(1350), keepAlive(300, 1300)}, {ms(2400), keepAlive(300, 1300)}},
+			begun:  2400 * time.Millisecond,
+			lines:  []string{"traffic quiet for 1s after 2.4s: draining"},
+			record: "quiet after 2.4s",
 		},
 		{
 			name:   "in no Service",
 			rules:  pod,
 			script: []at{{0, sig(unix.SIGTERM)}, {ms(50), outOfService{requests: 1}}, {ms(1100), sample(0)}},
 			begun:  1100 * time.Millisecond,
-			lines:  []string{"no EndpointSlice lists the pod: it is in no Service", "in no Service, traffic quiet for 1s after 1.1s: draining"},
+			lines:  []string{"no EndpointSlice lists the pod: it is in no Service", "in no Service, no new connection for 1s after 1.1s: draining"},
 			record: "quiet after 1.1s, in no Service",
 		},
 		{
