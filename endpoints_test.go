@@ -384,3 +384,45 @@ func jsonGet(t *testing.T, n *node, path string, v any) {
 		t.Fatalf("GET %s: %v", path, err)
 	}
 }
+
+// kube-proxy lags (stopped for 5s around the deletion): the EndpointSlices
+// drop the pod at once, but kube-proxy's rules still send it new
+// connections, which keep the delay going; it ends only once they stop,
+// and a client sending every 100ms through the ClusterIP loses nothing.
+func TestKubeDelayFollowsALaggingKubeProxy(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	opts := []string{"--drain-delay", "20s", "--quiet", "1s"}
+	a := n.webPod(t, ns, "web-a", workerSpec{grace: 30, opts: opts})
+	b := n.webPod(t, ns, "web-b", workerSpec{grace: 30, opts: opts})
+	ip := n.service(t, ns, "web", map[string]string{"app": "web"})
+	n.waitRouted(t, ns+"/web", podIP(t, a), podIP(t, b))
+	client := n.sparseClient("http://"+ip+"/", 100*time.Millisecond)
+	time.Sleep(time.Second)
+	var proxyPid int
+	for _, p := range n.procs {
+		if strings.HasSuffix(p.Args[min(2, len(p.Args)-1)], "kube-proxy") {
+			proxyPid = p.Process.Pid
+		}
+	}
+	if proxyPid == 0 || unix.Kill(proxyPid, unix.SIGSTOP) != nil {
+		t.Fatal("cannot stop kube-proxy")
+	}
+	var once sync.Once
+	cont := func() { once.Do(func() { unix.Kill(proxyPid, unix.SIGCONT) }) }
+	t.Cleanup(cont)
+	a.delete(t, -1)
+	time.Sleep(5 * time.Second)
+	cont()
+	a.waitGone(t, 40*time.Second)
+	time.Sleep(time.Second)
+	by, failed := client.end()
+	log := a.log()
+	t.Logf("answers %v; failed %d: %q", by, len(failed), failed)
+	if len(failed) > 0 {
+		t.Errorf("%d requests failed while kube-proxy lagged: %q; drainit's log:\n%s", len(failed), failed, tail(log, 15))
+	}
+	if d := logTime(t, log, "draining").Sub(logTime(t, log, "drain started")); d < 5*time.Second {
+		t.Errorf("the delay ended %v after the trigger, while kube-proxy still sent new connections for 5s; log:\n%s", d, tail(log, 15))
+	}
+}

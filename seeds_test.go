@@ -42,13 +42,13 @@ func seed001Ways() []rolloutWay {
 			"lifecycle": map[string]any{"preStop": map[string]any{"exec": map[string]any{"command": []string{"/bin/sleep", "10"}}}}}},
 		{"lifecycle.preStop.sleep 10s, grace 45", 45, map[string]any{"command": server[:1], "args": server[1:],
 			"lifecycle": map[string]any{"preStop": map[string]any{"sleep": map[string]any{"seconds": 10}}}}},
-		{"drainit --quiet 1s + EndpointSlices", 0, map[string]any{"args": server, "env": []any{
+		{"drainit --drain-delay 15s --quiet 1s", 0, map[string]any{"args": server, "env": []any{
 			map[string]any{"name": "POD_NAME", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.name"}}},
 			map[string]any{"name": "POD_NAMESPACE", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.namespace"}}},
-			map[string]any{"name": "DRAINIT_DRAIN_SIGNAL", "value": "none"},
+			// The delay ends on evidence, then the TERM it held back: the
+			// server's own stop, as the preStop sleep ends in it.
 			map[string]any{"name": "DRAINIT_DRAIN_DELAY", "value": "15s"},
-			map[string]any{"name": "DRAINIT_QUIET", "value": "1s"},
-			map[string]any{"name": "DRAINIT_WAIT_CONNECTIONS", "value": "true"}}}},
+			map[string]any{"name": "DRAINIT_QUIET", "value": "1s"}}}},
 	}
 }
 
@@ -122,7 +122,11 @@ func (n *node) serviceLoad(ip string) *serviceLoad {
 	}
 	short := func(closeHeader bool) func() error {
 		return func() error {
-			c, err := dialIn(n.cp.netns)(context.Background(), "tcp", host)
+			// A client gives up after 5s: a SYN to a pod whose network is
+			// gone is retried by the kernel for two minutes.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			c, err := dialIn(n.cp.netns)(ctx, "tcp", host)
 			if err != nil {
 				return err
 			}
@@ -375,7 +379,7 @@ func taskPod(w taskWay, dir string) map[string]any {
 type taskResult struct {
 	way                                      string
 	pushed, done, lost, refused, undelivered int
-	deleted                                  []string // "busy" or "idle", for each pod the scale-down deleted
+	deleted                                  []string // "busy" or "idle" when the scale-down came, for each pod it deleted
 	windows                                  []time.Duration
 	lateRefusals                             []string // refusals outside their pod's busy label's propagation
 	detail                                   string
@@ -466,30 +470,33 @@ func TestSeed002BusyWorkersLeaveTheService(t *testing.T) {
 		r := taskResult{way: w.name}
 		start := time.Now()
 		id := 0
-		scaled := false
+		var busyAtScale map[string]bool
 		for time.Since(start) < 20*time.Second {
 			id++
 			push(id)
 			r.pushed++
 			time.Sleep(time.Second)
-			if !scaled && busyWorkers(dir, pods) >= 3 {
-				scaled = true
+			if busyAtScale == nil && busyWorkers(dir, pods) >= 3 {
+				busyAtScale = map[string]bool{}
+				for _, p := range pods {
+					starts, dones := taskLog(dir, p.name)
+					busyAtScale[p.name] = len(starts) > len(dones)
+				}
 				shown := rankedBy(t, pods)
-				deleted := n.scaleTo(t, dep, 3, pods)
-				t.Logf("%s: scaled to 3 with %d busy; deleted %s; the API showed %s", w.name, busyWorkers(dir, pods), deleted.name, shown)
+				n.scaleTo(t, dep, 3, pods)
+				t.Logf("%s: scaled to 3 with %v busy; the API showed %s", w.name, busyAtScale, shown)
 			}
 		}
 		wg.Wait()
 		close(stopWatch)
-		// Which pods went, and whether each was busy then.
+		// Which pods went, and whether each was busy when the scale-down came.
 		for _, p := range pods {
-			code, _, _ := n.cp.do("GET", p.path, "", nil)
-			if code == http.StatusNotFound || p.deleting(t) {
+			if code, _, _ := n.cp.do("GET", p.path, "", nil); code == http.StatusNotFound || p.deleting(t) {
 				state := "idle"
-				if started, _ := taskLog(dir, p.name); len(started) > 0 && !p.goneAt.IsZero() {
+				if busyAtScale[p.name] {
 					state = "busy"
 				}
-				r.deleted = append(r.deleted, p.name+" ("+state+")")
+				r.deleted = append(r.deleted, state)
 			}
 		}
 		for _, p := range pods {
@@ -523,11 +530,15 @@ func TestSeed002BusyWorkersLeaveTheService(t *testing.T) {
 			}
 			starts, dones := taskLog(dir, p.name)
 			r.lost += len(starts) - len(dones)
+			// Each task's start to kube-proxy's next drop of the pod: the
+			// busy label's (or the readiness probe's) propagation.
 			mu.Lock()
-			for _, d := range dropped[p.name] {
-				for _, s := range starts {
-					if at := time.UnixMilli(s); !d.Before(at) && d.Sub(at) < 5*time.Second {
+			for _, s := range starts {
+				at := time.UnixMilli(s)
+				for _, d := range dropped[p.name] {
+					if !d.Before(at) {
 						r.windows = append(r.windows, d.Sub(at))
+						break
 					}
 				}
 			}
