@@ -426,3 +426,63 @@ func TestKubeDelayFollowsALaggingKubeProxy(t *testing.T) {
 		t.Errorf("the delay ended %v after the trigger, while kube-proxy still sent new connections for 5s; log:\n%s", d, tail(log, 15))
 	}
 }
+
+// A Deployment whose selector has the busy label by mistake: the first
+// busy write makes the pod stop matching, the ReplicaSet lets it go and
+// makes another; the answer to drainit's next write shows the pod without
+// its controller, and drainit says so and keeps the label idle from then
+// on, so the ReplicaSet takes the pod back and a second task changes
+// nothing.
+func TestKubeBusyLabelTheDeploymentSelects(t *testing.T) {
+	n := needNode(t)
+	ns := n.namespace(t)
+	dir := n.scratch(t, ns)
+	labels := map[string]string{"app": "w", "drainit.test/idle": "yes"}
+	spec := workerSpec{grace: 30, env: map[string]string{"DRAINIT_BUSY_FILE": "/t/busy", "DRAINIT_BUSY_LABEL": "drainit.test/idle=no:yes",
+		"DRAINIT_COST_INTERVAL": "1s"}, args: []string{"/fixture", "record", "/t/rec"}}
+	n.deployment(t, ns, "w", 1, n.manifest("", dir, spec), labels, labels) // the mistake: the selector has the busy label
+	pods := n.follow(t, ns, 1, dir)
+	p := pods[0]
+	p.waitLog(t, 20*time.Second, "budget from the pod")
+	controlled := func() bool {
+		var obj struct {
+			Metadata struct {
+				OwnerReferences []struct {
+					Controller bool `json:"controller"`
+				} `json:"ownerReferences"`
+			} `json:"metadata"`
+		}
+		jsonGet(t, n, p.path, &obj)
+		return len(obj.Metadata.OwnerReferences) > 0 && obj.Metadata.OwnerReferences[0].Controller
+	}
+	waitFor(t, 10*time.Second, "the idle label written at start", func() bool { return p.labels(t)["drainit.test/idle"] == "yes" })
+	task := func() {
+		done := lockBusy(t, filepath.Join(dir, "busy"))
+		time.Sleep(3 * time.Second)
+		done()
+	}
+	task()
+	p.waitLog(t, 15*time.Second, "its selector has that label")
+	waitFor(t, 20*time.Second, "the ReplicaSet to take the pod back", controlled)
+	waitFor(t, 20*time.Second, "the label idle", func() bool { return p.labels(t)["drainit.test/idle"] == "yes" })
+	task()
+	time.Sleep(2 * time.Second)
+	if !controlled() || p.labels(t)["drainit.test/idle"] != "yes" {
+		t.Errorf("after a second task the pod is controlled %v, labelled %q: want the label kept idle", controlled(), p.labels(t))
+	}
+	if c := strings.Count(p.log(), "its selector has that label"); c != 1 {
+		t.Errorf("the error said %d times, want once:\n%s", c, tail(p.log(), 10))
+	}
+}
+
+// labels reads the pod's labels.
+func (p *kpod) labels(t *testing.T) map[string]string {
+	t.Helper()
+	var obj struct {
+		Metadata struct {
+			Labels map[string]string `json:"labels"`
+		} `json:"metadata"`
+	}
+	jsonGet(t, p.n, p.path, &obj)
+	return obj.Metadata.Labels
+}

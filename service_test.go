@@ -61,8 +61,8 @@ func (n *node) nft(t *testing.T, args ...string) string {
 // routed reports whether kube-proxy's rules send a new connection to
 // Service svc (namespace/name) to podIP: kube-proxy keeps one chain per
 // Service port, "service-HASH-NS/NAME/tcp/PORTNAME", whose rule picks one
-// of the endpoints it uses (a chain it no longer uses may stay a while,
-// out of every map).
+// of the endpoints it uses; a Service with none has no map element that
+// goes to its chain, which may stay a while.
 func (n *node) routed(t *testing.T, svc, podIP string) bool {
 	t.Helper()
 	return routedIn(n.nftRules(), svc, podIP)
@@ -85,7 +85,11 @@ func (n *node) waitRouted(t *testing.T, svc string, ips ...string) {
 func routedIn(rules, svc, podIP string) bool {
 	for _, chain := range strings.Split(rules, "\n\tchain ")[1:] {
 		name, body, _ := strings.Cut(chain, "{")
+		name = strings.TrimSpace(name)
 		if strings.HasPrefix(name, "service-") && strings.Contains(name, "-"+svc+"/tcp/") {
+			if !strings.Contains(rules, "goto "+name+" ") && !strings.Contains(rules, "goto "+name+",") {
+				return false // a stale chain, in no map: the Service has no endpoint in use
+			}
 			// "dnat ip to numgen random mod 2 map { 0 : IP . PORT, … }", or
 			// a jump to an endpoint's chain where it needs one of its own.
 			return strings.Contains(body, " "+podIP+" . ") || strings.Contains(body, "__"+podIP+"/")
