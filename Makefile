@@ -49,9 +49,10 @@ demo: build
 	@./bin/demo -drainit bin/drainit -worker bin/legacyworker
 
 # The busy-worker story on the tests' real Kubernetes node (as root; the
-# first run on a machine builds the Kubernetes binaries, about 10 minutes).
+# first run on a machine builds the Kubernetes binaries, about 10 minutes):
+# the scale-down of a ReplicaSet, then seed 002's workers behind a Service.
 demo-kube:
-	@$(GO) test -tags urfave_cli_no_docs -count=1 -run '^TestKubeDemo$$' -v . | grep -E '^(demo-kube|\| |--- |FAIL|ok)'
+	@$(GO) test -tags urfave_cli_no_docs -count=1 -run '^(TestKubeDemo|TestSeed002BusyWorkersLeaveTheService)$$' -v . | grep -E '^(demo-kube|seed 002|\| |--- |FAIL|ok)'
 
 test:
 	$(GO) vet ./... ./testdata/bench ./testdata/demo ./testdata/legacyworker ./testdata/floor

@@ -144,6 +144,13 @@ func TestBusyFileBadInput(t *testing.T) {
 		{[]string{"--busy-file", filepath.Join(dir, "b"), "--cost-interval", "0"}, "--cost-interval"},
 		{[]string{"--busy-file", filepath.Join(dir, "b"), "--busy-annotation", "example.com/x"}, `"example.com/x"`},
 		{[]string{"--busy-annotation", "example.com/x=a:b"}, "--busy-annotation: needs --busy-file"},
+		{[]string{"--busy-label", "example.com/idle=no:yes"}, "--busy-label: needs --busy-file"},
+		{[]string{"--busy-file", filepath.Join(dir, "b"), "--busy-label", "example.com/idle"}, `--busy-label "example.com/idle": want KEY=BUSY:IDLE`},
+		{[]string{"--busy-file", filepath.Join(dir, "b"), "--busy-label", "example.com/idle=yes:yes"}, `--busy-label "example.com/idle=yes:yes": the busy and the idle value are the same`},
+		{[]string{"--busy-file", filepath.Join(dir, "b"), "--busy-label", "example.com/idle=no:not busy"}, `--busy-label: label example.com/idle value "not busy"`},
+		{[]string{"--busy-file", filepath.Join(dir, "b"), "--busy-label", "example.com/idle=no:" + strings.Repeat("y", 64)}, `value "yyyy`},
+		{[]string{"--busy-file", filepath.Join(dir, "b"), "--busy-label", "Example.com/idle=no:yes"}, `--busy-label: label key "Example.com/idle"`},
+		{[]string{"--busy-file", filepath.Join(dir, "b"), "--busy-label", "idle=no:yes", "--busy-label", "idle=0:1"}, `label key "idle": given twice`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) { rejected(t, subreaper, tc.args, tc.names) })
 	}

@@ -38,7 +38,8 @@ const kubeRelease = "v1.36.3"
 
 type controlPlane struct {
 	url, port  string
-	host       string // the address it serves and advertises
+	host       string // the address it serves: the kubernetes Service's ClusterIP
+	advertise  string // the address it advertises, the Service's endpoint: a node's own, as in a cluster
 	netns      string // the network namespace it runs in, a path under /run/netns
 	adminToken string
 	caFile     string
@@ -49,13 +50,15 @@ type controlPlane struct {
 }
 
 // controlPlaneBinaries builds kube-apiserver, kube-controller-manager,
-// kube-scheduler, the kubelet and kubectl (for the README's recipes as
-// written) from testdata/controlplane once per machine and release.
+// kube-scheduler, the kubelet, kube-proxy (the node's Services) and
+// kubectl (for the README's recipes as written) from testdata/controlplane
+// once per machine and release.
 func controlPlaneBinaries() (string, error) {
 	binariesOnce.Do(func() {
 		binaries, binariesErr = cachedBuild("testdata/controlplane", "controlplane-"+kubeRelease, "",
 			"k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager",
-			"k8s.io/kubernetes/cmd/kube-scheduler", "k8s.io/kubernetes/cmd/kubelet", "k8s.io/kubernetes/cmd/kubectl")
+			"k8s.io/kubernetes/cmd/kube-scheduler", "k8s.io/kubernetes/cmd/kubelet", "k8s.io/kubernetes/cmd/kubectl",
+			"k8s.io/kubernetes/cmd/kube-proxy")
 	})
 	return binaries, binariesErr
 }
@@ -100,6 +103,28 @@ func cachedBuild(dir, name, tags string, pkgs ...string) (string, error) {
 	if len(missing) == 0 {
 		return out, nil
 	}
+	// One build at a time per cache entry, whichever test binary or work
+	// tree asks: a second one waits, then finds the commands there.
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return "", err
+	}
+	lock, err := os.OpenFile(out+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", err
+	}
+	missing = missing[:0]
+	for _, pkg := range pkgs {
+		if _, err := os.Stat(filepath.Join(out, filepath.Base(pkg))); err != nil {
+			missing = append(missing, pkg)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
 	tmp := out + ".building"
 	os.RemoveAll(tmp)
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
@@ -130,6 +155,9 @@ func (cp *controlPlane) stop() {
 		p.Process.Kill()
 	}
 	if cp.dir != "" {
+		if d := os.Getenv("DRAINIT_KEEP_LOGS"); d != "" {
+			exec.Command("cp", "-r", cp.dir, d).Run()
+		}
 		os.RemoveAll(cp.dir)
 	}
 }
@@ -149,9 +177,13 @@ func (cp *controlPlane) start() error {
 	if err := cp.writeKeys(); err != nil {
 		return err
 	}
-	// etcd's ports are the namespace's own; the API server serves the
-	// kubernetes Service's address and port, so that pods reach it as
-	// KUBERNETES_SERVICE_HOST says, without a kube-proxy.
+	// etcd's ports are the namespace's own. The API server serves every
+	// address of the namespace: the kubernetes Service's, so that it is
+	// reached there before kube-proxy runs, and the node's, which it
+	// advertises as the Service's endpoint, as in a cluster. Once
+	// kube-proxy's rules send the ClusterIP to that endpoint, a new
+	// connection must not keep the ClusterIP as its destination: kube-proxy
+	// rejects one that does (cluster-ips-check, for ports no Service has).
 	client, peer, secure := "2379", "2380", "443"
 	cp.port = secure
 	cp.run(etcd, "--data-dir", filepath.Join(cp.dir, "etcd"), "--name", "drainit-test",
@@ -159,7 +191,7 @@ func (cp *controlPlane) start() error {
 		"--listen-peer-urls", "http://127.0.0.1:"+peer, "--initial-advertise-peer-urls", "http://127.0.0.1:"+peer,
 		"--initial-cluster", "drainit-test=http://127.0.0.1:"+peer)
 	cp.run(filepath.Join(bins, "kube-apiserver"), "--etcd-servers", "http://127.0.0.1:"+client,
-		"--bind-address", cp.host, "--advertise-address", cp.host, "--secure-port", secure,
+		"--bind-address", "0.0.0.0", "--advertise-address", cp.advertise, "--secure-port", secure,
 		"--tls-cert-file", cp.caFile, "--tls-private-key-file", filepath.Join(cp.dir, "serving.key"),
 		"--token-auth-file", filepath.Join(cp.dir, "tokens.csv"), "--authorization-mode", "RBAC",
 		"--service-account-issuer", "https://kubernetes.default.svc", "--api-audiences", "https://kubernetes.default.svc",
@@ -236,7 +268,8 @@ func startInEnv(netns, log string, env []string, argv ...string) *exec.Cmd {
 	return cmd
 }
 
-// writeKeys makes the serving certificate (self-signed, for cp.host; it
+// writeKeys makes the serving certificate (self-signed, for cp.host and
+// cp.advertise; it
 // is also the CA drainit trusts), the service-account signing key and the
 // admin's token.
 func (cp *controlPlane) writeKeys() error {
@@ -246,7 +279,7 @@ func (cp *controlPlane) writeKeys() error {
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cp.host},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP(cp.host)}, IsCA: true, BasicConstraintsValid: true,
+		IPAddresses: []net.IP{net.ParseIP(cp.host), net.ParseIP(cp.advertise)}, IsCA: true, BasicConstraintsValid: true,
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &serving.PublicKey, serving)
@@ -327,7 +360,7 @@ var collections = map[string]string{
 	"Namespace": "/api/v1/namespaces", "Node": "/api/v1/nodes",
 	"ServiceAccount": "/api/v1/namespaces/%s/serviceaccounts", "Pod": "/api/v1/namespaces/%s/pods",
 	"Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles", "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/rolebindings",
-	"Deployment": "/apis/apps/v1/namespaces/%s/deployments",
+	"Deployment": "/apis/apps/v1/namespaces/%s/deployments", "Service": "/api/v1/namespaces/%s/services",
 }
 
 // apply creates every object of a YAML stream in namespace ns, sent as it

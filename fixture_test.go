@@ -154,6 +154,16 @@ func fixture(args []string) int {
 		ready(args[0], fmt.Sprintf("port=%d", l.Addr().(*net.TCPAddr).Port))
 		http.Serve(l, mux)
 		return 0
+	case "web": // web ADDR: seed 001's naive legacy server on ADDR (":8080"): every path answers its host name (the pod's); keep-alive as Go's server does it, a request's Connection: close honoured; handles nothing, so TERM kills it at once, whatever is in flight
+		host, _ := os.Hostname()
+		err := http.ListenAndServe(args[0], http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			io.WriteString(w, host+"\n")
+		}))
+		fmt.Fprintln(os.Stderr, "fixture:", err)
+		return 96
+	case "tasks": // tasks ADDR LOG [BUSY-FILE]: seed 002's single-task worker on ADDR: POST /task?id=ID&seconds=N runs one task of N seconds and answers 200 when it is done; a second task while one is in flight gets 503 at once, as the seed's Flask app refuses it; with BUSY-FILE each task holds the busy lock (opened per task, a blocking flock, as the README's loop); LOG gets "start ID UNIXMILLI", "done ID UNIXMILLI" and "refused ID UNIXMILLI"; GET /ready answers 503 while a task is in flight (the seed's readiness as busy), any other path 200; handles nothing, so TERM kills a task in flight
+		return taskWorker(args)
 	case "stamp": // stamp FILE DUR: notes "start UNIXMILLI" in FILE, sleeps DUR, exits 0 (a preStop hook); handles nothing
 		d, _ := time.ParseDuration(args[1])
 		appendLine(args[0], fmt.Sprintf("start %d\n", time.Now().UnixMilli()))
@@ -516,4 +526,49 @@ func tightBusy(path, logPath, job string) int {
 		time.Sleep(d)
 		f.Close()
 	}
+}
+
+// taskWorker is the tasks mode: one task at a time, refused while busy.
+func taskWorker(args []string) int {
+	logPath, busyPath := args[1], ""
+	if len(args) > 2 {
+		busyPath = args[2]
+	}
+	var inFlight atomic.Bool
+	note := func(what, id string) {
+		appendLine(logPath, fmt.Sprintf("%s %s %d\n", what, id, time.Now().UnixMilli()))
+	}
+	err := http.ListenAndServe(args[0], http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("id")
+		switch {
+		case r.URL.Path == "/ready" && inFlight.Load():
+			// The seed's readiness as busy: NotReady while a task runs.
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		case r.URL.Path != "/task":
+			io.WriteString(w, "ok\n") // a probe
+			return
+		}
+		if !inFlight.CompareAndSwap(false, true) {
+			note("refused", id)
+			http.Error(w, "busy: one task at a time", http.StatusServiceUnavailable)
+			return
+		}
+		defer inFlight.Store(false)
+		if busyPath != "" {
+			f, err := takeBusy(busyPath)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			defer f.Close()
+		}
+		n, _ := strconv.Atoi(r.URL.Query().Get("seconds"))
+		note("start", id)
+		time.Sleep(time.Duration(n) * time.Second)
+		note("done", id)
+		io.WriteString(w, "done "+id+"\n")
+	}))
+	fmt.Fprintln(os.Stderr, "fixture:", err)
+	return 96
 }

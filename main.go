@@ -500,6 +500,8 @@ func newApp(runWorkload func(supervise.Config), tlog *string) *cli.App {
 				Usage: "idle is written once it has lasted this `DURATION`, and the pod is written at most once per interval for it"},
 			&cli.StringSliceFlag{Name: "busy-annotation", Category: catBusy, EnvVars: env("BUSY_ANNOTATION"),
 				Usage: "also keep annotation KEY on the pod, as `KEY=BUSY:IDLE`; an empty IDLE removes it (repeatable)"},
+			&cli.StringSliceFlag{Name: "busy-label", Category: catBusy, EnvVars: env("BUSY_LABEL"),
+				Usage: "also keep label KEY on the pod, as `KEY=BUSY:IDLE` (an empty value removes it): a Service that selects KEY=IDLE sends nothing to a busy pod, which stays Ready (repeatable)"},
 			&cli.StringFlag{Name: "kube", Category: catBusy, Value: "auto", EnvVars: env("KUBE"),
 				Usage: "`MODE` of reading drainit's own pod from the Kubernetes API (the real deadline, the busy annotations): auto (when in a pod with a service-account token), on or off"},
 			&cli.StringFlag{Name: "kube-api", Category: catBusy, EnvVars: env("KUBE_API"),
@@ -654,8 +656,8 @@ func configFrom(c *cli.Context, tlog string) (supervise.Config, error) {
 	if cfg.Annotations, cfg.CostInterval, err = annotationsFrom(c); err != nil {
 		return cfg, err
 	}
-	if cfg.Kube == nil && (c.IsSet("busy-cost") || c.IsSet("idle-cost") || c.IsSet("busy-annotation")) {
-		log.Warn("Kubernetes is off (--kube): the busy lock ends drains, but no pod annotation is kept")
+	if cfg.Kube == nil && (c.IsSet("busy-cost") || c.IsSet("idle-cost") || c.IsSet("busy-annotation") || c.IsSet("busy-label")) {
+		log.Warn("Kubernetes is off (--kube): the busy lock ends drains, but no pod annotation or label is kept")
 	}
 	// Without its own PID namespace's /proc drainit cannot find the
 	// workload's descendants, and would wait for processes it cannot see
@@ -1078,7 +1080,7 @@ func kubeFrom(c *cli.Context, tlog string) (*kube.Client, error) {
 // busy: the deletion cost first, then every --busy-annotation.
 func annotationsFrom(c *cli.Context) ([]kube.Annotation, time.Duration, error) {
 	given := ""
-	for _, f := range []string{"busy-cost", "idle-cost", "cost-interval", "busy-annotation"} {
+	for _, f := range []string{"busy-cost", "idle-cost", "cost-interval", "busy-annotation", "busy-label"} {
 		if c.IsSet(f) && given == "" {
 			given = f
 		}
@@ -1110,8 +1112,23 @@ func annotationsFrom(c *cli.Context) ([]kube.Annotation, time.Duration, error) {
 		}
 		anns = append(anns, kube.Annotation{Key: strings.TrimSpace(key), Busy: busyV, Idle: idleV})
 	}
+	for _, s := range c.StringSlice("busy-label") {
+		key, values, ok := strings.Cut(s, "=")
+		busyV, idleV, ok2 := strings.Cut(values, ":")
+		switch {
+		case !ok || !ok2 || strings.TrimSpace(key) == "":
+			return nil, 0, fmt.Errorf("--busy-label %q: want KEY=BUSY:IDLE, e.g. example.com/idle=no:yes (a Service selecting example.com/idle: \"yes\")", s)
+		case busyV == idleV:
+			return nil, 0, fmt.Errorf("--busy-label %q: the busy and the idle value are the same: the label would never tell them apart", s)
+		}
+		anns = append(anns, kube.Annotation{Key: strings.TrimSpace(key), Busy: busyV, Idle: idleV, Label: true})
+	}
 	if err := kube.CheckAnnotations(anns); err != nil {
-		return nil, 0, fmt.Errorf("--busy-annotation: %w", err)
+		flag := "--busy-annotation"
+		if strings.HasPrefix(err.Error(), "label") {
+			flag = "--busy-label"
+		}
+		return nil, 0, fmt.Errorf("%s: %w", flag, err)
 	}
 	return anns, interval, nil
 }

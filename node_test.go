@@ -182,7 +182,7 @@ func (n *node) start() error {
 		}
 	}
 	nsPath := "/run/netns/" + n.netns
-	n.cp = &controlPlane{host: nodeAPIHost, netns: nsPath, adminToken: "admin-" + strconv.Itoa(os.Getpid())}
+	n.cp = &controlPlane{host: nodeAPIHost, advertise: nodeIP, netns: nsPath, adminToken: "admin-" + strconv.Itoa(os.Getpid())}
 	if err := n.cp.start(); err != nil {
 		return fmt.Errorf("the node's control plane: %w", err)
 	}
@@ -201,10 +201,55 @@ func (n *node) start() error {
 	// ResourceQuota binds only once its controller has written its status;
 	// a pod that names no service account runs as its namespace's
 	// default, which the service account controller makes; the
-	// endpointslice controller lists a Service's ready pods, where the API
-	// server calls drainit-injector; the job and cronjob controllers make
-	// the pods of a CronJob's Jobs.
-	return n.cp.startControllers("replicaset,deployment,nodelifecycle,resourcequota,serviceaccount,endpointslice,job,cronjob", true)
+	// EndpointSlice controller lists each Service's pods, which kube-proxy
+	// routes its ClusterIP to (and where the API server calls
+	// drainit-injector); the job and cronjob controllers make the pods of
+	// a CronJob's Jobs.
+	if err := n.cp.startControllers("replicaset,deployment,nodelifecycle,resourcequota,serviceaccount,endpointslice,job,cronjob", true); err != nil {
+		return err
+	}
+	return n.startKubeProxy(filepath.Join(bins, "kube-proxy"))
+}
+
+// nftRules is kube-proxy's tables in the node's namespace.
+func (n *node) nftRules() string {
+	out, _ := exec.Command("ip", "netns", "exec", n.netns, "nft", "list", "table", "ip", "kube-proxy").CombinedOutput()
+	return string(out)
+}
+
+// startKubeProxy runs kube-proxy in nftables mode in the node's network
+// namespace, where its rules send each Service's ClusterIP to the pods its
+// EndpointSlices list as ready: the path a client in the node takes to a
+// Service. It changes nothing outside the namespace: no conntrack sizes
+// or timeouts (global sysctls and module parameters), its ports on
+// loopback. It is ready once its rules route the kubernetes Service.
+func (n *node) startKubeProxy(kubeProxy string) error {
+	if _, err := exec.LookPath("nft"); err != nil {
+		return errors.New("nft is not installed (Debian's nftables; .ci/run installs it): kube-proxy's nftables mode runs it")
+	}
+	config := fmt.Sprintf(`apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: nftables
+clientConnection: {kubeconfig: %q}
+hostnameOverride: %s
+clusterCIDR: %s
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+`, n.cp.kubeconfig(), nodeName, podSubnet)
+	os.WriteFile(filepath.Join(n.dir, "kube-proxy.yaml"), []byte(config), 0o644)
+	n.run("kube-proxy", kubeProxy, "--config", filepath.Join(n.dir, "kube-proxy.yaml"))
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, _ := exec.Command("ip", "netns", "exec", n.netns, "nft", "list", "map", "ip", "kube-proxy", "service-ips").CombinedOutput()
+		if strings.Contains(string(out), nodeAPIHost+" . tcp . 443") && strings.Contains(n.nftRules(), nodeIP+" . 443") {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("kube-proxy has no rule for the kubernetes Service after 60s: %s; kube-proxy: %s", out, tail(string(mustReadFile(filepath.Join(n.dir, "kube-proxy.log"))), 10))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // makeCgroups makes the kubelet's cgroup root in every cgroup v1
@@ -346,6 +391,9 @@ func (n *node) registryHosts() string {
 // and busybox for hooks and probes.
 func writeWorkerImage(w io.Writer, name, stopSignal string) error {
 	files := map[string]string{"/drainit": drainitBin, "/fixture": fixtureBin, "/legacyworker": legacyBin, "/bin/busybox": "/bin/busybox"}
+	if _, err := os.Stat("/usr/bin/tini-static"); err == nil {
+		files["/tini"] = "/usr/bin/tini-static" // Debian's tini, for the comparisons on the node (seed 001)
+	}
 	// python worker.py, as the README's Deployment runs it, is the
 	// fixture of that name.
 	links := map[string]string{"/bin/python": "/fixture"}
@@ -572,6 +620,9 @@ func (n *node) stop() {
 		exec.Command("ip", "netns", "del", n.netns).Run()
 	}
 	if n.dir != "" {
+		if d := os.Getenv("DRAINIT_KEEP_LOGS"); d != "" {
+			exec.Command("sh", "-c", "mkdir -p "+d+"/node && cp "+n.dir+"/*.log "+d+"/node/").Run()
+		}
 		os.RemoveAll(n.dir)
 	}
 }
@@ -612,6 +663,7 @@ type workerSpec struct {
 	mounts      []map[string]any
 	sa          string            // the service account; "" for the README's drainit
 	annotations map[string]string // the pod's at creation
+	labels      map[string]string // the pod's at creation (a Service selects on them)
 	hostAliases int               // bytes of /etc/hosts aliases, for a large pod object
 	sidecar     map[string]any    // a second container, before drainit's
 	noToken     bool              // automountServiceAccountToken: false: drainit cannot read its pod
@@ -672,6 +724,9 @@ func (n *node) manifest(name, dir string, s workerSpec) map[string]any {
 	meta := map[string]any{"name": name}
 	if s.annotations != nil {
 		meta["annotations"] = s.annotations
+	}
+	if s.labels != nil {
+		meta["labels"] = s.labels
 	}
 	return map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
 }
@@ -816,11 +871,13 @@ func (p *kpod) waitRunning(t *testing.T, limit time.Duration) {
 	deadline := time.Now().Add(limit)
 	for !p.running() {
 		if time.Now().After(deadline) {
-			_, b, _ := p.n.cp.do("GET", p.path, "", nil)
+			code, b, err := p.n.cp.do("GET", p.path, "", nil)
 			var obj struct {
 				Status json.RawMessage `json:"status"`
 			}
-			json.Unmarshal(b, &obj)
+			if err != nil || json.Unmarshal(b, &obj) != nil {
+				t.Fatalf("pod %s not running after %v, and cannot be read: %d %v: %.300s", p.name, limit, code, err, b)
+			}
 			t.Fatalf("pod %s not running after %v: status %s", p.name, limit, obj.Status)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -925,7 +982,11 @@ func (p *kpod) waitReady(t *testing.T, file string) map[string]string {
 // waitLog waits for drainit's log to say msg.
 func (p *kpod) waitLog(t *testing.T, limit time.Duration, msg string) {
 	t.Helper()
-	waitFor(t, limit, "drainit to log "+msg, func() bool { return strings.Contains(p.log(), msg) })
+	for deadline := time.Now().Add(limit); !strings.Contains(p.log(), msg); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for drainit to log %s; its log:\n%s", limit, msg, tail(p.log(), 15))
+		}
+	}
 }
 
 // kevent is what the tests read of an Event.

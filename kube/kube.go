@@ -75,9 +75,11 @@ type Config struct {
 // Client reads one pod.
 type Client struct {
 	cfg       Config
+	base      string // the API server's scheme://host:port
 	url       string // the pod's
 	eventsURL string // the namespace's Events
 	http      *http.Client
+	stream    *http.Client // for a watch: no bound on the whole exchange, only on its headers (and the caller's context)
 }
 
 // ParseAPI reads an API server's address as --kube-api takes it; the
@@ -124,10 +126,12 @@ func New(cfg Config) (*Client, error) {
 			tr.TLSClientConfig.RootCAs = pool
 		}
 	}
-	c := &Client{cfg: cfg, url: u.Scheme + "://" + u.Host + path,
-		eventsURL: u.Scheme + "://" + u.Host + "/apis/events.k8s.io/v1/namespaces/" + url.PathEscape(cfg.Namespace) + "/events",
-		http: &http.Client{Transport: tr, Timeout: Timeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	noRedirects := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	base := u.Scheme + "://" + u.Host
+	c := &Client{cfg: cfg, base: base, url: base + path,
+		eventsURL: base + "/apis/events.k8s.io/v1/namespaces/" + url.PathEscape(cfg.Namespace) + "/events",
+		http:      &http.Client{Transport: tr, Timeout: Timeout, CheckRedirect: noRedirects},
+		stream:    &http.Client{Transport: tr, CheckRedirect: noRedirects}}
 	return c, nil
 }
 
@@ -147,6 +151,7 @@ type Pod struct {
 	HasDeletionGrace  bool
 	DeletionTimestamp time.Time // when the pod is considered dead
 	Container         Container // drainit's own container, or what all of them have in common when it is not known
+	Controller        string    // the owner that controls the pod ("ReplicaSet web-7d4b9"), or ""
 	Ignored           []string  // values out of range, each "field value: why", left out above
 }
 
@@ -217,6 +222,23 @@ func (c *Client) Pod(ctx context.Context) (Pod, error) {
 	return Pod{}, fmt.Errorf("pod %s/%s: GET %s: %w", c.cfg.Namespace, c.cfg.Pod, c.url, err)
 }
 
+// owner is one of a pod's ownerReferences.
+type owner struct {
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	Controller *bool  `json:"controller"`
+}
+
+// controllerOf names the owner that controls the pod, "" for none.
+func controllerOf(owners []owner) string {
+	for _, o := range owners {
+		if o.Controller != nil && *o.Controller {
+			return o.Kind + " " + o.Name
+		}
+	}
+	return ""
+}
+
 type probe struct {
 	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds"`
 }
@@ -241,6 +263,7 @@ func decodePod(body []byte, container string) (Pod, error) {
 			UID                        string     `json:"uid"`
 			DeletionTimestamp          *time.Time `json:"deletionTimestamp"`
 			DeletionGracePeriodSeconds *int64     `json:"deletionGracePeriodSeconds"`
+			OwnerReferences            []owner    `json:"ownerReferences"`
 		} `json:"metadata"`
 		Spec struct {
 			TerminationGracePeriodSeconds *int64          `json:"terminationGracePeriodSeconds"`
@@ -254,6 +277,7 @@ func decodePod(body []byte, container string) (Pod, error) {
 		return p, fmt.Errorf("bad JSON: kind %q, want Pod", obj.Kind)
 	}
 	p.UID = obj.Metadata.UID
+	p.Controller = controllerOf(obj.Metadata.OwnerReferences)
 	if g, ok := seconds("spec.terminationGracePeriodSeconds", obj.Spec.TerminationGracePeriodSeconds, &p.Ignored); ok {
 		p.Grace, p.HasGrace = g, true
 	}
@@ -315,19 +339,34 @@ func seconds(field string, v *int64, ignored *[]string) (time.Duration, bool) {
 	return time.Duration(*v) * time.Second, true
 }
 
-// Annotation is one annotation drainit keeps on its pod: Busy while the
-// workload works on a task, Idle otherwise; an empty Idle removes it.
-type Annotation struct{ Key, Busy, Idle string }
+// Annotation is one annotation drainit keeps on its pod, or with Label one
+// label: Busy while the workload works on a task, Idle otherwise; an empty
+// value removes it.
+type Annotation struct {
+	Key, Busy, Idle string
+	Label           bool // a label (--busy-label): a Service may select on it
+}
 
 // DeletionCost is the annotation the ReplicaSet controller ranks pods by
 // when it scales down (after readiness): the lower, the sooner deleted.
 const DeletionCost = "controller.kubernetes.io/pod-deletion-cost"
 
-// Annotate sets each annotation to its busy or idle value with one JSON
-// merge patch of the annotations alone.
-func (c *Client) Annotate(ctx context.Context, anns []Annotation, busy bool) error {
-	values := map[string]any{}
+// Annotate sets each annotation and label to its busy or idle value with
+// one JSON merge patch of the annotations and labels alone, and says which
+// owner controls the pod as patched: a controller whose selector has a
+// label drainit changed lets the pod go ("").
+func (c *Client) Annotate(ctx context.Context, anns []Annotation, busy bool) (controller string, err error) {
+	meta := map[string]any{}
 	for _, a := range anns {
+		field := "annotations"
+		if a.Label {
+			field = "labels"
+		}
+		values, _ := meta[field].(map[string]any)
+		if values == nil {
+			values = map[string]any{}
+			meta[field] = values
+		}
 		v := a.Idle
 		if busy {
 			v = a.Busy
@@ -338,19 +377,28 @@ func (c *Client) Annotate(ctx context.Context, anns []Annotation, busy bool) err
 			values[a.Key] = v
 		}
 	}
-	body, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": values}})
+	body, err := json.Marshal(map[string]any{"metadata": meta})
+	var answer []byte
 	if err == nil {
-		_, err = c.do(ctx, "PATCH", c.url, "application/merge-patch+json", body)
+		answer, err = c.do(ctx, "PATCH", c.url, "application/merge-patch+json", body)
 	}
 	if err != nil {
-		return fmt.Errorf("pod %s/%s: PATCH %s: %w", c.cfg.Namespace, c.cfg.Pod, c.url, err)
+		return "", fmt.Errorf("pod %s/%s: PATCH %s: %w", c.cfg.Namespace, c.cfg.Pod, c.url, err)
 	}
-	return nil
+	var patched struct {
+		Metadata struct {
+			OwnerReferences []owner `json:"ownerReferences"`
+		} `json:"metadata"`
+	}
+	json.Unmarshal(answer, &patched)
+	return controllerOf(patched.Metadata.OwnerReferences), nil
 }
 
 func (c *Client) get(ctx context.Context) ([]byte, error) { return c.do(ctx, "GET", c.url, "", nil) }
 
-func (c *Client) do(ctx context.Context, method, target, contentType string, body []byte) ([]byte, error) {
+// request is a request to the API server with drainit's token, read again
+// for every request (bound tokens rotate).
+func (c *Client) request(ctx context.Context, method, target, contentType string, body []byte) (*http.Request, error) {
 	token, err := os.ReadFile(c.cfg.TokenFile)
 	if err != nil {
 		return nil, fmt.Errorf("token %s: %w", c.cfg.TokenFile, fserr.Cause(err))
@@ -364,6 +412,14 @@ func (c *Client) do(ctx context.Context, method, target, contentType string, bod
 	req.Header.Set("User-Agent", "drainit")
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	return req, nil
+}
+
+func (c *Client) do(ctx context.Context, method, target, contentType string, body []byte) ([]byte, error) {
+	req, err := c.request(ctx, method, target, contentType, body)
+	if err != nil {
+		return nil, err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -381,18 +437,10 @@ func (c *Client) do(ctx context.Context, method, target, contentType string, bod
 	case len(answer) > MaxBody:
 		return nil, fmt.Errorf("%s: answer larger than %d MiB", resp.Status, MaxBody>>20)
 	case resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated:
-		return nil, &StatusError{Code: resp.StatusCode, text: resp.Status + statusMessage(answer)}
+		return nil, &StatusError{Code: resp.StatusCode, Text: resp.Status + statusMessage(answer)}
 	}
 	return answer, nil
 }
-
-// StatusError is an answer of the API server other than success.
-type StatusError struct {
-	Code int
-	text string
-}
-
-func (e *StatusError) Error() string { return e.text }
 
 // Lasting reports whether err is an answer that asking again will not
 // change: the token refused (401), RBAC's no (403), no such pod (404,
@@ -424,16 +472,29 @@ const MaxAnnotations = 256 << 10
 // value makes it reject the whole patch, so drainit would never get to
 // write the deletion cost either. The error names the key at fault.
 func CheckAnnotations(anns []Annotation) error {
-	seen := map[string]bool{}
+	seen := map[Annotation]bool{}
 	size := 0
 	for _, a := range anns {
+		what := "annotation"
+		if a.Label {
+			what = "label"
+		}
 		if err := qualifiedName(a.Key); err != nil {
-			return fmt.Errorf("annotation key %q: %w", a.Key, err)
+			return fmt.Errorf("%s key %q: %w", what, a.Key, err)
 		}
-		if seen[a.Key] {
-			return fmt.Errorf("annotation key %q: given twice", a.Key)
+		k := Annotation{Key: a.Key, Label: a.Label}
+		if seen[k] {
+			return fmt.Errorf("%s key %q: given twice", what, a.Key)
 		}
-		seen[a.Key] = true
+		seen[k] = true
+		if a.Label {
+			for _, v := range []string{a.Busy, a.Idle} {
+				if err := labelValue(v); err != nil {
+					return fmt.Errorf("label %s value %q: %w", a.Key, v, err)
+				}
+			}
+			continue
+		}
 		size += len(a.Key) + max(len(a.Busy), len(a.Idle))
 	}
 	if size > MaxAnnotations {
@@ -468,6 +529,21 @@ func qualifiedName(key string) error {
 	}
 	if !validLabel(name, func(r rune) bool { return alnum(r) || r == '-' || r == '_' || r == '.' }) {
 		return fmt.Errorf("name %q: want letters, digits, '-', '_' and '.', beginning and ending alphanumeric", name)
+	}
+	return nil
+}
+
+// labelValue is the API's rule for label values: at most 63 characters
+// of letters, digits, '-', '_' and '.', beginning and ending alphanumeric
+// (empty is a value too; drainit takes it to remove the label).
+func labelValue(v string) error {
+	switch {
+	case v == "":
+		return nil
+	case len(v) > 63:
+		return errors.New("at most 63 characters")
+	case !validLabel(v, func(r rune) bool { return alnum(r) || r == '-' || r == '_' || r == '.' }):
+		return errors.New("want letters, digits, '-', '_' and '.', beginning and ending alphanumeric")
 	}
 	return nil
 }

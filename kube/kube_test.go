@@ -158,3 +158,30 @@ func TestNewRejectsBadInput(t *testing.T) {
 		t.Errorf("New(good) = %v, %v", c, err)
 	}
 }
+
+// Labels are checked as the API server checks them: a bad one would make
+// it refuse the whole patch, the deletion cost with it.
+func TestCheckLabels(t *testing.T) {
+	cost := Annotation{Key: DeletionCost, Busy: "1000", Idle: "0"}
+	for _, tc := range []struct {
+		name string
+		anns []Annotation
+		bad  string
+	}{
+		{"a label and an annotation of the same key", []Annotation{cost, {Key: "example.com/idle", Busy: "no", Idle: "yes", Label: true}, {Key: "example.com/idle", Busy: "x"}}, ""},
+		{"removed while busy", []Annotation{cost, {Key: "idle", Busy: "", Idle: "true", Label: true}}, ""},
+		{"63 characters", []Annotation{cost, {Key: "a", Busy: strings.Repeat("b", 63), Label: true}}, ""},
+		{"64 characters", []Annotation{cost, {Key: "a", Busy: strings.Repeat("b", 64), Label: true}}, `label a value "bbbb`},
+		{"a space", []Annotation{cost, {Key: "a", Busy: "no", Idle: "not busy", Label: true}}, `label a value "not busy"`},
+		{"ends in a dash", []Annotation{cost, {Key: "a", Busy: "busy-", Label: true}}, `value "busy-"`},
+		{"a key with two slashes", []Annotation{cost, {Key: "a/b/c", Busy: "x", Label: true}}, `label key "a/b/c"`},
+		{"the same label twice", []Annotation{cost, {Key: "a", Busy: "x", Label: true}, {Key: "a", Busy: "y", Label: true}}, `label key "a": given twice`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckAnnotations(tc.anns)
+			if (tc.bad == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.bad) {
+				t.Errorf("CheckAnnotations = %v, want %q", err, tc.bad)
+			}
+		})
+	}
+}

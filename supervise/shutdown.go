@@ -53,6 +53,8 @@ type rules struct {
 	graceFromPod bool // --grace was not given: the pod spec's terminationGracePeriodSeconds is the budget
 	busyFile     bool // the workload holds a busy lock while it works on a task
 	annotate     bool // keep the pod's annotations (pod-deletion-cost …) in step with the busy lock
+	endpoints    bool // with --quiet, the delay also waits for the pod's EndpointSlices (shutdown_endpoints.go)
+	busyLabels   bool // some of the annotations are labels (--busy-label)
 	costInterval time.Duration
 	graceSource  string // where plan.Grace came from: --grace or DRAINIT_GRACE; "" when it is drain.Unknown
 	graceHint    string // with an unknown budget: how to give drainit the runtime's, for this platform
@@ -104,12 +106,14 @@ type machine struct {
 	known           bool          // the busy lock's state is known: the watch reported once
 	lastStop        unix.Signal   // the last signal forwarded that ends a process by default, outside a drain; 0 for none
 	lastStopAt      time.Time
-	task            string    // what the busy lock said at the trigger: "a task in flight", "no task in flight", or "" (not known)
-	seq             sequence  // the drain requests, one after another
-	spared          bool      // cleaning up: a drain command still running was left alone when the workload exited
-	drainEnd        time.Time // cleaning up after a drain: its deadline, which the clean-up never passes
-	floor           bool      // the budget is only the kubelet's least: a preStop hook ran for a time the API does not tell
-	holdUntil       time.Time // the drain's begin waits for the trigger's read of the pod until then
+	task            string       // what the busy lock said at the trigger: "a task in flight", "no task in flight", or "" (not known)
+	seq             sequence     // the drain requests, one after another
+	spared          bool         // cleaning up: a drain command still running was left alone when the workload exited
+	drainEnd        time.Time    // cleaning up after a drain: its deadline, which the clean-up never passes
+	floor           bool         // the budget is only the kubelet's least: a preStop hook ran for a time the API does not tell
+	holdUntil       time.Time    // the drain's begin waits for the trigger's read of the pod until then
+	service         serviceWatch // the pod's place in its Services, while the delay waits for it
+	labels          labelGuard   // whether the busy labels may still be kept (shutdown_labels.go)
 
 	// The pod's annotations: busy is written at once, idle once it has
 	// lasted costInterval, and never twice within costInterval.
@@ -161,8 +165,9 @@ type (
 		lasting   bool // err is an answer asking again would not change (403, 404): not retried
 	}
 	annotated struct { // the answer to writeAnnotations
-		busy bool
-		err  error
+		busy       bool
+		err        error
+		controller string // the owner that controls the pod as patched, "" for none (shutdown_labels.go)
 	}
 	busyChanged struct { // the busy lock was taken or released, or its file replaced
 		busy bool
@@ -224,9 +229,12 @@ type (
 		req      drain.Request
 		deadline time.Time
 	}
-	takeLock         struct{}            // wait for the busy lock off the loop, and keep it; answer lockTaken
-	writeAnnotations struct{ busy bool } // patch the pod's annotations off the loop; answer annotated
-	signalTree       struct {            // signal every process drainit answers for; answer treeSignalled
+	takeLock         struct{} // wait for the busy lock off the loop, and keep it; answer lockTaken
+	writeAnnotations struct { // patch the pod's annotations off the loop; answer annotated
+		busy       bool
+		labelsIdle bool // the labels at their idle value whatever busy says (shutdown_labels.go)
+	}
+	signalTree struct { // signal every process drainit answers for; answer treeSignalled
 		sig   unix.Signal
 		group bool  // the workload's group may be used: it is not reaped yet, so its number is not reused
 		reach reach // all of them, or all but the drain commands, or only those
@@ -428,6 +436,7 @@ func (m machine) step(ev event, now time.Time) (machine, []action) {
 				m.written = writtenBusy
 			}
 			acts = append(acts, logAt(slog.LevelDebug, "wrote the pod's annotations", "busy", e.busy))
+			acts = append(acts, m.controllerKept(e)...)
 		}
 		acts = append(acts, m.annotations(now)...)
 	case lockClaimed:
@@ -440,6 +449,8 @@ func (m machine) step(ev event, now time.Time) (machine, []action) {
 		acts = m.lockTaken(e, now)
 	case trafficSeen:
 		acts = m.trafficSeen(e, now)
+	case outOfService:
+		acts = m.outOfService(e, now)
 	case unreadable:
 		acts = m.unreadable(e)
 	case requestDone:
@@ -602,6 +613,7 @@ func (m *machine) startDrain(sig unix.Signal, now time.Time) []action {
 	if p.WatchesTraffic() {
 		acts = append(acts, watchTraffic{})
 	}
+	acts = append(acts, m.watchService(now)...)
 	if m.kube {
 		// The deletion may have a grace of its own: ask, without waiting,
 		// and keep asking until the deadline if the API does not answer
@@ -757,7 +769,7 @@ func (m *machine) carryOut(ev drain.Event, now time.Time) []action {
 		m.phase = draining
 		switch {
 		case !m.quietAt.IsZero():
-			m.did = append(m.did, fmt.Sprintf("quiet after %.1fs", m.quietAt.Sub(m.trigger).Seconds()))
+			m.did = append(m.did, m.delayEndText())
 		case m.plan.Delay > 0 && ev.At < m.plan.Delay:
 			m.did = append(m.did, "delay "+m.plan.Delay.String()+" cut to "+now.Sub(m.trigger).Round(10*time.Millisecond).String())
 		case m.plan.Delay > 0:
@@ -824,7 +836,7 @@ func (m *machine) stopText() string {
 	if m.quietAt.IsZero() {
 		return m.stopReason()
 	}
-	return fmt.Sprintf("quiet after %.1fs; %s", m.quietAt.Sub(m.trigger).Seconds(), m.stopReason())
+	return m.delayEndText() + "; " + m.stopReason()
 }
 
 // stopReason is stopText without the delay's quiet.

@@ -44,7 +44,7 @@ func (m *machine) annotations(now time.Time) []action {
 		return nil
 	}
 	m.writing = true
-	return []action{writeAnnotations{busy: m.busy}}
+	return []action{writeAnnotations{busy: m.busy, labelsIdle: m.labels.off}}
 }
 
 // busyText says what the workload is doing, for progress lines.

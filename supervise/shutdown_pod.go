@@ -21,6 +21,8 @@ import (
 func (m *machine) podRead(e podRead, now time.Time) []action {
 	before := m.deadline
 	acts := m.podReadOf(e, now)
+	acts = append(acts, m.serviceAfterRead(e, now)...)
+	m.labels.read(e)
 	if e.atTrigger && e.final && !m.holdUntil.IsZero() {
 		m.holdUntil = time.Time{}
 		if m.inDrain() {

@@ -108,6 +108,8 @@ func show(a action) string {
 		return "request " + a.req.String()
 	case watchTraffic:
 		return "watch traffic"
+	case watchEndpoints:
+		return "watch endpoints"
 	case postEvent:
 		kind := "event"
 		if a.ev.Warning {

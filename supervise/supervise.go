@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -60,14 +61,16 @@ type Config struct {
 // exit status.
 func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 	// Room for both pod reads (a first failure and an answer each), the
-	// lock, a write and every drain request: their goroutines never wait
-	// for the loop.
-	s := &supervisor{cfg: cfg, log: cfg.Log, self: os.Getpid(), answers: make(chan event, 9+len(cfg.Plan.Requests)),
+	// lock, a write, the EndpointSlices' answer and every drain request:
+	// their goroutines never wait for the loop.
+	s := &supervisor{cfg: cfg, log: cfg.Log, self: os.Getpid(), answers: make(chan event, 10+len(cfg.Plan.Requests)),
 		execs: map[int]drain.Request{}}
 	tty := OwnsTerminal()
 	s.m = newMachine(rules{plan: cfg.Plan, rewrite: cfg.Rewrite, successCodes: cfg.SuccessCodes,
 		tty: tty, pid1: s.self == 1, kube: cfg.Kube != nil, graceFromPod: cfg.GraceFromPod, busyFile: cfg.Busy != nil,
-		annotate: cfg.Kube != nil && cfg.Busy != nil && len(cfg.Annotations) > 0, costInterval: cfg.CostInterval, graceSource: cfg.GraceSource, graceHint: cfg.GraceHint})
+		annotate: cfg.Kube != nil && cfg.Busy != nil && len(cfg.Annotations) > 0, costInterval: cfg.CostInterval, graceSource: cfg.GraceSource, graceHint: cfg.GraceHint,
+		busyLabels: slices.ContainsFunc(cfg.Annotations, func(a kube.Annotation) bool { return a.Label }),
+		endpoints:  cfg.Kube != nil})
 	for _, a := range s.m.planned(time.Now()) {
 		s.do(a)
 	}
@@ -187,19 +190,20 @@ type supervisor struct {
 	self int
 	m    machine
 
-	child, pgid int // the workload, and its process group
-	code        int // drainit's exit status, once the machine is done
-	exits       []reap.Exit
-	answers     chan event            // what work done off the loop found out
-	busy        chan busy.Change      // the busy lock's changes; nil without a busy file
-	events      chan postEvent        // Events to post, in order; nil without Kubernetes
-	execs       map[int]drain.Request // drain commands not reaped yet, by PID (each leads a process group)
-	deadline    deadlineInForce       // the drain's deadline, for requests under way
-	traffic     chan trafficSeen      // the latest sample of the workload's sockets; nil unless a drain watches them
-	trafficStop chan struct{}         // closed when the loop ends
-	eventsDone  chan struct{}         // closed when the last Event is posted
-	record      string                // without a termination log: the provisional record, logged once handle is done
-	lastRecord  string                // the last of them, which every progress line repeats
+	child, pgid   int // the workload, and its process group
+	code          int // drainit's exit status, once the machine is done
+	exits         []reap.Exit
+	answers       chan event            // what work done off the loop found out
+	busy          chan busy.Change      // the busy lock's changes; nil without a busy file
+	events        chan postEvent        // Events to post, in order; nil without Kubernetes
+	execs         map[int]drain.Request // drain commands not reaped yet, by PID (each leads a process group)
+	deadline      deadlineInForce       // the drain's deadline, for requests under way
+	traffic       chan trafficSeen      // the latest sample of the workload's sockets; nil unless a drain watches them
+	trafficStop   chan struct{}         // closed when the loop ends
+	serviceCancel context.CancelFunc    // closes the EndpointSlices' watch; nil when none is open
+	eventsDone    chan struct{}         // closed when the last Event is posted
+	record        string                // without a termination log: the provisional record, logged once handle is done
+	lastRecord    string                // the last of them, which every progress line repeats
 }
 
 // postEvents posts Events one after the other, off the loop, each bounded
@@ -267,6 +271,9 @@ func (s *supervisor) loop(sigs, chld <-chan os.Signal) int {
 	if s.trafficStop != nil {
 		close(s.trafficStop)
 	}
+	if s.serviceCancel != nil {
+		s.serviceCancel()
+	}
 	return s.code
 }
 
@@ -285,6 +292,7 @@ func (s *supervisor) handle(ev event) {
 			}
 		}
 	}
+	s.serviceDone()
 	if s.record != "" && s.m.phase != done {
 		s.log.Info(s.record)
 	}
@@ -308,6 +316,8 @@ func (s *supervisor) do(a action) event {
 		return s.carryOut(a)
 	case watchTraffic:
 		s.watchTraffic()
+	case watchEndpoints:
+		s.watchEndpoints(a)
 	case takeLock:
 		go func() {
 			c, err := s.cfg.Busy.Claim()
@@ -319,7 +329,12 @@ func (s *supervisor) do(a action) event {
 		}()
 	case writeAnnotations:
 		go func() {
-			s.answers <- annotated{busy: a.busy, err: s.cfg.Kube.Annotate(context.Background(), s.cfg.Annotations, a.busy)}
+			anns := s.cfg.Annotations
+			if a.labelsIdle {
+				anns = labelsIdle(anns)
+			}
+			controller, err := s.cfg.Kube.Annotate(context.Background(), anns, a.busy)
+			s.answers <- annotated{busy: a.busy, err: err, controller: controller}
 		}()
 	case signalTree:
 		commands := map[int]bool{}

@@ -7,11 +7,9 @@ package supervise
 import (
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/drainit/drainit/drain"
 	"github.com/drainit/drainit/internal/procfs"
 	"github.com/drainit/drainit/internal/sockdiag"
 )
@@ -191,8 +189,13 @@ func (s *supervisor) watchTraffic() {
 // --wait-connections the drain ends once no connection moves data.
 func (m *machine) trafficSeen(e trafficSeen, now time.Time) []action {
 	acts := m.unreadable(e.unreadable)
-	if !m.inDrain() || m.phase == stopping || m.noTraffic {
+	if !m.inDrain() || m.phase == stopping {
 		return acts
+	}
+	if m.noTraffic {
+		// The samples tell nothing, but they still come: the clock by which
+		// the EndpointSlices' word ends the delay.
+		return append(acts, m.delayMayEnd(now)...)
 	}
 	first, prev := !m.sampled, m.traffic
 	m.sampled, m.traffic = true, e
@@ -200,30 +203,19 @@ func (m *machine) trafficSeen(e trafficSeen, now time.Time) []action {
 	switch {
 	case e.err != nil && first:
 		m.noTraffic = true
-		return append(acts, logAt(slog.LevelWarn, "cannot read the workload's sockets: the drain delay and the deadline apply", "err", e.err))
+		acts = append(acts, logAt(slog.LevelWarn, "cannot read the workload's sockets: "+m.withoutTraffic(), "err", e.err))
+		return append(acts, m.delayMayEnd(now)...)
 	case e.err != nil:
 		return acts
 	case !e.watched && first:
 		m.noTraffic = true
-		return append(acts, logAt(slog.LevelWarn, "the workload listens on no TCP port: --quiet and --wait-connections do nothing; the drain delay and the deadline apply"))
+		acts = append(acts, logAt(slog.LevelWarn, "the workload listens on no TCP port: --quiet and --wait-connections do nothing; "+m.withoutTraffic()))
+		return append(acts, m.delayMayEnd(now)...)
 	}
 	if !first && prev.listening && !e.listening {
 		acts = append(acts, logAt(slog.LevelInfo, "the workload closed its listening sockets; its connections are followed to their end", "open", e.open))
 	}
-	if m.phase == delaying && m.plan.Quiet > 0 {
-		since := e.lastTraffic
-		if since.Before(m.trigger) {
-			since = m.trigger
-		}
-		if now.Sub(since) >= m.plan.Quiet && len(m.steps) > 0 && m.steps[0].Action == drain.Begin {
-			// The delay ends now: Begin is due, and tick carries it out as
-			// it carries out every step.
-			m.steps = slices.Clone(m.steps) // the caller's machine shares the old array
-			m.quietAt, m.steps[0].At = now, now.Sub(m.trigger)
-			acts = append(acts, logAt(slog.LevelInfo, fmt.Sprintf("traffic quiet for %s after %.1fs: draining", m.plan.Quiet, now.Sub(m.trigger).Seconds())))
-			acts = append(acts, m.tick(now)...)
-		}
-	}
+	acts = append(acts, m.delayMayEnd(now)...)
 	if m.phase == draining && m.plan.WaitConnections && e.busy == 0 {
 		wait := time.Duration(0)
 		if m.asked() {

@@ -414,6 +414,17 @@ func TestDeliveryAndRBAC(t *testing.T) {
 	}
 	if !slices.Equal(kinds, []string{"ServiceAccount", "Role", "RoleBinding"}) {
 		t.Errorf("--rbac wrote %v", kinds)
+	} else {
+		// The README's Role, as the tests apply it: the rules are the same.
+		var readme map[string]any
+		if err := yaml.Unmarshal(mustReadFile(t, "../../testdata/kube/role.yaml"), &readme); err != nil {
+			t.Fatal(err)
+		}
+		want, _ := yaml.Marshal(readme["rules"])
+		got, _ := yaml.Marshal(objs[2]["rules"])
+		if !bytes.Equal(got, want) {
+			t.Errorf("--rbac's Role has the rules\n%s\nthe README's (testdata/kube/role.yaml)\n%s", got, want)
+		}
 	}
 	// A pod with its own service account keeps it, and the binding names it.
 	own := strings.Replace(deployment, "    spec:\n      initContainers:", "    spec:\n      serviceAccountName: web\n      initContainers:", 1)
@@ -789,4 +800,13 @@ func TestRBACKeepsThePodsAccount(t *testing.T) {
 func mapValueList(v any, key string) []any {
 	l, _ := mapValue(v, key).([]any)
 	return l
+}
+
+func mustReadFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -20,7 +20,7 @@ import (
 // given as DRAINIT_DRAIN_FILE). A test in drainit's module keeps this list
 // equal to drainit's flags but --copy-to.
 var annotationOptions = []string{
-	"busy-annotation", "busy-cost", "busy-file", "container", "cost-interval", "drain-delay", "drain-exec",
+	"busy-annotation", "busy-cost", "busy-file", "busy-label", "container", "cost-interval", "drain-delay", "drain-exec",
 	"drain-file", "drain-http", "drain-on", "drain-signal", "drain-write", "escalate", "grace", "group",
 	"idle-cost", "kube", "kube-api", "kube-ca-file", "kube-token-file", "log-format", "log-level", "margin",
 	"no-subreaper", "parent-death-signal", "pod-name", "pod-namespace", "progress", "quiet", "rewrite",
