@@ -228,8 +228,11 @@ func TestTiniSuite(t *testing.T) {
 			}
 			return "none in " + string(out)
 		}
+		// What the test itself was started ignoring (signal 32, under some
+		// CI shells) comes along in tini's too: compare with tini's.
 		want := sigIgn(tini, "-s", "--")
-		if want != "0000000000000007" {
+		mask, err := strconv.ParseUint(want, 16, 64)
+		if err != nil || mask&7 != 7 {
 			t.Fatalf("tini's workload ignores %s: the shell did not start it with HUP, INT and QUIT ignored", want)
 		}
 		for _, c := range []struct {
@@ -238,7 +241,7 @@ func TestTiniSuite(t *testing.T) {
 			want string
 		}{
 			{"drainit", []string{drainitBin, "--"}, want},
-			{"drainit without entry", []string{ossigBin, "--"}, "0000000000000003"},
+			{"drainit without entry", []string{ossigBin, "--"}, fmt.Sprintf("%016x", mask&^(1<<(3-1)))}, // QUIT's SIG_IGN is the runtime's to forget
 		} {
 			if got := sigIgn(c.init...); got != c.want {
 				t.Errorf("%s: the workload ignores %s, want %s", c.name, got, c.want)
