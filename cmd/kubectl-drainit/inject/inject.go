@@ -284,18 +284,20 @@ func (in *Injector) podSpec(owner string, spec map[string]any, env []any) (bool,
 		}
 		p.grace, p.graceSet = g, true
 	}
-	wrapped := false
+	var first map[string]any // the first container that runs under drainit
 	for _, c := range chosen {
 		done, err := in.container(p, c)
 		if err != nil {
 			return false, err
 		}
-		wrapped = wrapped || done
+		if done && first == nil {
+			first = c
+		}
 	}
-	if wrapped {
-		in.deliver(spec, p.volume)
+	if first != nil {
+		in.deliver(spec, p.volume, first)
 	}
-	return wrapped, nil
+	return first != nil, nil
 }
 
 // ourVolume is the name of drainit's volume in a pod spec: the one an
@@ -444,20 +446,43 @@ func escape(argv []string) []string {
 	return out
 }
 
-// The init container's requests and limits: a compute ResourceQuota admits
-// no pod with a container without them. Requests equal to limits keep a
-// Guaranteed pod Guaranteed. Copying drainit takes a few tens of
-// milliseconds of CPU and drainit's own few MiB plus the copy's page cache.
-const (
-	installerCPU    = "50m"
-	installerMemory = "32Mi"
-)
+// installerResources are the installer's requests and limits: those of
+// the first container it wraps, of cpu, memory and ephemeral storage, or
+// none when that container has none. The scheduler, the kubelet and a
+// quota take a pod's request as the larger of its init containers' and
+// the sum of its containers': one of its containers' never raises it. A
+// BestEffort pod stays BestEffort, a Guaranteed one Guaranteed (every
+// container of it has requests equal to limits), and the values pass the
+// LimitRange and the compute quota that the container's own pass (a
+// LimitRange's defaults are in the container by the time the injector
+// sees the pod). Copying drainit takes a few tens of milliseconds of CPU
+// and drainit's few MiB, which any container drainit runs in affords.
+func installerResources(c map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, kind := range []string{"requests", "limits"} {
+		have, _ := mapAt(c, "resources", kind)
+		amounts := map[string]any{}
+		for _, r := range []string{"cpu", "memory", "ephemeral-storage"} {
+			if v, ok := have[r]; ok && v != nil {
+				amounts[r] = v
+			}
+		}
+		if len(amounts) > 0 {
+			out[kind] = amounts
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
 
 // deliver puts drainit's binary at BinaryPath in the pod: the volume, and
-// with an init container the copy into it. What an earlier inject added
-// is written anew, so that a change of --via or --image, or a newer
+// with an init container the copy into it, sized as first, the first
+// container that runs under drainit. What an earlier inject added is
+// written anew, so that a change of --via or --image, or a newer
 // installer, takes its place.
-func (in *Injector) deliver(spec map[string]any, volume string) {
+func (in *Injector) deliver(spec map[string]any, volume string, first map[string]any) {
 	volumes, _ := spec["volumes"].([]any)
 	v := map[string]any{"name": volume, "emptyDir": map[string]any{}}
 	if in.opt.Via == ViaImageVolume {
@@ -520,8 +545,9 @@ func (in *Injector) deliver(spec map[string]any, volume string) {
 	// Pod-level resources (Kubernetes 1.34+) cover every container; a
 	// container's own would have to fit within them.
 	if _, podLevel := spec["resources"]; !podLevel {
-		amount := map[string]any{"cpu": installerCPU, "memory": installerMemory}
-		installer["resources"] = map[string]any{"requests": amount, "limits": amount}
+		if r := installerResources(first); r != nil {
+			installer["resources"] = r
+		}
 	}
 	// First, so that a sidecar wrapped with drainit finds it.
 	spec["initContainers"] = append([]any{installer}, inits...)
