@@ -535,9 +535,14 @@ func (in *Injector) deliver(spec map[string]any, volume string, first map[string
 			delete(security, "runAsNonRoot")
 		}
 	}
+	// IfNotPresent, also for a :latest tag (which the API server would
+	// default to Always): a node that has drainit's image starts the pod
+	// without asking the registry, whose outage or rate limit would
+	// otherwise keep every wrapped pod from starting.
 	installer := map[string]any{
 		"name":            name,
 		"image":           in.opt.Image,
+		"imagePullPolicy": "IfNotPresent",
 		"command":         anys(installerCommand),
 		"volumeMounts":    []any{map[string]any{"name": volume, "mountPath": MountPath}},
 		"securityContext": security,

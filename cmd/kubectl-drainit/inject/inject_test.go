@@ -101,3 +101,24 @@ func TestOptedOut(t *testing.T) {
 		}
 	}
 }
+
+// drainit's image is pulled only when the node lacks it, whatever its tag:
+// the API server makes a :latest tag's pull policy Always, and every start
+// of every wrapped pod would depend on the registry.
+func TestDrainitsImageIsPulledIfNotPresent(t *testing.T) {
+	for _, via := range []string{ViaInitContainer, ViaImageVolume} {
+		pod := decode(t, `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "w", "image": "x", "command": ["/w"]}]}}`)
+		in := New(Options{Via: via, Image: "ghcr.io/drainit/drainit:latest", Config: func(string) (ImageConfig, error) { return ImageConfig{}, nil }})
+		if err := in.Object(pod); err != nil {
+			t.Fatal(err)
+		}
+		spec := pod["spec"].(map[string]any)
+		policy := stringAt(spec["volumes"].([]any)[0], "image", "pullPolicy")
+		if via == ViaInitContainer {
+			policy = stringAt(spec["initContainers"].([]any)[0], "imagePullPolicy")
+		}
+		if policy != "IfNotPresent" {
+			t.Errorf("--via %s: pull policy %q, want IfNotPresent", via, policy)
+		}
+	}
+}
