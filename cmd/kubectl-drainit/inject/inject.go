@@ -272,7 +272,7 @@ func (in *Injector) podSpec(owner string, spec map[string]any, env []any) (bool,
 	for _, c := range chosen {
 		in.found[stringAt(c, "name")] = true
 	}
-	if system := stringAt(spec, "os", "name"); system != "" && system != "linux" {
+	if system := notLinux(spec); system != "" {
 		in.note(owner, "", true, "not wrapped: a pod for %s (drainit is a Linux program)", system)
 		return false, nil
 	}
@@ -298,6 +298,56 @@ func (in *Injector) podSpec(owner string, spec map[string]any, env []any) (bool,
 		in.deliver(spec, p.volume, first)
 	}
 	return first != nil, nil
+}
+
+// osLabels are the node labels that say a node's operating system; the
+// beta one is the name older manifests still select by.
+var osLabels = []string{"kubernetes.io/os", "beta.kubernetes.io/os"}
+
+// notLinux says which operating system a pod spec is for when that is not
+// Linux, as the spec says: its os.name, or where the scheduler may put it,
+// a nodeSelector or a required node affinity on the node's OS label
+// (spec.os is optional, and many a Windows pod is placed by its selector
+// alone); "" for a Linux pod, or one that may run on Linux.
+func notLinux(spec map[string]any) string {
+	if system := stringAt(spec, "os", "name"); system != "" && system != "linux" {
+		return system
+	}
+	for _, label := range osLabels {
+		if system := stringAt(spec, "nodeSelector", label); system != "" && system != "linux" {
+			return system + " (nodeSelector " + label + ")"
+		}
+	}
+	// The terms are alternatives: the pod may run on Linux unless each
+	// of them rules it out.
+	terms, _ := mapValue(mapValue(mapValue(mapValue(spec, "affinity"), "nodeAffinity"), "requiredDuringSchedulingIgnoredDuringExecution"), "nodeSelectorTerms").([]any)
+	var systems []string
+	for _, term := range terms {
+		system := ""
+		exprs, _ := mapValue(term, "matchExpressions").([]any)
+		for _, e := range exprs {
+			if !slices.Contains(osLabels, stringAt(e, "key")) {
+				continue
+			}
+			values := stringList(mapValue(e, "values"))
+			switch op := stringAt(e, "operator"); {
+			case op == "In" && len(values) > 0 && !slices.Contains(values, "linux"):
+				system = strings.Join(values, " or ")
+			case op == "NotIn" && slices.Contains(values, "linux"):
+				system = "any OS but linux"
+			}
+		}
+		if system == "" {
+			return ""
+		}
+		if !slices.Contains(systems, system) {
+			systems = append(systems, system)
+		}
+	}
+	if len(systems) == 0 {
+		return ""
+	}
+	return strings.Join(systems, " or ") + " (required node affinity)"
 }
 
 // ourVolume is the name of drainit's volume in a pod spec: the one an
