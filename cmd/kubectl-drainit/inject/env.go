@@ -27,6 +27,27 @@ var annotationOptions = []string{
 	"success-code", "termination-log", "wait-connections",
 }
 
+// The kinds of value of drainit's options that inject checks as drainit
+// checks them, so that a value drainit would refuse (exit 2: the pod
+// never runs) leaves the pod as it came instead. An option of no kind
+// here is passed on as written. The test of drainit's command line in
+// drainit's module keeps each kind equal to its flag's: a BoolFlag is a
+// switch, a flag of a DURATION a duration, of a SIGNAL a signal, and of
+// SIGNALs, repeatable, signals.
+const (
+	kindSwitch   = "switch"   // true, false, yes, no, on, off, 1, 0 (t, f), in any case
+	kindDuration = "duration" // a Go duration (30s, 1m30s) or whole seconds, not negative
+	kindSignal   = "signal"   // TERM, SIGTERM, term, 15, RTMIN+2
+	kindSignals  = "signals"  // signals, comma-separated, or none alone
+)
+
+var optionKinds = map[string]string{
+	"group": kindSwitch, "no-subreaper": kindSwitch, "wait-connections": kindSwitch,
+	"cost-interval": kindDuration, "drain-delay": kindDuration, "grace": kindDuration, "margin": kindDuration, "progress": kindDuration, "quiet": kindDuration,
+	"drain-signal": kindSignal, "parent-death-signal": kindSignal,
+	"drain-on": kindSignals,
+}
+
 // notAnnotations are drainit's options that a pod template's annotation
 // may not set, and why.
 var notAnnotations = map[string]string{
@@ -63,9 +84,70 @@ func annotationEnv(annotations map[string]any) ([]any, error) {
 		if !ok {
 			return nil, fmt.Errorf("annotation %s: its value must be a string", k)
 		}
+		if err := checkValue(opt, v); err != nil {
+			return nil, fmt.Errorf("annotation %s: %q: %v", k, v, err)
+		}
 		env = append(env, envVar(variable(opt), v))
 	}
 	return env, nil
+}
+
+// checkValue says why drainit would refuse v for its option opt, or nil,
+// for the options of a kind. An empty value is as if the option were not
+// set (drainit takes it so), and one that refers to another variable,
+// $(VAR), which the kubelet expands, cannot be known here.
+func checkValue(opt, v string) error {
+	if v == "" || strings.Contains(v, "$(") {
+		return nil
+	}
+	switch optionKinds[opt] {
+	case kindSwitch:
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "true", "false", "yes", "no", "on", "off", "1", "0", "t", "f":
+			return nil
+		}
+		return fmt.Errorf("want true or false (also yes/no, on/off, 1/0)")
+	case kindDuration:
+		d, err := parseDuration(v)
+		switch {
+		case err != nil:
+			return fmt.Errorf("want a duration, as 30s, 1m30s or whole seconds: %v", err)
+		case d == 0 && (opt == "quiet" || opt == "cost-interval"):
+			return fmt.Errorf("want a duration longer than 0s")
+		}
+	case kindSignal:
+		if opt == "drain-signal" && slices.Contains([]string{"none", "0"}, strings.ToLower(strings.TrimSpace(v))) {
+			return nil // the drain sends nothing
+		}
+		n, err := parseStopSignal(v)
+		switch {
+		case err != nil:
+			return err
+		case opt == "parent-death-signal" && n != 9:
+			// drainit is killed by KILL, and must receive any other.
+			if why := undrainable(n); why != "" {
+				return fmt.Errorf("drainit cannot act on %s: %s", signalName(n), why)
+			}
+		}
+	case kindSignals:
+		items := strings.Split(v, ",")
+		if len(items) == 1 && strings.EqualFold(strings.TrimSpace(v), "none") {
+			return nil // never drain
+		}
+		for _, item := range items {
+			if strings.EqualFold(strings.TrimSpace(item), "none") {
+				return fmt.Errorf("none cannot be combined with other signals")
+			}
+			n, err := parseStopSignal(item)
+			if err != nil {
+				return err
+			}
+			if why := undrainable(n); why != "" {
+				return fmt.Errorf("drainit cannot drain on %s: %s", signalName(n), why)
+			}
+		}
+	}
+	return nil
 }
 
 // variable is the environment variable of drainit's option opt.
