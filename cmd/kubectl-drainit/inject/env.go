@@ -362,60 +362,82 @@ func parseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// stopSignal makes the signal the runtime stops the container with a
-// drain trigger, when it is not SIGTERM and the user chose none: the
-// container's lifecycle.stopSignal (Kubernetes 1.33+, alpha), else the
-// image's STOPSIGNAL (the official nginx images: SIGQUIT, its graceful
-// stop). The workload is then sent that same signal when the drain begins,
-// unless the user chose a drain signal, or a drain file or request, which
-// is a drain of its own.
+// stopSignal makes every signal the runtime may stop the container with
+// a drain trigger, unless that is SIGTERM alone (drainit's default) or the
+// user chose the triggers: the image's STOPSIGNAL (the official nginx
+// images: SIGQUIT, their graceful stop), else the runtime's TERM, and the
+// container's lifecycle.stopSignal when it has one. The latter is alpha
+// (ContainerStopSignals, off by default in Kubernetes 1.36), and an API
+// server without the gate drops it after admission: the runtime then
+// sends the image's signal, and with the gate on the container's. Either
+// starts the drain. No drain signal is written: drainit's drain sends the
+// signal that started it, whichever came (or nothing, with a drain file,
+// a drain request or the busy lock, which are the drain).
 func (in *Injector) stopSignal(where string, c map[string]any, e environment, cfg ImageConfig, cfgErr error, image string) []any {
 	on := e.get("DRAINIT_DRAIN_ON")
 	container := stringAt(c, "name")
-	raw, from := stringAt(c, "lifecycle", "stopSignal"), "its lifecycle.stopSignal"
-	if raw == "" {
-		if cfgErr != nil {
-			if !on.chosen() {
-				in.note(where, container, false, "image %s's config could not be read (%v): its STOPSIGNAL is not known, and no drain-on was set from it", image, cfgErr)
-			}
-			return nil
+	lifecycle := stringAt(c, "lifecycle", "stopSignal")
+	type stop struct{ raw, from string }
+	var stops []stop
+	switch {
+	case cfgErr != nil && lifecycle == "":
+		if !on.chosen() {
+			in.note(where, container, false, "image %s's config could not be read (%v): its STOPSIGNAL is not known, and no drain-on was set from it", image, cfgErr)
 		}
-		raw, from = cfg.StopSignal, "image "+image+"'s STOPSIGNAL"
+		return nil
+	case cfgErr != nil:
+		if !on.chosen() {
+			in.note(where, container, false, "image %s's config could not be read (%v): its STOPSIGNAL is not known, and taken to be TERM", image, cfgErr)
+		}
+		stops = append(stops, stop{"TERM", "the runtime's default"})
+	case cfg.StopSignal != "":
+		stops = append(stops, stop{cfg.StopSignal, "image " + image + "'s STOPSIGNAL"})
+	default:
+		stops = append(stops, stop{"TERM", "the runtime's default"})
 	}
-	if raw == "" {
+	if lifecycle != "" {
+		stops = append(stops, stop{lifecycle, "its lifecycle.stopSignal"})
+	}
+	var signals []int
+	var from []string // where each of signals comes from
+	for _, st := range stops {
+		n, err := parseStopSignal(st.raw)
+		if err != nil {
+			in.note(where, container, false, "%s %q: %v; no drain-on was set from it", st.from, st.raw, err)
+			continue
+		}
+		if why := undrainable(n); why != "" {
+			in.note(where, container, false, "%s is %s: no drain-on was set from it: %s", st.from, st.raw, why)
+			continue
+		}
+		if !slices.Contains(signals, n) {
+			signals = append(signals, n)
+			from = append(from, st.from)
+		}
+	}
+	if len(signals) == 0 || slices.Equal(signals, []int{15}) {
 		return nil
 	}
-	n, err := parseStopSignal(raw)
-	if err != nil {
-		in.note(where, container, false, "%s %q: %v; no drain-on was set from it", from, raw, err)
-		return nil
+	var names []string
+	for _, n := range signals {
+		names = append(names, signalName(n))
 	}
-	name := signalName(n)
-	switch why := undrainable(n); {
-	case n == 15:
-		return nil
+	switch {
 	case !on.known:
-		in.note(where, container, false, "%s is %s, but drain-on may come from %s, which inject cannot read: none was set (drainit.dev/drain-on sets it)", from, raw, on.from)
+		in.note(where, container, false, "the runtime may stop it with %s, but drain-on may come from %s, which inject cannot read: none was set (drainit.dev/drain-on sets it)", strings.Join(names, " or "), on.from)
 		return nil
 	case on.chosen():
-		if !slices.ContainsFunc(strings.Split(on.value, ","), func(s string) bool {
-			m, err := parseStopSignal(s)
-			return err == nil && m == n
-		}) {
-			in.note(where, container, false, "%s is %s, but %s says drain-on %s: the runtime's %s is forwarded, not drained", from, raw, on.from, on.value, name)
+		for i, n := range signals {
+			if !slices.ContainsFunc(strings.Split(on.value, ","), func(s string) bool {
+				m, err := parseStopSignal(s)
+				return err == nil && m == n
+			}) {
+				in.note(where, container, false, "%s is %s, but %s says drain-on %s: the runtime's %s is forwarded, not drained", from[i], signalName(n), on.from, on.value, signalName(n))
+			}
 		}
 		return nil
-	case why != "":
-		in.note(where, container, false, "%s is %s: no drain-on was set from it: %s", from, raw, why)
-		return nil
 	}
-	set := []any{envVar("DRAINIT_DRAIN_ON", name)}
-	drainOfItsOwn := slices.ContainsFunc([]string{"DRAINIT_DRAIN_SIGNAL", "DRAINIT_DRAIN_FILE", "DRAINIT_DRAIN_EXEC", "DRAINIT_DRAIN_HTTP", "DRAINIT_DRAIN_WRITE"},
-		func(v string) bool { return e.get(v).chosen() })
-	if !drainOfItsOwn {
-		set = append(set, envVar("DRAINIT_DRAIN_SIGNAL", name))
-	}
-	return set
+	return []any{envVar("DRAINIT_DRAIN_ON", strings.Join(names, ","))}
 }
 
 // needsImageConfig reports whether the image's config can decide
@@ -425,5 +447,5 @@ func needsImageConfig(p pod, c map[string]any) bool {
 	vars, _ := c["env"].([]any)
 	envFrom, _ := c["envFrom"].([]any)
 	e := environment{annotations: p.env, env: vars, envFrom: envFrom}
-	return !e.get("DRAINIT_GRACE").chosen() || stringAt(c, "lifecycle", "stopSignal") == "" && !e.get("DRAINIT_DRAIN_ON").chosen()
+	return !e.get("DRAINIT_GRACE").chosen() || !e.get("DRAINIT_DRAIN_ON").chosen()
 }
