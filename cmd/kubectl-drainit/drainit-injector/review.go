@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/drainit/drainit/cmd/kubectl-drainit/inject"
 )
@@ -58,10 +59,12 @@ type admissionResponse struct {
 
 // The admission's limits: the API server keeps a warning of up to 256
 // characters and may drop the rest; the not-injected annotation stays
-// short beside the pod's other annotations (256 KiB in all).
+// short beside the pod's other annotations (256 KiB in all), and one
+// reason does not crowd out the others.
 const (
 	maxWarnings      = 8
 	maxWarning       = 256
+	maxReason        = 1 << 10
 	maxReasons       = 4 << 10
 	admissionVersion = "admission.k8s.io/v1"
 )
@@ -180,9 +183,9 @@ func (r *reviewer) wrap(ctx context.Context, namespace string, pod map[string]an
 	}
 	in := inject.New(opt)
 	if err := in.Object(pod); err != nil {
-		why := "not wrapped: " + strings.Join(strings.Fields(err.Error()), " ")
+		why := clean("not wrapped: "+err.Error(), maxReason)
 		setAnnotations(meta, nil, []string{why})
-		return outcome{skipped: why}, []string{cut(why, maxWarning)}
+		return outcome{skipped: why}, []string{clean(why, maxWarning)}
 	}
 	var o outcome
 	for _, list := range []string{"initContainers", "containers"} {
@@ -199,10 +202,11 @@ func (r *reviewer) wrap(ctx context.Context, namespace string, pod map[string]an
 		if !n.Skipped {
 			continue
 		}
-		reason := strings.Join(strings.Fields(n.Text), " ") // one line: a registry's answer may end in a newline
+		reason := n.Text
 		if n.Container != "" {
 			reason = "container " + n.Container + ": " + n.Text
 		}
+		reason = clean(reason, maxReason)
 		o.reasons = append(o.reasons, reason)
 		if n.Failed {
 			warnings = append(warnings, "drainit-injector: "+reason)
@@ -213,7 +217,7 @@ func (r *reviewer) wrap(ctx context.Context, namespace string, pod map[string]an
 		warnings = append(warnings[:maxWarnings-1], fmt.Sprintf("drainit-injector: %d more containers not wrapped: see the pod's annotation %s", len(warnings)-maxWarnings+1, inject.NotInjectedAnnotation))
 	}
 	for i, w := range warnings {
-		warnings[i] = cut(w, maxWarning)
+		warnings[i] = clean(w, maxWarning)
 	}
 	return o, warnings
 }
@@ -240,6 +244,21 @@ func setAnnotations(meta map[string]any, wrapped, reasons []string) {
 	} else {
 		delete(meta, "annotations")
 	}
+}
+
+// clean makes s fit for a Warning and an annotation: valid UTF-8, one
+// line with no control character (the API server drops a Warning that has
+// one, and a registry's error page has CR and LF), its runs of white space
+// one space, at most n bytes.
+func clean(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return cut(strings.Join(strings.Fields(s), " "), n)
 }
 
 // cut shortens s to at most n bytes, at a character's boundary, ending in …

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -571,6 +572,63 @@ func TestImageConfigModes(t *testing.T) {
 		}
 		if n := f.public.manifests.Load() + f.private.manifests.Load(); mode == readNothing && n != 0 {
 			t.Errorf("%s: %d manifests read", mode, n)
+		}
+	}
+}
+
+// What the injector writes in a Warning and an annotation is one line of
+// valid UTF-8 without control characters, at most the limit long: the
+// API server drops a Warning that has one (NewWarningHeader), and a
+// registry's error page brings CR and LF.
+func TestCleanText(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"plain", 256, "plain"},
+		{"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n", 256, "<html> <head><title>502 Bad Gateway</title></head>"},
+		{"a\tb\x00c\x1bd\x7fe\u0085f\u00a0g", 256, "a b c d e f g"},
+		{"bad \xff utf-8", 256, "bad \uFFFD utf-8"},
+		{"  many   spaces  ", 256, "many spaces"},
+		{strings.Repeat("é", 200), 11, "éééé…"},
+	} {
+		got := clean(tc.in, tc.n)
+		if got != tc.want {
+			t.Errorf("clean(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+		for _, r := range got {
+			if unicode.IsControl(r) {
+				t.Errorf("clean(%q): a control character in %q", tc.in, got)
+			}
+		}
+	}
+}
+
+// A registry behind a proxy that does not know the image answers with the
+// proxy's page: the reason and the Warning say so on one line, which the
+// API server passes on (it drops a Warning with a control character).
+func TestWarningsAreOneLine(t *testing.T) {
+	f := newFixture(t, readAnonymously)
+	page := "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, page)
+	}))
+	defer srv.Close()
+	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "w", "image": "` + strings.TrimPrefix(srv.URL, "http://") + `/app:1"}]}}`
+	_, review := f.send(t, request(pod, nil), "5s")
+	why, _ := annotation(patched(t, pod, review), inject.NotInjectedAnnotation)
+	if len(review.Response.Warnings) != 1 || !strings.Contains(why, "404 Not Found") {
+		t.Fatalf("warnings %q, reason %q: want one of each, about the 404", review.Response.Warnings, why)
+	}
+	for _, s := range []string{why, review.Response.Warnings[0]} {
+		if strings.IndexFunc(s, unicode.IsControl) >= 0 || len(s) > maxReason {
+			t.Errorf("%q: not one line of at most %d bytes", s, maxReason)
 		}
 	}
 }
