@@ -171,7 +171,7 @@ func (r *imageReader) start(key readKey, kc *keychainRead) *read {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
 		defer cancel()
-		cfg, err := inject.ReadImageConfig(ctx, key.image, kc.keychain, r.platform)
+		cfg, err := inject.ReadImageConfig(ctx, key.image, kc.keychain, r.platform, nil)
 		if err != nil && len(kc.problems) > 0 {
 			err = fmt.Errorf("%w (%s)", err, strings.Join(kc.problems, "; "))
 		}

@@ -339,7 +339,7 @@ func TestReviewWrapsAsInjectDoes(t *testing.T) {
 				}
 			}
 			opt.Config = func(image string) (inject.ImageConfig, error) {
-				return inject.ReadImageConfig(context.Background(), image, authn.NewMultiKeychain(chains...), v1.Platform{OS: "linux", Architecture: "amd64"})
+				return inject.ReadImageConfig(context.Background(), image, authn.NewMultiKeychain(chains...), v1.Platform{OS: "linux", Architecture: "amd64"}, nil)
 			}
 			if err := inject.New(opt).Object(want); err != nil {
 				t.Fatal(err)
