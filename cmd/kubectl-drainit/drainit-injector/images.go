@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -46,8 +47,9 @@ const readTimeout = 30 * time.Second
 type imageReader struct {
 	mode      string
 	platform  v1.Platform
-	ttl       time.Duration // how long a config read is used
-	failedTTL time.Duration // and a failure, so that a burst of pods does not each wait for a registry that is down
+	transport http.RoundTripper // to the registries
+	ttl       time.Duration     // how long a config read is used
+	failedTTL time.Duration     // and a failure, so that a burst of pods does not each wait for a registry that is down
 	secret    func(ctx context.Context, namespace, name string) (secret, error)
 	now       func() time.Time
 
@@ -75,8 +77,8 @@ type keychainRead struct {
 	problems []string
 }
 
-func newImageReader(mode string, platform v1.Platform, ttl time.Duration, secretFn func(context.Context, string, string) (secret, error)) *imageReader {
-	return &imageReader{mode: mode, platform: platform, ttl: ttl, failedTTL: 5 * time.Second, secret: secretFn, now: time.Now,
+func newImageReader(mode string, platform v1.Platform, ttl time.Duration, secretFn func(context.Context, string, string) (secret, error), rt http.RoundTripper) *imageReader {
+	return &imageReader{mode: mode, platform: platform, transport: rt, ttl: ttl, failedTTL: 5 * time.Second, secret: secretFn, now: time.Now,
 		reads: map[readKey]*read{}, keychains: map[string]*keychainRead{}}
 }
 
@@ -171,7 +173,10 @@ func (r *imageReader) start(key readKey, kc *keychainRead) *read {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
 		defer cancel()
-		cfg, err := inject.ReadImageConfig(ctx, key.image, kc.keychain, r.platform, nil)
+		cfg, err := inject.ReadImageConfig(ctx, key.image, kc.keychain, r.platform, r.transport)
+		if err != nil {
+			err = registryError(err)
+		}
 		if err != nil && len(kc.problems) > 0 {
 			err = fmt.Errorf("%w (%s)", err, strings.Join(kc.problems, "; "))
 		}

@@ -129,7 +129,7 @@ func newFixture(t *testing.T, mode string) *fixture {
 	platform, _ := inject.ParsePlatform("linux/amd64")
 	f.s = &server{log: slog.New(slog.NewTextHandler(io.Discard, nil)), certs: &certFiles{dir: t.TempDir()},
 		reviewer: &reviewer{namespace: "drainit-system", margin: 200 * time.Millisecond,
-			images:  newImageReader(mode, platform, time.Minute, f.secrets.get),
+			images:  newImageReader(mode, platform, time.Minute, f.secrets.get, registryTransport(true)),
 			options: inject.Options{Via: inject.ViaInitContainer, Image: "registry.example/drainit:1"}}}
 	return f
 }
@@ -252,7 +252,7 @@ func TestReviewWrapsAsInjectDoes(t *testing.T) {
 		{name: "a private image with its pull secret", spec: `"imagePullSecrets": [{"name": "other"}, {"name": "pull"}], "containers": [{"name": "w", "image": "` + f.privateImg + `"}]`,
 			wrapped: map[string][]string{"w": {"/private-worker"}}},
 		{name: "a private image without", spec: `"containers": [{"name": "w", "image": "` + f.privateImg + `"}, {"name": "x", "image": "` + f.privateImg + `", "command": ["/x"]}]`,
-			wrapped: map[string][]string{"x": {"/x"}}, notWrapped: map[string]string{"w": "config could not be read (GET http://" + f.private.host + "/v2/worker/manifests/1: unexpected status code 401 Unauthorized"}, warned: true},
+			wrapped: map[string][]string{"x": {"/x"}}, notWrapped: map[string]string{"w": "config could not be read (GET http://" + f.private.host + "/v2/worker/manifests/1: 401 Unauthorized)"}, warned: true},
 		{name: "a pull secret that is not there", spec: `"imagePullSecrets": [{"name": "nope"}], "containers": [{"name": "w", "image": "` + f.privateImg + `"}]`,
 			notWrapped: map[string]string{"w": `pull secret nope: 404 Not Found: secrets "nope" not found`}, warned: true},
 		{name: "an image that starts tini", spec: `"containers": [{"name": "w", "image": "` + f.public.host + `/tini:1"}]`,
@@ -630,5 +630,72 @@ func TestWarningsAreOneLine(t *testing.T) {
 		if strings.IndexFunc(s, unicode.IsControl) >= 0 || len(s) > maxReason {
 			t.Errorf("%q: not one line of at most %d bytes", s, maxReason)
 		}
+	}
+}
+
+// A pod names its registry: the injector does not connect to its own
+// host's loopback, a link-local address (the cloud's metadata service) or
+// an unspecified one (checked as it connects, after the name resolves:
+// nothing is sent to those addresses), unless --allow-loopback-registries
+// lets the tests' registries on loopback be read. Through a review, only
+// addresses of this host are named (should the check fail, nothing leaves
+// it); the others are checked as the dialer checks them.
+func TestRegistriesTheInjectorDoesNotReach(t *testing.T) {
+	f := newFixture(t, readAnonymously)
+	f.s.reviewer.images.transport = registryTransport(false)
+	for _, tc := range []struct{ image, why string }{
+		{f.publicImg, "registry address 127.0.0.1 is loopback"},
+		{"localhost:" + strings.Split(f.public.host, ":")[1] + "/worker:1", "registry address 127.0.0.1 is loopback"},
+		{"[::1]:" + strings.Split(f.public.host, ":")[1] + "/worker:1", "registry address ::1 is loopback"},
+		{"0.0.0.0:" + strings.Split(f.public.host, ":")[1] + "/worker:1", "registry address 0.0.0.0 is unspecified"},
+		{"[::ffff:127.0.0.1]:" + strings.Split(f.public.host, ":")[1] + "/worker:1", "registry address 127.0.0.1 is loopback"},
+	} {
+		pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "w", "image": "` + tc.image + `"}]}}`
+		_, review := f.send(t, request(pod, nil), "5s")
+		if why, _ := annotation(patched(t, pod, review), inject.NotInjectedAnnotation); !strings.Contains(why, tc.why) {
+			t.Errorf("%s: %q, want %q", tc.image, why, tc.why)
+		}
+	}
+	if n := f.public.manifests.Load(); n != 0 {
+		t.Errorf("the registry on loopback was asked %d times", n)
+	}
+	for _, tc := range []struct{ addr, why string }{
+		{"169.254.169.254:80", "registry address 169.254.169.254 is link-local"},
+		{"[fe80::1%eth0]:5000", "registry address fe80::1%eth0 is link-local"},
+		{"[ff02::1]:5000", "registry address ff02::1 is link-local"},
+		{"[fd00:ec2::254]:80", "registry address fd00:ec2::254 is the cloud's metadata service"},
+		{"[::]:5000", "registry address :: is unspecified"},
+		{"127.0.0.2:80", "registry address 127.0.0.2 is loopback"},
+		{"10.1.0.1:5000", ""}, {"192.168.1.2:443", ""}, {"[2001:db8::1]:443", ""}, {"[fd00:ec2::253]:80", ""},
+	} {
+		err := checkRegistryAddress(tc.addr, false)
+		if tc.why == "" && err != nil || tc.why != "" && (err == nil || !strings.Contains(err.Error(), tc.why)) {
+			t.Errorf("%s: %v, want %q", tc.addr, err, tc.why)
+		}
+	}
+	if err := checkRegistryAddress("127.0.0.1:5000", true); err != nil {
+		t.Errorf("loopback allowed: %v", err)
+	}
+}
+
+// What a registry answers besides its status is not passed on: a service
+// that is no registry (here on loopback, which the tests allow), asked by
+// a pod that names it as one, does not hand its creator its page.
+func TestRegistryAnswersAreNotPassedOn(t *testing.T) {
+	f := newFixture(t, readAnonymously)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"errors": [{"code": "MANIFEST_UNKNOWN", "message": "internal admin token s3cr3t"}, {"code": "s3cr3t", "message": "x"}]}`)
+	}))
+	defer srv.Close()
+	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "w", "image": "` + strings.TrimPrefix(srv.URL, "http://") + `/admin:1"}]}}`
+	_, review := f.send(t, request(pod, nil), "5s")
+	why, _ := annotation(patched(t, pod, review), inject.NotInjectedAnnotation)
+	if !strings.Contains(why, "/v2/admin/manifests/1: 404 Not Found [MANIFEST_UNKNOWN])") || strings.Contains(why, "s3cr3t") || strings.Contains(fmt.Sprint(review.Response.Warnings), "s3cr3t") {
+		t.Errorf("reason %q, warnings %q: want the status and the code, nothing else of the answer", why, review.Response.Warnings)
 	}
 }
