@@ -117,12 +117,19 @@ func (r *imageReader) configs(ctx context.Context, namespace string, pullSecrets
 		wait = append(wait, rd)
 	}
 	for i, image := range images {
+		// A read that is done is used whatever the time left: select
+		// picks at random between two ready cases.
 		select {
 		case <-wait[i].done:
-			out[image] = result{cfg: wait[i].cfg, err: wait[i].err}
-		case <-ctx.Done():
-			out[image] = result{err: fmt.Errorf("not read within the admission's time (the read goes on for the next pod): %w", ctx.Err())}
+		default:
+			select {
+			case <-wait[i].done:
+			case <-ctx.Done():
+				out[image] = result{err: fmt.Errorf("not read within the admission's time (the read goes on for the next pod): %w", ctx.Err())}
+				continue
+			}
 		}
+		out[image] = result{cfg: wait[i].cfg, err: wait[i].err}
 	}
 	return out
 }
@@ -231,6 +238,11 @@ func (r *imageReader) keychain(ctx context.Context, namespace string, pullSecret
 	}
 	if ok {
 		r.mu.Unlock()
+		select {
+		case <-kc.done:
+			return kc
+		default:
+		}
 		select {
 		case <-kc.done:
 			return kc

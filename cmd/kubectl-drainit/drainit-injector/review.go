@@ -77,7 +77,8 @@ type reviewer struct {
 	namespace string // the injector's own, where it wraps nothing
 	images    *imageReader
 	options   inject.Options // Config is set for each pod
-	// margin is kept of the API server's timeout for the answer's way back.
+	// margin is kept of the API server's timeout for the answer's way
+	// back, at most (answerBy).
 	margin time.Duration
 }
 
@@ -88,8 +89,16 @@ type outcome struct {
 	skipped string // why the whole pod was left alone, or ""
 }
 
-// review answers one AdmissionRequest; deadline is when the API server
-// stops waiting for the answer.
+// answerBy is when the answer to a review the API server waits timeout
+// for must leave, start being when it came: a fifth of the timeout
+// before, at most the reviewer's margin (a second), for the answer's way
+// back. A margin as long as the API server's shortest timeout (1 s)
+// would leave no time at all.
+func (r *reviewer) answerBy(start time.Time, timeout time.Duration) time.Time {
+	return start.Add(timeout - min(r.margin, timeout/5))
+}
+
+// review answers one AdmissionRequest by deadline (answerBy).
 func (r *reviewer) review(req *admissionRequest, deadline time.Time) (admissionResponse, outcome) {
 	resp := admissionResponse{UID: req.UID, Allowed: true}
 	switch {
@@ -107,7 +116,7 @@ func (r *reviewer) review(req *admissionRequest, deadline time.Time) (admissionR
 		return resp, outcome{skipped: fmt.Sprintf("the object is not a pod: %v", err)}
 	}
 	original := cloneJSON(pod)
-	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(-r.margin))
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	out, warnings := r.wrap(ctx, req.Namespace, pod)
 	if ops := diff(original, pod); len(ops) > 0 {

@@ -699,3 +699,41 @@ func TestRegistryAnswersAreNotPassedOn(t *testing.T) {
 		t.Errorf("reason %q, warnings %q: want the status and the code, nothing else of the answer", why, review.Response.Warnings)
 	}
 }
+
+// The answer leaves a fifth of the API server's timeout before it, at most
+// a second: with the shortest timeout, 1 s, there is still time to read.
+func TestAnswerBy(t *testing.T) {
+	r := &reviewer{margin: time.Second}
+	start := time.Now()
+	for timeout, want := range map[time.Duration]time.Duration{time.Second: 800 * time.Millisecond, 2 * time.Second: 1600 * time.Millisecond,
+		5 * time.Second: 4 * time.Second, 10 * time.Second: 9 * time.Second, 30 * time.Second: 29 * time.Second} {
+		if got := r.answerBy(start, timeout).Sub(start); got != want {
+			t.Errorf("timeout %v: the answer by %v, want %v", timeout, got, want)
+		}
+	}
+}
+
+// An image's config read a moment before is used for the next pod
+// whatever time the admission has left, even none: with the API server's
+// shortest timeout (1 s) and the injector's margin of a second, a pod was
+// wrapped or not at random.
+func TestCachedConfigsAreUsedWhateverTheTimeLeft(t *testing.T) {
+	f := newFixture(t, readWithSecrets)
+	f.s.reviewer.margin = time.Second
+	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"imagePullSecrets": [{"name": "pull"}], "containers": [{"name": "w", "image": "` + f.privateImg + `"}]}}`
+	f.send(t, request(pod, nil), "5s")
+	for i := range 20 {
+		_, review := f.send(t, request(pod, nil), "1s")
+		if w, _ := annotation(patched(t, pod, review), inject.InjectedAnnotation); w != "w" {
+			t.Fatalf("review %d with 1s: not wrapped, warnings %q", i, review.Response.Warnings)
+		}
+	}
+	// No time left at all.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := range 20 {
+		if c := f.s.reviewer.images.configs(ctx, "team", []string{"pull"}, []string{f.privateImg})[f.privateImg]; c.err != nil {
+			t.Fatalf("read %d with no time left: %v", i, c.err)
+		}
+	}
+}

@@ -83,7 +83,7 @@ func (s *server) mutate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := review.Request
-	resp, out := s.reviewer.review(req, start.Add(timeout))
+	resp, out := s.reviewer.review(req, s.reviewer.answerBy(start, timeout))
 	answer, _ := json.Marshal(admissionReview{APIVersion: admissionVersion, Kind: "AdmissionReview", Response: &resp})
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(answer)
