@@ -71,10 +71,11 @@ type read struct {
 // keychainRead is the keychain of one namespace's set of pull Secrets, and
 // what could not be read of them.
 type keychainRead struct {
-	done     chan struct{} // closed once read
-	at       time.Time
-	keychain authn.Keychain
-	problems []string
+	done      chan struct{} // closed once read
+	at        time.Time
+	keychain  authn.Keychain
+	problems  []string
+	transient bool // a Secret could not be asked for, rather than was answered
 }
 
 func newImageReader(mode string, platform v1.Platform, ttl time.Duration, secretFn func(context.Context, string, string) (secret, error), rt http.RoundTripper) *imageReader {
@@ -222,7 +223,12 @@ func (r *imageReader) expire() {
 // has any for a registry, as the kubelet tries them in order; anonymous
 // for a registry none has. It is read from the API once per set of
 // Secrets and --image-cache, by the first admission that needs it while
-// the others wait for it.
+// the others wait for it; the read goes on when an admission stops
+// waiting. A Secret the API says is not there (404) or not the
+// injector's to read (403), or that holds no credentials, is such an
+// answer too, kept as long: a fleet of pods that name a Secret that is
+// missing asks for it once a minute, not once a pod. A failure to ask (a
+// timeout, the API server's error) is asked again after failedTTL.
 func (r *imageReader) keychain(ctx context.Context, namespace string, pullSecrets []string, credentials string) *keychainRead {
 	if credentials == "" {
 		return &keychainRead{keychain: authn.NewMultiKeychain()}
@@ -232,32 +238,43 @@ func (r *imageReader) keychain(ctx context.Context, namespace string, pullSecret
 	if ok {
 		select {
 		case <-kc.done:
-			ok = r.now().Sub(kc.at) < r.ttl
+			ttl := r.ttl
+			if kc.transient {
+				ttl = r.failedTTL
+			}
+			ok = r.now().Sub(kc.at) < ttl
 		default:
 		}
 	}
-	if ok {
-		r.mu.Unlock()
-		select {
-		case <-kc.done:
-			return kc
-		default:
-		}
-		select {
-		case <-kc.done:
-			return kc
-		case <-ctx.Done():
-			return &keychainRead{keychain: authn.NewMultiKeychain(), problems: []string{"the pull secrets were not read in time"}}
-		}
+	if !ok {
+		kc = &keychainRead{done: make(chan struct{})}
+		r.keychains[credentials] = kc
+		go r.readKeychain(kc, namespace, pullSecrets)
 	}
-	kc = &keychainRead{done: make(chan struct{})}
-	r.keychains[credentials] = kc
 	r.mu.Unlock()
+	select {
+	case <-kc.done:
+		return kc
+	default:
+	}
+	select {
+	case <-kc.done:
+		return kc
+	case <-ctx.Done():
+		return &keychainRead{keychain: authn.NewMultiKeychain(), problems: []string{"the pull secrets were not read in time"}}
+	}
+}
+
+// readKeychain reads kc's Secrets from the API and closes kc.done.
+func (r *imageReader) readKeychain(kc *keychainRead, namespace string, pullSecrets []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*requestTimeout)
+	defer cancel()
 	var chains []authn.Keychain
 	for _, name := range pullSecrets {
 		s, err := r.secret(ctx, namespace, name)
 		if err != nil {
 			kc.problems = append(kc.problems, fmt.Sprintf("pull secret %s: %v", name, err))
+			kc.transient = kc.transient || !isStatus(err, http.StatusNotFound) && !isStatus(err, http.StatusForbidden)
 			continue
 		}
 		k, err := secretKeychain(s)
@@ -270,12 +287,8 @@ func (r *imageReader) keychain(ctx context.Context, namespace string, pullSecret
 	kc.keychain = authn.NewMultiKeychain(chains...)
 	r.mu.Lock()
 	kc.at = r.now()
-	if len(kc.problems) > 0 && r.keychains[credentials] == kc {
-		delete(r.keychains, credentials) // a Secret that could not be read is read again for the next pod
-	}
 	r.mu.Unlock()
 	close(kc.done)
-	return kc
 }
 
 // secretKeychain reads an image pull Secret as the kubelet does: a

@@ -96,6 +96,9 @@ func (s *testSecrets) get(_ context.Context, namespace, name string) (secret, er
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reads++
+	if name == "flaky" {
+		return secret{}, &apiError{Code: 500, Message: ": etcdserver: request timed out"}
+	}
 	sec, ok := s.data[namespace+"/"+name]
 	if !ok {
 		return secret{}, &apiError{Code: 404, Message: fmt.Sprintf(": secrets %q not found", name)}
@@ -735,5 +738,51 @@ func TestCachedConfigsAreUsedWhateverTheTimeLeft(t *testing.T) {
 		if c := f.s.reviewer.images.configs(ctx, "team", []string{"pull"}, []string{f.privateImg})[f.privateImg]; c.err != nil {
 			t.Fatalf("read %d with no time left: %v", i, c.err)
 		}
+	}
+}
+
+// A pull Secret that is not there, or not the injector's to read, is an
+// answer kept as long as a Secret read (--image-cache): pods of public
+// images that name one (a service account's stale imagePullSecrets) ask
+// for it once a minute, not once a pod. A failure to ask is asked again
+// after 5 s.
+func TestMissingPullSecretsAreAnswersToo(t *testing.T) {
+	f := newFixture(t, readWithSecrets)
+	now := time.Now()
+	var mu sync.Mutex
+	f.s.reviewer.images.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	later := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	round := func(secrets string, images ...string) {
+		for _, image := range images {
+			pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"imagePullSecrets": [` + secrets + `], "containers": [{"name": "w", "image": "` + f.public.host + "/" + image + `"}]}}`
+			_, review := f.send(t, request(pod, nil), "5s")
+			if len(review.Response.Patch) == 0 {
+				t.Fatalf("%s: not wrapped: %q", image, review.Response.Warnings)
+			}
+		}
+	}
+	reads := func() int { f.secrets.mu.Lock(); defer f.secrets.mu.Unlock(); return f.secrets.reads }
+	round(`{"name": "pull"}, {"name": "missing"}`, "worker:1", "tini:1", "nginx:1")
+	if n := reads(); n != 2 {
+		t.Errorf("3 pods of 3 public images naming a Secret and a missing one: %d reads of Secrets, want 2", n)
+	}
+	later(30 * time.Second)
+	round(`{"name": "pull"}, {"name": "missing"}`, "worker:1", "tini:1", "nginx:1")
+	if n := reads(); n != 2 {
+		t.Errorf("30 s later: %d reads of Secrets in all, want still 2", n)
+	}
+	later(31 * time.Second)
+	round(`{"name": "pull"}, {"name": "missing"}`, "worker:1", "tini:1", "nginx:1")
+	if n := reads(); n != 4 {
+		t.Errorf("a minute later: %d reads of Secrets in all, want 4", n)
+	}
+	// Images not read yet with it: the Secret is asked for.
+	round(`{"name": "flaky"}`, "worker:1")
+	later(time.Second)
+	round(`{"name": "flaky"}`, "tini:1")
+	later(5 * time.Second)
+	round(`{"name": "flaky"}`, "nginx:1")
+	if n := reads(); n != 6 {
+		t.Errorf("a Secret the API server failed to answer for, asked at 0 s, 1 s and 6 s: %d reads in all, want 6 (at 0 s and 6 s)", n)
 	}
 }
