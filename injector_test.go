@@ -565,20 +565,27 @@ func TestInjectorWrapsWhatEverCreatesPods(t *testing.T) {
 	// What the injector asked of the API server meanwhile: the pull
 	// secret, once, for the one pod that needed it; nothing for the
 	// others (their image is public, the operator's pod's and the Job's
-	// config cached). Its check of its CA and caBundle, every minute
-	// whatever the pods, may fall in the window too.
+	// config cached); and whether the namespace is labelled, at most once
+	// a minute by each replica. Its check of its CA and caBundle, every
+	// minute whatever the pods, may fall in the window too.
 	var perPod, periodic []string
+	namespaceReads := 0
 	for _, e := range n.injectorRequests(from, until) {
 		switch {
 		case e.ObjectRef.Name == "drainit-injector-ca" || e.ObjectRef.Resource == "mutatingwebhookconfigurations":
 			periodic = append(periodic, e.String())
+		case e.Verb == "get" && e.ObjectRef.Resource == "namespaces" && e.ObjectRef.Name == ns:
+			namespaceReads++
 		default:
 			perPod = append(perPod, e.String())
 		}
 	}
-	t.Logf("drainit-injector's requests to the API server while it admitted %d pods: %q (and its periodic check: %q)", len(names), perPod, periodic)
+	t.Logf("drainit-injector's requests to the API server while it admitted %d pods: %q, %d of its namespace (and its periodic check: %q)", len(names), perPod, namespaceReads, periodic)
 	if !slices.Equal(perPod, []string{"get secrets " + ns + "/regcred"}) {
 		t.Errorf("drainit-injector's requests for %d pods: %q; want one get of the pull secret", len(names), perPod)
+	}
+	if most := 2 * (int(until.Sub(from)/time.Minute) + 1); namespaceReads < 1 || namespaceReads > most {
+		t.Errorf("drainit-injector read namespace %s %d times in %v, want 1 to %d (once a minute by each of 2 replicas)", ns, namespaceReads, until.Sub(from).Round(time.Second), most)
 	}
 	for _, e := range n.injectorRequests(injectorAt, time.Now()) {
 		if e.Verb == "list" || e.Verb == "watch" {

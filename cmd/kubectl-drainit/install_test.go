@@ -113,9 +113,15 @@ func TestInstallVariants(t *testing.T) {
 	}
 	for _, mode := range []string{"anonymous", "off"} {
 		objs := installed(t, "--image-config", mode)
-		if !strings.Contains(args(injectorContainer(t, objs)), "--image-config="+mode) || objectNamed(objs, "ClusterRole", "drainit-injector-pull-secrets") != nil ||
-			objectNamed(objs, "ClusterRoleBinding", "drainit-injector-pull-secrets") != nil {
-			t.Errorf("--image-config %s: args %s, and the RBAC for Secrets is still there", mode, args(injectorContainer(t, objs)))
+		if !strings.Contains(args(injectorContainer(t, objs)), "--image-config="+mode) {
+			t.Errorf("--image-config %s: args %s", mode, args(injectorContainer(t, objs)))
+		}
+		for _, k := range []string{"ClusterRole", "ClusterRoleBinding"} {
+			for _, name := range []string{"drainit-injector-pull-secrets", "drainit-injector-namespaces"} {
+				if objectNamed(objs, k, name) != nil {
+					t.Errorf("--image-config %s: %s/%s, the RBAC for reading Secrets, is still there", mode, k, name)
+				}
+			}
 		}
 	}
 	objs = installed(t, "--cert-manager", "--no-notice")
@@ -129,7 +135,7 @@ func TestInstallVariants(t *testing.T) {
 			t.Errorf("--cert-manager --no-notice: %s is still there", k)
 		}
 	}
-	for _, k := range []string{"Issuer/drainit-injector-ca", "Certificate/drainit-injector-tls", "ClusterRole/drainit-injector-pull-secrets"} {
+	for _, k := range []string{"Issuer/drainit-injector-ca", "Certificate/drainit-injector-tls", "ClusterRole/drainit-injector-pull-secrets", "ClusterRole/drainit-injector-namespaces"} {
 		if !slices.Contains(kinds, k) {
 			t.Errorf("--cert-manager: no %s in %v", k, kinds)
 		}

@@ -162,9 +162,13 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		go m.run(ctx)
 	}
 	secretFn := func(ctx context.Context, ns, name string) (secret, error) { return kube.getSecret(ctx, ns, name) }
-	s := &server{certs: certs, log: log, reviewer: &reviewer{namespace: c.namespace, margin: time.Second,
+	rv := &reviewer{namespace: c.namespace, margin: time.Second,
 		images:  newImageReader(c.imageConfig, platform, c.imageCache, secretFn, registryTransport(c.allowLoopbackRegistries)),
-		options: inject.Options{Via: c.via, Image: c.image}}}
+		options: inject.Options{Via: c.via, Image: c.image}}
+	if c.imageConfig == readWithSecrets {
+		rv.namespaces = newNamespaceCheck(kube.namespaceLabels)
+	}
+	s := &server{certs: certs, log: log, reviewer: rv}
 	l, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "drainit-injector: --listen %s: %v\n", c.listen, err)

@@ -80,6 +80,9 @@ type reviewer struct {
 	// margin is kept of the API server's timeout for the answer's way
 	// back, at most (answerBy).
 	margin time.Duration
+	// namespaces, with --image-config pull-secrets, says whether a pod's
+	// namespace is one the API server sends the pods of.
+	namespaces *namespaceCheck
 }
 
 // outcome is what the reviewer did, for the log.
@@ -87,6 +90,7 @@ type outcome struct {
 	wrapped []string
 	reasons []string
 	skipped string // why the whole pod was left alone, or ""
+	foreign bool   // a review the API server would not have sent
 }
 
 // answerBy is when the answer to a review the API server waits timeout
@@ -183,7 +187,27 @@ func (r *reviewer) wrap(ctx context.Context, namespace string, pod map[string]an
 		return inject.ImageConfig{}, errNotRead
 	}
 	inject.New(opt).Object(cloneJSON(pod).(map[string]any))
-	configs := r.images.configs(ctx, namespace, pullSecretNames(spec), asked)
+	pullSecrets, unchecked := pullSecretNames(spec), error(nil)
+	if len(asked) > 0 && r.namespaces != nil {
+		// Nothing is read for a namespace the API server would not have
+		// sent: the review was made by someone else.
+		enabled, err := r.namespaces.enabled(ctx, namespace)
+		switch {
+		case err != nil:
+			pullSecrets, unchecked = nil, err
+		case !enabled:
+			return outcome{skipped: "namespace " + namespace + " is not labelled " + inject.SwitchAnnotation + ": " + inject.Enabled + ": the API server sends none of its pods", foreign: true}, nil
+		}
+	}
+	configs := r.images.configs(ctx, namespace, pullSecrets, asked)
+	if unchecked != nil {
+		for image, c := range configs {
+			if c.err != nil {
+				c.err = fmt.Errorf("%w (no pull secret was read: namespace %s's label could not be checked: %v)", c.err, namespace, unchecked)
+				configs[image] = c
+			}
+		}
+	}
 	opt.Config = func(image string) (inject.ImageConfig, error) {
 		if c, ok := configs[image]; ok {
 			return c.cfg, c.err

@@ -115,7 +115,36 @@ type fixture struct {
 	s                     *server
 	public, private       *testRegistry
 	secrets               *testSecrets
+	namespaces            *testNamespaces
 	publicImg, privateImg string
+}
+
+// testNamespaces are the API's namespaces, as the injector would read
+// them (GET), counted: team is labelled for the injector.
+type testNamespaces struct {
+	mu    sync.Mutex
+	reads int
+}
+
+func (n *testNamespaces) labels(_ context.Context, name string) (map[string]string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.reads++
+	switch name {
+	case "team", "other-team":
+		return map[string]string{"drainit.dev/inject": "enabled", "kubernetes.io/metadata.name": name}, nil
+	case "victim":
+		return map[string]string{"kubernetes.io/metadata.name": name}, nil
+	case "flaky":
+		return nil, &apiError{Code: 500, Message: ": etcdserver: request timed out"}
+	}
+	return nil, &apiError{Code: 404, Message: fmt.Sprintf(": namespaces %q not found", name)}
+}
+
+func (n *testNamespaces) count() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.reads
 }
 
 func newFixture(t *testing.T, mode string) *fixture {
@@ -128,12 +157,17 @@ func newFixture(t *testing.T, mode string) *fixture {
 	})
 	f.private = newTestRegistry(t, "puller", map[string]v1.Config{"worker:1": {Entrypoint: []string{"/private-worker"}}})
 	f.publicImg, f.privateImg = f.public.host+"/worker:1", f.private.host+"/worker:1"
-	f.secrets = &testSecrets{data: map[string]secret{"team/pull": pullSecret(f.private.host), "team/other": pullSecret("elsewhere.example")}}
+	f.secrets = &testSecrets{data: map[string]secret{"team/pull": pullSecret(f.private.host), "team/other": pullSecret("elsewhere.example"),
+		"victim/pull": pullSecret(f.private.host), "flaky/pull": pullSecret(f.private.host)}}
+	f.namespaces = &testNamespaces{}
 	platform, _ := inject.ParsePlatform("linux/amd64")
 	f.s = &server{log: slog.New(slog.NewTextHandler(io.Discard, nil)), certs: &certFiles{dir: t.TempDir()},
 		reviewer: &reviewer{namespace: "drainit-system", margin: 200 * time.Millisecond,
 			images:  newImageReader(mode, platform, time.Minute, f.secrets.get, registryTransport(true)),
 			options: inject.Options{Via: inject.ViaInitContainer, Image: "registry.example/drainit:1"}}}
+	if mode == readWithSecrets {
+		f.s.reviewer.namespaces = newNamespaceCheck(f.namespaces.labels)
+	}
 	return f
 }
 
@@ -784,5 +818,53 @@ func TestMissingPullSecretsAreAnswersToo(t *testing.T) {
 	round(`{"name": "flaky"}`, "nginx:1")
 	if n := reads(); n != 6 {
 		t.Errorf("a Secret the API server failed to answer for, asked at 0 s, 1 s and 6 s: %d reads in all, want 6 (at 0 s and 6 s)", n)
+	}
+}
+
+// Anyone who reaches the injector's Service can send it a review of their
+// own making. Before it reads anything for a pod (a pull Secret, a
+// registry), the injector asks the API whether the pod's namespace is one
+// the API server sends it pods of, once a minute a namespace: a review for
+// any other is admitted as it came, nothing read. When the API cannot
+// say, images are read without the pod's Secrets.
+func TestReviewsOfOtherNamespacesReadNothing(t *testing.T) {
+	f := newFixture(t, readWithSecrets)
+	now := time.Now()
+	var mu sync.Mutex
+	f.s.reviewer.namespaces.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"imagePullSecrets": [{"name": "pull"}],
+		"containers": [{"name": "w", "image": "` + f.privateImg + `"}, {"name": "x", "image": "` + f.publicImg + `"}]}}`
+	in := func(ns string) func(*admissionRequest) { return func(r *admissionRequest) { r.Namespace = ns } }
+	for _, ns := range []string{"victim", "gone"} {
+		_, review := f.send(t, request(pod, in(ns)), "5s")
+		if r := review.Response; r.Patch != nil || r.Warnings != nil {
+			t.Errorf("namespace %s: %+v, want the pod admitted as it came", ns, r)
+		}
+	}
+	if s, m := f.secrets.reads, f.private.manifests.Load()+f.public.manifests.Load(); s != 0 || m != 0 {
+		t.Errorf("for namespaces not labelled: %d Secrets and %d manifests read, want none", s, m)
+	}
+	// The API cannot say: no Secret read, the public image read.
+	_, review := f.send(t, request(pod, in("flaky")), "5s")
+	out := patched(t, pod, review)
+	why, _ := annotation(out, inject.NotInjectedAnnotation)
+	if w, _ := annotation(out, inject.InjectedAnnotation); w != "x" || f.secrets.reads != 0 ||
+		!strings.Contains(why, "(no pull secret was read: namespace flaky's label could not be checked: 500 Internal Server Error: etcdserver: request timed out)") {
+		t.Errorf("namespace flaky: wrapped %q, reason %q, %d Secrets read", w, why, f.secrets.reads)
+	}
+	// A labelled namespace: asked once a minute.
+	before := f.namespaces.count()
+	for range 5 {
+		_, review := f.send(t, request(pod, nil), "5s")
+		if w, _ := annotation(patched(t, pod, review), inject.InjectedAnnotation); w != "w,x" {
+			t.Fatalf("namespace team: wrapped %q", w)
+		}
+	}
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	f.send(t, request(pod, nil), "5s")
+	if n := f.namespaces.count() - before; n != 2 {
+		t.Errorf("6 pods of team, the last a minute later: the namespace read %d times, want 2", n)
 	}
 }

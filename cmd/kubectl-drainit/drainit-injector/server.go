@@ -89,6 +89,9 @@ func (s *server) mutate(w http.ResponseWriter, r *http.Request) {
 	w.Write(answer)
 	took := time.Since(start).Round(time.Millisecond)
 	switch {
+	case out.foreign:
+		s.log.Warn("a review the API server would not have sent: admitted as it came, nothing read", "namespace", req.Namespace, "name", req.Name, "uid", req.UID,
+			"why", out.skipped, "from", r.RemoteAddr)
 	case out.skipped != "" && len(resp.Patch) == 0:
 		s.log.Debug("admitted as it came", "namespace", req.Namespace, "name", req.Name, "uid", req.UID, "why", out.skipped, "took", took)
 	default:
