@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -119,10 +120,21 @@ func (r *reviewer) review(req *admissionRequest, deadline time.Time) (admissionR
 	if err := dec.Decode(&pod); err != nil || pod == nil {
 		return resp, outcome{skipped: fmt.Sprintf("the object is not a pod: %v", err)}
 	}
-	original := cloneJSON(pod)
+	original := cloneJSON(pod).(map[string]any)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	out, warnings := r.wrap(ctx, req.Namespace, pod)
+	if size := annotationsSize(pod); size > maxAnnotations && len(diff(original["metadata"], pod["metadata"])) > 0 {
+		// The API server would refuse the pod the injector made: it is
+		// admitted as it came, but for the injector's own annotations
+		// (a notice that it did not answer, which only makes it smaller).
+		pod = maps.Clone(original)
+		pod["metadata"] = cloneJSON(original["metadata"])
+		meta, _ := pod["metadata"].(map[string]any)
+		setAnnotations(meta, nil, nil)
+		why := fmt.Sprintf("not wrapped: the pod's annotations would come to %d bytes with the injector's, more than the API server takes (%d)", size, maxAnnotations)
+		out, warnings = outcome{skipped: why}, []string{clean("drainit-injector: "+why, maxWarning)}
+	}
 	if ops := diff(original, pod); len(ops) > 0 {
 		resp.Patch, _ = json.Marshal(ops)
 		jsonPatch := "JSONPatch"
@@ -253,6 +265,26 @@ func (r *reviewer) wrap(ctx context.Context, namespace string, pod map[string]an
 		warnings[i] = clean(w, maxWarning)
 	}
 	return o, warnings
+}
+
+// maxAnnotations is the most the API server takes of a pod's annotations:
+// their keys' and values' bytes together (TotalAnnotationSizeLimitB).
+const maxAnnotations = 256 << 10
+
+// annotationsSize is what the API server counts of a pod's annotations.
+func annotationsSize(pod map[string]any) int {
+	annotations, _ := mapValue(pod["metadata"], "annotations").(map[string]any)
+	n := 0
+	for k, v := range annotations {
+		s, _ := v.(string)
+		n += len(k) + len(s)
+	}
+	return n
+}
+
+func mapValue(v any, key string) any {
+	m, _ := v.(map[string]any)
+	return m[key]
 }
 
 // setAnnotations writes which containers run under drainit by the

@@ -489,8 +489,8 @@ func TestReviewIsIdempotent(t *testing.T) {
 // anything etcd keeps, is reviewed; a body past maxReview is refused.
 func TestReviewBodies(t *testing.T) {
 	f := newFixture(t, readWithSecrets)
-	big := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": {"big": "` + strings.Repeat("x", 2<<20) +
-		`"}}, "spec": {"containers": [{"name": "w", "image": "` + f.publicImg + `", "command": ["/w"]}]}}`
+	big := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "w", "image": "` + f.publicImg +
+		`", "command": ["/w"], "env": [{"name": "BIG", "value": "` + strings.Repeat("x", 2<<20) + `"}]}]}}`
 	v1beta1 := strings.Replace(string(request(`{}`, nil)), admissionVersion, "admission.k8s.io/v1beta1", 1)
 	for _, tc := range []struct {
 		name string
@@ -866,5 +866,47 @@ func TestReviewsOfOtherNamespacesReadNothing(t *testing.T) {
 	f.send(t, request(pod, nil), "5s")
 	if n := f.namespaces.count() - before; n != 2 {
 		t.Errorf("6 pods of team, the last a minute later: the namespace read %d times, want 2", n)
+	}
+}
+
+// The API server takes 256 KiB of a pod's annotations: a pod whose own
+// come close is admitted as it came, with a Warning, rather than refused
+// for the injector's annotations. The notice that the injector did not
+// answer is longer than what it writes of a pod it wraps.
+func TestAnnotationsNearTheLimit(t *testing.T) {
+	f := newFixture(t, readWithSecrets)
+	for _, tc := range []struct {
+		name    string
+		room    int // bytes under the limit
+		notice  bool
+		wrapped bool
+	}{
+		{"10 bytes under", 10, false, false},
+		{"10 bytes under, with the notice", 10, true, true},
+		{"a KiB under", 1 << 10, false, true},
+	} {
+		annotations := map[string]any{}
+		if tc.notice {
+			annotations[inject.NotInjectedAnnotation] = "drainit-injector did not answer (failurePolicy Ignore): the pod was created as it came, not under drainit"
+		}
+		annotations["example.com/big"] = strings.Repeat("x", maxAnnotations-tc.room-len("example.com/big")-annotationsSize(map[string]any{"metadata": map[string]any{"annotations": annotations}}))
+		b, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "p", "annotations": annotations},
+			"spec": map[string]any{"containers": []any{map[string]any{"name": "w", "image": f.publicImg, "command": []any{"/w"}}}}})
+		pod := string(b)
+		_, review := f.send(t, request(pod, nil), "5s")
+		out := patched(t, pod, review)
+		size := annotationsSize(out)
+		_, notice := annotation(out, inject.NotInjectedAnnotation)
+		wrapped := inject.IsWrapped(containerIn(t, out, "containers", "w"))
+		switch {
+		case size > maxAnnotations:
+			t.Errorf("%s: annotations of %d bytes, which the API server refuses", tc.name, size)
+		case wrapped != tc.wrapped:
+			t.Errorf("%s: wrapped %v, want %v", tc.name, wrapped, tc.wrapped)
+		case !tc.wrapped && (notice || len(review.Response.Warnings) != 1 || !strings.Contains(review.Response.Warnings[0], "more than the API server takes")):
+			t.Errorf("%s: the notice kept %v, warnings %q: want the pod as it came, the Warning saying why", tc.name, notice, review.Response.Warnings)
+		case !tc.wrapped && out["spec"].(map[string]any)["initContainers"] != nil:
+			t.Errorf("%s: the spec changed", tc.name)
+		}
 	}
 }
