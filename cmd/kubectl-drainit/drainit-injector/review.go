@@ -163,7 +163,7 @@ func (r *reviewer) wrap(ctx context.Context, namespace string, pod map[string]an
 		// manifest, and a copy that differs from it would be replaced.
 		return outcome{skipped: "a mirror pod of a static pod"}, nil
 	}
-	_, ours := annotations[inject.InjectedAnnotation]
+	injected, ours := annotations[inject.InjectedAnnotation].(string)
 	// A pod that runs drainit as inject puts it there, and that the
 	// injector has not wrapped itself (as on a reinvocation), was wrapped
 	// by kubectl drainit inject or by hand: it is left as it is.
@@ -185,6 +185,16 @@ func (r *reviewer) wrap(ctx context.Context, namespace string, pod map[string]an
 		}
 	}
 	opt := r.options
+	// Called again (reinvocationPolicy IfNeeded) after another webhook
+	// changed the pod it answered for, the injector wraps again only what
+	// it wrapped: a container added since is that webhook's (its sidecar,
+	// a proxy say), whose drain the pod's drainit.dev/ options, written
+	// for the pod's own containers, do not describe.
+	var before []string
+	if ours {
+		before = strings.Split(injected, ",")
+		opt.Containers = before
+	}
 	opt.Lenient = true
 	opt.Credentials = "name the registry's pull secret in the pod's imagePullSecrets (or its service account's)"
 	if r.images.mode != readWithSecrets {
@@ -239,6 +249,21 @@ func (r *reviewer) wrap(ctx context.Context, namespace string, pod map[string]an
 			if inject.IsWrapped(c) {
 				name, _ := c.(map[string]any)["name"].(string)
 				o.wrapped = append(o.wrapped, name)
+			}
+		}
+	}
+	if ours {
+		// What the first answer said stays; a container it did not
+		// name, nor wrap, came after it.
+		said, _ := annotations[inject.NotInjectedAnnotation].(string)
+		if said != "" {
+			o.reasons = append(o.reasons, said)
+		}
+		cs, _ := spec["containers"].([]any)
+		for _, c := range cs {
+			name, _ := c.(map[string]any)["name"].(string)
+			if !inject.IsWrapped(c) && !slices.Contains(before, name) && !strings.Contains(said, "container "+name+": ") {
+				o.reasons = append(o.reasons, clean("container "+name+": not wrapped: added after drainit-injector's first answer, by another admission webhook (its sidecar, say)", maxReason))
 			}
 		}
 	}

@@ -445,8 +445,11 @@ func TestReviewLeavesAlone(t *testing.T) {
 }
 
 // Reinvoked (reinvocationPolicy IfNeeded: another webhook changed the pod
-// after the injector), the injector changes nothing it did, and wraps a
-// container the other webhook added; a dry run gets the same answer.
+// after the injector), the injector changes nothing it did; a container
+// the other webhook added (its sidecar, a proxy) is not wrapped with the
+// options the pod's author wrote for its own, and the annotation says
+// so; an init container it put before drainit's installer stays before
+// it. A dry run gets the same answer.
 func TestReviewIsIdempotent(t *testing.T) {
 	f := newFixture(t, readWithSecrets)
 	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "w-", "annotations": {"drainit.dev/drain-file": "/q"}}, "spec": {"initContainers": [{"name": "proxy", "image": "` +
@@ -458,24 +461,39 @@ func TestReviewIsIdempotent(t *testing.T) {
 	if second.Response.Patch != nil {
 		t.Errorf("reinvoked, the injector patched again: %s", second.Response.Patch)
 	}
-	// Another webhook adds a container: the next round wraps it alone.
-	once["spec"].(map[string]any)["containers"] = append(once["spec"].(map[string]any)["containers"].([]any),
-		map[string]any{"name": "added", "image": f.publicImg, "command": []any{"/added"}})
+	// Another webhook adds a container, and an init container first.
+	spec := once["spec"].(map[string]any)
+	spec["containers"] = append(spec["containers"].([]any), map[string]any{"name": "added", "image": f.publicImg, "command": []any{"/added"}})
+	spec["initContainers"] = append([]any{map[string]any{"name": "mesh-init", "image": f.publicImg, "command": []any{"/iptables"}}}, spec["initContainers"].([]any)...)
 	b, _ = json.Marshal(once)
 	_, third := f.send(t, request(string(b), nil), "5s")
 	out := patched(t, string(b), third)
-	if got := argvOf(containerIn(t, out, "containers", "added")); !slices.Equal(got, []string{inject.BinaryPath, "--", "/added"}) {
-		t.Errorf("the added container runs %q", got)
+	if got := argvOf(containerIn(t, out, "containers", "added")); !slices.Equal(got, []string{"/added"}) {
+		t.Errorf("the added container runs %q, want its own command", got)
 	}
-	if got, _ := annotation(out, inject.InjectedAnnotation); got != "w,added" {
-		t.Errorf("annotation %s %q, want w,added", inject.InjectedAnnotation, got)
+	var inits []string
+	for _, c := range out["spec"].(map[string]any)["initContainers"].([]any) {
+		inits = append(inits, c.(map[string]any)["name"].(string))
+	}
+	if !slices.Equal(inits, []string{"mesh-init", "drainit-install", "proxy"}) {
+		t.Errorf("init containers %q, want the other webhook's first, as it put it", inits)
+	}
+	why, _ := annotation(out, inject.NotInjectedAnnotation)
+	if got, _ := annotation(out, inject.InjectedAnnotation); got != "w" ||
+		why != "container t: not wrapped: it already starts with tini (/tini -- /app); container added: not wrapped: added after drainit-injector's first answer, by another admission webhook (its sidecar, say)" {
+		t.Errorf("annotations %s %q and %s %q", inject.InjectedAnnotation, got, inject.NotInjectedAnnotation, why)
 	}
 	var ops []map[string]any
 	json.Unmarshal(third.Response.Patch, &ops)
 	for _, op := range ops {
-		if p := op["path"].(string); !strings.HasPrefix(p, "/spec/containers/2") && p != "/metadata/annotations/drainit.dev~1injected" {
+		if p := op["path"].(string); p != "/metadata/annotations/drainit.dev~1not-injected" {
 			t.Errorf("the third round patched %s", p)
 		}
+	}
+	// Called once more: nothing to change.
+	b, _ = json.Marshal(out)
+	if _, fourth := f.send(t, request(string(b), nil), "5s"); fourth.Response.Patch != nil {
+		t.Errorf("reinvoked again, the injector patched: %s", fourth.Response.Patch)
 	}
 	dry := true
 	_, dryRun := f.send(t, request(pod, func(r *admissionRequest) { r.DryRun = &dry }), "5s")

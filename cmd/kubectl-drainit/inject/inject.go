@@ -544,10 +544,10 @@ func (in *Injector) deliver(spec map[string]any, volume string, first map[string
 		spec["volumes"] = append(volumes, v)
 	}
 	inits, _ := spec["initContainers"].([]any)
-	name := ""
-	if i := slices.IndexFunc(inits, IsInstaller); i >= 0 {
-		name = stringAt(inits[i], "name")
-		inits = slices.Delete(slices.Clone(inits), i, i+1)
+	name, at := "", -1
+	if at = slices.IndexFunc(inits, IsInstaller); at >= 0 {
+		name = stringAt(inits[at], "name")
+		inits = slices.Delete(slices.Clone(inits), at, at+1)
 	}
 	if in.opt.Via != ViaInitContainer {
 		if len(inits) == 0 {
@@ -604,8 +604,14 @@ func (in *Injector) deliver(spec map[string]any, volume string, first map[string
 			installer["resources"] = r
 		}
 	}
-	// First, so that a sidecar wrapped with drainit finds it.
-	spec["initContainers"] = append([]any{installer}, inits...)
+	// First, so that a sidecar wrapped with drainit finds it; written
+	// again where it is, so that init containers others put before it
+	// (another admission webhook's, set up before drainit's) stay there.
+	if at >= 0 {
+		spec["initContainers"] = slices.Insert(inits, at, any(installer))
+	} else {
+		spec["initContainers"] = append([]any{installer}, inits...)
+	}
 }
 
 // RBACObjects are the ServiceAccount, Role and RoleBinding drainit needs
