@@ -5,6 +5,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -98,6 +99,23 @@ func TestInstallManifestsNeverBlockAPod(t *testing.T) {
 	spec, _ := mapAt(d, "spec", "template", "spec")
 	if p := restrictedProblems(spec); len(p) > 0 {
 		t.Errorf("the injector's pod does not pass restricted: %v", p)
+	}
+	// Its collector keeps the heap below the memory limit: GOMEMLIMIT
+	// at most three quarters of it.
+	c := injectorContainer(t, objs)
+	limit := stringAt(c, "resources", "limits", "memory")
+	gomemlimit := ""
+	for _, v := range mapValueList(c, "env") {
+		if stringAt(v, "name") == "GOMEMLIMIT" {
+			gomemlimit = stringAt(v, "value")
+		}
+	}
+	l, okL := strings.CutSuffix(limit, "Mi")
+	g, okG := strings.CutSuffix(gomemlimit, "MiB")
+	ln, _ := strconv.Atoi(l)
+	gn, _ := strconv.Atoi(g)
+	if !okL || !okG || gn <= 0 || gn*4 > ln*3 {
+		t.Errorf("the injector's memory limit %q and GOMEMLIMIT %q: want GOMEMLIMIT at most three quarters of the limit", limit, gomemlimit)
 	}
 }
 

@@ -44,6 +44,12 @@ var errNotRead = errors.New("drainit-injector reads no image config (--image-con
 // that come after one that could not wait for it.
 const readTimeout = 30 * time.Second
 
+// maxReads is how many images are read at once: a read holds up to a
+// config and an answer of 4 MiB each (inject.MaxImageConfig), and pods
+// may name as many registries as they like. One that waits for its turn
+// is under way all the same.
+const maxReads = 4
+
 type imageReader struct {
 	mode      string
 	platform  v1.Platform
@@ -53,6 +59,7 @@ type imageReader struct {
 	secret    func(ctx context.Context, namespace, name string) (secret, error)
 	now       func() time.Time
 
+	slots     chan struct{} // maxReads
 	mu        sync.Mutex
 	reads     map[readKey]*read
 	keychains map[string]*keychainRead // by credentials
@@ -79,7 +86,7 @@ type keychainRead struct {
 }
 
 func newImageReader(mode string, platform v1.Platform, ttl time.Duration, secretFn func(context.Context, string, string) (secret, error), rt http.RoundTripper) *imageReader {
-	return &imageReader{mode: mode, platform: platform, transport: rt, ttl: ttl, failedTTL: 5 * time.Second, secret: secretFn, now: time.Now,
+	return &imageReader{mode: mode, platform: platform, transport: rt, ttl: ttl, failedTTL: 5 * time.Second, secret: secretFn, now: time.Now, slots: make(chan struct{}, maxReads),
 		reads: map[readKey]*read{}, keychains: map[string]*keychainRead{}}
 }
 
@@ -181,9 +188,17 @@ func (r *imageReader) start(key readKey, kc *keychainRead) *read {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
 		defer cancel()
-		cfg, err := inject.ReadImageConfig(ctx, key.image, kc.keychain, r.platform, r.transport)
-		if err != nil {
-			err = registryError(err)
+		var cfg inject.ImageConfig
+		var err error
+		select {
+		case r.slots <- struct{}{}:
+			cfg, err = inject.ReadImageConfig(ctx, key.image, kc.keychain, r.platform, r.transport)
+			<-r.slots
+			if err != nil {
+				err = registryError(err)
+			}
+		case <-ctx.Done():
+			err = fmt.Errorf("not read: %d other images were read meanwhile", maxReads)
 		}
 		if err != nil && len(kc.problems) > 0 {
 			err = fmt.Errorf("%w (%s)", err, strings.Join(kc.problems, "; "))

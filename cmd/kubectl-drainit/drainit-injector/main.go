@@ -168,7 +168,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	if c.imageConfig == readWithSecrets {
 		rv.namespaces = newNamespaceCheck(kube.namespaceLabels)
 	}
-	s := &server{certs: certs, log: log, reviewer: rv}
+	s := newServer(rv, certs, log)
 	l, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "drainit-injector: --listen %s: %v\n", c.listen, err)

@@ -201,14 +201,7 @@ func (r *reviewer) wrap(ctx context.Context, namespace string, pod map[string]an
 		opt.Credentials = "run drainit-injector with --image-config " + readWithSecrets + " (it reads no Secret now)"
 	}
 	// First the images the wrapping asks for, then all of them at once.
-	var asked []string
-	opt.Config = func(image string) (inject.ImageConfig, error) {
-		if !slices.Contains(asked, image) {
-			asked = append(asked, image)
-		}
-		return inject.ImageConfig{}, errNotRead
-	}
-	inject.New(opt).Object(cloneJSON(pod).(map[string]any))
+	asked := inject.Images(pod, opt)
 	pullSecrets, unchecked := pullSecretNames(spec), error(nil)
 	if len(asked) > 0 && r.namespaces != nil {
 		// Nothing is read for a namespace the API server would not have

@@ -161,10 +161,10 @@ func newFixture(t *testing.T, mode string) *fixture {
 		"victim/pull": pullSecret(f.private.host), "flaky/pull": pullSecret(f.private.host)}}
 	f.namespaces = &testNamespaces{}
 	platform, _ := inject.ParsePlatform("linux/amd64")
-	f.s = &server{log: slog.New(slog.NewTextHandler(io.Discard, nil)), certs: &certFiles{dir: t.TempDir()},
-		reviewer: &reviewer{namespace: "drainit-system", margin: 200 * time.Millisecond,
-			images:  newImageReader(mode, platform, time.Minute, f.secrets.get, registryTransport(true)),
-			options: inject.Options{Via: inject.ViaInitContainer, Image: "registry.example/drainit:1"}}}
+	f.s = newServer(&reviewer{namespace: "drainit-system", margin: 200 * time.Millisecond,
+		images:  newImageReader(mode, platform, time.Minute, f.secrets.get, registryTransport(true)),
+		options: inject.Options{Via: inject.ViaInitContainer, Image: "registry.example/drainit:1"}},
+		&certFiles{dir: t.TempDir()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if mode == readWithSecrets {
 		f.s.reviewer.namespaces = newNamespaceCheck(f.namespaces.labels)
 	}
@@ -503,32 +503,53 @@ func TestReviewIsIdempotent(t *testing.T) {
 }
 
 // What is not an AdmissionReview v1 is refused (the API server then
-// admits the pod unwrapped, failurePolicy Ignore); a pod of 2 MiB, past
-// anything etcd keeps, is reviewed; a body past maxReview is refused.
+// admits the pod unwrapped, failurePolicy Ignore); a pod of 2 MiB, which
+// the API server takes, is reviewed; a review past maxReview is admitted
+// as it came, with a Warning, unread but for its uid (one whose length is
+// not said is refused once past it).
 func TestReviewBodies(t *testing.T) {
 	f := newFixture(t, readWithSecrets)
 	big := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "w", "image": "` + f.publicImg +
 		`", "command": ["/w"], "env": [{"name": "BIG", "value": "` + strings.Repeat("x", 2<<20) + `"}]}]}}`
+	huge := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "w", "image": "` + f.publicImg +
+		`", "command": ["/w"], "env": [{"name": "BIG", "value": "` + strings.Repeat("x", maxReview) + `"}]}]}}`
 	v1beta1 := strings.Replace(string(request(`{}`, nil)), admissionVersion, "admission.k8s.io/v1beta1", 1)
 	for _, tc := range []struct {
-		name string
-		body []byte
-		code int
+		name    string
+		body    []byte
+		chunked bool
+		code    int
+		wrapped bool
 	}{
-		{"not JSON", []byte("{"), http.StatusBadRequest},
-		{"no request", []byte(`{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}`), http.StatusBadRequest},
-		{"v1beta1", []byte(v1beta1), http.StatusBadRequest},
-		{"a pod of 2 MiB", request(big, nil), http.StatusOK},
-		{"a body past 16 MiB", request(`{"a": "`+strings.Repeat("x", maxReview)+`"}`, nil), http.StatusRequestEntityTooLarge},
+		{"not JSON", []byte("{"), false, http.StatusBadRequest, false},
+		{"no request", []byte(`{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}`), false, http.StatusBadRequest, false},
+		{"v1beta1", []byte(v1beta1), false, http.StatusBadRequest, false},
+		{"a pod of 2 MiB", request(big, nil), false, http.StatusOK, true},
+		{"a pod of 2 MiB, chunked", request(big, nil), true, http.StatusOK, true},
+		{"a review past maxReview", request(huge, nil), false, http.StatusOK, false},
+		{"a review past maxReview, chunked", request(huge, nil), true, http.StatusRequestEntityTooLarge, false},
 	} {
-		code, review := f.send(t, tc.body, "5s")
-		if code != tc.code {
-			t.Errorf("%s: HTTP %d, want %d", tc.name, code, tc.code)
+		req := httptest.NewRequest("POST", "/mutate?timeout=5s", strings.NewReader(string(tc.body)))
+		if tc.chunked {
+			req.ContentLength = -1
 		}
-		if code == http.StatusOK {
-			if w, _ := annotation(patched(t, big, review), inject.InjectedAnnotation); w != "w" {
-				t.Errorf("%s: not wrapped", tc.name)
-			}
+		w := httptest.NewRecorder()
+		f.s.routes().ServeHTTP(w, req)
+		if w.Code != tc.code {
+			t.Errorf("%s: HTTP %d, want %d", tc.name, w.Code, tc.code)
+		}
+		if w.Code != http.StatusOK {
+			continue
+		}
+		var review admissionReview
+		json.Unmarshal(w.Body.Bytes(), &review)
+		out := patched(t, big, review)
+		wrapped, _ := annotation(out, inject.InjectedAnnotation)
+		switch {
+		case tc.wrapped && wrapped != "w":
+			t.Errorf("%s: not wrapped", tc.name)
+		case !tc.wrapped && (review.Response.Patch != nil || len(review.Response.Warnings) != 1 || !strings.Contains(review.Response.Warnings[0], "more than drainit-injector reads (3136 KiB)")):
+			t.Errorf("%s: %+v, want the pod admitted as it came, with a Warning", tc.name, review.Response)
 		}
 	}
 }
@@ -926,5 +947,73 @@ func TestAnnotationsNearTheLimit(t *testing.T) {
 		case !tc.wrapped && out["spec"].(map[string]any)["initContainers"] != nil:
 			t.Errorf("%s: the spec changed", tc.name)
 		}
+	}
+}
+
+// Reviews are processed at once up to a budget of their bodies: one that
+// cannot start before its answer is due is admitted as it came, with a
+// Warning, by then; the budget back, pods are wrapped again.
+func TestBusyReviewsAreAdmittedAsTheyCame(t *testing.T) {
+	f := newFixture(t, readWithSecrets)
+	if err := f.s.reviews.Acquire(context.Background(), reviewBudget-minReviewWeight+1); err != nil {
+		t.Fatal(err)
+	}
+	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "w", "image": "` + f.publicImg + `", "command": ["/w"]}]}}`
+	start := time.Now()
+	code, review := f.send(t, request(pod, nil), "1s")
+	took := time.Since(start)
+	if r := review.Response; code != http.StatusOK || r == nil || r.Patch != nil || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "more reviews at once than it takes") ||
+		took > time.Second-200*time.Millisecond+200*time.Millisecond {
+		t.Errorf("HTTP %d after %v: %+v; want the pod admitted as it came, with a Warning, within 800 ms", code, took, r)
+	}
+	if uid := patched(t, pod, review); uid == nil {
+		t.Errorf("no answer for the request's uid")
+	}
+	f.s.reviews.Release(reviewBudget - minReviewWeight + 1)
+	_, review = f.send(t, request(pod, nil), "1s")
+	if w, _ := annotation(patched(t, pod, review), inject.InjectedAnnotation); w != "w" {
+		t.Errorf("the budget back: not wrapped")
+	}
+}
+
+// The uid of a review is read from its start, token by token.
+func TestReviewUID(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{"uid":"a-b","kind":{"group":"","version":"v1","kind":"Pod"}`: "a-b",
+		`{"request":{"kind":{"x":[1,{"uid":"no"}]},"uid":"yes","object":{"metadata":`:                                                         "yes",
+		`{"request":{"object":{"metadata":{"name":"p"},"uid":"inner"}`:                                                                        "",
+		`{"response":{"uid":"no"}}`: "",
+		`[1]`:                       "",
+		`{"request":{"ui`:           "",
+	} {
+		if got := reviewUID([]byte(in)); got != want {
+			t.Errorf("%s: %q, want %q", in, got, want)
+		}
+	}
+}
+
+// At most maxReads images are read at once, whatever the number of pods
+// and images: each read may hold a config of 4 MiB.
+func TestRegistryReadsAreBounded(t *testing.T) {
+	f := newFixture(t, readAnonymously)
+	var asked atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/manifests/") {
+			asked.Add(1)
+			<-release // a registry that does not answer
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	var containers []string
+	for i := range 3 * maxReads {
+		containers = append(containers, fmt.Sprintf(`{"name": "c%d", "image": "%s/silent:%d"}`, i, strings.TrimPrefix(srv.URL, "http://"), i))
+	}
+	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [` + strings.Join(containers, ", ") + `]}}`
+	f.send(t, request(pod, nil), "1s")
+	time.Sleep(200 * time.Millisecond)
+	if n := asked.Load(); n != maxReads {
+		t.Errorf("%d images of a registry that does not answer: %d of their manifests asked for at once, want %d", 3*maxReads, n, maxReads)
 	}
 }

@@ -142,6 +142,20 @@ type Injector struct {
 	accounts map[string][]string // namespace → service accounts used by a wrapped pod
 	found    map[string]bool
 	existing map[string]bool // kind/namespace/name of every object in the input
+	// images, when not nil, collects the images whose configs Object
+	// would read, and nothing is changed (Images).
+	images *[]string
+}
+
+// Images are the images whose configs Object would read for obj with
+// opt, in order, each once; obj is not changed. drainit-injector reads
+// them all at once before it wraps a pod, without a copy of the pod.
+func Images(obj map[string]any, opt Options) []string {
+	in := New(opt)
+	images := []string{}
+	in.images = &images
+	in.Object(obj)
+	return images
 }
 
 // New is an Injector that does what opt says.
@@ -426,7 +440,16 @@ func (in *Injector) container(p pod, c map[string]any) (bool, error) {
 	var cfg ImageConfig
 	var cfgErr error
 	if image != "" && (!already && !hasCommand || needsImageConfig(p, c)) {
+		if in.images != nil {
+			if !slices.Contains(*in.images, image) {
+				*in.images = append(*in.images, image)
+			}
+			return false, nil
+		}
 		cfg, cfgErr = in.opt.Config(image)
+	}
+	if in.images != nil {
+		return false, nil
 	}
 	if !already {
 		// Kubernetes' rules: command replaces the image's ENTRYPOINT and

@@ -161,3 +161,20 @@ func TestWindowsPodsAreLeftAlone(t *testing.T) {
 		}
 	}
 }
+
+// Images names the images whose configs Object would read, in order,
+// each once, and changes nothing.
+func TestImages(t *testing.T) {
+	src := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [
+		{"name": "a", "image": "one"}, {"name": "b", "image": "two", "command": ["/b"]},
+		{"name": "c", "image": "one"}, {"name": "d", "image": "three", "command": ["/d"], "env": [{"name": "DRAINIT_GRACE", "value": "9"}, {"name": "DRAINIT_DRAIN_ON", "value": "TERM"}]},
+		{"name": "e", "image": "four", "command": ["/.drainit/drainit", "--", "/e"]}]}}`
+	pod := decode(t, src)
+	got := Images(pod, Options{Via: ViaInitContainer, Image: "d", Lenient: true})
+	if want := []string{"one", "two", "four"}; !slices.Equal(got, want) {
+		t.Errorf("images %q, want %q", got, want)
+	}
+	if a, b := fmt.Sprint(pod), fmt.Sprint(decode(t, src)); a != b {
+		t.Errorf("the pod changed:\n%s\nwas\n%s", a, b)
+	}
+}
