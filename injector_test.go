@@ -882,10 +882,24 @@ func TestInjectorFollowsTheNamespaceLabel(t *testing.T) {
 		json.Unmarshal(b, &p)
 		unmarked("opted out by "+optOut, p)
 	}
+	// A static pod's mirror, as the kubelet creates it: the injector is
+	// not asked, and notice.yaml's policy marks it not either (it would
+	// say the injector did not answer).
+	mirror := restrictedPod(podRegistry + "/worker:1")
+	mirror["nodeName"] = nodeName
+	b, warnings := n.create(t, "/api/v1/namespaces/"+ns+"/pods", map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "static-worker-" + nodeName,
+		"annotations": map[string]any{"kubernetes.io/config.mirror": "0123abcd", "kubernetes.io/config.hash": "0123abcd", "kubernetes.io/config.source": "file"}},
+		"spec": mirror}, "?dryRun=All")
+	var m apiPodSpec
+	json.Unmarshal(b, &m)
+	unmarked("a static pod's mirror", m)
+	if len(warnings) > 0 {
+		t.Errorf("a static pod's mirror: warnings %q", warnings)
+	}
 	// A container it cannot wrap: the private registry's image with no
 	// pull secret. The pod is admitted as it came, and the API server
 	// hands its creator the injector's Warning.
-	b, warnings := n.create(t, "/api/v1/namespaces/"+ns+"/pods", map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"generateName": "nosecret-"},
+	b, warnings = n.create(t, "/api/v1/namespaces/"+ns+"/pods", map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"generateName": "nosecret-"},
 		"spec": restrictedPod(privateRegistry + "/worker:1")}, "?dryRun=All")
 	var nosecret apiPodSpec
 	json.Unmarshal(b, &nosecret)

@@ -89,6 +89,14 @@ func TestInstallManifestsNeverBlockAPod(t *testing.T) {
 	if a, b := mustJSON(t, mapValue(h, "matchConditions")), mustJSON(t, mapValueAt(mp, "spec", "matchConditions")); a != b {
 		t.Errorf("the policy's matchConditions %s are not the webhook's %s", b, a)
 	}
+	// A static pod's mirror, which the injector leaves alone, gets no
+	// notice that it did not answer.
+	conditions, _ := mapValueAt(mp, "spec", "matchConditions").([]any)
+	if !slices.ContainsFunc(conditions, func(c any) bool {
+		return stringAt(c, "expression") == "!(has(object.metadata.annotations) && 'kubernetes.io/config.mirror' in object.metadata.annotations)"
+	}) {
+		t.Errorf("the policy's matchConditions %v: none leaves out mirror pods", conditions)
+	}
 	if mapValueAt(mp, "spec", "failurePolicy") != "Ignore" || mapValueAt(mp, "spec", "reinvocationPolicy") != "Never" {
 		t.Errorf("the policy: %v", mp["spec"])
 	}
