@@ -163,7 +163,17 @@ func (r *reviewer) wrap(ctx context.Context, namespace string, pod map[string]an
 		// manifest, and a copy that differs from it would be replaced.
 		return outcome{skipped: "a mirror pod of a static pod"}, nil
 	}
+	// The injector's own answer, seen again on a reinvocation, names the
+	// containers it wrapped, each running drainit; an annotation written
+	// by someone else, or copied from another pod, may not.
 	injected, ours := annotations[inject.InjectedAnnotation].(string)
+	for _, name := range strings.Split(injected, ",") {
+		cs, _ := spec["containers"].([]any)
+		inits, _ := spec["initContainers"].([]any)
+		if !slices.ContainsFunc(append(slices.Clip(cs), inits...), func(c any) bool { return inject.IsWrapped(c) && mapValue(c, "name") == name }) {
+			ours = false
+		}
+	}
 	// A pod that runs drainit as inject puts it there, and that the
 	// injector has not wrapped itself (as on a reinvocation), was wrapped
 	// by kubectl drainit inject or by hand: it is left as it is.
@@ -233,7 +243,7 @@ func (r *reviewer) wrap(ctx context.Context, namespace string, pod map[string]an
 	if err := in.Object(pod); err != nil {
 		why := clean("not wrapped: "+err.Error(), maxReason)
 		setAnnotations(meta, nil, []string{why})
-		return outcome{skipped: why}, []string{clean(why, maxWarning)}
+		return outcome{skipped: why}, []string{clean("drainit-injector: "+why, maxWarning)}
 	}
 	var o outcome
 	for _, list := range []string{"initContainers", "containers"} {

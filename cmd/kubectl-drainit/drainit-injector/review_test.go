@@ -305,6 +305,8 @@ func TestReviewWrapsAsInjectDoes(t *testing.T) {
 			wrapped: map[string][]string{"w": {"/fixture", "jobs", "--job", "10s"}}, env: map[string]string{"DRAINIT_DRAIN_FILE": "/tmp/drain", "DRAINIT_GRACE": "40"}},
 		{name: "an annotation that is no option", meta: `"annotations": {"drainit.dev/drian-file": "/tmp/drain"}`, spec: `"containers": [{"name": "w", "image": "` + f.publicImg + `"}]`,
 			notWrapped: map[string]string{"": "annotation drainit.dev/drian-file: drainit has no option --drian-file"}, warned: true},
+		{name: "an injected annotation that names no container drainit runs in", meta: `"annotations": {"drainit.dev/injected": "ghost"}`,
+			spec: `"containers": [{"name": "w", "image": "` + f.publicImg + `", "command": ["/w"]}]`, wrapped: map[string][]string{"w": {"/w"}}},
 		{name: "the notice that the injector did not answer goes", meta: `"annotations": {"drainit.dev/not-injected": "drainit-injector did not answer"}`,
 			spec: `"containers": [{"name": "w", "image": "` + f.publicImg + `", "command": ["/w"]}]`, wrapped: map[string][]string{"w": {"/w"}}},
 		{name: "a Windows pod", spec: `"os": {"name": "windows"}, "containers": [{"name": "w", "image": "` + f.publicImg + `", "command": ["/w"]}]`,
