@@ -47,8 +47,11 @@ func (n *namespaceCheck) enabled(ctx context.Context, namespace string) (bool, e
 	if ok {
 		select {
 		case <-rd.done:
+			// An answer, 403 included (the injector may not read
+			// namespaces: an install without the rule), is kept; a
+			// failure to ask is asked again soon.
 			ttl := n.ttl
-			if rd.err != nil {
+			if rd.err != nil && !isStatus(rd.err, http.StatusForbidden) {
 				ttl = n.failedTTL
 			}
 			ok = n.now().Sub(rd.at) < ttl

@@ -137,6 +137,8 @@ func (n *testNamespaces) labels(_ context.Context, name string) (map[string]stri
 		return map[string]string{"kubernetes.io/metadata.name": name}, nil
 	case "flaky":
 		return nil, &apiError{Code: 500, Message: ": etcdserver: request timed out"}
+	case "forbidden":
+		return nil, &apiError{Code: 403, Message: fmt.Sprintf(": namespaces %q is forbidden", name)}
 	}
 	return nil, &apiError{Code: 404, Message: fmt.Sprintf(": namespaces %q not found", name)}
 }
@@ -893,8 +895,23 @@ func TestReviewsOfOtherNamespacesReadNothing(t *testing.T) {
 		!strings.Contains(why, "(no pull secret was read: namespace flaky's label could not be checked: 500 Internal Server Error: etcdserver: request timed out)") {
 		t.Errorf("namespace flaky: wrapped %q, reason %q, %d Secrets read", w, why, f.secrets.reads)
 	}
-	// A labelled namespace: asked once a minute.
+	// An injector that may not read namespaces (an install without the
+	// rule): no Secret read, and the answer kept, as a Secret's 403.
 	before := f.namespaces.count()
+	for range 3 {
+		_, review := f.send(t, request(pod, in("forbidden")), "5s")
+		if w, _ := annotation(patched(t, pod, review), inject.InjectedAnnotation); w != "x" || f.secrets.reads != 0 {
+			t.Fatalf("namespace forbidden: wrapped %q, %d Secrets read", w, f.secrets.reads)
+		}
+		mu.Lock()
+		now = now.Add(10 * time.Second)
+		mu.Unlock()
+	}
+	if n := f.namespaces.count() - before; n != 1 {
+		t.Errorf("3 pods of a namespace the injector may not read, 10 s apart: %d reads of it, want 1", n)
+	}
+	// A labelled namespace: asked once a minute.
+	before = f.namespaces.count()
 	for range 5 {
 		_, review := f.send(t, request(pod, nil), "5s")
 		if w, _ := annotation(patched(t, pod, review), inject.InjectedAnnotation); w != "w,x" {
