@@ -94,6 +94,58 @@ func TestInjectKnowsEveryOption(t *testing.T) {
 	if !slices.Equal(known, flags) {
 		t.Errorf("kubectl drainit inject knows the options %q, drainit has %q", known, flags)
 	}
+	// The kinds of value inject checks: each as drainit's flag takes it.
+	_, table, ok := strings.Cut(src, "var optionKinds = map[string]string{")
+	table, _, _ = strings.Cut(table, "}")
+	if !ok {
+		t.Fatal("cmd/kubectl-drainit/inject/env.go has no optionKinds table")
+	}
+	kinds := map[string]string{}
+	for _, m := range regexp.MustCompile(`"([a-z-]+)": kind(\w+)`).FindAllStringSubmatch(table, -1) {
+		kinds[m[1]] = strings.ToLower(m[2])
+	}
+	for _, f := range newApp(func(supervise.Config) {}, new(string)).Flags {
+		name := f.Names()[0]
+		if name == "copy-to" {
+			continue
+		}
+		if want := flagKind(f); kinds[name] != want {
+			t.Errorf("inject checks drainit.dev/%s as %q, drainit's --%s (%T) takes %q", name, kinds[name], name, f, want)
+		}
+		delete(kinds, name)
+	}
+	for name := range kinds {
+		t.Errorf("inject checks drainit.dev/%s, which drainit does not have", name)
+	}
+}
+
+// flagKind is the kind of value inject checks for a flag of drainit's:
+// a switch for a BoolFlag, a duration for a flag of a DURATION, a signal
+// for one of a SIGNAL, signals for a repeatable one of a SIGNAL; "" (any
+// value) for every other.
+func flagKind(f cli.Flag) string {
+	// The value's name in the help, as urfave/cli takes it: the first
+	// word of the usage in back quotes.
+	placeholder := ""
+	if m := regexp.MustCompile("`([^`]*)`").FindStringSubmatch(f.(cli.DocGenerationFlag).GetUsage()); m != nil {
+		placeholder = m[1]
+	}
+	switch f.(type) {
+	case boolFlag:
+		return "switch"
+	case stringFlag:
+		switch placeholder {
+		case "SIGNAL":
+			return "signal"
+		case "DURATION":
+			return "duration"
+		}
+	case stringSliceFlag:
+		if placeholder == "SIGNAL" {
+			return "signals"
+		}
+	}
+	return ""
 }
 
 // Every option has its DRAINIT_* variable and a group on the help page, and

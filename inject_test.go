@@ -698,3 +698,46 @@ func TestInjectWritesOnlyAGraceDrainitTakes(t *testing.T) {
 	}
 	t.Logf("%d pods: inject wrote DRAINIT_GRACE for %d, drainit took each, and would have refused every other", len(combos), written)
 }
+
+// A drainit.dev/ annotation's value that drainit refuses (exit 2: the
+// pod never runs) is refused by kubectl drainit inject too (and leaves a
+// pod as it came with drainit-injector), for the options whose values
+// inject checks (cmd/kubectl-drainit/inject's optionKinds); one drainit
+// takes is taken. Each value is run through both.
+func TestInjectRefusesTheValuesDrainitRefuses(t *testing.T) {
+	busy := filepath.Join(t.TempDir(), "busy")
+	// What an option needs beside it for drainit to take it at all.
+	context := map[string][]string{"quiet": {"DRAINIT_DRAIN_DELAY=30s"}, "cost-interval": {"DRAINIT_BUSY_FILE=" + busy}}
+	values := map[string][]string{
+		"wait-connections":    {"yes", "OFF", "1", "t", "enabled", "2", ""},
+		"group":               {"on", "nein"},
+		"no-subreaper":        {"false", "ja"},
+		"grace":               {"90", "1m30s", "5 s", "-1s", "1.5", "90x"},
+		"margin":              {"0", "500ms", "2 s"},
+		"drain-delay":         {"10", "-1"},
+		"progress":            {"0", "1m", "1 m"},
+		"quiet":               {"5s", "0", "x"},
+		"cost-interval":       {"10s", "0", "-5s"},
+		"drain-signal":        {"SIGUSR1", "term", "RTMIN+2", "none", "0", "KILL", "SIGFOO", "65", "RTMIN+31"},
+		"parent-death-signal": {"TERM", "KILL", "usr2", "0", "none", "STOP", "CHLD"},
+		"drain-on":            {"TERM,QUIT", " term , 3 ", "none", "TERM,none", "TERM,", "KILL", "CHLD", "SIGFOO", "RTMIN+3"},
+	}
+	for opt, vs := range values {
+		for _, v := range vs {
+			pod, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "Pod",
+				"metadata": map[string]any{"name": "p", "annotations": map[string]any{"drainit.dev/" + opt: v}},
+				"spec":     map[string]any{"containers": []any{map[string]any{"name": "w", "image": "127.0.0.1:1/x", "command": []string{"/w"}}}}})
+			cmd := exec.Command(kubectlDrainit(t), "inject")
+			cmd.Stdin = bytes.NewReader(pod)
+			out, _ := cmd.CombinedOutput()
+			injectRefuses := cmd.ProcessState.ExitCode() != 0
+			d := exec.Command(drainitBin, "--", "/bin/true")
+			d.Env = append([]string{"DRAINIT_KUBE=off", "PATH=" + os.Getenv("PATH"), "DRAINIT_" + strings.ToUpper(strings.ReplaceAll(opt, "-", "_")) + "=" + v}, context[opt]...)
+			errs, _ := d.CombinedOutput()
+			drainitRefuses := d.ProcessState.ExitCode() == 2
+			if injectRefuses != drainitRefuses {
+				t.Errorf("drainit.dev/%s: %q: inject refuses it %v (%s), drainit %v (%s)", opt, v, injectRefuses, tail(string(out), 1), drainitRefuses, tail(string(errs), 1))
+			}
+		}
+	}
+}

@@ -475,6 +475,7 @@ func (n *node) injectorRequests(since, until time.Time) []auditEvent {
 // and never lists or watches.
 func TestInjectorWrapsWhatEverCreatesPods(t *testing.T) {
 	n := needInjector(t)
+	labelled := time.Now()
 	ns := n.injectedNamespace(t, true, false)
 	refused, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "refused"},
 		"spec": map[string]any{"containers": []any{map[string]any{"name": "w", "image": podRegistry + "/worker:1"}}}})
@@ -565,20 +566,33 @@ func TestInjectorWrapsWhatEverCreatesPods(t *testing.T) {
 	// What the injector asked of the API server meanwhile: the pull
 	// secret, once, for the one pod that needed it; nothing for the
 	// others (their image is public, the operator's pod's and the Job's
-	// config cached). Its check of its CA and caBundle, every minute
-	// whatever the pods, may fall in the window too.
+	// config cached); and whether the namespace is labelled, at most once
+	// a minute by each replica (since it was labelled: the dry runs that
+	// wait for the injector to answer there asked first). Its check of
+	// its CA and caBundle, every minute whatever the pods, may fall in the
+	// window too.
 	var perPod, periodic []string
 	for _, e := range n.injectorRequests(from, until) {
 		switch {
 		case e.ObjectRef.Name == "drainit-injector-ca" || e.ObjectRef.Resource == "mutatingwebhookconfigurations":
 			periodic = append(periodic, e.String())
+		case e.Verb == "get" && e.ObjectRef.Resource == "namespaces" && e.ObjectRef.Name == ns:
 		default:
 			perPod = append(perPod, e.String())
 		}
 	}
-	t.Logf("drainit-injector's requests to the API server while it admitted %d pods: %q (and its periodic check: %q)", len(names), perPod, periodic)
+	namespaceReads := 0
+	for _, e := range n.injectorRequests(labelled, until) {
+		if e.Verb == "get" && e.ObjectRef.Resource == "namespaces" && e.ObjectRef.Name == ns {
+			namespaceReads++
+		}
+	}
+	t.Logf("drainit-injector's requests to the API server while it admitted %d pods: %q, and %d of the namespace since it was labelled (its periodic check: %q)", len(names), perPod, namespaceReads, periodic)
 	if !slices.Equal(perPod, []string{"get secrets " + ns + "/regcred"}) {
 		t.Errorf("drainit-injector's requests for %d pods: %q; want one get of the pull secret", len(names), perPod)
+	}
+	if most := 2 * (int(until.Sub(labelled)/time.Minute) + 1); namespaceReads < 1 || namespaceReads > most {
+		t.Errorf("drainit-injector read namespace %s %d times in %v, want 1 to %d (once a minute by each of 2 replicas)", ns, namespaceReads, until.Sub(labelled).Round(time.Second), most)
 	}
 	for _, e := range n.injectorRequests(injectorAt, time.Now()) {
 		if e.Verb == "list" || e.Verb == "watch" {
@@ -875,10 +889,24 @@ func TestInjectorFollowsTheNamespaceLabel(t *testing.T) {
 		json.Unmarshal(b, &p)
 		unmarked("opted out by "+optOut, p)
 	}
+	// A static pod's mirror, as the kubelet creates it: the injector is
+	// not asked, and notice.yaml's policy marks it not either (it would
+	// say the injector did not answer).
+	mirror := restrictedPod(podRegistry + "/worker:1")
+	mirror["nodeName"] = nodeName
+	b, warnings := n.create(t, "/api/v1/namespaces/"+ns+"/pods", map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "static-worker-" + nodeName,
+		"annotations": map[string]any{"kubernetes.io/config.mirror": "0123abcd", "kubernetes.io/config.hash": "0123abcd", "kubernetes.io/config.source": "file"}},
+		"spec": mirror}, "?dryRun=All")
+	var m apiPodSpec
+	json.Unmarshal(b, &m)
+	unmarked("a static pod's mirror", m)
+	if len(warnings) > 0 {
+		t.Errorf("a static pod's mirror: warnings %q", warnings)
+	}
 	// A container it cannot wrap: the private registry's image with no
 	// pull secret. The pod is admitted as it came, and the API server
 	// hands its creator the injector's Warning.
-	b, warnings := n.create(t, "/api/v1/namespaces/"+ns+"/pods", map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"generateName": "nosecret-"},
+	b, warnings = n.create(t, "/api/v1/namespaces/"+ns+"/pods", map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"generateName": "nosecret-"},
 		"spec": restrictedPod(privateRegistry + "/worker:1")}, "?dryRun=All")
 	var nosecret apiPodSpec
 	json.Unmarshal(b, &nosecret)

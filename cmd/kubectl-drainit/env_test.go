@@ -84,10 +84,14 @@ func TestGraceFromThePod(t *testing.T) {
 	}
 }
 
-// The signal the runtime stops the container with becomes a drain
-// trigger, and the drain sends it, unless the user chose otherwise; the
-// image's config is read for it even when the manifest gives the
-// command, and a config that cannot be read fails nothing.
+// Every signal the runtime may stop the container with becomes a drain
+// trigger, unless the user chose the triggers: the image's STOPSIGNAL
+// (else TERM) and the container's lifecycle.stopSignal, which an API
+// server without its alpha gate drops after admission (the runtime then
+// sends the image's). No drain signal is written: drainit's drain sends
+// the one that started it. The image's config is read for it even when
+// the manifest gives the command, and a config that cannot be read fails
+// nothing.
 func TestStopSignalStartsTheDrain(t *testing.T) {
 	cfgs := map[string]v1.Config{}
 	for _, s := range []string{"SIGQUIT", "3", "quit", "QUIT", "SIGRTMIN+3", "SIGWINCH", "SIGTERM", "15", "SIGKILL", "SIGCHLD", "SIGFOO", "RTMAX-1"} {
@@ -101,14 +105,14 @@ func TestStopSignalStartsTheDrain(t *testing.T) {
 		on, signal              string // DRAINIT_DRAIN_ON and DRAINIT_DRAIN_SIGNAL, "" for unset
 		note                    string
 	}{
-		{name: "nginx", spec: "  containers: [{name: w, image: " + host + "/nginx:1}]\n", on: "QUIT", signal: "QUIT"},
-		{name: "SIGQUIT, the command in the manifest", spec: "  containers: [{name: w, image: " + img("SIGQUIT") + ", command: [/w]}]\n", on: "QUIT", signal: "QUIT"},
-		{name: "3", spec: "  containers: [{name: w, image: " + img("3") + "}]\n", on: "QUIT", signal: "QUIT"},
-		{name: "quit", spec: "  containers: [{name: w, image: " + img("quit") + "}]\n", on: "QUIT", signal: "QUIT"},
-		{name: "QUIT", spec: "  containers: [{name: w, image: " + img("QUIT") + "}]\n", on: "QUIT", signal: "QUIT"},
-		{name: "SIGRTMIN+3", spec: "  containers: [{name: w, image: " + img("SIGRTMIN+3") + "}]\n", on: "RTMIN+3", signal: "RTMIN+3"},
-		{name: "RTMAX-1", spec: "  containers: [{name: w, image: " + img("RTMAX-1") + "}]\n", on: "RTMIN+29", signal: "RTMIN+29"},
-		{name: "SIGWINCH (httpd)", spec: "  containers: [{name: w, image: " + img("SIGWINCH") + "}]\n", on: "WINCH", signal: "WINCH"},
+		{name: "nginx", spec: "  containers: [{name: w, image: " + host + "/nginx:1}]\n", on: "QUIT"},
+		{name: "SIGQUIT, the command in the manifest", spec: "  containers: [{name: w, image: " + img("SIGQUIT") + ", command: [/w]}]\n", on: "QUIT"},
+		{name: "3", spec: "  containers: [{name: w, image: " + img("3") + "}]\n", on: "QUIT"},
+		{name: "quit", spec: "  containers: [{name: w, image: " + img("quit") + "}]\n", on: "QUIT"},
+		{name: "QUIT", spec: "  containers: [{name: w, image: " + img("QUIT") + "}]\n", on: "QUIT"},
+		{name: "SIGRTMIN+3", spec: "  containers: [{name: w, image: " + img("SIGRTMIN+3") + "}]\n", on: "RTMIN+3"},
+		{name: "RTMAX-1", spec: "  containers: [{name: w, image: " + img("RTMAX-1") + "}]\n", on: "RTMIN+29"},
+		{name: "SIGWINCH (httpd)", spec: "  containers: [{name: w, image: " + img("SIGWINCH") + "}]\n", on: "WINCH"},
 		{name: "SIGTERM", spec: "  containers: [{name: w, image: " + img("SIGTERM") + "}]\n"},
 		{name: "15", spec: "  containers: [{name: w, image: " + img("15") + "}]\n"},
 		{name: "SIGKILL", spec: "  containers: [{name: w, image: " + img("SIGKILL") + "}]\n", note: "is SIGKILL: no drain-on was set from it: nothing can catch it"},
@@ -121,8 +125,15 @@ func TestStopSignalStartsTheDrain(t *testing.T) {
 			note: "but annotation drainit.dev/drain-on says drain-on TERM: the runtime's QUIT is forwarded, not drained"},
 		{name: "the user's drain-on, the same", spec: "  containers: [{name: w, image: " + img("SIGQUIT") + ", env: [{name: DRAINIT_DRAIN_ON, value: 'TERM,SIGQUIT'}]}]\n", on: "TERM,SIGQUIT"},
 		{name: "envFrom may set drain-on", spec: "  containers: [{name: w, image: " + img("SIGQUIT") + ", envFrom: [{configMapRef: {name: c}}]}]\n",
-			note: "drain-on may come from the container's envFrom, which inject cannot read: none was set"},
-		{name: "lifecycle.stopSignal", spec: "  containers: [{name: w, image: " + img("SIGQUIT") + ", lifecycle: {stopSignal: SIGINT}}]\n", on: "INT", signal: "INT"},
+			note: "the runtime may stop it with QUIT, but drain-on may come from the container's envFrom, which inject cannot read: none was set"},
+		{name: "lifecycle.stopSignal and the image's", spec: "  containers: [{name: w, image: " + img("SIGQUIT") + ", lifecycle: {stopSignal: SIGINT}}]\n", on: "QUIT,INT"},
+		{name: "lifecycle.stopSignal and TERM", spec: "  containers: [{name: w, image: " + img("SIGTERM") + ", lifecycle: {stopSignal: SIGUSR1}}]\n", on: "TERM,USR1"},
+		{name: "lifecycle.stopSignal, the image's own", spec: "  containers: [{name: w, image: " + img("SIGQUIT") + ", lifecycle: {stopSignal: SIGQUIT}}]\n", on: "QUIT"},
+		{name: "lifecycle.stopSignal TERM", spec: "  containers: [{name: w, image: " + img("SIGQUIT") + ", lifecycle: {stopSignal: SIGTERM}}]\n", on: "QUIT,TERM"},
+		{name: "lifecycle.stopSignal, the user's drain-on", annotations: "    drainit.dev/drain-on: INT\n", spec: "  containers: [{name: w, image: " + img("SIGTERM") + ", lifecycle: {stopSignal: SIGINT}}]\n", on: "INT",
+			note: "STOPSIGNAL is TERM, but annotation drainit.dev/drain-on says drain-on INT: the runtime's TERM is forwarded, not drained"},
+		{name: "lifecycle.stopSignal, the image unread", spec: "  containers: [{name: w, image: " + host + "/missing:1, command: [/w], lifecycle: {stopSignal: SIGINT}}]\n", on: "TERM,INT",
+			note: "Pod/p, container w: image " + host + "/missing:1's config could not be read"},
 		{name: "an image not in the registry, the command in the manifest", spec: "  containers: [{name: w, image: " + host + "/missing:1, command: [/w]}]\n",
 			note: "Pod/p, container w: image " + host + "/missing:1's config could not be read"},
 	} {

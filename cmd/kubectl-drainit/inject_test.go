@@ -635,8 +635,9 @@ func TestInjectAgainWithOtherOptions(t *testing.T) {
 }
 
 // The installer passes Pod Security's restricted profile, so that a pod
-// that passes it still does once injected, and has requests and limits,
-// so that a namespace with a compute ResourceQuota admits it.
+// that passes it still does once injected, and has the requests and
+// limits of the container it wraps, so that a namespace with a compute
+// ResourceQuota admits it as it admits the container.
 func TestInstallerIsRestrictedAndSized(t *testing.T) {
 	restricted := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n" +
 		"      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}\n" +
@@ -647,13 +648,13 @@ func TestInstallerIsRestrictedAndSized(t *testing.T) {
 		name, in    string
 		args        []string
 		nonRoot     bool // the installer says runAsNonRoot
-		resources   bool // the installer has requests and limits
+		resources   bool // the installer has requests and limits (the container's)
 		restricted  bool // the injected pod passes restricted
 		quotaFitted bool // every container has cpu and memory requests and limits
 	}{
 		{"restricted", restricted, nil, true, true, true, true},
 		{"restricted, image volume", restricted, []string{"--via", "image-volume"}, false, false, true, true},
-		{"a pod with no security settings", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: w, image: " + x + ", command: [/w]}]\n", nil, true, true, false, false},
+		{"a pod with no security settings", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: w, image: " + x + ", command: [/w]}]\n", nil, true, false, false, false},
 		{"a pod that runs as root", strings.Replace(restricted, "runAsNonRoot: true,", "runAsUser: 0,", 1), nil, false, true, false, true},
 		{"pod-level resources", strings.Replace(restricted, "      containers:", "      resources: {requests: {cpu: 200m, memory: 128Mi}, limits: {cpu: 200m, memory: 128Mi}}\n      containers:", 1), nil, true, false, true, true},
 	} {
@@ -679,8 +680,8 @@ func TestInstallerIsRestrictedAndSized(t *testing.T) {
 			if got := mapValue(installer["securityContext"], "runAsNonRoot") == true; got != tc.nonRoot {
 				t.Errorf("installer's runAsNonRoot %v, want %v", got, tc.nonRoot)
 			}
-			if got := installer["resources"] != nil; got != tc.resources {
-				t.Errorf("installer's resources %v, want them %v", installer["resources"], tc.resources)
+			if got := installer["resources"] != nil; got != tc.resources || got && mustJSON(t, installer["resources"]) != mustJSON(t, containerNamed(t, obj, "w")["resources"]) {
+				t.Errorf("installer's resources %v, want them %v, the container's", installer["resources"], tc.resources)
 			}
 		})
 	}

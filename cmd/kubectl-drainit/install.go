@@ -26,7 +26,8 @@ const (
 	injectorNamespace = "drainit-system"
 	injectorName      = "drainit-injector"
 	pullSecretsRole   = "drainit-injector-pull-secrets"
-	servingSecret     = "drainit-injector-tls" // cert-manager's, in the variant
+	namespacesRole    = "drainit-injector-namespaces" // read before the pull Secrets
+	servingSecret     = "drainit-injector-tls"        // cert-manager's, in the variant
 )
 
 type installArgs struct {
@@ -147,7 +148,9 @@ func adapt(objs []map[string]any, a installArgs) ([]map[string]any, error) {
 	setArg(c, "--image-config", a.imageConfig)
 	drop := map[string]bool{} // kind/name
 	if a.imageConfig != "pull-secrets" {
-		drop["ClusterRole/"+pullSecretsRole], drop["ClusterRoleBinding/"+pullSecretsRole] = true, true
+		for _, name := range []string{pullSecretsRole, namespacesRole} {
+			drop["ClusterRole/"+name], drop["ClusterRoleBinding/"+name] = true, true
+		}
 	}
 	if a.certManager {
 		// The CA's Secret and the caBundle are cert-manager's now.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -88,6 +89,14 @@ func TestInstallManifestsNeverBlockAPod(t *testing.T) {
 	if a, b := mustJSON(t, mapValue(h, "matchConditions")), mustJSON(t, mapValueAt(mp, "spec", "matchConditions")); a != b {
 		t.Errorf("the policy's matchConditions %s are not the webhook's %s", b, a)
 	}
+	// A static pod's mirror, which the injector leaves alone, gets no
+	// notice that it did not answer.
+	conditions, _ := mapValueAt(mp, "spec", "matchConditions").([]any)
+	if !slices.ContainsFunc(conditions, func(c any) bool {
+		return stringAt(c, "expression") == "!(has(object.metadata.annotations) && 'kubernetes.io/config.mirror' in object.metadata.annotations)"
+	}) {
+		t.Errorf("the policy's matchConditions %v: none leaves out mirror pods", conditions)
+	}
 	if mapValueAt(mp, "spec", "failurePolicy") != "Ignore" || mapValueAt(mp, "spec", "reinvocationPolicy") != "Never" {
 		t.Errorf("the policy: %v", mp["spec"])
 	}
@@ -98,6 +107,23 @@ func TestInstallManifestsNeverBlockAPod(t *testing.T) {
 	spec, _ := mapAt(d, "spec", "template", "spec")
 	if p := restrictedProblems(spec); len(p) > 0 {
 		t.Errorf("the injector's pod does not pass restricted: %v", p)
+	}
+	// Its collector keeps the heap below the memory limit: GOMEMLIMIT
+	// at most three quarters of it.
+	c := injectorContainer(t, objs)
+	limit := stringAt(c, "resources", "limits", "memory")
+	gomemlimit := ""
+	for _, v := range mapValueList(c, "env") {
+		if stringAt(v, "name") == "GOMEMLIMIT" {
+			gomemlimit = stringAt(v, "value")
+		}
+	}
+	l, okL := strings.CutSuffix(limit, "Mi")
+	g, okG := strings.CutSuffix(gomemlimit, "MiB")
+	ln, _ := strconv.Atoi(l)
+	gn, _ := strconv.Atoi(g)
+	if !okL || !okG || gn <= 0 || gn*4 > ln*3 {
+		t.Errorf("the injector's memory limit %q and GOMEMLIMIT %q: want GOMEMLIMIT at most three quarters of the limit", limit, gomemlimit)
 	}
 }
 
@@ -113,9 +139,15 @@ func TestInstallVariants(t *testing.T) {
 	}
 	for _, mode := range []string{"anonymous", "off"} {
 		objs := installed(t, "--image-config", mode)
-		if !strings.Contains(args(injectorContainer(t, objs)), "--image-config="+mode) || objectNamed(objs, "ClusterRole", "drainit-injector-pull-secrets") != nil ||
-			objectNamed(objs, "ClusterRoleBinding", "drainit-injector-pull-secrets") != nil {
-			t.Errorf("--image-config %s: args %s, and the RBAC for Secrets is still there", mode, args(injectorContainer(t, objs)))
+		if !strings.Contains(args(injectorContainer(t, objs)), "--image-config="+mode) {
+			t.Errorf("--image-config %s: args %s", mode, args(injectorContainer(t, objs)))
+		}
+		for _, k := range []string{"ClusterRole", "ClusterRoleBinding"} {
+			for _, name := range []string{"drainit-injector-pull-secrets", "drainit-injector-namespaces"} {
+				if objectNamed(objs, k, name) != nil {
+					t.Errorf("--image-config %s: %s/%s, the RBAC for reading Secrets, is still there", mode, k, name)
+				}
+			}
 		}
 	}
 	objs = installed(t, "--cert-manager", "--no-notice")
@@ -129,7 +161,7 @@ func TestInstallVariants(t *testing.T) {
 			t.Errorf("--cert-manager --no-notice: %s is still there", k)
 		}
 	}
-	for _, k := range []string{"Issuer/drainit-injector-ca", "Certificate/drainit-injector-tls", "ClusterRole/drainit-injector-pull-secrets"} {
+	for _, k := range []string{"Issuer/drainit-injector-ca", "Certificate/drainit-injector-tls", "ClusterRole/drainit-injector-pull-secrets", "ClusterRole/drainit-injector-namespaces"} {
 		if !slices.Contains(kinds, k) {
 			t.Errorf("--cert-manager: no %s in %v", k, kinds)
 		}

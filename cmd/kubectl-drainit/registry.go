@@ -57,7 +57,7 @@ func (r *imageConfigs) config(image string) (inject.ImageConfig, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
 	defer cancel()
 	var c imageRead
-	c.cfg, c.err = inject.ReadImageConfig(ctx, image, r.keychain, r.platform)
+	c.cfg, c.err = inject.ReadImageConfig(ctx, image, r.keychain, r.platform, nil)
 	r.seen[image] = c
 	return c.cfg, c.err
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -43,14 +44,22 @@ var errNotRead = errors.New("drainit-injector reads no image config (--image-con
 // that come after one that could not wait for it.
 const readTimeout = 30 * time.Second
 
+// maxReads is how many images are read at once: a read holds up to a
+// config and an answer of 4 MiB each (inject.MaxImageConfig), and pods
+// may name as many registries as they like. One that waits for its turn
+// is under way all the same.
+const maxReads = 4
+
 type imageReader struct {
 	mode      string
 	platform  v1.Platform
-	ttl       time.Duration // how long a config read is used
-	failedTTL time.Duration // and a failure, so that a burst of pods does not each wait for a registry that is down
+	transport http.RoundTripper // to the registries
+	ttl       time.Duration     // how long a config read is used
+	failedTTL time.Duration     // and a failure, so that a burst of pods does not each wait for a registry that is down
 	secret    func(ctx context.Context, namespace, name string) (secret, error)
 	now       func() time.Time
 
+	slots     chan struct{} // maxReads
 	mu        sync.Mutex
 	reads     map[readKey]*read
 	keychains map[string]*keychainRead // by credentials
@@ -69,14 +78,15 @@ type read struct {
 // keychainRead is the keychain of one namespace's set of pull Secrets, and
 // what could not be read of them.
 type keychainRead struct {
-	done     chan struct{} // closed once read
-	at       time.Time
-	keychain authn.Keychain
-	problems []string
+	done      chan struct{} // closed once read
+	at        time.Time
+	keychain  authn.Keychain
+	problems  []string
+	transient bool // a Secret could not be asked for, rather than was answered
 }
 
-func newImageReader(mode string, platform v1.Platform, ttl time.Duration, secretFn func(context.Context, string, string) (secret, error)) *imageReader {
-	return &imageReader{mode: mode, platform: platform, ttl: ttl, failedTTL: 5 * time.Second, secret: secretFn, now: time.Now,
+func newImageReader(mode string, platform v1.Platform, ttl time.Duration, secretFn func(context.Context, string, string) (secret, error), rt http.RoundTripper) *imageReader {
+	return &imageReader{mode: mode, platform: platform, transport: rt, ttl: ttl, failedTTL: 5 * time.Second, secret: secretFn, now: time.Now, slots: make(chan struct{}, maxReads),
 		reads: map[readKey]*read{}, keychains: map[string]*keychainRead{}}
 }
 
@@ -115,12 +125,19 @@ func (r *imageReader) configs(ctx context.Context, namespace string, pullSecrets
 		wait = append(wait, rd)
 	}
 	for i, image := range images {
+		// A read that is done is used whatever the time left: select
+		// picks at random between two ready cases.
 		select {
 		case <-wait[i].done:
-			out[image] = result{cfg: wait[i].cfg, err: wait[i].err}
-		case <-ctx.Done():
-			out[image] = result{err: fmt.Errorf("not read within the admission's time (the read goes on for the next pod): %w", ctx.Err())}
+		default:
+			select {
+			case <-wait[i].done:
+			case <-ctx.Done():
+				out[image] = result{err: fmt.Errorf("not read within the admission's time (the read goes on for the next pod): %w", ctx.Err())}
+				continue
+			}
 		}
+		out[image] = result{cfg: wait[i].cfg, err: wait[i].err}
 	}
 	return out
 }
@@ -171,7 +188,18 @@ func (r *imageReader) start(key readKey, kc *keychainRead) *read {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
 		defer cancel()
-		cfg, err := inject.ReadImageConfig(ctx, key.image, kc.keychain, r.platform)
+		var cfg inject.ImageConfig
+		var err error
+		select {
+		case r.slots <- struct{}{}:
+			cfg, err = inject.ReadImageConfig(ctx, key.image, kc.keychain, r.platform, r.transport)
+			<-r.slots
+			if err != nil {
+				err = registryError(err)
+			}
+		case <-ctx.Done():
+			err = fmt.Errorf("not read: %d other images were read meanwhile", maxReads)
+		}
 		if err != nil && len(kc.problems) > 0 {
 			err = fmt.Errorf("%w (%s)", err, strings.Join(kc.problems, "; "))
 		}
@@ -210,7 +238,12 @@ func (r *imageReader) expire() {
 // has any for a registry, as the kubelet tries them in order; anonymous
 // for a registry none has. It is read from the API once per set of
 // Secrets and --image-cache, by the first admission that needs it while
-// the others wait for it.
+// the others wait for it; the read goes on when an admission stops
+// waiting. A Secret the API says is not there (404) or not the
+// injector's to read (403), or that holds no credentials, is such an
+// answer too, kept as long: a fleet of pods that name a Secret that is
+// missing asks for it once a minute, not once a pod. A failure to ask (a
+// timeout, the API server's error) is asked again after failedTTL.
 func (r *imageReader) keychain(ctx context.Context, namespace string, pullSecrets []string, credentials string) *keychainRead {
 	if credentials == "" {
 		return &keychainRead{keychain: authn.NewMultiKeychain()}
@@ -220,27 +253,43 @@ func (r *imageReader) keychain(ctx context.Context, namespace string, pullSecret
 	if ok {
 		select {
 		case <-kc.done:
-			ok = r.now().Sub(kc.at) < r.ttl
+			ttl := r.ttl
+			if kc.transient {
+				ttl = r.failedTTL
+			}
+			ok = r.now().Sub(kc.at) < ttl
 		default:
 		}
 	}
-	if ok {
-		r.mu.Unlock()
-		select {
-		case <-kc.done:
-			return kc
-		case <-ctx.Done():
-			return &keychainRead{keychain: authn.NewMultiKeychain(), problems: []string{"the pull secrets were not read in time"}}
-		}
+	if !ok {
+		kc = &keychainRead{done: make(chan struct{})}
+		r.keychains[credentials] = kc
+		go r.readKeychain(kc, namespace, pullSecrets)
 	}
-	kc = &keychainRead{done: make(chan struct{})}
-	r.keychains[credentials] = kc
 	r.mu.Unlock()
+	select {
+	case <-kc.done:
+		return kc
+	default:
+	}
+	select {
+	case <-kc.done:
+		return kc
+	case <-ctx.Done():
+		return &keychainRead{keychain: authn.NewMultiKeychain(), problems: []string{"the pull secrets were not read in time"}}
+	}
+}
+
+// readKeychain reads kc's Secrets from the API and closes kc.done.
+func (r *imageReader) readKeychain(kc *keychainRead, namespace string, pullSecrets []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*requestTimeout)
+	defer cancel()
 	var chains []authn.Keychain
 	for _, name := range pullSecrets {
 		s, err := r.secret(ctx, namespace, name)
 		if err != nil {
 			kc.problems = append(kc.problems, fmt.Sprintf("pull secret %s: %v", name, err))
+			kc.transient = kc.transient || !isStatus(err, http.StatusNotFound) && !isStatus(err, http.StatusForbidden)
 			continue
 		}
 		k, err := secretKeychain(s)
@@ -253,12 +302,8 @@ func (r *imageReader) keychain(ctx context.Context, namespace string, pullSecret
 	kc.keychain = authn.NewMultiKeychain(chains...)
 	r.mu.Lock()
 	kc.at = r.now()
-	if len(kc.problems) > 0 && r.keychains[credentials] == kc {
-		delete(r.keychains, credentials) // a Secret that could not be read is read again for the next pod
-	}
 	r.mu.Unlock()
 	close(kc.done)
-	return kc
 }
 
 // secretKeychain reads an image pull Secret as the kubelet does: a

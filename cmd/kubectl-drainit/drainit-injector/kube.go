@@ -2,8 +2,9 @@ package main
 
 // The few requests the injector makes of the API server, with the
 // standard library: its CA's Secret and its webhook configuration at start
-// and every checkInterval, and the image pull Secrets a pod names when an
-// image's config must be read and is not cached. No list, no watch.
+// and every checkInterval; for a pod whose images' configs must be read,
+// its namespace's labels (once a minute), and when the configs are not
+// cached, the image pull Secrets it names. No list, no watch.
 
 import (
 	"bytes"
@@ -177,6 +178,17 @@ func (k *kubeClient) updateSecret(ctx context.Context, namespace string, s secre
 		"resourceVersion": s.Metadata.ResourceVersion, "labels": map[string]any{"app.kubernetes.io/name": "drainit-injector"}},
 		"type": s.Type, "data": s.Data}
 	return k.do(ctx, "PUT", secretPath(namespace, s.Metadata.Name), "", obj, nil)
+}
+
+// namespaceLabels are a namespace's labels.
+func (k *kubeClient) namespaceLabels(ctx context.Context, name string) (map[string]string, error) {
+	var ns struct {
+		Metadata struct {
+			Labels map[string]string `json:"labels"`
+		} `json:"metadata"`
+	}
+	err := k.do(ctx, "GET", "/api/v1/namespaces/"+url.PathEscape(name), "", nil, &ns)
+	return ns.Metadata.Labels, err
 }
 
 // webhookConfig is what the injector reads of its MutatingWebhookConfiguration.

@@ -52,6 +52,7 @@ type options struct {
 	listen, certDir, certSecret, webhookConfig, service, namespace string
 	image, via, imageConfig, platform                              string
 	imageCache, shutdownDelay                                      time.Duration
+	allowLoopbackRegistries                                        bool
 	kubeAPI, kubeTokenFile, kubeCAFile, logLevel                   string
 }
 
@@ -72,6 +73,7 @@ func newFlags(stderr io.Writer, c *options, getenv func(string) string) *flag.Fl
 	fs.StringVar(&c.via, "via", inject.ViaInitContainer, "how drainit reaches a pod: "+inject.ViaInitContainer+" or "+inject.ViaImageVolume)
 	fs.StringVar(&c.imageConfig, "image-config", readWithSecrets, "read images' configs (ENTRYPOINT, CMD, ENV, STOPSIGNAL) with the pod's image pull Secrets ("+readWithSecrets+"), without credentials ("+readAnonymously+"), or not at all ("+readNothing+": only containers whose command is in the spec are wrapped); "+readAnonymously+" and "+readNothing+" read no Secret")
 	fs.StringVar(&c.platform, "platform", runtime.GOOS+"/"+runtime.GOARCH, "`OS/ARCH` whose image config to read from a multi-platform image")
+	fs.BoolVar(&c.allowLoopbackRegistries, "allow-loopback-registries", false, "read images' configs from registries on loopback addresses too (tests: whoever writes a pod names the registry, which must not be the injector's own host)")
 	fs.DurationVar(&c.imageCache, "image-cache", time.Minute, "use an image's config, and a set of pull Secrets, this long after reading it")
 	fs.DurationVar(&c.shutdownDelay, "shutdown-delay", 10*time.Second, "on SIGTERM, keep answering this long, not ready, closing each connection after its answer, while the API server learns the injector's endpoints without this one")
 	fs.StringVar(&c.kubeAPI, "kube-api", "", "the API server (default: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)")
@@ -160,9 +162,13 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		go m.run(ctx)
 	}
 	secretFn := func(ctx context.Context, ns, name string) (secret, error) { return kube.getSecret(ctx, ns, name) }
-	s := &server{certs: certs, log: log, reviewer: &reviewer{namespace: c.namespace, margin: time.Second,
-		images:  newImageReader(c.imageConfig, platform, c.imageCache, secretFn),
-		options: inject.Options{Via: c.via, Image: c.image}}}
+	rv := &reviewer{namespace: c.namespace, margin: time.Second,
+		images:  newImageReader(c.imageConfig, platform, c.imageCache, secretFn, registryTransport(c.allowLoopbackRegistries)),
+		options: inject.Options{Via: c.via, Image: c.image}}
+	if c.imageConfig == readWithSecrets {
+		rv.namespaces = newNamespaceCheck(kube.namespaceLabels)
+	}
+	s := newServer(rv, certs, log)
 	l, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "drainit-injector: --listen %s: %v\n", c.listen, err)

@@ -10,9 +10,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/drainit/drainit/cmd/kubectl-drainit/inject"
 )
@@ -58,10 +60,12 @@ type admissionResponse struct {
 
 // The admission's limits: the API server keeps a warning of up to 256
 // characters and may drop the rest; the not-injected annotation stays
-// short beside the pod's other annotations (256 KiB in all).
+// short beside the pod's other annotations (256 KiB in all), and one
+// reason does not crowd out the others.
 const (
 	maxWarnings      = 8
 	maxWarning       = 256
+	maxReason        = 1 << 10
 	maxReasons       = 4 << 10
 	admissionVersion = "admission.k8s.io/v1"
 )
@@ -74,8 +78,12 @@ type reviewer struct {
 	namespace string // the injector's own, where it wraps nothing
 	images    *imageReader
 	options   inject.Options // Config is set for each pod
-	// margin is kept of the API server's timeout for the answer's way back.
+	// margin is kept of the API server's timeout for the answer's way
+	// back, at most (answerBy).
 	margin time.Duration
+	// namespaces, with --image-config pull-secrets, says whether a pod's
+	// namespace is one the API server sends the pods of.
+	namespaces *namespaceCheck
 }
 
 // outcome is what the reviewer did, for the log.
@@ -83,10 +91,19 @@ type outcome struct {
 	wrapped []string
 	reasons []string
 	skipped string // why the whole pod was left alone, or ""
+	foreign bool   // a review the API server would not have sent
 }
 
-// review answers one AdmissionRequest; deadline is when the API server
-// stops waiting for the answer.
+// answerBy is when the answer to a review the API server waits timeout
+// for must leave, start being when it came: a fifth of the timeout
+// before, at most the reviewer's margin (a second), for the answer's way
+// back. A margin as long as the API server's shortest timeout (1 s)
+// would leave no time at all.
+func (r *reviewer) answerBy(start time.Time, timeout time.Duration) time.Time {
+	return start.Add(timeout - min(r.margin, timeout/5))
+}
+
+// review answers one AdmissionRequest by deadline (answerBy).
 func (r *reviewer) review(req *admissionRequest, deadline time.Time) (admissionResponse, outcome) {
 	resp := admissionResponse{UID: req.UID, Allowed: true}
 	switch {
@@ -103,10 +120,21 @@ func (r *reviewer) review(req *admissionRequest, deadline time.Time) (admissionR
 	if err := dec.Decode(&pod); err != nil || pod == nil {
 		return resp, outcome{skipped: fmt.Sprintf("the object is not a pod: %v", err)}
 	}
-	original := cloneJSON(pod)
-	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(-r.margin))
+	original := cloneJSON(pod).(map[string]any)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	out, warnings := r.wrap(ctx, req.Namespace, pod)
+	if size := annotationsSize(pod); size > maxAnnotations && len(diff(original["metadata"], pod["metadata"])) > 0 {
+		// The API server would refuse the pod the injector made: it is
+		// admitted as it came, but for the injector's own annotations
+		// (a notice that it did not answer, which only makes it smaller).
+		pod = maps.Clone(original)
+		pod["metadata"] = cloneJSON(original["metadata"])
+		meta, _ := pod["metadata"].(map[string]any)
+		setAnnotations(meta, nil, nil)
+		why := fmt.Sprintf("not wrapped: the pod's annotations would come to %d bytes with the injector's, more than the API server takes (%d)", size, maxAnnotations)
+		out, warnings = outcome{skipped: why}, []string{clean("drainit-injector: "+why, maxWarning)}
+	}
 	if ops := diff(original, pod); len(ops) > 0 {
 		resp.Patch, _ = json.Marshal(ops)
 		jsonPatch := "JSONPatch"
@@ -135,7 +163,17 @@ func (r *reviewer) wrap(ctx context.Context, namespace string, pod map[string]an
 		// manifest, and a copy that differs from it would be replaced.
 		return outcome{skipped: "a mirror pod of a static pod"}, nil
 	}
-	_, ours := annotations[inject.InjectedAnnotation]
+	// The injector's own answer, seen again on a reinvocation, names the
+	// containers it wrapped, each running drainit; an annotation written
+	// by someone else, or copied from another pod, may not.
+	injected, ours := annotations[inject.InjectedAnnotation].(string)
+	for _, name := range strings.Split(injected, ",") {
+		cs, _ := spec["containers"].([]any)
+		inits, _ := spec["initContainers"].([]any)
+		if !slices.ContainsFunc(append(slices.Clip(cs), inits...), func(c any) bool { return inject.IsWrapped(c) && mapValue(c, "name") == name }) {
+			ours = false
+		}
+	}
 	// A pod that runs drainit as inject puts it there, and that the
 	// injector has not wrapped itself (as on a reinvocation), was wrapped
 	// by kubectl drainit inject or by hand: it is left as it is.
@@ -157,21 +195,44 @@ func (r *reviewer) wrap(ctx context.Context, namespace string, pod map[string]an
 		}
 	}
 	opt := r.options
+	// Called again (reinvocationPolicy IfNeeded) after another webhook
+	// changed the pod it answered for, the injector wraps again only what
+	// it wrapped: a container added since is that webhook's (its sidecar,
+	// a proxy say), whose drain the pod's drainit.dev/ options, written
+	// for the pod's own containers, do not describe.
+	var before []string
+	if ours {
+		before = strings.Split(injected, ",")
+		opt.Containers = before
+	}
 	opt.Lenient = true
 	opt.Credentials = "name the registry's pull secret in the pod's imagePullSecrets (or its service account's)"
 	if r.images.mode != readWithSecrets {
 		opt.Credentials = "run drainit-injector with --image-config " + readWithSecrets + " (it reads no Secret now)"
 	}
 	// First the images the wrapping asks for, then all of them at once.
-	var asked []string
-	opt.Config = func(image string) (inject.ImageConfig, error) {
-		if !slices.Contains(asked, image) {
-			asked = append(asked, image)
+	asked := inject.Images(pod, opt)
+	pullSecrets, unchecked := pullSecretNames(spec), error(nil)
+	if len(asked) > 0 && r.namespaces != nil {
+		// Nothing is read for a namespace the API server would not have
+		// sent: the review was made by someone else.
+		enabled, err := r.namespaces.enabled(ctx, namespace)
+		switch {
+		case err != nil:
+			pullSecrets, unchecked = nil, err
+		case !enabled:
+			return outcome{skipped: "namespace " + namespace + " is not labelled " + inject.SwitchAnnotation + ": " + inject.Enabled + ": the API server sends none of its pods", foreign: true}, nil
 		}
-		return inject.ImageConfig{}, errNotRead
 	}
-	inject.New(opt).Object(cloneJSON(pod).(map[string]any))
-	configs := r.images.configs(ctx, namespace, pullSecretNames(spec), asked)
+	configs := r.images.configs(ctx, namespace, pullSecrets, asked)
+	if unchecked != nil {
+		for image, c := range configs {
+			if c.err != nil {
+				c.err = fmt.Errorf("%w (no pull secret was read: namespace %s's label could not be checked: %v)", c.err, namespace, unchecked)
+				configs[image] = c
+			}
+		}
+	}
 	opt.Config = func(image string) (inject.ImageConfig, error) {
 		if c, ok := configs[image]; ok {
 			return c.cfg, c.err
@@ -180,9 +241,9 @@ func (r *reviewer) wrap(ctx context.Context, namespace string, pod map[string]an
 	}
 	in := inject.New(opt)
 	if err := in.Object(pod); err != nil {
-		why := "not wrapped: " + strings.Join(strings.Fields(err.Error()), " ")
+		why := clean("not wrapped: "+err.Error(), maxReason)
 		setAnnotations(meta, nil, []string{why})
-		return outcome{skipped: why}, []string{cut(why, maxWarning)}
+		return outcome{skipped: why}, []string{clean("drainit-injector: "+why, maxWarning)}
 	}
 	var o outcome
 	for _, list := range []string{"initContainers", "containers"} {
@@ -194,15 +255,31 @@ func (r *reviewer) wrap(ctx context.Context, namespace string, pod map[string]an
 			}
 		}
 	}
+	if ours {
+		// What the first answer said stays; a container it did not
+		// name, nor wrap, came after it.
+		said, _ := annotations[inject.NotInjectedAnnotation].(string)
+		if said != "" {
+			o.reasons = append(o.reasons, said)
+		}
+		cs, _ := spec["containers"].([]any)
+		for _, c := range cs {
+			name, _ := c.(map[string]any)["name"].(string)
+			if !inject.IsWrapped(c) && !slices.Contains(before, name) && !strings.Contains(said, "container "+name+": ") {
+				o.reasons = append(o.reasons, clean("container "+name+": not wrapped: added after drainit-injector's first answer, by another admission webhook (its sidecar, say)", maxReason))
+			}
+		}
+	}
 	var warnings []string
 	for _, n := range in.Notes() {
 		if !n.Skipped {
 			continue
 		}
-		reason := strings.Join(strings.Fields(n.Text), " ") // one line: a registry's answer may end in a newline
+		reason := n.Text
 		if n.Container != "" {
 			reason = "container " + n.Container + ": " + n.Text
 		}
+		reason = clean(reason, maxReason)
 		o.reasons = append(o.reasons, reason)
 		if n.Failed {
 			warnings = append(warnings, "drainit-injector: "+reason)
@@ -213,9 +290,29 @@ func (r *reviewer) wrap(ctx context.Context, namespace string, pod map[string]an
 		warnings = append(warnings[:maxWarnings-1], fmt.Sprintf("drainit-injector: %d more containers not wrapped: see the pod's annotation %s", len(warnings)-maxWarnings+1, inject.NotInjectedAnnotation))
 	}
 	for i, w := range warnings {
-		warnings[i] = cut(w, maxWarning)
+		warnings[i] = clean(w, maxWarning)
 	}
 	return o, warnings
+}
+
+// maxAnnotations is the most the API server takes of a pod's annotations:
+// their keys' and values' bytes together (TotalAnnotationSizeLimitB).
+const maxAnnotations = 256 << 10
+
+// annotationsSize is what the API server counts of a pod's annotations.
+func annotationsSize(pod map[string]any) int {
+	annotations, _ := mapValue(pod["metadata"], "annotations").(map[string]any)
+	n := 0
+	for k, v := range annotations {
+		s, _ := v.(string)
+		n += len(k) + len(s)
+	}
+	return n
+}
+
+func mapValue(v any, key string) any {
+	m, _ := v.(map[string]any)
+	return m[key]
 }
 
 // setAnnotations writes which containers run under drainit by the
@@ -240,6 +337,21 @@ func setAnnotations(meta map[string]any, wrapped, reasons []string) {
 	} else {
 		delete(meta, "annotations")
 	}
+}
+
+// clean makes s fit for a Warning and an annotation: valid UTF-8, one
+// line with no control character (the API server drops a Warning that has
+// one, and a registry's error page has CR and LF), its runs of white space
+// one space, at most n bytes.
+func clean(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return cut(strings.Join(strings.Fields(s), " "), n)
 }
 
 // cut shortens s to at most n bytes, at a character's boundary, ending in …

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -95,6 +96,9 @@ func (s *testSecrets) get(_ context.Context, namespace, name string) (secret, er
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reads++
+	if name == "flaky" {
+		return secret{}, &apiError{Code: 500, Message: ": etcdserver: request timed out"}
+	}
 	sec, ok := s.data[namespace+"/"+name]
 	if !ok {
 		return secret{}, &apiError{Code: 404, Message: fmt.Sprintf(": secrets %q not found", name)}
@@ -111,7 +115,38 @@ type fixture struct {
 	s                     *server
 	public, private       *testRegistry
 	secrets               *testSecrets
+	namespaces            *testNamespaces
 	publicImg, privateImg string
+}
+
+// testNamespaces are the API's namespaces, as the injector would read
+// them (GET), counted: team is labelled for the injector.
+type testNamespaces struct {
+	mu    sync.Mutex
+	reads int
+}
+
+func (n *testNamespaces) labels(_ context.Context, name string) (map[string]string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.reads++
+	switch name {
+	case "team", "other-team":
+		return map[string]string{"drainit.dev/inject": "enabled", "kubernetes.io/metadata.name": name}, nil
+	case "victim":
+		return map[string]string{"kubernetes.io/metadata.name": name}, nil
+	case "flaky":
+		return nil, &apiError{Code: 500, Message: ": etcdserver: request timed out"}
+	case "forbidden":
+		return nil, &apiError{Code: 403, Message: fmt.Sprintf(": namespaces %q is forbidden", name)}
+	}
+	return nil, &apiError{Code: 404, Message: fmt.Sprintf(": namespaces %q not found", name)}
+}
+
+func (n *testNamespaces) count() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.reads
 }
 
 func newFixture(t *testing.T, mode string) *fixture {
@@ -124,12 +159,17 @@ func newFixture(t *testing.T, mode string) *fixture {
 	})
 	f.private = newTestRegistry(t, "puller", map[string]v1.Config{"worker:1": {Entrypoint: []string{"/private-worker"}}})
 	f.publicImg, f.privateImg = f.public.host+"/worker:1", f.private.host+"/worker:1"
-	f.secrets = &testSecrets{data: map[string]secret{"team/pull": pullSecret(f.private.host), "team/other": pullSecret("elsewhere.example")}}
+	f.secrets = &testSecrets{data: map[string]secret{"team/pull": pullSecret(f.private.host), "team/other": pullSecret("elsewhere.example"),
+		"victim/pull": pullSecret(f.private.host), "flaky/pull": pullSecret(f.private.host)}}
+	f.namespaces = &testNamespaces{}
 	platform, _ := inject.ParsePlatform("linux/amd64")
-	f.s = &server{log: slog.New(slog.NewTextHandler(io.Discard, nil)), certs: &certFiles{dir: t.TempDir()},
-		reviewer: &reviewer{namespace: "drainit-system", margin: 200 * time.Millisecond,
-			images:  newImageReader(mode, platform, time.Minute, f.secrets.get),
-			options: inject.Options{Via: inject.ViaInitContainer, Image: "registry.example/drainit:1"}}}
+	f.s = newServer(&reviewer{namespace: "drainit-system", margin: 200 * time.Millisecond,
+		images:  newImageReader(mode, platform, time.Minute, f.secrets.get, registryTransport(true)),
+		options: inject.Options{Via: inject.ViaInitContainer, Image: "registry.example/drainit:1"}},
+		&certFiles{dir: t.TempDir()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if mode == readWithSecrets {
+		f.s.reviewer.namespaces = newNamespaceCheck(f.namespaces.labels)
+	}
 	return f
 }
 
@@ -251,7 +291,7 @@ func TestReviewWrapsAsInjectDoes(t *testing.T) {
 		{name: "a private image with its pull secret", spec: `"imagePullSecrets": [{"name": "other"}, {"name": "pull"}], "containers": [{"name": "w", "image": "` + f.privateImg + `"}]`,
 			wrapped: map[string][]string{"w": {"/private-worker"}}},
 		{name: "a private image without", spec: `"containers": [{"name": "w", "image": "` + f.privateImg + `"}, {"name": "x", "image": "` + f.privateImg + `", "command": ["/x"]}]`,
-			wrapped: map[string][]string{"x": {"/x"}}, notWrapped: map[string]string{"w": "config could not be read (GET http://" + f.private.host + "/v2/worker/manifests/1: unexpected status code 401 Unauthorized"}, warned: true},
+			wrapped: map[string][]string{"x": {"/x"}}, notWrapped: map[string]string{"w": "config could not be read (GET http://" + f.private.host + "/v2/worker/manifests/1: 401 Unauthorized)"}, warned: true},
 		{name: "a pull secret that is not there", spec: `"imagePullSecrets": [{"name": "nope"}], "containers": [{"name": "w", "image": "` + f.privateImg + `"}]`,
 			notWrapped: map[string]string{"w": `pull secret nope: 404 Not Found: secrets "nope" not found`}, warned: true},
 		{name: "an image that starts tini", spec: `"containers": [{"name": "w", "image": "` + f.public.host + `/tini:1"}]`,
@@ -260,11 +300,15 @@ func TestReviewWrapsAsInjectDoes(t *testing.T) {
 			{"name": "proxy", "image": "` + f.publicImg + `", "command": ["/proxy"], "restartPolicy": "Always"}], "containers": [{"name": "w", "image": "` + f.publicImg + `"}]`,
 			wrapped: map[string][]string{"w": {"/fixture", "jobs", "--job", "10s"}}},
 		{name: "nginx's STOPSIGNAL", spec: `"containers": [{"name": "w", "image": "` + nginx + `"}]`,
-			wrapped: map[string][]string{"w": {"/docker-entrypoint.sh", "nginx", "-g", "daemon off;"}}, env: map[string]string{"DRAINIT_DRAIN_ON": "QUIT", "DRAINIT_DRAIN_SIGNAL": "QUIT"}},
+			wrapped: map[string][]string{"w": {"/docker-entrypoint.sh", "nginx", "-g", "daemon off;"}}, env: map[string]string{"DRAINIT_DRAIN_ON": "QUIT", "DRAINIT_DRAIN_SIGNAL": ""}},
+		{name: "lifecycle.stopSignal, which an API server without its gate drops", spec: `"containers": [{"name": "w", "image": "` + nginx + `", "lifecycle": {"stopSignal": "SIGUSR1"}}]`,
+			wrapped: map[string][]string{"w": {"/docker-entrypoint.sh", "nginx", "-g", "daemon off;"}}, env: map[string]string{"DRAINIT_DRAIN_ON": "QUIT,USR1", "DRAINIT_DRAIN_SIGNAL": ""}},
 		{name: "annotations as options", meta: `"annotations": {"drainit.dev/drain-file": "/tmp/drain", "drainit.dev/grace": "40"}`, spec: `"containers": [{"name": "w", "image": "` + f.publicImg + `"}]`,
 			wrapped: map[string][]string{"w": {"/fixture", "jobs", "--job", "10s"}}, env: map[string]string{"DRAINIT_DRAIN_FILE": "/tmp/drain", "DRAINIT_GRACE": "40"}},
 		{name: "an annotation that is no option", meta: `"annotations": {"drainit.dev/drian-file": "/tmp/drain"}`, spec: `"containers": [{"name": "w", "image": "` + f.publicImg + `"}]`,
 			notWrapped: map[string]string{"": "annotation drainit.dev/drian-file: drainit has no option --drian-file"}, warned: true},
+		{name: "an injected annotation that names no container drainit runs in", meta: `"annotations": {"drainit.dev/injected": "ghost"}`,
+			spec: `"containers": [{"name": "w", "image": "` + f.publicImg + `", "command": ["/w"]}]`, wrapped: map[string][]string{"w": {"/w"}}},
 		{name: "the notice that the injector did not answer goes", meta: `"annotations": {"drainit.dev/not-injected": "drainit-injector did not answer"}`,
 			spec: `"containers": [{"name": "w", "image": "` + f.publicImg + `", "command": ["/w"]}]`, wrapped: map[string][]string{"w": {"/w"}}},
 		{name: "a Windows pod", spec: `"os": {"name": "windows"}, "containers": [{"name": "w", "image": "` + f.publicImg + `", "command": ["/w"]}]`,
@@ -336,7 +380,7 @@ func TestReviewWrapsAsInjectDoes(t *testing.T) {
 				}
 			}
 			opt.Config = func(image string) (inject.ImageConfig, error) {
-				return inject.ReadImageConfig(context.Background(), image, authn.NewMultiKeychain(chains...), v1.Platform{OS: "linux", Architecture: "amd64"})
+				return inject.ReadImageConfig(context.Background(), image, authn.NewMultiKeychain(chains...), v1.Platform{OS: "linux", Architecture: "amd64"}, nil)
 			}
 			if err := inject.New(opt).Object(want); err != nil {
 				t.Fatal(err)
@@ -405,8 +449,11 @@ func TestReviewLeavesAlone(t *testing.T) {
 }
 
 // Reinvoked (reinvocationPolicy IfNeeded: another webhook changed the pod
-// after the injector), the injector changes nothing it did, and wraps a
-// container the other webhook added; a dry run gets the same answer.
+// after the injector), the injector changes nothing it did; a container
+// the other webhook added (its sidecar, a proxy) is not wrapped with the
+// options the pod's author wrote for its own, and the annotation says
+// so; an init container it put before drainit's installer stays before
+// it. A dry run gets the same answer.
 func TestReviewIsIdempotent(t *testing.T) {
 	f := newFixture(t, readWithSecrets)
 	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "w-", "annotations": {"drainit.dev/drain-file": "/q"}}, "spec": {"initContainers": [{"name": "proxy", "image": "` +
@@ -418,24 +465,39 @@ func TestReviewIsIdempotent(t *testing.T) {
 	if second.Response.Patch != nil {
 		t.Errorf("reinvoked, the injector patched again: %s", second.Response.Patch)
 	}
-	// Another webhook adds a container: the next round wraps it alone.
-	once["spec"].(map[string]any)["containers"] = append(once["spec"].(map[string]any)["containers"].([]any),
-		map[string]any{"name": "added", "image": f.publicImg, "command": []any{"/added"}})
+	// Another webhook adds a container, and an init container first.
+	spec := once["spec"].(map[string]any)
+	spec["containers"] = append(spec["containers"].([]any), map[string]any{"name": "added", "image": f.publicImg, "command": []any{"/added"}})
+	spec["initContainers"] = append([]any{map[string]any{"name": "mesh-init", "image": f.publicImg, "command": []any{"/iptables"}}}, spec["initContainers"].([]any)...)
 	b, _ = json.Marshal(once)
 	_, third := f.send(t, request(string(b), nil), "5s")
 	out := patched(t, string(b), third)
-	if got := argvOf(containerIn(t, out, "containers", "added")); !slices.Equal(got, []string{inject.BinaryPath, "--", "/added"}) {
-		t.Errorf("the added container runs %q", got)
+	if got := argvOf(containerIn(t, out, "containers", "added")); !slices.Equal(got, []string{"/added"}) {
+		t.Errorf("the added container runs %q, want its own command", got)
 	}
-	if got, _ := annotation(out, inject.InjectedAnnotation); got != "w,added" {
-		t.Errorf("annotation %s %q, want w,added", inject.InjectedAnnotation, got)
+	var inits []string
+	for _, c := range out["spec"].(map[string]any)["initContainers"].([]any) {
+		inits = append(inits, c.(map[string]any)["name"].(string))
+	}
+	if !slices.Equal(inits, []string{"mesh-init", "drainit-install", "proxy"}) {
+		t.Errorf("init containers %q, want the other webhook's first, as it put it", inits)
+	}
+	why, _ := annotation(out, inject.NotInjectedAnnotation)
+	if got, _ := annotation(out, inject.InjectedAnnotation); got != "w" ||
+		why != "container t: not wrapped: it already starts with tini (/tini -- /app); container added: not wrapped: added after drainit-injector's first answer, by another admission webhook (its sidecar, say)" {
+		t.Errorf("annotations %s %q and %s %q", inject.InjectedAnnotation, got, inject.NotInjectedAnnotation, why)
 	}
 	var ops []map[string]any
 	json.Unmarshal(third.Response.Patch, &ops)
 	for _, op := range ops {
-		if p := op["path"].(string); !strings.HasPrefix(p, "/spec/containers/2") && p != "/metadata/annotations/drainit.dev~1injected" {
+		if p := op["path"].(string); p != "/metadata/annotations/drainit.dev~1not-injected" {
 			t.Errorf("the third round patched %s", p)
 		}
+	}
+	// Called once more: nothing to change.
+	b, _ = json.Marshal(out)
+	if _, fourth := f.send(t, request(string(b), nil), "5s"); fourth.Response.Patch != nil {
+		t.Errorf("reinvoked again, the injector patched: %s", fourth.Response.Patch)
 	}
 	dry := true
 	_, dryRun := f.send(t, request(pod, func(r *admissionRequest) { r.DryRun = &dry }), "5s")
@@ -445,32 +507,53 @@ func TestReviewIsIdempotent(t *testing.T) {
 }
 
 // What is not an AdmissionReview v1 is refused (the API server then
-// admits the pod unwrapped, failurePolicy Ignore); a pod of 2 MiB, past
-// anything etcd keeps, is reviewed; a body past maxReview is refused.
+// admits the pod unwrapped, failurePolicy Ignore); a pod of 2 MiB, which
+// the API server takes, is reviewed; a review past maxReview is admitted
+// as it came, with a Warning, unread but for its uid (one whose length is
+// not said is refused once past it).
 func TestReviewBodies(t *testing.T) {
 	f := newFixture(t, readWithSecrets)
-	big := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": {"big": "` + strings.Repeat("x", 2<<20) +
-		`"}}, "spec": {"containers": [{"name": "w", "image": "` + f.publicImg + `", "command": ["/w"]}]}}`
+	big := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "w", "image": "` + f.publicImg +
+		`", "command": ["/w"], "env": [{"name": "BIG", "value": "` + strings.Repeat("x", 2<<20) + `"}]}]}}`
+	huge := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "w", "image": "` + f.publicImg +
+		`", "command": ["/w"], "env": [{"name": "BIG", "value": "` + strings.Repeat("x", maxReview) + `"}]}]}}`
 	v1beta1 := strings.Replace(string(request(`{}`, nil)), admissionVersion, "admission.k8s.io/v1beta1", 1)
 	for _, tc := range []struct {
-		name string
-		body []byte
-		code int
+		name    string
+		body    []byte
+		chunked bool
+		code    int
+		wrapped bool
 	}{
-		{"not JSON", []byte("{"), http.StatusBadRequest},
-		{"no request", []byte(`{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}`), http.StatusBadRequest},
-		{"v1beta1", []byte(v1beta1), http.StatusBadRequest},
-		{"a pod of 2 MiB", request(big, nil), http.StatusOK},
-		{"a body past 16 MiB", request(`{"a": "`+strings.Repeat("x", maxReview)+`"}`, nil), http.StatusRequestEntityTooLarge},
+		{"not JSON", []byte("{"), false, http.StatusBadRequest, false},
+		{"no request", []byte(`{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}`), false, http.StatusBadRequest, false},
+		{"v1beta1", []byte(v1beta1), false, http.StatusBadRequest, false},
+		{"a pod of 2 MiB", request(big, nil), false, http.StatusOK, true},
+		{"a pod of 2 MiB, chunked", request(big, nil), true, http.StatusOK, true},
+		{"a review past maxReview", request(huge, nil), false, http.StatusOK, false},
+		{"a review past maxReview, chunked", request(huge, nil), true, http.StatusRequestEntityTooLarge, false},
 	} {
-		code, review := f.send(t, tc.body, "5s")
-		if code != tc.code {
-			t.Errorf("%s: HTTP %d, want %d", tc.name, code, tc.code)
+		req := httptest.NewRequest("POST", "/mutate?timeout=5s", strings.NewReader(string(tc.body)))
+		if tc.chunked {
+			req.ContentLength = -1
 		}
-		if code == http.StatusOK {
-			if w, _ := annotation(patched(t, big, review), inject.InjectedAnnotation); w != "w" {
-				t.Errorf("%s: not wrapped", tc.name)
-			}
+		w := httptest.NewRecorder()
+		f.s.routes().ServeHTTP(w, req)
+		if w.Code != tc.code {
+			t.Errorf("%s: HTTP %d, want %d", tc.name, w.Code, tc.code)
+		}
+		if w.Code != http.StatusOK {
+			continue
+		}
+		var review admissionReview
+		json.Unmarshal(w.Body.Bytes(), &review)
+		out := patched(t, big, review)
+		wrapped, _ := annotation(out, inject.InjectedAnnotation)
+		switch {
+		case tc.wrapped && wrapped != "w":
+			t.Errorf("%s: not wrapped", tc.name)
+		case !tc.wrapped && (review.Response.Patch != nil || len(review.Response.Warnings) != 1 || !strings.Contains(review.Response.Warnings[0], "more than drainit-injector reads (3136 KiB)")):
+			t.Errorf("%s: %+v, want the pod admitted as it came, with a Warning", tc.name, review.Response)
 		}
 	}
 }
@@ -570,5 +653,386 @@ func TestImageConfigModes(t *testing.T) {
 		if n := f.public.manifests.Load() + f.private.manifests.Load(); mode == readNothing && n != 0 {
 			t.Errorf("%s: %d manifests read", mode, n)
 		}
+	}
+}
+
+// What the injector writes in a Warning and an annotation is one line of
+// valid UTF-8 without control characters, at most the limit long: the
+// API server drops a Warning that has one (NewWarningHeader), and a
+// registry's error page brings CR and LF.
+func TestCleanText(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"plain", 256, "plain"},
+		{"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n", 256, "<html> <head><title>502 Bad Gateway</title></head>"},
+		{"a\tb\x00c\x1bd\x7fe\u0085f\u00a0g", 256, "a b c d e f g"},
+		{"bad \xff utf-8", 256, "bad \uFFFD utf-8"},
+		{"  many   spaces  ", 256, "many spaces"},
+		{strings.Repeat("é", 200), 11, "éééé…"},
+	} {
+		got := clean(tc.in, tc.n)
+		if got != tc.want {
+			t.Errorf("clean(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+		for _, r := range got {
+			if unicode.IsControl(r) {
+				t.Errorf("clean(%q): a control character in %q", tc.in, got)
+			}
+		}
+	}
+}
+
+// A registry behind a proxy that does not know the image answers with the
+// proxy's page: the reason and the Warning say so on one line, which the
+// API server passes on (it drops a Warning with a control character).
+func TestWarningsAreOneLine(t *testing.T) {
+	f := newFixture(t, readAnonymously)
+	page := "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, page)
+	}))
+	defer srv.Close()
+	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "w", "image": "` + strings.TrimPrefix(srv.URL, "http://") + `/app:1"}]}}`
+	_, review := f.send(t, request(pod, nil), "5s")
+	why, _ := annotation(patched(t, pod, review), inject.NotInjectedAnnotation)
+	if len(review.Response.Warnings) != 1 || !strings.Contains(why, "404 Not Found") {
+		t.Fatalf("warnings %q, reason %q: want one of each, about the 404", review.Response.Warnings, why)
+	}
+	for _, s := range []string{why, review.Response.Warnings[0]} {
+		if strings.IndexFunc(s, unicode.IsControl) >= 0 || len(s) > maxReason {
+			t.Errorf("%q: not one line of at most %d bytes", s, maxReason)
+		}
+	}
+}
+
+// A pod names its registry: the injector does not connect to its own
+// host's loopback, a link-local address (the cloud's metadata service) or
+// an unspecified one (checked as it connects, after the name resolves:
+// nothing is sent to those addresses), unless --allow-loopback-registries
+// lets the tests' registries on loopback be read. Through a review, only
+// addresses of this host are named (should the check fail, nothing leaves
+// it); the others are checked as the dialer checks them.
+func TestRegistriesTheInjectorDoesNotReach(t *testing.T) {
+	f := newFixture(t, readAnonymously)
+	f.s.reviewer.images.transport = registryTransport(false)
+	for _, tc := range []struct{ image, why string }{
+		{f.publicImg, "registry address 127.0.0.1 is loopback"},
+		{"localhost:" + strings.Split(f.public.host, ":")[1] + "/worker:1", "registry address 127.0.0.1 is loopback"},
+		{"[::1]:" + strings.Split(f.public.host, ":")[1] + "/worker:1", "registry address ::1 is loopback"},
+		{"0.0.0.0:" + strings.Split(f.public.host, ":")[1] + "/worker:1", "registry address 0.0.0.0 is unspecified"},
+		{"[::ffff:127.0.0.1]:" + strings.Split(f.public.host, ":")[1] + "/worker:1", "registry address 127.0.0.1 is loopback"},
+	} {
+		pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "w", "image": "` + tc.image + `"}]}}`
+		_, review := f.send(t, request(pod, nil), "5s")
+		if why, _ := annotation(patched(t, pod, review), inject.NotInjectedAnnotation); !strings.Contains(why, tc.why) {
+			t.Errorf("%s: %q, want %q", tc.image, why, tc.why)
+		}
+	}
+	if n := f.public.manifests.Load(); n != 0 {
+		t.Errorf("the registry on loopback was asked %d times", n)
+	}
+	for _, tc := range []struct{ addr, why string }{
+		{"169.254.169.254:80", "registry address 169.254.169.254 is link-local"},
+		{"[fe80::1%eth0]:5000", "registry address fe80::1%eth0 is link-local"},
+		{"[ff02::1]:5000", "registry address ff02::1 is link-local"},
+		{"[fd00:ec2::254]:80", "registry address fd00:ec2::254 is the cloud's metadata service"},
+		{"[::]:5000", "registry address :: is unspecified"},
+		{"127.0.0.2:80", "registry address 127.0.0.2 is loopback"},
+		{"10.1.0.1:5000", ""}, {"192.168.1.2:443", ""}, {"[2001:db8::1]:443", ""}, {"[fd00:ec2::253]:80", ""},
+	} {
+		err := checkRegistryAddress(tc.addr, false)
+		if tc.why == "" && err != nil || tc.why != "" && (err == nil || !strings.Contains(err.Error(), tc.why)) {
+			t.Errorf("%s: %v, want %q", tc.addr, err, tc.why)
+		}
+	}
+	if err := checkRegistryAddress("127.0.0.1:5000", true); err != nil {
+		t.Errorf("loopback allowed: %v", err)
+	}
+}
+
+// What a registry answers besides its status is not passed on: a service
+// that is no registry (here on loopback, which the tests allow), asked by
+// a pod that names it as one, does not hand its creator its page.
+func TestRegistryAnswersAreNotPassedOn(t *testing.T) {
+	f := newFixture(t, readAnonymously)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"errors": [{"code": "MANIFEST_UNKNOWN", "message": "internal admin token s3cr3t"}, {"code": "s3cr3t", "message": "x"}]}`)
+	}))
+	defer srv.Close()
+	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "w", "image": "` + strings.TrimPrefix(srv.URL, "http://") + `/admin:1"}]}}`
+	_, review := f.send(t, request(pod, nil), "5s")
+	why, _ := annotation(patched(t, pod, review), inject.NotInjectedAnnotation)
+	if !strings.Contains(why, "/v2/admin/manifests/1: 404 Not Found [MANIFEST_UNKNOWN])") || strings.Contains(why, "s3cr3t") || strings.Contains(fmt.Sprint(review.Response.Warnings), "s3cr3t") {
+		t.Errorf("reason %q, warnings %q: want the status and the code, nothing else of the answer", why, review.Response.Warnings)
+	}
+}
+
+// The answer leaves a fifth of the API server's timeout before it, at most
+// a second: with the shortest timeout, 1 s, there is still time to read.
+func TestAnswerBy(t *testing.T) {
+	r := &reviewer{margin: time.Second}
+	start := time.Now()
+	for timeout, want := range map[time.Duration]time.Duration{time.Second: 800 * time.Millisecond, 2 * time.Second: 1600 * time.Millisecond,
+		5 * time.Second: 4 * time.Second, 10 * time.Second: 9 * time.Second, 30 * time.Second: 29 * time.Second} {
+		if got := r.answerBy(start, timeout).Sub(start); got != want {
+			t.Errorf("timeout %v: the answer by %v, want %v", timeout, got, want)
+		}
+	}
+}
+
+// An image's config read a moment before is used for the next pod
+// whatever time the admission has left, even none: with the API server's
+// shortest timeout (1 s) and the injector's margin of a second, a pod was
+// wrapped or not at random.
+func TestCachedConfigsAreUsedWhateverTheTimeLeft(t *testing.T) {
+	f := newFixture(t, readWithSecrets)
+	f.s.reviewer.margin = time.Second
+	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"imagePullSecrets": [{"name": "pull"}], "containers": [{"name": "w", "image": "` + f.privateImg + `"}]}}`
+	f.send(t, request(pod, nil), "5s")
+	for i := range 20 {
+		_, review := f.send(t, request(pod, nil), "1s")
+		if w, _ := annotation(patched(t, pod, review), inject.InjectedAnnotation); w != "w" {
+			t.Fatalf("review %d with 1s: not wrapped, warnings %q", i, review.Response.Warnings)
+		}
+	}
+	// No time left at all.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := range 20 {
+		if c := f.s.reviewer.images.configs(ctx, "team", []string{"pull"}, []string{f.privateImg})[f.privateImg]; c.err != nil {
+			t.Fatalf("read %d with no time left: %v", i, c.err)
+		}
+	}
+}
+
+// A pull Secret that is not there, or not the injector's to read, is an
+// answer kept as long as a Secret read (--image-cache): pods of public
+// images that name one (a service account's stale imagePullSecrets) ask
+// for it once a minute, not once a pod. A failure to ask is asked again
+// after 5 s.
+func TestMissingPullSecretsAreAnswersToo(t *testing.T) {
+	f := newFixture(t, readWithSecrets)
+	now := time.Now()
+	var mu sync.Mutex
+	f.s.reviewer.images.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	later := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	round := func(secrets string, images ...string) {
+		for _, image := range images {
+			pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"imagePullSecrets": [` + secrets + `], "containers": [{"name": "w", "image": "` + f.public.host + "/" + image + `"}]}}`
+			_, review := f.send(t, request(pod, nil), "5s")
+			if len(review.Response.Patch) == 0 {
+				t.Fatalf("%s: not wrapped: %q", image, review.Response.Warnings)
+			}
+		}
+	}
+	reads := func() int { f.secrets.mu.Lock(); defer f.secrets.mu.Unlock(); return f.secrets.reads }
+	round(`{"name": "pull"}, {"name": "missing"}`, "worker:1", "tini:1", "nginx:1")
+	if n := reads(); n != 2 {
+		t.Errorf("3 pods of 3 public images naming a Secret and a missing one: %d reads of Secrets, want 2", n)
+	}
+	later(30 * time.Second)
+	round(`{"name": "pull"}, {"name": "missing"}`, "worker:1", "tini:1", "nginx:1")
+	if n := reads(); n != 2 {
+		t.Errorf("30 s later: %d reads of Secrets in all, want still 2", n)
+	}
+	later(31 * time.Second)
+	round(`{"name": "pull"}, {"name": "missing"}`, "worker:1", "tini:1", "nginx:1")
+	if n := reads(); n != 4 {
+		t.Errorf("a minute later: %d reads of Secrets in all, want 4", n)
+	}
+	// Images not read yet with it: the Secret is asked for.
+	round(`{"name": "flaky"}`, "worker:1")
+	later(time.Second)
+	round(`{"name": "flaky"}`, "tini:1")
+	later(5 * time.Second)
+	round(`{"name": "flaky"}`, "nginx:1")
+	if n := reads(); n != 6 {
+		t.Errorf("a Secret the API server failed to answer for, asked at 0 s, 1 s and 6 s: %d reads in all, want 6 (at 0 s and 6 s)", n)
+	}
+}
+
+// Anyone who reaches the injector's Service can send it a review of their
+// own making. Before it reads anything for a pod (a pull Secret, a
+// registry), the injector asks the API whether the pod's namespace is one
+// the API server sends it pods of, once a minute a namespace: a review for
+// any other is admitted as it came, nothing read. When the API cannot
+// say, images are read without the pod's Secrets.
+func TestReviewsOfOtherNamespacesReadNothing(t *testing.T) {
+	f := newFixture(t, readWithSecrets)
+	now := time.Now()
+	var mu sync.Mutex
+	f.s.reviewer.namespaces.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"imagePullSecrets": [{"name": "pull"}],
+		"containers": [{"name": "w", "image": "` + f.privateImg + `"}, {"name": "x", "image": "` + f.publicImg + `"}]}}`
+	in := func(ns string) func(*admissionRequest) { return func(r *admissionRequest) { r.Namespace = ns } }
+	for _, ns := range []string{"victim", "gone"} {
+		_, review := f.send(t, request(pod, in(ns)), "5s")
+		if r := review.Response; r.Patch != nil || r.Warnings != nil {
+			t.Errorf("namespace %s: %+v, want the pod admitted as it came", ns, r)
+		}
+	}
+	if s, m := f.secrets.reads, f.private.manifests.Load()+f.public.manifests.Load(); s != 0 || m != 0 {
+		t.Errorf("for namespaces not labelled: %d Secrets and %d manifests read, want none", s, m)
+	}
+	// The API cannot say: no Secret read, the public image read.
+	_, review := f.send(t, request(pod, in("flaky")), "5s")
+	out := patched(t, pod, review)
+	why, _ := annotation(out, inject.NotInjectedAnnotation)
+	if w, _ := annotation(out, inject.InjectedAnnotation); w != "x" || f.secrets.reads != 0 ||
+		!strings.Contains(why, "(no pull secret was read: namespace flaky's label could not be checked: 500 Internal Server Error: etcdserver: request timed out)") {
+		t.Errorf("namespace flaky: wrapped %q, reason %q, %d Secrets read", w, why, f.secrets.reads)
+	}
+	// An injector that may not read namespaces (an install without the
+	// rule): no Secret read, and the answer kept, as a Secret's 403.
+	before := f.namespaces.count()
+	for range 3 {
+		_, review := f.send(t, request(pod, in("forbidden")), "5s")
+		if w, _ := annotation(patched(t, pod, review), inject.InjectedAnnotation); w != "x" || f.secrets.reads != 0 {
+			t.Fatalf("namespace forbidden: wrapped %q, %d Secrets read", w, f.secrets.reads)
+		}
+		mu.Lock()
+		now = now.Add(10 * time.Second)
+		mu.Unlock()
+	}
+	if n := f.namespaces.count() - before; n != 1 {
+		t.Errorf("3 pods of a namespace the injector may not read, 10 s apart: %d reads of it, want 1", n)
+	}
+	// A labelled namespace: asked once a minute.
+	before = f.namespaces.count()
+	for range 5 {
+		_, review := f.send(t, request(pod, nil), "5s")
+		if w, _ := annotation(patched(t, pod, review), inject.InjectedAnnotation); w != "w,x" {
+			t.Fatalf("namespace team: wrapped %q", w)
+		}
+	}
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	f.send(t, request(pod, nil), "5s")
+	if n := f.namespaces.count() - before; n != 2 {
+		t.Errorf("6 pods of team, the last a minute later: the namespace read %d times, want 2", n)
+	}
+}
+
+// The API server takes 256 KiB of a pod's annotations: a pod whose own
+// come close is admitted as it came, with a Warning, rather than refused
+// for the injector's annotations. The notice that the injector did not
+// answer is longer than what it writes of a pod it wraps.
+func TestAnnotationsNearTheLimit(t *testing.T) {
+	f := newFixture(t, readWithSecrets)
+	for _, tc := range []struct {
+		name    string
+		room    int // bytes under the limit
+		notice  bool
+		wrapped bool
+	}{
+		{"10 bytes under", 10, false, false},
+		{"10 bytes under, with the notice", 10, true, true},
+		{"a KiB under", 1 << 10, false, true},
+	} {
+		annotations := map[string]any{}
+		if tc.notice {
+			annotations[inject.NotInjectedAnnotation] = "drainit-injector did not answer (failurePolicy Ignore): the pod was created as it came, not under drainit"
+		}
+		annotations["example.com/big"] = strings.Repeat("x", maxAnnotations-tc.room-len("example.com/big")-annotationsSize(map[string]any{"metadata": map[string]any{"annotations": annotations}}))
+		b, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "p", "annotations": annotations},
+			"spec": map[string]any{"containers": []any{map[string]any{"name": "w", "image": f.publicImg, "command": []any{"/w"}}}}})
+		pod := string(b)
+		_, review := f.send(t, request(pod, nil), "5s")
+		out := patched(t, pod, review)
+		size := annotationsSize(out)
+		_, notice := annotation(out, inject.NotInjectedAnnotation)
+		wrapped := inject.IsWrapped(containerIn(t, out, "containers", "w"))
+		switch {
+		case size > maxAnnotations:
+			t.Errorf("%s: annotations of %d bytes, which the API server refuses", tc.name, size)
+		case wrapped != tc.wrapped:
+			t.Errorf("%s: wrapped %v, want %v", tc.name, wrapped, tc.wrapped)
+		case !tc.wrapped && (notice || len(review.Response.Warnings) != 1 || !strings.Contains(review.Response.Warnings[0], "more than the API server takes")):
+			t.Errorf("%s: the notice kept %v, warnings %q: want the pod as it came, the Warning saying why", tc.name, notice, review.Response.Warnings)
+		case !tc.wrapped && out["spec"].(map[string]any)["initContainers"] != nil:
+			t.Errorf("%s: the spec changed", tc.name)
+		}
+	}
+}
+
+// Reviews are processed at once up to a budget of their bodies: one that
+// cannot start before its answer is due is admitted as it came, with a
+// Warning, by then; the budget back, pods are wrapped again.
+func TestBusyReviewsAreAdmittedAsTheyCame(t *testing.T) {
+	f := newFixture(t, readWithSecrets)
+	if err := f.s.reviews.Acquire(context.Background(), reviewBudget-minReviewWeight+1); err != nil {
+		t.Fatal(err)
+	}
+	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "w", "image": "` + f.publicImg + `", "command": ["/w"]}]}}`
+	start := time.Now()
+	code, review := f.send(t, request(pod, nil), "1s")
+	took := time.Since(start)
+	if r := review.Response; code != http.StatusOK || r == nil || r.Patch != nil || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "more reviews at once than it takes") ||
+		took > time.Second-200*time.Millisecond+200*time.Millisecond {
+		t.Errorf("HTTP %d after %v: %+v; want the pod admitted as it came, with a Warning, within 800 ms", code, took, r)
+	}
+	if uid := patched(t, pod, review); uid == nil {
+		t.Errorf("no answer for the request's uid")
+	}
+	f.s.reviews.Release(reviewBudget - minReviewWeight + 1)
+	_, review = f.send(t, request(pod, nil), "1s")
+	if w, _ := annotation(patched(t, pod, review), inject.InjectedAnnotation); w != "w" {
+		t.Errorf("the budget back: not wrapped")
+	}
+}
+
+// The uid of a review is read from its start, token by token.
+func TestReviewUID(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{"uid":"a-b","kind":{"group":"","version":"v1","kind":"Pod"}`: "a-b",
+		`{"request":{"kind":{"x":[1,{"uid":"no"}]},"uid":"yes","object":{"metadata":`:                                                         "yes",
+		`{"request":{"object":{"metadata":{"name":"p"},"uid":"inner"}`:                                                                        "",
+		`{"response":{"uid":"no"}}`: "",
+		`[1]`:                       "",
+		`{"request":{"ui`:           "",
+	} {
+		if got := reviewUID([]byte(in)); got != want {
+			t.Errorf("%s: %q, want %q", in, got, want)
+		}
+	}
+}
+
+// At most maxReads images are read at once, whatever the number of pods
+// and images: each read may hold a config of 4 MiB.
+func TestRegistryReadsAreBounded(t *testing.T) {
+	f := newFixture(t, readAnonymously)
+	var asked atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/manifests/") {
+			asked.Add(1)
+			<-release // a registry that does not answer
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	var containers []string
+	for i := range 3 * maxReads {
+		containers = append(containers, fmt.Sprintf(`{"name": "c%d", "image": "%s/silent:%d"}`, i, strings.TrimPrefix(srv.URL, "http://"), i))
+	}
+	pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [` + strings.Join(containers, ", ") + `]}}`
+	f.send(t, request(pod, nil), "1s")
+	time.Sleep(200 * time.Millisecond)
+	if n := asked.Load(); n != maxReads {
+		t.Errorf("%d images of a registry that does not answer: %d of their manifests asked for at once, want %d", 3*maxReads, n, maxReads)
 	}
 }

@@ -27,6 +27,27 @@ var annotationOptions = []string{
 	"success-code", "termination-log", "wait-connections",
 }
 
+// The kinds of value of drainit's options that inject checks as drainit
+// checks them, so that a value drainit would refuse (exit 2: the pod
+// never runs) leaves the pod as it came instead. An option of no kind
+// here is passed on as written. The test of drainit's command line in
+// drainit's module keeps each kind equal to its flag's: a BoolFlag is a
+// switch, a flag of a DURATION a duration, of a SIGNAL a signal, and of
+// SIGNALs, repeatable, signals.
+const (
+	kindSwitch   = "switch"   // true, false, yes, no, on, off, 1, 0 (t, f), in any case
+	kindDuration = "duration" // a Go duration (30s, 1m30s) or whole seconds, not negative
+	kindSignal   = "signal"   // TERM, SIGTERM, term, 15, RTMIN+2
+	kindSignals  = "signals"  // signals, comma-separated, or none alone
+)
+
+var optionKinds = map[string]string{
+	"group": kindSwitch, "no-subreaper": kindSwitch, "wait-connections": kindSwitch,
+	"cost-interval": kindDuration, "drain-delay": kindDuration, "grace": kindDuration, "margin": kindDuration, "progress": kindDuration, "quiet": kindDuration,
+	"drain-signal": kindSignal, "parent-death-signal": kindSignal,
+	"drain-on": kindSignals,
+}
+
 // notAnnotations are drainit's options that a pod template's annotation
 // may not set, and why.
 var notAnnotations = map[string]string{
@@ -63,9 +84,70 @@ func annotationEnv(annotations map[string]any) ([]any, error) {
 		if !ok {
 			return nil, fmt.Errorf("annotation %s: its value must be a string", k)
 		}
+		if err := checkValue(opt, v); err != nil {
+			return nil, fmt.Errorf("annotation %s: %q: %v", k, v, err)
+		}
 		env = append(env, envVar(variable(opt), v))
 	}
 	return env, nil
+}
+
+// checkValue says why drainit would refuse v for its option opt, or nil,
+// for the options of a kind. An empty value is as if the option were not
+// set (drainit takes it so), and one that refers to another variable,
+// $(VAR), which the kubelet expands, cannot be known here.
+func checkValue(opt, v string) error {
+	if v == "" || strings.Contains(v, "$(") {
+		return nil
+	}
+	switch optionKinds[opt] {
+	case kindSwitch:
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "true", "false", "yes", "no", "on", "off", "1", "0", "t", "f":
+			return nil
+		}
+		return fmt.Errorf("want true or false (also yes/no, on/off, 1/0)")
+	case kindDuration:
+		d, err := parseDuration(v)
+		switch {
+		case err != nil:
+			return fmt.Errorf("want a duration, as 30s, 1m30s or whole seconds: %v", err)
+		case d == 0 && (opt == "quiet" || opt == "cost-interval"):
+			return fmt.Errorf("want a duration longer than 0s")
+		}
+	case kindSignal:
+		if opt == "drain-signal" && slices.Contains([]string{"none", "0"}, strings.ToLower(strings.TrimSpace(v))) {
+			return nil // the drain sends nothing
+		}
+		n, err := parseStopSignal(v)
+		switch {
+		case err != nil:
+			return err
+		case opt == "parent-death-signal" && n != 9:
+			// drainit is killed by KILL, and must receive any other.
+			if why := undrainable(n); why != "" {
+				return fmt.Errorf("drainit cannot act on %s: %s", signalName(n), why)
+			}
+		}
+	case kindSignals:
+		items := strings.Split(v, ",")
+		if len(items) == 1 && strings.EqualFold(strings.TrimSpace(v), "none") {
+			return nil // never drain
+		}
+		for _, item := range items {
+			if strings.EqualFold(strings.TrimSpace(item), "none") {
+				return fmt.Errorf("none cannot be combined with other signals")
+			}
+			n, err := parseStopSignal(item)
+			if err != nil {
+				return err
+			}
+			if why := undrainable(n); why != "" {
+				return fmt.Errorf("drainit cannot drain on %s: %s", signalName(n), why)
+			}
+		}
+	}
+	return nil
 }
 
 // variable is the environment variable of drainit's option opt.
@@ -280,60 +362,82 @@ func parseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// stopSignal makes the signal the runtime stops the container with a
-// drain trigger, when it is not SIGTERM and the user chose none: the
-// container's lifecycle.stopSignal (Kubernetes 1.33+, alpha), else the
-// image's STOPSIGNAL (the official nginx images: SIGQUIT, its graceful
-// stop). The workload is then sent that same signal when the drain begins,
-// unless the user chose a drain signal, or a drain file or request, which
-// is a drain of its own.
+// stopSignal makes every signal the runtime may stop the container with
+// a drain trigger, unless that is SIGTERM alone (drainit's default) or the
+// user chose the triggers: the image's STOPSIGNAL (the official nginx
+// images: SIGQUIT, their graceful stop), else the runtime's TERM, and the
+// container's lifecycle.stopSignal when it has one. The latter is alpha
+// (ContainerStopSignals, off by default in Kubernetes 1.36), and an API
+// server without the gate drops it after admission: the runtime then
+// sends the image's signal, and with the gate on the container's. Either
+// starts the drain. No drain signal is written: drainit's drain sends the
+// signal that started it, whichever came (or nothing, with a drain file,
+// a drain request or the busy lock, which are the drain).
 func (in *Injector) stopSignal(where string, c map[string]any, e environment, cfg ImageConfig, cfgErr error, image string) []any {
 	on := e.get("DRAINIT_DRAIN_ON")
 	container := stringAt(c, "name")
-	raw, from := stringAt(c, "lifecycle", "stopSignal"), "its lifecycle.stopSignal"
-	if raw == "" {
-		if cfgErr != nil {
-			if !on.chosen() {
-				in.note(where, container, false, "image %s's config could not be read (%v): its STOPSIGNAL is not known, and no drain-on was set from it", image, cfgErr)
-			}
-			return nil
+	lifecycle := stringAt(c, "lifecycle", "stopSignal")
+	type stop struct{ raw, from string }
+	var stops []stop
+	switch {
+	case cfgErr != nil && lifecycle == "":
+		if !on.chosen() {
+			in.note(where, container, false, "image %s's config could not be read (%v): its STOPSIGNAL is not known, and no drain-on was set from it", image, cfgErr)
 		}
-		raw, from = cfg.StopSignal, "image "+image+"'s STOPSIGNAL"
+		return nil
+	case cfgErr != nil:
+		if !on.chosen() {
+			in.note(where, container, false, "image %s's config could not be read (%v): its STOPSIGNAL is not known, and taken to be TERM", image, cfgErr)
+		}
+		stops = append(stops, stop{"TERM", "the runtime's default"})
+	case cfg.StopSignal != "":
+		stops = append(stops, stop{cfg.StopSignal, "image " + image + "'s STOPSIGNAL"})
+	default:
+		stops = append(stops, stop{"TERM", "the runtime's default"})
 	}
-	if raw == "" {
+	if lifecycle != "" {
+		stops = append(stops, stop{lifecycle, "its lifecycle.stopSignal"})
+	}
+	var signals []int
+	var from []string // where each of signals comes from
+	for _, st := range stops {
+		n, err := parseStopSignal(st.raw)
+		if err != nil {
+			in.note(where, container, false, "%s %q: %v; no drain-on was set from it", st.from, st.raw, err)
+			continue
+		}
+		if why := undrainable(n); why != "" {
+			in.note(where, container, false, "%s is %s: no drain-on was set from it: %s", st.from, st.raw, why)
+			continue
+		}
+		if !slices.Contains(signals, n) {
+			signals = append(signals, n)
+			from = append(from, st.from)
+		}
+	}
+	if len(signals) == 0 || slices.Equal(signals, []int{15}) {
 		return nil
 	}
-	n, err := parseStopSignal(raw)
-	if err != nil {
-		in.note(where, container, false, "%s %q: %v; no drain-on was set from it", from, raw, err)
-		return nil
+	var names []string
+	for _, n := range signals {
+		names = append(names, signalName(n))
 	}
-	name := signalName(n)
-	switch why := undrainable(n); {
-	case n == 15:
-		return nil
+	switch {
 	case !on.known:
-		in.note(where, container, false, "%s is %s, but drain-on may come from %s, which inject cannot read: none was set (drainit.dev/drain-on sets it)", from, raw, on.from)
+		in.note(where, container, false, "the runtime may stop it with %s, but drain-on may come from %s, which inject cannot read: none was set (drainit.dev/drain-on sets it)", strings.Join(names, " or "), on.from)
 		return nil
 	case on.chosen():
-		if !slices.ContainsFunc(strings.Split(on.value, ","), func(s string) bool {
-			m, err := parseStopSignal(s)
-			return err == nil && m == n
-		}) {
-			in.note(where, container, false, "%s is %s, but %s says drain-on %s: the runtime's %s is forwarded, not drained", from, raw, on.from, on.value, name)
+		for i, n := range signals {
+			if !slices.ContainsFunc(strings.Split(on.value, ","), func(s string) bool {
+				m, err := parseStopSignal(s)
+				return err == nil && m == n
+			}) {
+				in.note(where, container, false, "%s is %s, but %s says drain-on %s: the runtime's %s is forwarded, not drained", from[i], signalName(n), on.from, on.value, signalName(n))
+			}
 		}
 		return nil
-	case why != "":
-		in.note(where, container, false, "%s is %s: no drain-on was set from it: %s", from, raw, why)
-		return nil
 	}
-	set := []any{envVar("DRAINIT_DRAIN_ON", name)}
-	drainOfItsOwn := slices.ContainsFunc([]string{"DRAINIT_DRAIN_SIGNAL", "DRAINIT_DRAIN_FILE", "DRAINIT_DRAIN_EXEC", "DRAINIT_DRAIN_HTTP", "DRAINIT_DRAIN_WRITE"},
-		func(v string) bool { return e.get(v).chosen() })
-	if !drainOfItsOwn {
-		set = append(set, envVar("DRAINIT_DRAIN_SIGNAL", name))
-	}
-	return set
+	return []any{envVar("DRAINIT_DRAIN_ON", strings.Join(names, ","))}
 }
 
 // needsImageConfig reports whether the image's config can decide
@@ -343,5 +447,5 @@ func needsImageConfig(p pod, c map[string]any) bool {
 	vars, _ := c["env"].([]any)
 	envFrom, _ := c["envFrom"].([]any)
 	e := environment{annotations: p.env, env: vars, envFrom: envFrom}
-	return !e.get("DRAINIT_GRACE").chosen() || stringAt(c, "lifecycle", "stopSignal") == "" && !e.get("DRAINIT_DRAIN_ON").chosen()
+	return !e.get("DRAINIT_GRACE").chosen() || !e.get("DRAINIT_DRAIN_ON").chosen()
 }

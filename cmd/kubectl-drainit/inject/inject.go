@@ -142,6 +142,20 @@ type Injector struct {
 	accounts map[string][]string // namespace → service accounts used by a wrapped pod
 	found    map[string]bool
 	existing map[string]bool // kind/namespace/name of every object in the input
+	// images, when not nil, collects the images whose configs Object
+	// would read, and nothing is changed (Images).
+	images *[]string
+}
+
+// Images are the images whose configs Object would read for obj with
+// opt, in order, each once; obj is not changed. drainit-injector reads
+// them all at once before it wraps a pod, without a copy of the pod.
+func Images(obj map[string]any, opt Options) []string {
+	in := New(opt)
+	images := []string{}
+	in.images = &images
+	in.Object(obj)
+	return images
 }
 
 // New is an Injector that does what opt says.
@@ -272,7 +286,7 @@ func (in *Injector) podSpec(owner string, spec map[string]any, env []any) (bool,
 	for _, c := range chosen {
 		in.found[stringAt(c, "name")] = true
 	}
-	if system := stringAt(spec, "os", "name"); system != "" && system != "linux" {
+	if system := notLinux(spec); system != "" {
 		in.note(owner, "", true, "not wrapped: a pod for %s (drainit is a Linux program)", system)
 		return false, nil
 	}
@@ -284,18 +298,70 @@ func (in *Injector) podSpec(owner string, spec map[string]any, env []any) (bool,
 		}
 		p.grace, p.graceSet = g, true
 	}
-	wrapped := false
+	var first map[string]any // the first container that runs under drainit
 	for _, c := range chosen {
 		done, err := in.container(p, c)
 		if err != nil {
 			return false, err
 		}
-		wrapped = wrapped || done
+		if done && first == nil {
+			first = c
+		}
 	}
-	if wrapped {
-		in.deliver(spec, p.volume)
+	if first != nil {
+		in.deliver(spec, p.volume, first)
 	}
-	return wrapped, nil
+	return first != nil, nil
+}
+
+// osLabels are the node labels that say a node's operating system; the
+// beta one is the name older manifests still select by.
+var osLabels = []string{"kubernetes.io/os", "beta.kubernetes.io/os"}
+
+// notLinux says which operating system a pod spec is for when that is not
+// Linux, as the spec says: its os.name, or where the scheduler may put it,
+// a nodeSelector or a required node affinity on the node's OS label
+// (spec.os is optional, and many a Windows pod is placed by its selector
+// alone); "" for a Linux pod, or one that may run on Linux.
+func notLinux(spec map[string]any) string {
+	if system := stringAt(spec, "os", "name"); system != "" && system != "linux" {
+		return system
+	}
+	for _, label := range osLabels {
+		if system := stringAt(spec, "nodeSelector", label); system != "" && system != "linux" {
+			return system + " (nodeSelector " + label + ")"
+		}
+	}
+	// The terms are alternatives: the pod may run on Linux unless each
+	// of them rules it out.
+	terms, _ := mapValue(mapValue(mapValue(mapValue(spec, "affinity"), "nodeAffinity"), "requiredDuringSchedulingIgnoredDuringExecution"), "nodeSelectorTerms").([]any)
+	var systems []string
+	for _, term := range terms {
+		system := ""
+		exprs, _ := mapValue(term, "matchExpressions").([]any)
+		for _, e := range exprs {
+			if !slices.Contains(osLabels, stringAt(e, "key")) {
+				continue
+			}
+			values := stringList(mapValue(e, "values"))
+			switch op := stringAt(e, "operator"); {
+			case op == "In" && len(values) > 0 && !slices.Contains(values, "linux"):
+				system = strings.Join(values, " or ")
+			case op == "NotIn" && slices.Contains(values, "linux"):
+				system = "any OS but linux"
+			}
+		}
+		if system == "" {
+			return ""
+		}
+		if !slices.Contains(systems, system) {
+			systems = append(systems, system)
+		}
+	}
+	if len(systems) == 0 {
+		return ""
+	}
+	return strings.Join(systems, " or ") + " (required node affinity)"
 }
 
 // ourVolume is the name of drainit's volume in a pod spec: the one an
@@ -374,7 +440,16 @@ func (in *Injector) container(p pod, c map[string]any) (bool, error) {
 	var cfg ImageConfig
 	var cfgErr error
 	if image != "" && (!already && !hasCommand || needsImageConfig(p, c)) {
+		if in.images != nil {
+			if !slices.Contains(*in.images, image) {
+				*in.images = append(*in.images, image)
+			}
+			return false, nil
+		}
 		cfg, cfgErr = in.opt.Config(image)
+	}
+	if in.images != nil {
+		return false, nil
 	}
 	if !already {
 		// Kubernetes' rules: command replaces the image's ENTRYPOINT and
@@ -444,20 +519,43 @@ func escape(argv []string) []string {
 	return out
 }
 
-// The init container's requests and limits: a compute ResourceQuota admits
-// no pod with a container without them. Requests equal to limits keep a
-// Guaranteed pod Guaranteed. Copying drainit takes a few tens of
-// milliseconds of CPU and drainit's own few MiB plus the copy's page cache.
-const (
-	installerCPU    = "50m"
-	installerMemory = "32Mi"
-)
+// installerResources are the installer's requests and limits: those of
+// the first container it wraps, of cpu, memory and ephemeral storage, or
+// none when that container has none. The scheduler, the kubelet and a
+// quota take a pod's request as the larger of its init containers' and
+// the sum of its containers': one of its containers' never raises it. A
+// BestEffort pod stays BestEffort, a Guaranteed one Guaranteed (every
+// container of it has requests equal to limits), and the values pass the
+// LimitRange and the compute quota that the container's own pass (a
+// LimitRange's defaults are in the container by the time the injector
+// sees the pod). Copying drainit takes a few tens of milliseconds of CPU
+// and drainit's few MiB, which any container drainit runs in affords.
+func installerResources(c map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, kind := range []string{"requests", "limits"} {
+		have, _ := mapAt(c, "resources", kind)
+		amounts := map[string]any{}
+		for _, r := range []string{"cpu", "memory", "ephemeral-storage"} {
+			if v, ok := have[r]; ok && v != nil {
+				amounts[r] = v
+			}
+		}
+		if len(amounts) > 0 {
+			out[kind] = amounts
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
 
 // deliver puts drainit's binary at BinaryPath in the pod: the volume, and
-// with an init container the copy into it. What an earlier inject added
-// is written anew, so that a change of --via or --image, or a newer
+// with an init container the copy into it, sized as first, the first
+// container that runs under drainit. What an earlier inject added is
+// written anew, so that a change of --via or --image, or a newer
 // installer, takes its place.
-func (in *Injector) deliver(spec map[string]any, volume string) {
+func (in *Injector) deliver(spec map[string]any, volume string, first map[string]any) {
 	volumes, _ := spec["volumes"].([]any)
 	v := map[string]any{"name": volume, "emptyDir": map[string]any{}}
 	if in.opt.Via == ViaImageVolume {
@@ -469,10 +567,10 @@ func (in *Injector) deliver(spec map[string]any, volume string) {
 		spec["volumes"] = append(volumes, v)
 	}
 	inits, _ := spec["initContainers"].([]any)
-	name := ""
-	if i := slices.IndexFunc(inits, IsInstaller); i >= 0 {
-		name = stringAt(inits[i], "name")
-		inits = slices.Delete(slices.Clone(inits), i, i+1)
+	name, at := "", -1
+	if at = slices.IndexFunc(inits, IsInstaller); at >= 0 {
+		name = stringAt(inits[at], "name")
+		inits = slices.Delete(slices.Clone(inits), at, at+1)
 	}
 	if in.opt.Via != ViaInitContainer {
 		if len(inits) == 0 {
@@ -510,9 +608,14 @@ func (in *Injector) deliver(spec map[string]any, volume string) {
 			delete(security, "runAsNonRoot")
 		}
 	}
+	// IfNotPresent, also for a :latest tag (which the API server would
+	// default to Always): a node that has drainit's image starts the pod
+	// without asking the registry, whose outage or rate limit would
+	// otherwise keep every wrapped pod from starting.
 	installer := map[string]any{
 		"name":            name,
 		"image":           in.opt.Image,
+		"imagePullPolicy": "IfNotPresent",
 		"command":         anys(installerCommand),
 		"volumeMounts":    []any{map[string]any{"name": volume, "mountPath": MountPath}},
 		"securityContext": security,
@@ -520,11 +623,18 @@ func (in *Injector) deliver(spec map[string]any, volume string) {
 	// Pod-level resources (Kubernetes 1.34+) cover every container; a
 	// container's own would have to fit within them.
 	if _, podLevel := spec["resources"]; !podLevel {
-		amount := map[string]any{"cpu": installerCPU, "memory": installerMemory}
-		installer["resources"] = map[string]any{"requests": amount, "limits": amount}
+		if r := installerResources(first); r != nil {
+			installer["resources"] = r
+		}
 	}
-	// First, so that a sidecar wrapped with drainit finds it.
-	spec["initContainers"] = append([]any{installer}, inits...)
+	// First, so that a sidecar wrapped with drainit finds it; written
+	// again where it is, so that init containers others put before it
+	// (another admission webhook's, set up before drainit's) stay there.
+	if at >= 0 {
+		spec["initContainers"] = slices.Insert(inits, at, any(installer))
+	} else {
+		spec["initContainers"] = append([]any{installer}, inits...)
+	}
 }
 
 // RBACObjects are the ServiceAccount, Role and RoleBinding drainit needs

@@ -3,6 +3,7 @@ package inject
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -99,5 +100,81 @@ func TestOptedOut(t *testing.T) {
 		if w := IsWrapped(pod["spec"].(map[string]any)["containers"].([]any)[0]); err != nil || w == tc.out {
 			t.Errorf("%s: wrapped %v (%v), want %v", tc.meta, w, err, !tc.out)
 		}
+	}
+}
+
+// drainit's image is pulled only when the node lacks it, whatever its tag:
+// the API server makes a :latest tag's pull policy Always, and every start
+// of every wrapped pod would depend on the registry.
+func TestDrainitsImageIsPulledIfNotPresent(t *testing.T) {
+	for _, via := range []string{ViaInitContainer, ViaImageVolume} {
+		pod := decode(t, `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "w", "image": "x", "command": ["/w"]}]}}`)
+		in := New(Options{Via: via, Image: "ghcr.io/drainit/drainit:latest", Config: func(string) (ImageConfig, error) { return ImageConfig{}, nil }})
+		if err := in.Object(pod); err != nil {
+			t.Fatal(err)
+		}
+		spec := pod["spec"].(map[string]any)
+		policy := stringAt(spec["volumes"].([]any)[0], "image", "pullPolicy")
+		if via == ViaInitContainer {
+			policy = stringAt(spec["initContainers"].([]any)[0], "imagePullPolicy")
+		}
+		if policy != "IfNotPresent" {
+			t.Errorf("--via %s: pull policy %q, want IfNotPresent", via, policy)
+		}
+	}
+}
+
+// A pod for Windows is left alone, whether spec.os says so or only where
+// the scheduler may put it: a nodeSelector, or every term of a required
+// node affinity, on the node's OS label.
+func TestWindowsPodsAreLeftAlone(t *testing.T) {
+	affinity := func(terms string) string {
+		return `"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [` + terms + `]}}}`
+	}
+	os := func(op, values string) string {
+		return `{"matchExpressions": [{"key": "kubernetes.io/os", "operator": "` + op + `", "values": [` + values + `]}]}`
+	}
+	for _, tc := range []struct {
+		name, spec string
+		note       string // "" when wrapped
+	}{
+		{"spec.os", `"os": {"name": "windows"}`, "a pod for windows"},
+		{"nodeSelector", `"nodeSelector": {"kubernetes.io/os": "windows"}`, "a pod for windows (nodeSelector kubernetes.io/os)"},
+		{"the beta label", `"nodeSelector": {"beta.kubernetes.io/os": "windows"}`, "a pod for windows (nodeSelector beta.kubernetes.io/os)"},
+		{"nodeSelector linux", `"nodeSelector": {"kubernetes.io/os": "linux"}`, ""},
+		{"affinity In windows", affinity(os("In", `"windows"`)), "a pod for windows (required node affinity)"},
+		{"affinity NotIn linux", affinity(os("NotIn", `"linux"`)), "a pod for any OS but linux (required node affinity)"},
+		{"affinity In linux or windows", affinity(os("In", `"windows", "linux"`)), ""},
+		{"one term of two may be linux", affinity(os("In", `"windows"`) + `, {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}`), ""},
+		{"affinity of another label", affinity(`{"matchExpressions": [{"key": "kubernetes.io/arch", "operator": "In", "values": ["arm64"]}]}`), ""},
+		{"preferred only", `"affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 1, "preference": ` + os("In", `"windows"`) + `}]}}`, ""},
+	} {
+		pod := decode(t, `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {`+tc.spec+`, "containers": [{"name": "w", "image": "x", "command": ["cmd", "/c", "app"]}]}}`)
+		in := New(Options{Via: ViaInitContainer, Image: "d", Config: func(string) (ImageConfig, error) { return ImageConfig{}, nil }})
+		if err := in.Object(pod); err != nil {
+			t.Fatal(err)
+		}
+		wrapped := IsWrapped(pod["spec"].(map[string]any)["containers"].([]any)[0])
+		notes := fmt.Sprint(in.Notes())
+		if wrapped != (tc.note == "") || tc.note != "" && !strings.Contains(notes, "Pod/p: not wrapped: "+tc.note+" (drainit is a Linux program)") {
+			t.Errorf("%s: wrapped %v, notes %s; want %q", tc.name, wrapped, notes, tc.note)
+		}
+	}
+}
+
+// Images names the images whose configs Object would read, in order,
+// each once, and changes nothing.
+func TestImages(t *testing.T) {
+	src := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [
+		{"name": "a", "image": "one"}, {"name": "b", "image": "two", "command": ["/b"]},
+		{"name": "c", "image": "one"}, {"name": "d", "image": "three", "command": ["/d"], "env": [{"name": "DRAINIT_GRACE", "value": "9"}, {"name": "DRAINIT_DRAIN_ON", "value": "TERM"}]},
+		{"name": "e", "image": "four", "command": ["/.drainit/drainit", "--", "/e"]}]}}`
+	pod := decode(t, src)
+	got := Images(pod, Options{Via: ViaInitContainer, Image: "d", Lenient: true})
+	if want := []string{"one", "two", "four"}; !slices.Equal(got, want) {
+		t.Errorf("images %q, want %q", got, want)
+	}
+	if a, b := fmt.Sprint(pod), fmt.Sprint(decode(t, src)); a != b {
+		t.Errorf("the pod changed:\n%s\nwas\n%s", a, b)
 	}
 }
