@@ -304,34 +304,11 @@ func TestInjectedRolloutLosesNoJob(t *testing.T) {
 			n.cp.must(t, "POST", "/apis/apps/v1/namespaces/"+ns+"/deployments", "", manifest)
 		}
 		pods := n.follow(t, ns, 3, dir)
-		waitFor(t, 30*time.Second, name+": every worker in its first job", func() bool {
-			for _, p := range pods {
-				if _, at := jobLog(filepath.Join(dir, p.name+".jobs")); at["start 1"] == 0 {
-					return false
-				}
-			}
-			return true
-		})
-		patch := `{"spec":{"template":{"spec":{"containers":[{"name":"worker","image":"` + registryHost + `/worker:2"}]}}}}`
-		n.cp.must(t, "PATCH", "/apis/apps/v1/namespaces/"+ns+"/deployments/workers", "application/strategic-merge-patch+json", []byte(patch))
-		for _, p := range pods {
-			p.waitGone(t, 120*time.Second)
-		}
-		for _, p := range pods {
-			events, _ := jobLog(filepath.Join(dir, p.name+".jobs"))
-			started, done := 0, 0
-			for _, e := range events {
-				switch {
-				case strings.HasPrefix(e, "start "):
-					started++
-				case strings.HasPrefix(e, "done "):
-					done++
-				}
-			}
-			lost[injected] += started - done
+		for _, r := range rollOutMidJob(t, n, ns, dir, pods, registryHost+"/worker:2") {
+			p, term := r.pod, r.term
+			lost[injected] += r.started - r.done
 			log := p.log()
-			term := p.lastTermination(t)
-			t.Logf("%s: %s ran %d jobs, finished %d; its end: exit %d %q", name, p.name, started, done, term.ExitCode, term.Message)
+			t.Logf("%s: %s ran %d jobs, finished %d; its end: exit %d %q", name, p.name, r.started, r.done, term.ExitCode, term.Message)
 			if injected && (!strings.Contains(log, "drainit: ") || !strings.HasPrefix(term.Message, "drained")) {
 				t.Errorf("%s: %s did not run under drainit: termination %+v; log:\n%s", name, p.name, term, tail(log, 10))
 			}
@@ -740,4 +717,46 @@ func TestInjectRefusesTheValuesDrainitRefuses(t *testing.T) {
 			}
 		}
 	}
+}
+
+// rolledOut is what one worker of a Deployment did in a rollout.
+type rolledOut struct {
+	pod           *kpod
+	started, done int // its jobs
+	term          termination
+}
+
+// rollOutMidJob waits until each of the Deployment workers' pods is in its
+// first job, sets the worker's image to image, which replaces them all,
+// waits for them to be gone and tells what each did.
+func rollOutMidJob(t *testing.T, n *node, ns, dir string, pods []*kpod, image string) []rolledOut {
+	t.Helper()
+	waitFor(t, 30*time.Second, "every worker in its first job", func() bool {
+		for _, p := range pods {
+			if _, at := jobLog(filepath.Join(dir, p.name+".jobs")); at["start 1"] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	patch := `{"spec":{"template":{"spec":{"containers":[{"name":"worker","image":"` + image + `"}]}}}}`
+	n.cp.must(t, "PATCH", "/apis/apps/v1/namespaces/"+ns+"/deployments/workers", "application/strategic-merge-patch+json", []byte(patch))
+	for _, p := range pods {
+		p.waitGone(t, 120*time.Second)
+	}
+	var out []rolledOut
+	for _, p := range pods {
+		r := rolledOut{pod: p, term: p.lastTermination(t)}
+		events, _ := jobLog(filepath.Join(dir, p.name+".jobs"))
+		for _, e := range events {
+			switch {
+			case strings.HasPrefix(e, "start "):
+				r.started++
+			case strings.HasPrefix(e, "done "):
+				r.done++
+			}
+		}
+		out = append(out, r)
+	}
+	return out
 }

@@ -734,36 +734,12 @@ func TestInjectorRolloutLosesNoJob(t *testing.T) {
 			t.Fatalf("%s is not wrapped: %s", p.name, why)
 		}
 	}
-	waitFor(t, 30*time.Second, "every worker in its first job", func() bool {
-		for _, p := range pods {
-			if _, at := jobLog(filepath.Join(dir, p.name+".jobs")); at["start 1"] == 0 {
-				return false
-			}
-		}
-		return true
-	})
-	patch := `{"spec":{"template":{"spec":{"containers":[{"name":"worker","image":"` + podRegistry + `/worker:2"}]}}}}`
-	n.cp.must(t, "PATCH", "/apis/apps/v1/namespaces/"+ns+"/deployments/workers", "application/strategic-merge-patch+json", []byte(patch))
-	for _, p := range pods {
-		p.waitGone(t, 120*time.Second)
-	}
 	lost := 0
-	for _, p := range pods {
-		events, _ := jobLog(filepath.Join(dir, p.name+".jobs"))
-		started, done := 0, 0
-		for _, e := range events {
-			switch {
-			case strings.HasPrefix(e, "start "):
-				started++
-			case strings.HasPrefix(e, "done "):
-				done++
-			}
-		}
-		lost += started - done
-		term := p.lastTermination(t)
-		t.Logf("%s ran %d jobs, finished %d; its end: exit %d %q", p.name, started, done, term.ExitCode, term.Message)
-		if !strings.HasPrefix(term.Message, "drained") {
-			t.Errorf("%s did not drain: %+v; log:\n%s", p.name, term, tail(p.log(), 10))
+	for _, r := range rollOutMidJob(t, n, ns, dir, pods, podRegistry+"/worker:2") {
+		lost += r.started - r.done
+		t.Logf("%s ran %d jobs, finished %d; its end: exit %d %q", r.pod.name, r.started, r.done, r.term.ExitCode, r.term.Message)
+		if !strings.HasPrefix(r.term.Message, "drained") {
+			t.Errorf("%s did not drain: %+v; log:\n%s", r.pod.name, r.term, tail(r.pod.log(), 10))
 		}
 	}
 	if lost != 0 {
