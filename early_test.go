@@ -358,3 +358,107 @@ func TestStopSignalsBlockedAcrossTheExecAgain(t *testing.T) {
 		t.Errorf("%s, the workload noted %q; want exit 0, the HUP forwarded and the TERM's drain; output:\n%s", describeStatus(ws), b, tail(out.String(), 8))
 	}
 }
+
+// sysSchedGetaffinity is the Go runtime's first syscall after the entry's
+// (osinit), before it installs its handlers: a signal held there meets the
+// entry's handler.
+const sysSchedGetaffinity = 204
+
+// Issue 32, case 2: a stop signal caught before the Go runtime's start
+// (systemd's TERM) is not lost when a second, different one follows in the
+// runtime's start (its HUP), which makes the entry exec drainit again:
+// both reach the supervisor, in the order they came, and so does a third
+// that makes the new start exec again. strace holds the runtime's first
+// syscall, where the TERM comes; DRAINIT_TEST_START_DELAY holds each
+// start's init, where the HUP and then the INT come.
+func TestStopSignalsKeepTheirOrderAcrossTheExecAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		sigs       []unix.Signal // the first before the runtime, each other in a start's init
+		gomaxprocs string        // set: the entry adds no GOMAXPROCS=1, and its spare slot is empty
+	}{
+		{"TERM then HUP", []unix.Signal{unix.SIGTERM, unix.SIGHUP}, ""},
+		{"HUP then TERM", []unix.Signal{unix.SIGHUP, unix.SIGTERM}, ""},
+		{"TERM, HUP, INT", []unix.Signal{unix.SIGTERM, unix.SIGHUP, unix.SIGINT}, ""},
+		{"TERM, HUP, INT with GOMAXPROCS set", []unix.Signal{unix.SIGTERM, unix.SIGHUP, unix.SIGINT}, "2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.gomaxprocs != "" {
+				t.Setenv("GOMAXPROCS", tc.gomaxprocs)
+			}
+			rec := filepath.Join(t.TempDir(), "rec")
+			cmd, out, at := delayedStart(t, nil, []string{"-e", "trace=sched_getaffinity", "-e", "inject=sched_getaffinity:delay_exit=1s:when=1"},
+				// HUP and INT reach the workload as it starts, before it
+				// can catch anything: as WINCH, which harms no one. TERM
+				// alone starts the drain, a second later.
+				"--grace", "20", "--drain-on", "TERM", "--drain-delay", "1s", "--log-level", "debug",
+				"--rewrite", "HUP:WINCH", "--rewrite", "INT:WINCH", "--",
+				// What the exec again carries is drainit's, not the workload's.
+				"/bin/sh", "-c", `trap 'echo TERM${DRAINIT_EARLY_SIGNALS+ and $DRAINIT_EARLY_SIGNALS} >"$0"; exit 0' TERM; while :; do sleep 0.05; done`, rec)
+			pid := at(sysSchedGetaffinity)
+			unix.Kill(pid, tc.sigs[0])
+			// What an exec makes anew: the environment's strings and, where
+			// addresses are randomised, the auxiliary vector's.
+			image := func() []byte {
+				env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+				aux, _ := os.ReadFile(fmt.Sprintf("/proc/%d/auxv", pid))
+				return append(env, aux...)
+			}
+			environ := image()
+			for _, sig := range tc.sigs[1:] {
+				// This start's held init: the signal makes the runtime die
+				// of it, and the entry exec drainit again; the next signal
+				// waits for the new start.
+				waitFor(t, 10*time.Second, "the start's held init", func() bool {
+					b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", pid))
+					return strings.HasPrefix(string(b), strconv.Itoa(sysNanosleep)+" ")
+				})
+				unix.Kill(pid, sig)
+				waitFor(t, 10*time.Second, "drainit to start again", func() bool {
+					b := image()
+					if len(b) > 0 && !bytes.Equal(b, environ) {
+						environ = b
+						return true
+					}
+					return false
+				})
+			}
+			ws := waitExit(t, cmd, out, 20*time.Second)
+			b, _ := os.ReadFile(rec)
+			var got []string
+			for _, line := range strings.Split(out.String(), "\n") {
+				switch {
+				case strings.Contains(line, `msg="drain started" trigger=TERM`):
+					got = append(got, "TERM")
+				case strings.Contains(line, `msg="forwarded signal" received=HUP`):
+					got = append(got, "HUP")
+				case strings.Contains(line, `msg="forwarded signal" received=INT`):
+					got = append(got, "INT")
+				}
+			}
+			var want []string
+			for _, sig := range tc.sigs {
+				want = append(want, signame.Name(sig))
+			}
+			if !ws.Exited() || ws.ExitStatus() != 0 || string(b) != "TERM\n" || !slices.Equal(got, want) {
+				t.Errorf("%s, the workload noted %q, the supervisor had %v; want exit 0, the TERM's drain, and %v; output:\n%s",
+					describeStatus(ws), b, got, want, tail(out.String(), 10))
+			}
+		})
+	}
+}
+
+// The variable in which the entry's exec again carries the signals caught
+// before it is drainit's own: set by anyone else it is no signal, and the
+// workload never sees it.
+func TestCarriedSignalsAreTheExecAgainsAlone(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skipf("drainit's entry is amd64's only")
+	}
+	cmd := exec.Command(drainitBin, "--log-level", "debug", "--", "/bin/sh", "-c", `sleep 1; echo "workload: ${DRAINIT_EARLY_SIGNALS-unset}"`)
+	cmd.Env = append(os.Environ(), "DRAINIT_EARLY_SIGNALS=OAB")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "workload: unset\n") || strings.Contains(string(out), "drain started") || strings.Contains(string(out), "forwarded signal") {
+		t.Errorf("%v; want exit 0, no signal and the variable gone; output:\n%s", err, out)
+	}
+}

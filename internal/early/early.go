@@ -107,11 +107,8 @@ func init() {
 	// nobody reads yet, and nothing more can come to the handler (the
 	// runtime's handlers and the relay replaced it, and handler's exec
 	// covers the time until the stop signals are subscribed).
-	early := atomic.LoadUint64(&caught)
-	for sig := syscall.Signal(1); sig < 64; sig++ {
-		if early&(1<<sig) != 0 {
-			received <- sig
-		}
+	for _, sig := range earlyCaught() {
+		received <- sig
 	}
 	if !relaying {
 		signal.Notify(received, stopSignals...)

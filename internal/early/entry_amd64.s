@@ -51,12 +51,24 @@ DATA ·oneP+8(SB)/4, $"CS=1"
 DATA ·oneP+12(SB)/1, $0
 GLOBL ·oneP(SB), RODATA|NOPTR, $13
 
+// DRAINIT_EARLY_SIGNALS= (carryName, 22 bytes) with nothing carried: what
+// entry adds when GOMAXPROCS is set, for the exec again to have a slot.
+#define CARRY_NAME_LEN 22
+DATA ·noCarry+0(SB)/8, $"DRAINIT_"
+DATA ·noCarry+8(SB)/8, $"EARLY_SI"
+DATA ·noCarry+16(SB)/6, $"GNALS="
+DATA ·noCarry+22(SB)/1, $0
+GLOBL ·noCarry(SB), RODATA|NOPTR, $23
+
 // entry leaves the stack as the kernel built it (argc, argv, envp, auxv)
 // for the runtime's entry, which it jumps to, but for one more environment
-// variable, GOMAXPROCS=1, when the environment sets none: the runtime then
-// starts with one P, and none of its start is spent on a second (a thread
-// to run it, a cache of spans to give back when init sets one). init
-// takes the variable out again before anyone reads the environment.
+// variable in a slot it adds before envp's NULL (spareSlot): GOMAXPROCS=1
+// when the environment sets none, so that the runtime starts with one P
+// and none of its start is spent on a second (a thread to run it, a cache
+// of spans to give back when init sets one); otherwise an empty
+// carryName, so that an exec again always has a slot to carry what
+// handler caught. init takes both out again before anyone reads the
+// environment.
 TEXT ·entry(SB),NOSPLIT|NOFRAME,$0
 	// The held signals first, reading the mask the program was started
 	// with as it was before.
@@ -71,30 +83,48 @@ TEXT ·entry(SB),NOSPLIT|NOFRAME,$0
 	CATCH(1, 64)   // SIGHUP
 	CATCH(3, 96)   // SIGQUIT
 	CATCH(34, 128) // the one real-time signal the runtime leaves alone
-	// Look for GOMAXPROCS= in the environment; CX ends at its NULL.
+	// Look through the environment for GOMAXPROCS= (R11 = 1 when set)
+	// and carryName (its slot in carriedAt); CX ends at envp's NULL.
 	MOVQ 0(SP), AX
 	LEAQ 16(SP)(AX*8), CX
+	MOVQ $0, R11
 look:
-	MOVQ 0(CX), SI
-	TESTQ SI, SI
+	MOVQ 0(CX), R8
+	TESTQ R8, R8
 	JZ add
+	MOVQ R8, SI
 	MOVQ $·oneP(SB), DI
 	MOVQ $11, R9
-compare:
+oneP:
+	MOVBLZX 0(SI), R10
+	CMPB R10, 0(DI)
+	JNE notOneP
+	INCQ SI
+	INCQ DI
+	DECQ R9
+	JNZ oneP
+	MOVQ $1, R11
+	JMP next
+notOneP:
+	MOVQ R8, SI
+	MOVQ $·noCarry(SB), DI
+	MOVQ $CARRY_NAME_LEN, R9
+carryName:
 	MOVBLZX 0(SI), R10
 	CMPB R10, 0(DI)
 	JNE next
 	INCQ SI
 	INCQ DI
 	DECQ R9
-	JNZ compare
-	JMP run // set: the runtime takes that one, and init sets one P
+	JNZ carryName
+	LEAQ -8(CX), R10 // where the slot is once the shift below is done
+	MOVQ R10, ·carriedAt(SB)
 next:
 	ADDQ $8, CX
 	JMP look
 add:
-	// Move argc, argv and envp one word down, and put GOMAXPROCS=1 in
-	// the slot that frees before envp's NULL: auxv stays where it is.
+	// Move argc, argv and envp one word down, and put the variable in the
+	// slot that frees before envp's NULL: auxv stays where it is.
 	MOVQ SP, SI
 shift:
 	MOVQ 0(SI), R10
@@ -102,12 +132,16 @@ shift:
 	ADDQ $8, SI
 	CMPQ SI, CX
 	JNE shift
-	MOVQ $·oneP(SB), R10
-	MOVQ R10, -8(CX)
 	LEAQ -8(CX), R10
+	MOVQ R10, ·spareSlot(SB)
+	MOVQ $·noCarry(SB), R9
+	TESTQ R11, R11
+	JNZ spare
+	MOVQ $·oneP(SB), R9
 	MOVQ R10, ·oneSlot(SB)
+spare:
+	MOVQ R9, -8(CX)
 	SUBQ $8, SP
-run:
 	MOVQ 0(SP), AX
 	LEAQ 8(SP), CX
 	MOVQ CX, ·argv(SB)
@@ -141,6 +175,15 @@ TEXT ·handler(SB),NOSPLIT|NOFRAME,$0
 	SHLQ CX, AX
 	LOCK
 	ORQ AX, ·caught(SB)
+	// And in order, while there is room.
+	MOVQ $1, AX
+	LOCK
+	XADDQ AX, ·norder(SB)
+	CMPQ AX, $32
+	JAE recorded
+	MOVQ $·order(SB), CX
+	MOVB R8, 0(CX)(AX*1)
+recorded:
 	ADDQ $48, SP
 done:
 	RET
@@ -177,11 +220,65 @@ again:
 	MOVQ R8, DX
 	MOVQ $SYS_tgkill, AX
 	SYSCALL
-	// The environment as it came: the new start adds GOMAXPROCS=1 again.
-	MOVQ ·oneSlot(SB), AX
+	// What was caught before goes with the exec, in carry: carryName=,
+	// what the exec that started this one carried, and what this start
+	// caught, one byte '@'+sig each. It takes the carried variable's slot,
+	// or else the spare one; the spare slot's GOMAXPROCS=1 goes either
+	// way, for the new start adds it again.
+	MOVQ $·carry(SB), DI
+	MOVQ $·noCarry(SB), SI
+	MOVQ $CARRY_NAME_LEN, CX
+name:
+	MOVB 0(SI), AX
+	MOVB AX, 0(DI)
+	INCQ SI
+	INCQ DI
+	DECQ CX
+	JNZ name
+	MOVQ ·carriedAt(SB), SI
+	TESTQ SI, SI
+	JZ own
+	MOVQ 0(SI), SI
+	ADDQ $CARRY_NAME_LEN, SI
+	MOVQ $32, CX
+inherited:
+	MOVBLZX 0(SI), AX
 	TESTQ AX, AX
-	JZ exec
-	MOVQ $0, 0(AX)
+	JZ own
+	MOVB AX, 0(DI)
+	INCQ SI
+	INCQ DI
+	DECQ CX
+	JNZ inherited
+own:
+	MOVQ ·norder(SB), CX
+	CMPQ CX, $32
+	JBE counted
+	MOVQ $32, CX
+counted:
+	MOVQ $·order(SB), SI
+	TESTQ CX, CX
+	JZ carried
+ownNext:
+	MOVBLZX 0(SI), AX
+	ADDQ $'@', AX
+	MOVB AX, 0(DI)
+	INCQ SI
+	INCQ DI
+	DECQ CX
+	JNZ ownNext
+carried:
+	MOVB $0, 0(DI)
+	MOVQ $·carry(SB), CX
+	MOVQ ·spareSlot(SB), DI
+	MOVQ ·carriedAt(SB), SI
+	TESTQ SI, SI
+	JZ toSpare
+	MOVQ CX, 0(SI)
+	MOVQ $0, 0(DI) // the spare is the last: envp ends before it
+	JMP exec
+toSpare:
+	MOVQ CX, 0(DI)
 exec:
 	MOVQ $SYS_execve, AX
 	MOVQ $·self(SB), DI
