@@ -133,7 +133,7 @@ func forwardsEverySignalButChld(t *testing.T, init string) {
 // drainit (exit 162) instead of reaching the workload. A Go fixture cannot
 // catch it for the same reason, so the workload is a shell that traps it.
 func TestForwardsRTMIN(t *testing.T) {
-	if !signals.Relayed {
+	if !signals.RelayBuilt {
 		t.Skip("this build has no relay: it does not receive signal 34")
 	}
 	for _, mode := range modes {
@@ -503,28 +503,151 @@ func TestStartFailureIsInTheTerminationLog(t *testing.T) {
 	}
 }
 
-// Issue 32, case 7: with too few open files for the signal relay's pipe,
-// the Go runtime's epoll and eventfd and the workload's exec, drainit
-// says so in one line and exits 2, before anything is started, where the
-// runtime died with a goroutine dump (5, 6) or the workload could not be
-// executed (7, 8).
+// Issue 32, case 7: with too few open files for the Go runtime's epoll
+// and eventfd and two more (a fork's exec, /proc), drainit says so in one
+// line and exits 2, before anything is started, where the runtime died
+// with a goroutine dump (ulimit -n 5, 6 with the relay; 4 without), or the
+// os/signal build (arm64's) ran the workload without room to read /proc
+// (5), and wrote a record of processes it could not see.
 func TestTooFewOpenFiles(t *testing.T) {
-	if !signals.Relayed {
-		t.Skip("this build has no relay: os/signal needs no descriptor of its own")
-	}
-	for _, n := range []string{"5", "6", "7", "8"} {
-		marker := filepath.Join(t.TempDir(), "started")
-		cmd := exec.Command("/bin/sh", "-c", `ulimit -n "$1"; exec "$2" -- "$3" env "$4"`, "sh", n, drainitBin, fixtureBin, marker)
-		cmd.Env = append(os.Environ(), fixtureEnv+"=1")
-		out, _ := cmd.CombinedOutput()
-		line := strings.TrimSpace(string(out))
-		if code := cmd.ProcessState.ExitCode(); code != 2 || strings.Contains(line, "\n") || !strings.HasPrefix(line, "drainit: ulimit -n "+n+": too few open files") {
-			t.Errorf("ulimit -n %s: exit %d, want 2 and one line saying so; output:\n%s", n, code, tail(line, 5))
+	for _, init := range []string{drainitBin, ossigBin} {
+		for _, n := range []string{"5", "6"} {
+			marker := filepath.Join(t.TempDir(), "started")
+			// Not the fixture: it links internal/early, which would refuse
+			// too, and its line pass for drainit's.
+			cmd := exec.Command("/bin/sh", "-c", `ulimit -n "$1"; exec "$2" -- touch "$3"`, "sh", n, init, marker)
+			out, _ := cmd.CombinedOutput()
+			line := strings.TrimSpace(string(out))
+			if code := cmd.ProcessState.ExitCode(); code != 2 || strings.Contains(line, "\n") || !strings.HasPrefix(line, "drainit: ulimit -n "+n+": too few open files") {
+				t.Errorf("%s at ulimit -n %s: exit %d, want 2 and one line saying so; output:\n%s", filepath.Base(init), n, code, tail(line, 5))
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Errorf("%s at ulimit -n %s: the workload was started", filepath.Base(init), n)
+			}
 		}
-		if _, err := os.Stat(marker); err == nil {
-			t.Errorf("ulimit -n %s: the workload was started", n)
+	}
+}
+
+// At ulimit -n 7 and 8 (stdin, stdout and stderr open) there is room for
+// the Go runtime and a fork, not for the signal relay's pipe: drainit
+// takes the signals through os/signal, as on arm64, says so in a warning,
+// and runs the workload as tini does there, where it exited 2 before.
+// The workload is a shell (a Go fixture keeps descriptors of its own
+// open), which notes on drainit's stdout each signal it traps. Signal 34,
+// which os/signal cannot take, is dropped: forwarded, or left to its
+// default action in drainit, it would end the shell or drainit. At 9 the
+// relay runs, and nothing is said.
+func TestFewOpenFilesLeaveNoRoomForTheRelay(t *testing.T) {
+	const shell = `trap 'echo got HUP' HUP; trap 'echo got TERM' TERM; trap 'echo got PIPE' PIPE; trap 'echo got USR1; exit 0' USR1; ` +
+		`echo ready; while :; do sleep 0.05; done`
+	const warning = "signals come through os/signal, without drainit's relay"
+	limited := func(t *testing.T, mode, n string, init []string, args ...string) *initRun {
+		argv := append([]string{"/bin/sh", "-c", `ulimit -n "$1"; shift; exec "$@"`, "sh", n}, init...)
+		if mode == pid1 {
+			needRoot(t)
+			argv = append([]string{"unshare", "--pid", "--fork", "--mount-proc"}, argv...)
+		}
+		r := startInit(t, subreaper, argv, args...)
+		r.init = init[0]
+		if mode == pid1 {
+			r.pid = r.childOf(r.cmd.Process.Pid)
+		}
+		return r
+	}
+	waitLine := func(r *initRun, line string) {
+		r.t.Helper()
+		waitFor(r.t, 5*time.Second, "the shell to say "+line, func() bool { return strings.Contains("\n"+r.log(), "\n"+line+"\n") })
+	}
+	for _, n := range []string{"7", "8", "9"} {
+		for _, mode := range modes {
+			t.Run(n+"/"+mode, func(t *testing.T) {
+				tlog := filepath.Join(t.TempDir(), "tlog")
+				r := limited(t, mode, n, []string{drainitBin}, "--termination-log", tlog, "--", "/bin/sh", "-c", shell)
+				waitLine(r, "ready")
+				r.signal(unix.SIGHUP)
+				waitLine(r, "got HUP")
+				r.signal(unix.SIGTERM) // the drain: TERM to the workload
+				waitLine(r, "got TERM")
+				if n != "9" {
+					r.signal(34)
+				}
+				r.signal(unix.SIGUSR1)
+				if code := r.wait(10 * time.Second); code != 0 {
+					t.Fatalf("exit %d, want the shell's 0; log:\n%s", code, r.log())
+				}
+				log := r.log()
+				if strings.Contains(log, "got PIPE") {
+					t.Errorf("the workload got a SIGPIPE nobody sent; log:\n%s", log)
+				}
+				if got := strings.TrimSpace(string(mustRead(t, tlog))); !strings.HasPrefix(got, "drained in ") || !strings.HasSuffix(got, ": exit 0") {
+					t.Errorf("termination log %q, want drained and exit 0", got)
+				}
+				lostRelay := signals.RelayBuilt && n != "9"
+				if said := strings.Contains(log, warning) && strings.Contains(log, "ulimit -n "+n+" leaves"); said != lostRelay {
+					t.Errorf("warning that signals come through os/signal at ulimit -n %s: %v, want %v; log:\n%s", n, said, lostRelay, log)
+				}
+			})
 		}
 	}
+	// Nor will it take options naming 34, which it would never act on.
+	t.Run("RTMIN refused", func(t *testing.T) {
+		if !signals.RelayBuilt {
+			t.Skip("this build never receives signal 34 (TestOSSignalBuild)")
+		}
+		r := limited(t, subreaper, "7", []string{drainitBin}, "--drain-on", "34", "--", "true")
+		if code := r.wait(10 * time.Second); code != 2 || !strings.Contains(r.log(), "--drain-on RTMIN: drainit never receives") {
+			t.Errorf("--drain-on 34 at ulimit -n 7: exit %d, want 2 naming RTMIN; log:\n%s", code, r.log())
+		}
+	})
+	// drainit's own SIGPIPE (its stderr, a pipe nobody reads) is still not
+	// the workload's: without the relay, each write blocks SIGPIPE on its
+	// thread (internal/nosigpipe), as the os/signal build's do.
+	t.Run("own SIGPIPE", func(t *testing.T) {
+		out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Close()
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("/bin/sh", "-c", `ulimit -n 7; exec "$@"`, "sh", drainitBin, "--", "/bin/sh", "-c", shell)
+		cmd.Stdout, cmd.Stderr = out, pw
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { procfs.KillTree(cmd.Process.Pid); cmd.Wait() })
+		pw.Close()
+		said := func(line string) bool { return strings.Contains("\n"+string(mustRead(t, out.Name())), "\n"+line+"\n") }
+		waitFor(t, 5*time.Second, "the shell to be ready", func() bool { return said("ready") })
+		// Nobody will read drainit's stderr again.
+		pr.Close()
+		unix.Kill(cmd.Process.Pid, unix.SIGTERM) // "drain started" goes to the broken stderr
+		waitFor(t, 5*time.Second, "the drain signal", func() bool { return said("got TERM") })
+		unix.Kill(cmd.Process.Pid, unix.SIGUSR1) // the marker, and the workload's exit
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("drainit: %v", err)
+		}
+		if said("got PIPE") {
+			t.Errorf("the workload got drainit's own SIGPIPE:\n%s", mustRead(t, out.Name()))
+		}
+	})
+	// tini runs the workload at the same limits, and forwards its TERM.
+	t.Run("tini", func(t *testing.T) {
+		tini := needServer(t)
+		for _, n := range []string{"7", "8"} {
+			r := limited(t, subreaper, n, []string{tini, "-s", "--"}, "/bin/sh", "-c", shell)
+			waitLine(r, "ready")
+			r.signal(unix.SIGTERM)
+			waitLine(r, "got TERM")
+			r.signal(unix.SIGUSR1)
+			if code := r.wait(10 * time.Second); code != 0 {
+				t.Errorf("tini at ulimit -n %s: exit %d, want the shell's 0; log:\n%s", n, code, r.log())
+			}
+		}
+	})
 }
 
 // Without its PID namespace's /proc, drainit could not find the workload's

@@ -75,6 +75,11 @@ func Run(cfg Config, sigs, chld <-chan os.Signal) int {
 		s.do(a)
 	}
 	s.startReaper()
+	if why := signals.RelayLost(); why != "" {
+		// What os/signal does otherwise than the relay (internal/early).
+		s.log.Warn("signals come through os/signal, without drainit's relay: signal 34 is dropped, not forwarded, and signals that arrive together may be forwarded once each, in signal-number order",
+			"because", why)
+	}
 	if cfg.ParentDeath != 0 && s.self != 1 {
 		// The kernel sends it as a signal like any other, so it reaches the
 		// loop the same way. As tini does, a parent that is already PID 1

@@ -19,7 +19,7 @@
 // anything, worker.test included. A build linked
 // with this package's entry (entry.go) also holds what comes before the
 // runtime's own start, and on amd64 the relay (relay.go) takes every
-// signal at once.
+// signal at once, when the open files ulimit leaves room for its pipe.
 package early
 
 import (
@@ -101,8 +101,32 @@ func init() {
 			ignoredAtStart = append(ignoredAtStart, s)
 		}
 	}
+	// Before anything is started, the descriptors drainit will need: with
+	// too few, one line and exit 2, where the Go runtime would die with a
+	// goroutine dump (no room for its epoll) or the workload not start.
+	free, errno := freeDescriptors(ownDescriptors + relayDescriptors)
+	if free < ownDescriptors {
+		tooFew(free, errno)
+	}
 	forwarded := signals.Subscribed()
-	relaying := startRelay(forwarded)
+	relaying := false
+	if signals.RelayBuilt {
+		// The relay's pipe makes drainit's start faster and keeps each
+		// signal as it came, but os/signal takes them with no descriptor
+		// of its own: without room for the pipe, drainit runs as on arm64,
+		// and says so once it logs (supervise.Run).
+		if free < ownDescriptors+relayDescriptors {
+			signals.LoseRelay("ulimit -n " + itoa(openFilesLimit()) + " leaves " + itoa(free) + " file descriptors free, and drainit's signal relay needs " + itoa(ownDescriptors+relayDescriptors))
+		} else if err := startRelay(forwarded); err != nil {
+			signals.LoseRelay("cannot make the signal relay's pipe: " + err.Error())
+		} else {
+			relaying = true
+		}
+		if !relaying {
+			forwarded = signals.Subscribed() // 34 no more
+			dropRTMIN()
+		}
+	}
 	// What entry's handler caught goes first: the relay writes to a pipe
 	// nobody reads yet, and nothing more can come to the handler (the
 	// runtime's handlers and the relay replaced it, and handler's exec
@@ -223,6 +247,70 @@ func ForkExec(path string, argv []string, attr *syscall.ProcAttr) (int, error) {
 		}()
 	}
 	return syscall.ForkExec(path, argv, attr)
+}
+
+// ownDescriptors is how many file descriptors drainit needs beside those
+// open when it starts: the Go runtime's epoll and eventfd, which it makes
+// at the first timer or pollable file and dies without, and two more at a
+// time, for the pipe through which a fork's exec reports its failure, or
+// /proc's directory and a file in it. relayDescriptors are the signal
+// relay's pipe (relay.go), which drainit can do without.
+const ownDescriptors, relayDescriptors = 4, 2
+
+// freeDescriptors counts the file descriptors drainit may still open, up
+// to want, by opening them (eventfds: no file system, no descriptor to
+// start from) and closing them again; errno is why it could open no more.
+func freeDescriptors(want int) (free int, errno syscall.Errno) {
+	var fds [ownDescriptors + relayDescriptors]uintptr
+	for free < want && free < len(fds) {
+		fd, _, e := syscall.RawSyscall(syscall.SYS_EVENTFD2, 0, syscall.O_CLOEXEC, 0)
+		if e != 0 {
+			errno = e
+			break
+		}
+		fds[free] = fd
+		free++
+	}
+	for _, fd := range fds[:free] {
+		syscall.Close(int(fd))
+	}
+	return free, errno
+}
+
+// tooFew says that drainit cannot open the descriptors it needs, and
+// exits 2 (README, Exit codes).
+func tooFew(free int, errno syscall.Errno) {
+	if errno != syscall.EMFILE {
+		os.Stderr.WriteString("drainit: cannot open the " + itoa(ownDescriptors) + " file descriptors drainit needs (" + itoa(free) + " opened): " + errno.Error() + "\n")
+		os.Exit(2)
+	}
+	relay := ""
+	if signals.RelayBuilt {
+		relay = ", " + itoa(ownDescriptors+relayDescriptors) + " to relay signals itself"
+	}
+	os.Stderr.WriteString("drainit: ulimit -n " + itoa(openFilesLimit()) + ": too few open files: drainit needs " + itoa(ownDescriptors) +
+		" of its own beside those open when it starts (the Go runtime's epoll and eventfd, and two to start the workload or read /proc)" + relay + ", and " + itoa(free) + " are free\n")
+	os.Exit(2)
+}
+
+// openFilesLimit is ulimit -n: the soft limit.
+func openFilesLimit() uint64 {
+	var lim syscall.Rlimit
+	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+	return lim.Cur
+}
+
+// itoa by hand: package strconv would initialise first.
+func itoa[N int | uint64](n N) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		if n /= 10; n == 0 {
+			return string(b[i:])
+		}
+	}
 }
 
 // forkMu keeps two forks from ignoring and taking back signals at once.

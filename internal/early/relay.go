@@ -40,6 +40,7 @@ var (
 // Implemented in relay_amd64.s.
 func relay()
 func relayPCs() (relayPC, restorerPC uintptr)
+func handlerPC() uintptr
 
 // sigaction is struct sigaction as rt_sigaction(2) takes it on amd64.
 type sigaction struct {
@@ -53,40 +54,18 @@ const (
 	saRestart  = 0x10000000
 	saRestorer = 0x04000000
 	sigUnblock = 1
+	sigIgn     = 1
 )
 
 // startRelay installs relay for every signal drainit acts on but the
 // faults, and unblocks them on this thread, the main one, where the kernel
 // delivers what is sent to the process; what entry held is delivered now.
-// Without a pipe (no file descriptor left: ulimit -n 3) drainit cannot
-// take signals, and it says so and exits 2, before anything is started.
-func startRelay(forwarded []os.Signal) bool {
+// Without a pipe it installs nothing and says why: init then takes the
+// signals through os/signal, as a build without the relay does.
+func startRelay(forwarded []os.Signal) error {
 	var fds [2]int
 	if err := syscall.Pipe2(fds[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
-		var lim syscall.Rlimit
-		if err == syscall.EMFILE && syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
-			tooFew(lim.Cur)
-		}
-		os.Stderr.WriteString("drainit: cannot make the pipe signals are relayed through: " + err.Error() + "\n")
-		os.Exit(2)
-	}
-	// Four more descriptors must be free: the Go runtime's epoll and
-	// eventfd, which it makes when the pipe's read end is first waited
-	// for (and dies with a goroutine dump when it cannot), and the pipe
-	// through which the workload's exec reports its failure. With fewer
-	// (ulimit -n 6), one line and exit 2, before anything is started.
-	var spare [4]int
-	for i := range spare {
-		fd, _, errno := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(fds[0]), syscall.F_DUPFD_CLOEXEC, 0)
-		if errno != 0 {
-			var lim syscall.Rlimit
-			syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
-			tooFew(lim.Cur)
-		}
-		spare[i] = int(fd)
-	}
-	for _, fd := range spare {
-		syscall.Close(fd)
+		return err
 	}
 	relayFD, relaySelf = uint64(fds[1]), uint32(os.Getpid())
 	pc, restorerPC := relayPCs()
@@ -106,7 +85,24 @@ func startRelay(forwarded []os.Signal) bool {
 	}
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, sigUnblock, uintptr(unsafe.Pointer(&relayed)), 0, 8, 0, 0)
 	relayPipe = os.NewFile(uintptr(fds[0]), "signal relay")
-	return true
+	return nil
+}
+
+// dropRTMIN gives signal 34 a handler when the relay does not run: the Go
+// runtime installs none for it, os/signal cannot take it, and its default
+// action would end drainit (as it ends a Go program on arm64). The handler
+// is entry's, which drops it once init has taken the signals, and keeps
+// it for init before. A handler, not SIG_IGN, which the workload would
+// inherit; one ignored when drainit started stays so.
+func dropRTMIN() {
+	var old sigaction
+	syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, 34, 0, uintptr(unsafe.Pointer(&old)), 8, 0, 0)
+	if old.handler == sigIgn {
+		return
+	}
+	_, restorerPC := relayPCs()
+	act := sigaction{handler: handlerPC(), flags: saSiginfo | saOnstack | saRestart | saRestorer, restorer: restorerPC, mask: ^uint64(0)}
+	syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, 34, uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
 }
 
 // stopRelay gives every relayed signal the handler the runtime had
@@ -169,26 +165,6 @@ func pass(sig syscall.Signal) {
 	select {
 	case doorbell <- sig:
 	default:
-	}
-}
-
-// tooFew says that the open files ulimit leaves drainit are too few, and
-// exits 2 (README, Exit codes).
-func tooFew(limit uint64) {
-	os.Stderr.WriteString("drainit: ulimit -n " + itoa(limit) + ": too few open files: drainit needs 6 of its own beside those open when it starts (the signal relay's pipe, the Go runtime's epoll and eventfd, the workload's exec)\n")
-	os.Exit(2)
-}
-
-// itoa by hand: package strconv would initialise first.
-func itoa(n uint64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		if n /= 10; n == 0 {
-			return string(b[i:])
-		}
 	}
 }
 

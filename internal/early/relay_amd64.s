@@ -67,3 +67,10 @@ TEXT ·relayPCs(SB),NOSPLIT,$0-16
 	MOVQ $·restorer(SB), AX
 	MOVQ AX, restorerPC+8(FP)
 	RET
+
+// func handlerPC() uintptr: entry's handler's own address (entry_amd64.s),
+// for dropRTMIN.
+TEXT ·handlerPC(SB),NOSPLIT,$0-8
+	MOVQ $·handler(SB), AX
+	MOVQ AX, ret+0(FP)
+	RET

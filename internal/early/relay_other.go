@@ -2,12 +2,18 @@
 
 package early
 
-import "os"
+import (
+	"os"
+	"syscall"
+)
 
 // No relay on this architecture, or in a build that asks for os/signal
 // alone (tagged drainit_ossignal, which the tests build to run this path
-// on amd64): init subscribes through os/signal.
-func startRelay([]os.Signal) bool { return false }
+// on amd64): init subscribes through os/signal, and never asks for it
+// (signals.RelayBuilt).
+func startRelay([]os.Signal) error { return syscall.ENOSYS }
+
+func dropRTMIN() {}
 
 var relayPipe *os.File
 

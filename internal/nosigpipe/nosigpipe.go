@@ -6,7 +6,8 @@
 //
 // Where internal/early relays signals (amd64), its handler sees who raised
 // each SIGPIPE and drops drainit's own, and these writes are plain. Through
-// os/signal alone (arm64, and builds tagged drainit_ossignal), which says
+// os/signal alone (arm64, builds tagged drainit_ossignal, and amd64 with
+// too few open files for the relay: signals.Relayed), which says
 // nothing of who sent a signal, each write blocks SIGPIPE on its own
 // thread: the kernel raises a failed write's SIGPIPE on the thread that
 // wrote, where it then waits, blocked, until the write has returned EPIPE
@@ -30,7 +31,7 @@ import (
 // Do runs write, which returns what write(2) would, so that a SIGPIPE it
 // raises is drainit's alone.
 func Do(write func() (int, error)) (int, error) {
-	if signals.Relayed {
+	if signals.Relayed() {
 		return write()
 	}
 	runtime.LockOSThread()
@@ -60,7 +61,7 @@ func Write(fd int, b []byte) (int, error) {
 func Dialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)
-		if err != nil || signals.Relayed {
+		if err != nil || signals.Relayed() {
 			return c, err
 		}
 		return conn{c}, nil

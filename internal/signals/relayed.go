@@ -2,7 +2,7 @@
 
 package signals
 
-// Relayed is whether this build takes signals through internal/early's
-// relay (a handler of drainit's own, amd64) rather than os/signal alone
-// (arm64, and builds tagged drainit_ossignal).
-const Relayed = true
+// RelayBuilt is whether this build has internal/early's relay (a handler
+// of drainit's own, amd64) rather than os/signal alone (arm64, and builds
+// tagged drainit_ossignal). Whether the relay runs is Relayed's answer.
+const RelayBuilt = true

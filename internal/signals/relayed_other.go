@@ -2,5 +2,5 @@
 
 package signals
 
-// Relayed: see relayed.go.
-const Relayed = false
+// RelayBuilt: see relayed.go.
+const RelayBuilt = false

@@ -25,9 +25,9 @@ const maxSignal = 64
 //   - SIGPROF, which the Go runtime keeps for its profiler and never hands
 //     to os/signal;
 //   - 32 and 33, which glibc and musl reserve for their threads;
-//   - 34 (RTMIN), in a build without internal/early's relay (arm64): the
-//     Go runtime installs no handler for it, even for os/signal, and the
-//     kernel's default action ends drainit;
+//   - 34 (RTMIN), without internal/early's relay (arm64, or too few open
+//     files for it: see Relayed): the Go runtime installs no handler for
+//     it, even for os/signal;
 //   - SIGURG, unless asynchronous preemption is off (see PreemptionOff):
 //     otherwise the Go runtime sends SIGURG to drainit itself, and
 //     forwarding it would hand the workload signals nobody sent.
@@ -38,13 +38,33 @@ func Forwardable(sig syscall.Signal) bool {
 	case sig == syscall.SIGKILL, sig == syscall.SIGSTOP, sig == syscall.SIGCHLD, sig == syscall.SIGPROF, sig == 32, sig == 33:
 		return false
 	case sig == 34:
-		return Relayed
+		return Relayed()
 	case sig == syscall.SIGURG:
 		off, _ := PreemptionOff()
 		return off
 	}
 	return true
 }
+
+// relayLost is why a build with the relay takes signals through os/signal
+// alone: "" while it relays, and in a build without one.
+var relayLost string
+
+// Relayed reports whether drainit takes signals through internal/early's
+// relay rather than os/signal alone: never in a build without it
+// (RelayBuilt), nor in one whose relay could not start (LoseRelay).
+func Relayed() bool { return RelayBuilt && relayLost == "" }
+
+// LoseRelay records that internal/early takes signals through os/signal
+// although this build has the relay, and why (too few open files for its
+// pipe): Forwardable and internal/nosigpipe answer from then on as in a
+// build without it. internal/early's init alone calls it, before anything
+// else asks.
+func LoseRelay(why string) { relayLost = why }
+
+// RelayLost says why a build with the relay does not relay (LoseRelay's
+// why), for drainit's log; "" when it relays or was built without it.
+func RelayLost() string { return relayLost }
 
 // Subscribed lists every forwardable signal, for signal.Notify. SIGCHLD is
 // not on it: it is a doorbell for the reaper and gets a channel of its own.

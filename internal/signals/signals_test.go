@@ -14,7 +14,7 @@ func TestForwardable(t *testing.T) {
 		want bool
 	}{
 		{unix.SIGTERM, true}, {unix.SIGHUP, true}, {unix.SIGCONT, true}, {unix.SIGWINCH, true},
-		{unix.SIGSEGV, true}, {34, Relayed}, {64, true},
+		{unix.SIGSEGV, true}, {34, Relayed()}, {64, true},
 		{0, false}, {65, false}, {-1, false},
 		{unix.SIGKILL, false}, {unix.SIGSTOP, false}, {unix.SIGCHLD, false}, {unix.SIGPROF, false},
 		{32, false}, {33, false},

@@ -92,7 +92,8 @@ func signalName(n int) string {
 // "": drainit refuses --drain-on for a signal it never receives (its
 // internal/signals.Forwardable), and a pod whose drainit refuses its
 // options never starts. SIGURG and 34 are received or not depending on
-// drainit's build, so they are left alone too.
+// drainit's build (and 34 on the open files ulimit, which on amd64 may
+// leave no room for the relay that takes it), so they are left alone too.
 func undrainable(n int) string {
 	switch n {
 	case 9, 19:
@@ -104,7 +105,7 @@ func undrainable(n int) string {
 	case 32, 33:
 		return "the C libraries keep signals 32 and 33"
 	case 23, rtmin:
-		return "whether drainit receives it depends on its build"
+		return "whether drainit receives it depends on its build (and for 34 its open files ulimit)"
 	}
 	return ""
 }
