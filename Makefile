@@ -52,8 +52,10 @@ demo: build
 # first run on a machine builds the Kubernetes binaries, about 10 minutes):
 # the scale-down of a ReplicaSet, then seed 002's workers behind a Service.
 demo-kube:
-	@$(GO) test -tags urfave_cli_no_docs -count=1 -run '^(TestKubeDemo|TestSeed002BusyWorkersLeaveTheService)$$' -v . | grep -E '^(demo-kube|seed 002|\| |--- |FAIL|ok)'
+	@$(GO) test -tags urfave_cli_no_docs -count=1 -run '^(TestKubeDemo|TestSeed002BusyWorkersLeaveTheService)$$' -v ./integration | grep -E '^(demo-kube|seed 002|\| |--- |FAIL|ok)'
 
+# ./... is every package's unit tests, the command's beside main.go, and
+# the end-to-end tests in integration/, each once.
 test:
 	$(GO) vet ./... ./testdata/bench ./testdata/demo ./testdata/legacyworker ./testdata/floor
 	cd cmd/kubectl-drainit && $(GO) vet ./... && $(GO) test -count=1 ./...

@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// The HTTP side is tested against a real kube-apiserver (kube_test.go at
-// the top level); these are the pure parts.
+// The HTTP side is tested against a real kube-apiserver (integration/kube_test.go);
+// these are the pure parts.
 
 func TestDecodePod(t *testing.T) {
 	del := time.Date(2026, 11, 25, 10, 0, 7, 0, time.UTC)

@@ -736,4 +736,3 @@ func (m machine) finish() (machine, []action) {
 	}
 	return m, append(acts, exit{code: final, summary: b.String()})
 }
-

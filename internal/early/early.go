@@ -12,9 +12,11 @@
 // os and syscall), so it comes right after the runtime's own start and
 // those few, before the packages that take time to initialise
 // (crypto/x509, net/http, urfave/cli). Only the command imports it: the
-// test binary, which links the command's packages, takes the signals as
-// drainit does, whatever it is called, and gives them back first thing in
-// TestMain (Unsubscribe), so that its fixtures keep Go's default handling.
+// command's own test binary (its unit tests, beside main.go), which links
+// the command's packages, takes the signals as drainit does, whatever it
+// is called, and gives them back first thing in TestMain (Unsubscribe).
+// The end-to-end tests (integration/) link none of it, so that they and
+// their fixtures keep Go's default handling from their first instruction.
 // Nothing here asks what the program is called: drainit may be named
 // anything, worker.test included. A build linked
 // with this package's entry (entry.go) also holds what comes before the
@@ -76,7 +78,7 @@ func isFault(sig syscall.Signal) bool {
 
 func init() {
 	if d := os.Getenv("DRAINIT_TEST_START_DELAY"); d != "" {
-		// For the tests alone (early_test.go): hold the window between the
+		// For the tests alone (integration/early_test.go): hold the window between the
 		// Go runtime's handlers and drainit's own open, in a syscall of
 		// its own (nanosleep), that a test may land a signal in it every
 		// run. Milliseconds, by hand: package strconv would initialise

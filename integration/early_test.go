@@ -1,4 +1,4 @@
-package main
+package integration
 
 // A stop signal in the init's first milliseconds, as a container gets when
 // it is stopped right after it started (a rollout cancelled, a scale-up

@@ -1,4 +1,4 @@
-package main
+package integration
 
 // Real Docker (issue 31): Debian's dockerd, started by the tests in a
 // network namespace of their own (its bridge and iptables rules live and

@@ -1,4 +1,4 @@
-package main
+package integration
 
 // A real Kubernetes node for the tests of what the kubelet does: etcd,
 // kube-apiserver, containerd with runc, and the kubelet built from the

@@ -1,4 +1,4 @@
-package main
+package integration
 
 // The repository's Markdown: every relative link reaches a file, and every
 // anchor a heading of the file it names, as GitHub makes them.

@@ -1,4 +1,4 @@
-package main
+package integration
 
 // Conformance with tini: the same scenarios under drainit (with draining
 // off, so SIGTERM is a plain signal as it is for tini) and under Debian's

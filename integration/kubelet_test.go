@@ -1,4 +1,4 @@
-package main
+package integration
 
 // The kubelet's own kill paths, on the real node (node_test.go): each
 // budget it kills by, and drainit's kill before its own.

@@ -1,4 +1,4 @@
-package main
+package integration
 
 // The drain always happens: a budget learned at run time (a deletion's
 // grace, the pod spec's) re-plans the drain instead of skipping it, values

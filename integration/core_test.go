@@ -1,4 +1,4 @@
-package main
+package integration
 
 // End-to-end behaviour of drainit as an init: spawning, forwarding, reaping,
 // exit codes. Each test runs the real binary, as PID 1 of a PID namespace

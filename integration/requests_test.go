@@ -1,4 +1,4 @@
-package main
+package integration
 
 // Drain requests end to end: --drain-exec, --drain-http and --drain-write
 // carried out at the drain, off the loop, into the summary.

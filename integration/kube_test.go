@@ -1,4 +1,4 @@
-package main
+package integration
 
 // drainit in pods the real kubelet runs (node_test.go): the budget from
 // the pod spec, what happens when the API cannot help, and the busy

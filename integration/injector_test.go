@@ -1,4 +1,4 @@
-package main
+package integration
 
 // drainit-injector on the tests' real node: installed by `kubectl apply -f`
 // of cmd/kubectl-drainit/install/ unchanged (its image and drainit's pushed

@@ -1,4 +1,4 @@
-package main
+package integration
 
 // The two seeds that are about traffic through a Service, end to end on
 // the real node (service_test.go): seed 001, a rolling update of a naive

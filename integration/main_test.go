@@ -1,4 +1,4 @@
-package main
+package integration
 
 // The harness for end-to-end tests: the real drainit binary, built once, run
 // as PID 1 of a fresh PID namespace (unshare --pid --fork --mount-proc) or as
@@ -20,7 +20,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/drainit/drainit/internal/early"
 	"github.com/drainit/drainit/internal/procfs"
 	"github.com/drainit/drainit/internal/signals"
 	"github.com/drainit/drainit/reap"
@@ -39,11 +38,10 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	// The test binary links internal/early, whose init subscribes to every
-	// signal drainit acts on (part of it in the background): the tests and
-	// their fixtures are not drainit, and keep Go's default handling (a
-	// fixture "handles nothing" means it dies of TERM).
-	early.Unsubscribe()
+	// The test binary links none of drainit's command (not internal/early,
+	// whose init would subscribe to every signal drainit acts on): the
+	// tests and their fixtures keep Go's default handling (a fixture
+	// "handles nothing" means it dies of TERM).
 	if os.Getenv(fixtureEnv) == "1" {
 		// Fixtures record every signal they get, SIGURG included, so their
 		// own runtime must send them none. They set that for themselves:
@@ -55,6 +53,13 @@ func TestMain(m *testing.M) {
 			os.Exit(95)
 		}
 		os.Exit(fixture(os.Args[1:]))
+	}
+	// The tests name the repository's files (README.md, testdata/…,
+	// make's targets, go build's packages) from its root, where the
+	// fixtures, started by the tests, run too.
+	if err := chdirRoot(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 	dir, err := os.MkdirTemp("", "drainit-test-")
 	if err != nil {
@@ -105,6 +110,24 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// chdirRoot moves to the repository's root: the nearest directory up from
+// this package's (go test runs the tests in it) whose go.mod is drainit's
+// module, not cmd/kubectl-drainit's.
+func chdirRoot() error {
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.HasPrefix(b, []byte("module github.com/drainit/drainit\n")) {
+			return os.Chdir(dir)
+		}
+		if dir == filepath.Dir(dir) {
+			return fmt.Errorf("no drainit repository (go.mod of github.com/drainit/drainit) at or above %s", wd)
+		}
+	}
+}
+
 // staticFixture returns a statically linked build of this test binary:
 // the fixture is copied into containers and pods that have no C library.
 // The Makefile builds the tests with CGO_ENABLED=0; a plain go test with
@@ -121,7 +144,7 @@ func staticFixture(self, dir string) (string, error) {
 		return self, nil
 	}
 	out := filepath.Join(dir, "fixture.test")
-	build := exec.Command("go", "test", "-c", "-tags", "urfave_cli_no_docs", "-o", out, ".")
+	build := exec.Command("go", "test", "-c", "-tags", "urfave_cli_no_docs", "-o", out, "./integration")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("the test binary is linked dynamically (cgo on) and the fixture that runs in containers must be static: CGO_ENABLED=0 go test -c: %v\n%s", err, b)
@@ -441,6 +464,11 @@ func children(pid int) []int {
 	return out
 }
 
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 // childrenOf counts pid's children and how many of them are zombies.
 func childrenOf(pid int) (all, zombies int) {
 	for _, c := range procfs.Children(pid) {
@@ -450,31 +478,4 @@ func childrenOf(pid int) (all, zombies int) {
 		}
 	}
 	return all, zombies
-}
-
-// Without --grace the budget is unknown, and the first line names the
-// platform's setting to copy into DRAINIT_GRACE: a platform's default is a
-// guess (docker stop -t 30 cannot be seen from inside), never a deadline.
-func TestGraceHint(t *testing.T) {
-	for _, c := range []struct {
-		name  string
-		inPod bool
-		env   map[string]string
-		file  string
-		want  string
-	}{
-		{"a pod, before its grace is read", true, map[string]string{"K_SERVICE": "x"}, "/.dockerenv", "reads the pod's terminationGracePeriodSeconds"},
-		{"Cloud Run", false, map[string]string{"K_SERVICE": "svc"}, "", "Cloud Run's 10s"},
-		{"ECS", false, map[string]string{"ECS_CONTAINER_METADATA_URI_V4": "x"}, "/.dockerenv", "stopTimeout"},
-		{"Fly.io", false, map[string]string{"FLY_APP_NAME": "app"}, "", "kill_timeout"},
-		{"Nomad", false, map[string]string{"NOMAD_ALLOC_ID": "a"}, "/.dockerenv", "kill_timeout"},
-		{"Docker", false, nil, "/.dockerenv", "docker stop -t (10s unless given) or Compose's stop_grace_period"},
-		{"Podman", false, nil, "/run/.containerenv", "podman stop -t"},
-		{"anywhere else", false, nil, "", "the runtime's time between its stop signal and its SIGKILL"},
-	} {
-		got := graceHint(c.inPod, func(k string) string { return c.env[k] }, func(p string) bool { return p == c.file })
-		if !strings.Contains(got, c.want) {
-			t.Errorf("%s: %q, want it to name %q", c.name, got, c.want)
-		}
-	}
 }

@@ -1,4 +1,4 @@
-package main
+package integration
 
 // Real servers from Debian with work in flight at a stop emulated as
 // docker stop does it (SIGTERM, the runtime's SIGKILL at the grace), under

@@ -1,4 +1,4 @@
-package main
+package integration
 
 // drainit in real containers: runc, the OCI runtime under Docker and
 // containerd, with `docker stop -t N` emulated exactly (runc kill TERM, N

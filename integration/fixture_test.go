@@ -1,4 +1,4 @@
-package main
+package integration
 
 // The fixture workloads. TestMain turns the test binary into one of these when
 // FIXTURE_WORKER=1, the way os/exec's tests use a helper process, so every

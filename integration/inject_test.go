@@ -1,4 +1,4 @@
-package main
+package integration
 
 // kubectl drainit inject on the tests' real node: a real registry (Debian's
 // docker-registry, in the node's network namespace) serves an image built

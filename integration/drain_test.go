@@ -1,4 +1,4 @@
-package main
+package integration
 
 // End-to-end tests of the drain: drainit as a real PID 1 (and as a
 // subreaper where the difference matters), real signals, times scaled down

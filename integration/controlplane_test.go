@@ -1,4 +1,4 @@
-package main
+package integration
 
 // The real node's control plane (node_test.go): Debian's etcd and
 // kube-apiserver, kube-controller-manager and kube-scheduler built from

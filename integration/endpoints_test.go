@@ -1,4 +1,4 @@
-package main
+package integration
 
 // The drain delay's evidence from the API, on the real node
 // (node_test.go, service_test.go): the EndpointSlice controller's word

@@ -1,4 +1,4 @@
-package main
+package integration
 
 // The busy lock: a drain ends as soon as the worker is idle.
 

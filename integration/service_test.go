@@ -1,4 +1,4 @@
-package main
+package integration
 
 // The node's Service path (node_test.go): the EndpointSlice controller
 // lists each Service's ready pods, kube-proxy's nftables rules send its

@@ -1,4 +1,4 @@
-package main
+package integration
 
 // Servers drain on evidence: --quiet ends the delay when the traffic
 // stops, --wait-connections ends the drain when the connections go idle.
