@@ -627,43 +627,44 @@ func (n *node) operator(t *testing.T, ns, image string) {
 		code, _, _ := n.cp.do("GET", "/apis/test.drainit.dev/v1/namespaces/"+ns+"/workers", "", nil)
 		return code == http.StatusOK
 	})
+	// The operator: each Worker gets its pod. It reads the Workers every
+	// half second rather than watching them, so that a watch the API
+	// server ends or refuses under load loses no Worker.
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	started := make(chan struct{})
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
 	go func() {
-		req, _ := http.NewRequestWithContext(ctx, "GET", n.cp.url+"/apis/test.drainit.dev/v1/namespaces/"+ns+"/workers?watch=true", nil)
-		req.Header.Set("Authorization", "Bearer "+n.cp.adminToken)
-		resp, err := (&http.Client{Transport: n.cp.client.Transport}).Do(req)
-		close(started)
-		if err != nil {
-			return
-		}
-		defer resp.Body.Close()
-		dec := json.NewDecoder(resp.Body)
-		for {
-			var ev struct {
-				Type   string
-				Object struct {
+		defer close(done)
+		made := map[string]bool{}
+		for ; ctx.Err() == nil; time.Sleep(500 * time.Millisecond) {
+			code, b, err := n.cp.do("GET", "/apis/test.drainit.dev/v1/namespaces/"+ns+"/workers", "", nil)
+			if err != nil || code != http.StatusOK {
+				continue
+			}
+			var list struct {
+				Items []struct {
 					Metadata struct{ Name, UID string } `json:"metadata"`
 					Spec     struct{ Image string }     `json:"spec"`
 				}
 			}
-			if dec.Decode(&ev) != nil {
-				return
-			}
-			if ev.Type != "ADDED" {
-				continue
-			}
-			w := ev.Object
-			pod, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": w.Metadata.Name + "-pod", "annotations": drainFile,
-				"ownerReferences": []any{map[string]any{"apiVersion": "test.drainit.dev/v1", "kind": "Worker", "name": w.Metadata.Name, "uid": w.Metadata.UID, "controller": true}}},
-				"spec": restrictedPod(w.Spec.Image)})
-			if code, b, err := n.cp.do("POST", "/api/v1/namespaces/"+ns+"/pods", "", pod); err != nil || code != http.StatusCreated {
-				t.Errorf("the operator could not create the pod of Worker %s: %d %v %s", w.Metadata.Name, code, err, b)
+			json.Unmarshal(b, &list)
+			for _, w := range list.Items {
+				if made[w.Metadata.UID] {
+					continue
+				}
+				pod, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": w.Metadata.Name + "-pod", "annotations": drainFile,
+					"ownerReferences": []any{map[string]any{"apiVersion": "test.drainit.dev/v1", "kind": "Worker", "name": w.Metadata.Name, "uid": w.Metadata.UID, "controller": true}}},
+					"spec": restrictedPod(w.Spec.Image)})
+				code, b, err := n.cp.do("POST", "/api/v1/namespaces/"+ns+"/pods", "", pod)
+				switch {
+				case err == nil && (code == http.StatusCreated || code == http.StatusConflict):
+					made[w.Metadata.UID] = true
+				case ctx.Err() == nil:
+					t.Logf("the operator could not create the pod of Worker %s (will try again): %d %v %s", w.Metadata.Name, code, err, b)
+				}
 			}
 		}
 	}()
-	<-started
 }
 
 // scaleInjector sets the injector's replicas and waits for them.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -53,6 +54,17 @@ func TestMain(m *testing.M) {
 			os.Exit(95)
 		}
 		os.Exit(fixture(os.Args[1:]))
+	}
+	// Everything the tests start begins with the kernel's default
+	// dispositions, as a container's first process does, also when the
+	// tests run under nohup or as a shell's background job: the Go runtime
+	// keeps an inherited SIG_IGN for HUP and INT, which drainit (as tini)
+	// would pass on, and a shell workload could not trap. Taken by the
+	// runtime instead, they are the default again in every child.
+	for _, sig := range []os.Signal{syscall.SIGHUP, syscall.SIGINT} {
+		if signal.Ignored(sig) {
+			signal.Notify(make(chan os.Signal, 1), sig)
+		}
 	}
 	// The tests name the repository's files (README.md, testdata/…,
 	// make's targets, go build's packages) from its root, where the
