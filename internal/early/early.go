@@ -136,6 +136,7 @@ func init() {
 	for _, sig := range earlyCaught() {
 		received <- sig
 	}
+	nameAgain()
 	if !relaying {
 		signal.Notify(received, stopSignals...)
 	}
@@ -242,10 +243,23 @@ func ForkExec(path string, argv []string, attr *syscall.ProcAttr) (int, error) {
 	if len(ignoredAtStart) > 0 {
 		forkMu.Lock()
 		defer forkMu.Unlock()
-		signal.Ignore(ignoredAtStart...)
+		var runtimes []os.Signal
+		for _, s := range ignoredAtStart {
+			if s == sigRTMIN {
+				// The runtime's Ignore leaves 34, which it never handles,
+				// as it is: ignored by hand, and its handler put back.
+				var ign, old [4]uint64
+				ign[0] = sigIgn
+				syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sigRTMIN), uintptr(unsafe.Pointer(&ign)), uintptr(unsafe.Pointer(&old)), 8, 0, 0)
+				defer syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sigRTMIN), uintptr(unsafe.Pointer(&old)), 0, 8, 0, 0)
+				continue
+			}
+			runtimes = append(runtimes, s)
+		}
+		signal.Ignore(runtimes...)
 		defer func() {
-			signal.Notify(received, ignoredAtStart...)
-			retakeRelay(ignoredAtStart)
+			signal.Notify(received, runtimes...)
+			retakeRelay(runtimes)
 		}()
 	}
 	return syscall.ForkExec(path, argv, attr)
@@ -322,4 +336,8 @@ var forkMu sync.Mutex
 // because drainit was started ignoring them.
 func IgnoredAtStart() []os.Signal { return ignoredAtStart }
 
-const sigSetmask = 2
+const (
+	sigSetmask = 2
+	sigIgn     = 1                  // SIG_IGN
+	sigRTMIN   = syscall.Signal(34) // the one real-time signal the Go runtime never handles
+)

@@ -3,6 +3,7 @@
 package early
 
 import (
+	"os"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -31,13 +32,18 @@ import (
 //     they came, as if they had come a moment later.
 //   - The runtime keeps handler as the one it had found, and forwards to it
 //     as it dies of a signal nobody has taken yet. handler then execs the
-//     program again, from its first instruction, with the signal pending
-//     and the held signals still held: the new start catches it as above.
-//     What handler had caught before goes with the exec, in the
-//     environment (carryName): systemd's TERM then HUP reach the
-//     supervisor both, in that order, where the kernel would deliver two
-//     pending signals by number. A start costs a few milliseconds; no
-//     signal is lost.
+//     program again, from its first instruction, with the held signals
+//     still held. The signal, and what handler had caught before, go with
+//     the exec in the environment (carryName), in the order they came:
+//     systemd's TERM then HUP reach the supervisor both, TERM first. A
+//     burst reaches several of the runtime's threads at once, each dying
+//     of its own: one execs, once the others have made theirs pending for
+//     the whole process and blocked them (the new start catches them as
+//     above, by number, as tini's sigtimedwait takes them) and none more
+//     came for 5 ms. The caught signals that were ignored when drainit
+//     started are ignored again for the exec, so that the new start knows
+//     them (ignoredByEntry). A start costs a few milliseconds; no signal
+//     is lost.
 //
 // SIGQUIT in the second gap is still the runtime's (it prints its
 // goroutines and exits 2, forwarding nothing), and so are SIGSTKFLT, SIGILL,
@@ -46,18 +52,21 @@ import (
 // test, and arm64 until its entry has run on arm64 hardware) never runs
 // entry: the gaps are then the runtime's start, as with any Go program.
 var (
-	caught     uint64       // bit sig: caught by handler before the runtime's handlers
-	order      [32]uint8    // what handler caught, in the order it came; beyond 32, caught alone keeps it
-	norder     uint64       // how many handler caught
-	carriedAt  uintptr      // the slot of envp holding carryName, as the exec again left it; 0 if none
-	spareSlot  uintptr      // the slot of envp entry added before envp's NULL
-	carry      [96]byte     // carryName, what was carried, what this start caught, and a NUL: the exec again's
-	subscribed uint64       // nonzero once init has taken the signals: handler forwards no more
-	startMask  uint64       // the signal mask the program was started with
-	argv, envp uintptr      // as the runtime got them, for the exec again
-	oneSlot    uintptr      // spareSlot when it holds GOMAXPROCS=1; 0 if GOMAXPROCS was set
-	startActs  [5][4]uint64 // the actions of caughtByEntry when the program started, as rt_sigaction gives them
-	self       = [...]byte{'/', 'p', 'r', 'o', 'c', '/', 's', 'e', 'l', 'f', '/', 'e', 'x', 'e', 0}
+	caught                    uint64       // bit sig: caught by handler before the runtime's handlers
+	order                     [32]uint8    // what handler caught, in the order it came; beyond 32, caught alone keeps it
+	norder                    uint64       // how many handler caught
+	carriedAt                 uintptr      // the slot of envp holding carryName, as the exec again left it; 0 if none
+	spareSlot                 uintptr      // the slot of envp entry added before envp's NULL
+	carry                     [96]byte     // carryName, what was carried, what this start caught, and a NUL: the exec again's
+	againTaken                uint64       // nonzero once a thread runs handler's exec again: the others' signals wait for it, pending
+	againEntered, againParked uint64       // threads that came to the exec again; those whose signal is pending for it
+	againStart                uint64       // nonzero when this start is handler's exec again (AT_EXECFN is /proc/self/exe)
+	subscribed                uint64       // nonzero once init has taken the signals: handler forwards no more
+	startMask                 uint64       // the signal mask the program was started with
+	argv, envp                uintptr      // as the runtime got them, for the exec again
+	oneSlot                   uintptr      // spareSlot when it holds GOMAXPROCS=1; 0 if GOMAXPROCS was set
+	startActs                 [5][4]uint64 // the actions of caughtByEntry when the program started, as rt_sigaction gives them
+	self                      = [...]byte{'/', 'p', 'r', 'o', 'c', '/', 's', 'e', 'l', 'f', '/', 'e', 'x', 'e', 0}
 )
 
 // heldSignals, bit sig-1 each as the kernel takes a mask: SIGUSR1, SIGUSR2,
@@ -77,10 +86,9 @@ var caughtByEntry = [5]syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.S
 // ignoredByEntry are the signals entry caught that were ignored when the
 // program started (nohup's HUP, a shell's background job's INT and QUIT):
 // entry replaced their SIG_IGN, so only it knows. None when entry did not
-// run (go test, go install), and none after its exec again, which starts
-// from the actions the first start left.
+// run (go test, go install). The exec again puts their SIG_IGN back before
+// it execs, and the new start finds them as the first did.
 func ignoredByEntry() []syscall.Signal {
-	const sigIgn = 1
 	var out []syscall.Signal
 	for i, act := range startActs {
 		if argv != 0 && act[0] == sigIgn {
@@ -133,49 +141,32 @@ func earlyCaught() []syscall.Signal {
 }
 
 // startedAgain reports whether this start is handler's exec again, which
-// alone names /proc/self/exe (the kernel's AT_EXECFN): a carryName in the
-// environment of any other start was not carried, and no signal came.
-func startedAgain() bool {
-	const atExecfn = 31
-	auxv, err := readFile("/proc/self/auxv")
-	if err != nil {
-		return false
-	}
-	for i := 0; i+16 <= len(auxv); i += 16 {
-		if *(*uint64)(unsafe.Pointer(&auxv[i])) != atExecfn {
-			continue
-		}
-		at := *(*uint64)(unsafe.Pointer(&auxv[i+8]))
-		fd, err := syscall.Open("/proc/self/mem", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		if err != nil {
-			return false
-		}
-		defer syscall.Close(fd)
-		want := self[:] // with its NUL
-		got := make([]byte, len(want))
-		n, _ := syscall.Pread(fd, got, int64(at))
-		return n == len(want) && string(got) == string(want)
-	}
-	return false
-}
+// alone names /proc/self/exe (the kernel's AT_EXECFN, which entry reads):
+// a carryName in the environment of any other start was not carried, and
+// no signal came.
+func startedAgain() bool { return againStart != 0 }
 
-// readFile is os.ReadFile for a small file of /proc, by hand: this package
-// initialises before most of os's users and must not wait on them.
-func readFile(path string) ([]byte, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
+// nameAgain gives drainit back the name it had before an exec again, which
+// the kernel named after /proc/self/exe ("exe"): the base of the path it
+// was started by, as the kernel takes it (15 bytes), for ps, top and
+// pgrep -x. The path is argv[0], which the exec again passed on as it came.
+func nameAgain() {
+	if !startedAgain() || len(os.Args) == 0 {
+		return
 	}
-	defer syscall.Close(fd)
-	var out []byte
-	buf := make([]byte, 512)
-	for {
-		n, err := syscall.Read(fd, buf)
-		if n <= 0 || err != nil {
-			return out, err
+	name := os.Args[0]
+	for i := len(name) - 1; i >= 0; i-- {
+		if name[i] == '/' {
+			name = name[i+1:]
+			break
 		}
-		out = append(out, buf[:n]...)
 	}
+	if len(name) > 15 {
+		name = name[:15]
+	}
+	b := append([]byte(name), 0)
+	const prSetName = 15
+	syscall.RawSyscall(syscall.SYS_PRCTL, prSetName, uintptr(unsafe.Pointer(&b[0])), 0)
 }
 
 // cannotAgain is what handler writes to stderr when it cannot exec the

@@ -14,6 +14,9 @@
 #define SYS_getpid 39
 #define SYS_execve 59
 #define SYS_gettid 186
+#define SYS_pause 34
+#define SYS_nanosleep 35
+#define SYS_kill 62
 #define SYS_tgkill 234
 #define SA_SIGINFO_RESTORER 0x04000004
 
@@ -31,6 +34,11 @@ GLOBL ·action(SB), RODATA|NOPTR, $32
 DATA ·heldMask+0(SB)/8, $const_heldSignals
 GLOBL ·heldMask(SB), RODATA|NOPTR, $8
 
+// struct timespec of one millisecond, for the exec again's settle.
+DATA ·oneMillisecond+0(SB)/8, $0
+DATA ·oneMillisecond+8(SB)/8, $1000000
+GLOBL ·oneMillisecond(SB), RODATA|NOPTR, $16
+
 // SIG_DFL, for a signal the program can no longer start again for.
 DATA ·dflAction+0(SB)/8, $0
 DATA ·dflAction+8(SB)/8, $0
@@ -43,6 +51,13 @@ GLOBL ·dflAction(SB), RODATA|NOPTR, $32
 // the workload too (ignoredByEntry).
 #define CATCH(sig, slot) \
 	MOVQ $SYS_rt_sigaction, AX; MOVQ $sig, DI; MOVQ $·action(SB), SI; MOVQ $·startActs+slot(SB), DX; MOVQ $8, R10; SYSCALL
+
+// RESTORE_IGNORED puts back the action sig had when the program started
+// (startActs at slot) when that was SIG_IGN; done labels its end.
+#define RESTORE_IGNORED(sig, slot, done) \
+	CMPQ ·startActs+slot(SB), $1; JNE done; \
+	MOVQ $SYS_rt_sigaction, AX; MOVQ $sig, DI; MOVQ $·startActs+slot(SB), SI; MOVQ $0, DX; MOVQ $8, R10; SYSCALL; \
+	done:
 
 // GOMAXPROCS=1, what entry adds to the environment the runtime reads; its
 // first 11 bytes are the name entry looks for.
@@ -123,6 +138,34 @@ next:
 	ADDQ $8, CX
 	JMP look
 add:
+	// Is this start handler's exec again? Only that exec names
+	// /proc/self/exe, which the kernel passes on as AT_EXECFN in the
+	// auxiliary vector after envp's NULL: what it carries is then
+	// drainit's own (startedAgain), and read without /proc.
+	LEAQ 8(CX), DX
+auxv:
+	MOVQ 0(DX), AX
+	TESTQ AX, AX
+	JZ moveDown
+	CMPQ AX, $31 // AT_EXECFN
+	JNE auxvNext
+	MOVQ 8(DX), SI
+	MOVQ $·self(SB), DI
+	MOVQ $15, R9 // with its NUL
+execfn:
+	MOVBLZX 0(SI), R10
+	CMPB R10, 0(DI)
+	JNE moveDown
+	INCQ SI
+	INCQ DI
+	DECQ R9
+	JNZ execfn
+	MOVQ $1, ·againStart(SB)
+	JMP moveDown
+auxvNext:
+	ADDQ $16, DX
+	JMP auxv
+moveDown:
 	// Move argc, argv and envp one word down, and put the variable in the
 	// slot that frees before envp's NULL: auxv stays where it is.
 	MOVQ SP, SI
@@ -188,18 +231,15 @@ recorded:
 done:
 	RET
 again:
-	// Start the program again with the signal pending on this thread and
-	// blocked until the new runtime unblocks it, into this handler. The
-	// mask is the one the program started with, plus the signal, plus the
-	// held ones, which must stay pending through the exec as they did
-	// through this start, plus the caught ones: between the exec and the
-	// new entry's CATCH their action is the kernel's default (death), and
+	LOCK
+	INCQ ·againEntered(SB)
+	// Start the program again, with what was caught carried in the
+	// environment. From here on this thread blocks the caught signals,
+	// and the held ones, which must stay pending through the exec as they
+	// did through this start: between the exec and the new entry's CATCH
+	// the caught ones' action is the kernel's default (death), and
 	// blocked they wait for the new handler instead.
-	MOVQ R8, CX
-	SUBQ $1, CX
-	MOVQ $1, AX
-	SHLQ CX, AX
-	ORQ ·startMask(SB), AX
+	MOVQ ·startMask(SB), AX
 	ORQ ·heldMask(SB), AX
 	MOVQ $CAUGHT_SIGNALS, CX
 	ORQ CX, AX
@@ -210,16 +250,65 @@ again:
 	MOVQ $0, DX
 	MOVQ $8, R10
 	SYSCALL
-	MOVQ $SYS_getpid, AX
+	// One thread execs. A burst of stop signals reaches several of the
+	// runtime's threads at once, each dying of its own: the others'
+	// signals wait for the exec pending for the whole process (loser).
+	MOVQ $1, AX
+	XCHGQ AX, ·againTaken(SB)
+	TESTQ AX, AX
+	JNZ loser
+	// The others' first: until every thread that came here has made its
+	// signal pending, and none more came for 5 ms (for one still on its
+	// way through the runtime's handler, which a busy node can hold up),
+	// at most 100 ms. R9 counts the rounds left, R10 the quiet ones.
+	MOVQ $100, R9
+	MOVQ $0, R10
+settle:
+	MOVQ ·againEntered(SB), AX
+	MOVQ AX, 40(SP)
+	MOVQ $SYS_nanosleep, AX
+	MOVQ $·oneMillisecond(SB), DI
+	MOVQ $0, SI
 	SYSCALL
-	MOVQ AX, R9
-	MOVQ $SYS_gettid, AX
-	SYSCALL
-	MOVQ R9, DI
-	MOVQ AX, SI
-	MOVQ R8, DX
-	MOVQ $SYS_tgkill, AX
-	SYSCALL
+	MOVQ ·againEntered(SB), AX
+	CMPQ AX, 40(SP)
+	JNE unsettled
+	MOVQ ·againParked(SB), CX
+	INCQ CX
+	CMPQ CX, AX
+	JNE unsettled
+	INCQ R10
+	CMPQ R10, $5
+	JEQ settled
+	JMP nextRound
+unsettled:
+	MOVQ $0, R10
+nextRound:
+	DECQ R9
+	JNZ settle
+settled:
+	// This one's signal goes with the exec, after what came before it.
+	MOVQ R8, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	LOCK
+	ORQ AX, ·caught(SB)
+	MOVQ $1, AX
+	LOCK
+	XADDQ AX, ·norder(SB)
+	CMPQ AX, $32
+	JAE ignoredAgain
+	MOVQ $·order(SB), CX
+	MOVB R8, 0(CX)(AX*1)
+ignoredAgain:
+	// A caught signal that was ignored when the program started is
+	// ignored again across the exec: the new entry finds it so
+	// (ignoredByEntry), and the workload is started ignoring it.
+	RESTORE_IGNORED(15, 0, keptTERM)
+	RESTORE_IGNORED(2, 32, keptINT)
+	RESTORE_IGNORED(1, 64, keptHUP)
+	RESTORE_IGNORED(3, 96, keptQUIT)
+	RESTORE_IGNORED(34, 128, kept34)
 	// What was caught before goes with the exec, in carry: carryName=,
 	// what the exec that started this one carried, and what this start
 	// caught, one byte '@'+sig each. It takes the carried variable's slot,
@@ -286,10 +375,10 @@ exec:
 	MOVQ ·envp(SB), DX
 	SYSCALL
 	// The exec failed (no /proc): say so, and let the signal have its
-	// default action, which the return delivers (it is pending and the
-	// return unblocks it). Leaving the runtime's handler in place would
-	// bring the signal back to this handler, and this exec, forever. As
-	// PID 1 the kernel discards it, and the runtime, dying of it, exits 2.
+	// default action, which the return delivers (pending, and unblocked by
+	// the return). Leaving the runtime's handler in place would bring the
+	// signal back to this handler, and this exec, forever. As PID 1 the
+	// kernel discards it, and the runtime, dying of it, exits 2.
 	MOVQ $SYS_write, AX
 	MOVQ $2, DI
 	MOVQ ·cannotAgain(SB), SI
@@ -301,7 +390,41 @@ exec:
 	MOVQ $0, DX
 	MOVQ $8, R10
 	SYSCALL
+	CALL ·pendHere(SB)
 	ADDQ $48, SP
+	RET
+loser:
+	// Another thread execs. This signal waits for it, pending for the
+	// whole process: each thread it reaches comes here and blocks it, and
+	// pending where every thread blocks it, it goes through the exec and
+	// reaches the new start's handler. This thread waits to end with the
+	// exec (or with the signal, if the exec fails).
+	MOVQ $SYS_getpid, AX
+	SYSCALL
+	MOVQ AX, DI
+	MOVQ R8, SI
+	MOVQ $SYS_kill, AX
+	SYSCALL
+	LOCK
+	INCQ ·againParked(SB)
+wait:
+	MOVQ $SYS_pause, AX
+	SYSCALL
+	JMP wait
+
+// pendHere makes signal R8 pending on this thread: tgkill(getpid, gettid,
+// R8). It changes AX, CX, DX, SI, DI, R9, R10 and R11.
+TEXT ·pendHere(SB),NOSPLIT|NOFRAME,$0
+	MOVQ $SYS_getpid, AX
+	SYSCALL
+	MOVQ AX, R9
+	MOVQ $SYS_gettid, AX
+	SYSCALL
+	MOVQ R9, DI
+	MOVQ AX, SI
+	MOVQ R8, DX
+	MOVQ $SYS_tgkill, AX
+	SYSCALL
 	RET
 
 // restorer returns from the handler: x86-64 needs one of the program's own.

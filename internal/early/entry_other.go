@@ -13,3 +13,5 @@ var (
 func ignoredByEntry() []syscall.Signal { return nil }
 
 func earlyCaught() []syscall.Signal { return nil }
+
+func nameAgain() {}

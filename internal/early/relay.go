@@ -54,7 +54,6 @@ const (
 	saRestart  = 0x10000000
 	saRestorer = 0x04000000
 	sigUnblock = 1
-	sigIgn     = 1
 )
 
 // startRelay installs relay for every signal drainit acts on but the
