@@ -350,7 +350,8 @@ func configFrom(c *cli.Context, tlog string) (supervise.Config, error) {
 }
 
 // drainOnly are the options that describe a drain: with --drain-on none
-// there is none, and giving them anyway is a mistake worth saying.
+// there is none, and giving one that asks for something anyway
+// (drainAsked) is a mistake worth saying.
 var drainOnly = []string{"drain-signal", "drain-file", "drain-delay", "escalate", "drain-exec", "drain-http", "drain-write", "quiet", "wait-connections"}
 
 // requestsFrom parses the drain requests in the order given.
@@ -436,25 +437,13 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 			on = append(on, "INT")
 		}
 	}
+	none := false // --drain-on none: checked once every drain option is read (drainAsked)
 	for _, s := range on {
 		if strings.EqualFold(strings.TrimSpace(s), "none") {
 			if len(on) > 1 {
 				return p, fmt.Errorf("--drain-on none: cannot be combined with other signals (%s)", strings.Join(on, ","))
 			}
-			for _, flag := range drainOnly {
-				if c.IsSet(flag) && (flag != "wait-connections" || c.Bool(flag)) { // a switch set off asks for nothing
-					v := c.String(flag)
-					switch flag {
-					case "escalate":
-						v = strings.Join(c.StringSlice(flag), ",")
-					case "drain-exec", "drain-http", "drain-write":
-						v = fmt.Sprintf("%q", c.Generic(flag).(*requestFlag).String())
-					case "wait-connections":
-						v = strconv.FormatBool(c.Bool(flag))
-					}
-					return p, fmt.Errorf("--%s %s: there is no drain with --drain-on none", flag, v)
-				}
-			}
+			none = true
 			break
 		}
 		sig, err := signame.Parse(s)
@@ -536,7 +525,56 @@ func planFrom(c *cli.Context) (drain.Plan, error) {
 		}
 	}
 	p.WaitConnections = c.Bool("wait-connections")
+	if none {
+		for _, flag := range drainOnly {
+			if v, asked := drainAsked(c, p, flag); asked {
+				return p, fmt.Errorf("--%s %s: there is no drain with --drain-on none", flag, v)
+			}
+		}
+	}
 	return p, p.Validate()
+}
+
+// drainAsked reports whether drain option flag, as read into p, asks
+// something of a drain, and its value as an error names it. A value that
+// turns the option off asks nothing, and so conflicts with nothing under
+// --drain-on none: a zero --drain-delay (DRAINIT_DRAIN_DELAY=0), an empty
+// --drain-file, --drain-signal none, --wait-connections false. An empty
+// variable is not given at all (run). A value bad in itself was refused
+// before this, naming what is wrong with it (--quiet 0s among them: it is
+// refused with any drain, never read as off).
+func drainAsked(c *cli.Context, p drain.Plan, flag string) (value string, asked bool) {
+	if !c.IsSet(flag) {
+		return "", false
+	}
+	value = c.String(flag)
+	switch flag {
+	case "drain-signal":
+		asked = p.Signal != 0
+	case "drain-file":
+		asked = p.File != ""
+	case "drain-delay":
+		asked = p.Delay != 0
+	case "quiet":
+		asked = p.Quiet != 0
+	case "wait-connections":
+		value, asked = strconv.FormatBool(p.WaitConnections), p.WaitConnections
+	case "escalate":
+		value, asked = strings.Join(c.StringSlice(flag), ","), len(p.Escalate) > 0
+	case "drain-exec", "drain-write":
+		value, asked = fmt.Sprintf("%q", c.Generic(flag).(*requestFlag).String()), true
+	case "drain-http":
+		var vs []string // as the log shows them: the URLs redacted
+		for _, r := range p.Requests {
+			if r.Kind == drain.HTTP {
+				vs = append(vs, r.String())
+			}
+		}
+		value, asked = fmt.Sprintf("%q", strings.Join(vs, ", ")), true
+	default:
+		asked = true
+	}
+	return value, asked
 }
 
 // truncate empties the termination log, creating it if need be.

@@ -208,9 +208,14 @@ func TestPeersCommandLinesAsWritten(t *testing.T) {
 		{"DRAINIT_GROUP=false beats TINI_KILL_PROCESS_GROUP", []string{"TINI_KILL_PROCESS_GROUP=1", "DRAINIT_GROUP=false", "TINI_VERBOSITY=4"}, []string{"--drain-on", "none"},
 			[]unix.Signal{unix.SIGUSR1}, []string{"USR1"}, `msg="forwarded signal" received=USR1 sent=USR1 to=`},
 		{"TINI_SUBREAPER", []string{"TINI_SUBREAPER=", "TINI_VERBOSITY=3"}, nil, nil, nil, `msg="registered as child subreaper"`},
-		// A switch set off conflicts with nothing (issue 32, case 11).
+		// A drain option set off conflicts with nothing (issue 32, case 11,
+		// and its review): a switch set false, a zero delay, an empty drain
+		// file, drain signal none.
 		{"DRAINIT_WAIT_CONNECTIONS=false", []string{"DRAINIT_WAIT_CONNECTIONS=false"}, []string{"--drain-on", "none"}, nil, nil, ""},
 		{"DRAINIT_WAIT_CONNECTIONS=no", []string{"DRAINIT_WAIT_CONNECTIONS=no", "DRAINIT_DRAIN_ON=none"}, nil, nil, nil, ""},
+		{"DRAINIT_DRAIN_DELAY=0", []string{"DRAINIT_DRAIN_DELAY=0", "DRAINIT_DRAIN_ON=none"}, nil, nil, nil, ""},
+		{"DRAINIT_DRAIN_DELAY=0s", []string{"DRAINIT_DRAIN_DELAY=0s"}, []string{"--drain-on", "none"}, nil, nil, ""},
+		{"--drain-delay 0 --drain-file '' --drain-signal none", nil, []string{"--drain-on", "none", "--drain-delay", "0", "--drain-file", "", "--drain-signal", "none"}, nil, nil, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rec := filepath.Join(t.TempDir(), "rec")

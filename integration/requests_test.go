@@ -172,6 +172,14 @@ func TestDrainRequestsBadInput(t *testing.T) {
 		{[]string{"--drain-write", "/no/such/dir/fifo=q"}, "directory /no/such/dir does not exist"},
 		{[]string{"--drain-write", "fifo=q"}, `"fifo=q"`},
 		{[]string{"--drain-on", "none", "--drain-exec", "true"}, `--drain-exec "true": there is no drain`},
+		// Issue 32 review: no error holds the URL's user part or a token in
+		// its query, and each names what is wrong.
+		{[]string{"--drain-on", "none", "--drain-http", "https://SECRET@127.0.0.1:1/?token=TOKEN"},
+			`drainit: --drain-http "POST https://xxxxx@127.0.0.1:1/?token=xxxxx": there is no drain with --drain-on none`},
+		{[]string{"--drain-http", "https://SECRET TOKEN@127.0.0.1:1/"},
+			`drainit: --drain-http "https://xxxxx": URL "https://xxxxx" holds a space: want [METHOD] URL, a space in the URL written %20`},
+		{[]string{"--drain-http", "https://SECRET%zzTOKEN@127.0.0.1:1/"},
+			`drainit: --drain-http "https://xxxxx": URL "https://xxxxx": invalid URL escape in the user part (a % must be followed by two hex digits; %25 is a % itself)`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) { rejected(t, subreaper, tc.args, tc.names) })
 	}
@@ -277,6 +285,37 @@ func TestDrainHTTPWaitsForASlowAnswer(t *testing.T) {
 	}
 	if s := string(mustRead(t, tlog)); !strings.Contains(s, "/drain: 200 OK") {
 		t.Errorf("termination log %q: want the answer's status", s)
+	}
+}
+
+// Issue 32 review: a request still being retried when the workload
+// exits is named in the record with its last error, redacted, beside the
+// one whose turn never came; its failed attempts are in the log at warn,
+// which a user sees by default, once. Nothing listens on 127.0.0.1:1.
+func TestDrainHTTPStillRetriedIsInTheRecord(t *testing.T) {
+	dir := t.TempDir()
+	rec, tlog := filepath.Join(dir, "rec"), filepath.Join(dir, "tlog")
+	r := start(t, subreaper, "--grace", "10", "--termination-log", tlog,
+		"--drain-http", "https://TOKEN@127.0.0.1:1/drain?token=SECRET", "--drain-http", "POST http://127.0.0.1:1/x", "--", "@fixture", "record", rec, "USR1")
+	waitReadyFile(t, rec)
+	r.signal(unix.SIGTERM)
+	// A few attempts (0.1s, 0.2s, 0.4s, 0.8s apart).
+	time.Sleep(2 * time.Second)
+	r.signal(unix.SIGUSR1)
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, r.log())
+	}
+	log, got := r.log(), string(mustRead(t, tlog))
+	want := "POST https://xxxxx@127.0.0.1:1/drain?token=xxxxx: still retrying (last error: dial tcp 127.0.0.1:1: connect: connection refused), " +
+		"POST http://127.0.0.1:1/x not sent)"
+	if !strings.Contains(got, want) {
+		t.Errorf("termination log %q: want %q", got, want)
+	}
+	if n := strings.Count(log, `level=WARN msg="drain request attempt failed, retrying" request="POST https://xxxxx@127.0.0.1:1/drain?token=xxxxx" err="dial tcp 127.0.0.1:1: connect: connection refused"`); n != 1 {
+		t.Errorf("%d warnings of the failed attempts, want 1; log:\n%s", n, log)
+	}
+	if strings.Contains(log+got, "TOKEN") || strings.Contains(log+got, "SECRET") {
+		t.Errorf("a secret of the URL in the record:\n%s\n%s", log, got)
 	}
 }
 

@@ -209,6 +209,10 @@ func TestQuietBadInput(t *testing.T) {
 		{[]string{"--quiet", "0s", "--drain-delay", "5s"}, "--quiet 0s: must be longer than 0s"},
 		{[]string{"--quiet", "-1s", "--drain-delay", "5s"}, "--quiet"},
 		{[]string{"--drain-on", "none", "--wait-connections"}, "--wait-connections true: there is no drain"},
+		// A value that asks something conflicts, however it is spelt; one
+		// bad in itself is named for what is wrong with it.
+		{[]string{"--drain-on", "none", "--drain-delay", "1s"}, "--drain-delay 1s: there is no drain"},
+		{[]string{"--drain-on", "none", "--quiet", "0"}, "--quiet 0: must be longer than 0s"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) { rejected(t, subreaper, tc.args, tc.names) })
 	}

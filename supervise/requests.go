@@ -94,7 +94,7 @@ func (s *supervisor) carryOut(a request) event {
 	case drain.HTTP:
 		go func() { s.answers <- s.httpRequest(a.req) }()
 	case drain.Write:
-		go func() { s.answers <- writeRequest(a.req, &s.deadline) }()
+		go func() { s.answers <- writeRequest(a.req, &s.deadline, func(e requestRetrying) { s.answers <- e }) }()
 	}
 	return nil
 }
@@ -164,12 +164,16 @@ func logLines(r io.ReadCloser, prefix string, log func(string)) {
 // deadline in force, however late it comes: any answer ends it, its status
 // is the result. It is sent again only when it could not be delivered (no
 // connection, or one closed before the request was written): a request
-// written may have been acted on, and a second one would ask twice.
+// written may have been acted on, and a second one would ask twice. A
+// failed attempt is told to the machine (requestRetrying), again only when
+// its error changes, so that the record can say how far the request got.
 func (s *supervisor) httpRequest(r drain.Request) requestDone {
 	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true, DialContext: nosigpipe.Dialer((&net.Dialer{}).DialContext)},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	ctx, cancel := s.deadline.context()
 	defer cancel()
+	var last error  // the last attempt's failure: the one the deadline cut short tells less
+	var told string // the failure the machine was last told of
 	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
 		var written atomic.Bool
 		trace := &httptrace.ClientTrace{WroteRequest: func(w httptrace.WroteRequestInfo) { written.Store(w.Err == nil) }}
@@ -180,39 +184,64 @@ func (s *supervisor) httpRequest(r drain.Request) requestDone {
 		req.Header.Set("User-Agent", "drainit")
 		resp, err := client.Do(req)
 		wrote := written.Load()
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			ue.URL = drain.Redact(ue.URL) // net/http hides a password, not a token in the query
-		}
 		if err == nil {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 			resp.Body.Close()
 			return requestDone{req: r, result: resp.Status}
 		}
+		err = attemptError(err)
+		if ctx.Err() == nil || last == nil {
+			last = err
+		}
 		switch {
 		case ctx.Err() != nil && wrote:
 			return requestDone{req: r, err: fmt.Errorf("sent, no answer before the deadline: %w", err)}
 		case ctx.Err() != nil:
-			return requestDone{req: r, err: fmt.Errorf("not delivered before the deadline: %w", err)}
+			return requestDone{req: r, err: fmt.Errorf("not delivered before the deadline: %w", last)}
 		case wrote:
 			return requestDone{req: r, err: fmt.Errorf("sent, no answer: %w", err)}
 		}
+		if err.Error() != told {
+			told = err.Error()
+			s.answers <- requestRetrying{req: r, err: err}
+		}
 		select {
 		case <-ctx.Done():
-			return requestDone{req: r, err: fmt.Errorf("not delivered before the deadline: %w", err)}
+			return requestDone{req: r, err: fmt.Errorf("not delivered before the deadline: %w", last)}
 		case <-time.After(backoff):
 		}
 	}
 }
 
+// attemptError is an HTTP attempt's failure without net/http's "Post
+// URL:" before it (the record names the request), its URL redacted if it
+// still holds one.
+func attemptError(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	ue.URL = drain.Redact(ue.URL) // net/http hides a password, not a token in the query
+	if ue.Err == nil {
+		return ue
+	}
+	return ue.Err
+}
+
 // writeRequest writes the data to an existing FIFO or file, never creating
 // or replacing it. A FIFO with no reader yet, or full, is retried until the
-// deadline in force; a short write goes on with the rest.
-func writeRequest(r drain.Request, deadline *deadlineInForce) requestDone {
+// deadline in force; a short write goes on with the rest. Why it waits is
+// told to retrying, again only when it changes.
+func writeRequest(r drain.Request, deadline *deadlineInForce, retrying func(requestRetrying)) requestDone {
 	const retry = 100 * time.Millisecond
-	wait := func() bool {
+	told := ""
+	wait := func(why error) bool {
 		if deadline.now().passed(time.Now().Add(retry)) {
 			return false
+		}
+		if why.Error() != told {
+			told = why.Error()
+			retrying(requestRetrying{req: r, err: why})
 		}
 		time.Sleep(retry)
 		return true
@@ -221,7 +250,7 @@ func writeRequest(r drain.Request, deadline *deadlineInForce) requestDone {
 	for {
 		var err error
 		fd, err = unix.Open(r.Path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
-		if errors.Is(err, unix.ENXIO) && wait() {
+		if errors.Is(err, unix.ENXIO) && wait(fmt.Errorf("%s: no reader yet: %w", r.Path, err)) {
 			continue // a FIFO nobody reads yet
 		}
 		if err != nil {
@@ -243,7 +272,7 @@ func writeRequest(r drain.Request, deadline *deadlineInForce) requestDone {
 		}
 		switch {
 		case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR):
-			if !wait() {
+			if !wait(fmt.Errorf("%s: cannot write the rest yet: %w", r.Path, err)) {
 				return requestDone{req: r, err: fmt.Errorf("%s: %d of %d bytes written before the deadline: %w", r.Path, len(r.Data)-len(data), len(r.Data), err)}
 			}
 		case err != nil:

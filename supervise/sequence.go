@@ -22,9 +22,10 @@ const commandGrace = time.Second
 
 type sequence struct {
 	reqs    []drain.Request
-	next    int  // the index of the next request to start
-	running bool // reqs[next-1] is under way
-	stopped bool // drainit stopped the running command: the workload had exited and it had not
+	next    int    // the index of the next request to start
+	running bool   // reqs[next-1] is under way
+	stopped bool   // drainit stopped the running command: the workload had exited and it had not
+	retried string // the running request's last failed attempt, while it is tried again
 }
 
 // start is the next request to carry out, with the deadline in force now,
@@ -40,16 +41,24 @@ func (q *sequence) start(deadline time.Time) (request, bool) {
 // ended takes the running request's end; it reports what the summary says
 // of it.
 func (q *sequence) ended(e requestDone) string {
-	q.running = false
+	q.running, q.retried = false, ""
 	stopped := q.stopped
 	q.stopped = false
 	switch {
 	case stopped:
 		return e.req.String() + ": still running after the workload exited, stopped (" + e.result + ")"
 	case e.err != nil:
-		return e.req.String() + " failed"
+		return e.req.String() + " failed (" + e.err.Error() + ")"
 	}
 	return e.req.String() + ": " + e.result
+}
+
+// retrying takes a failed attempt of the running request, which is tried
+// again; it reports whether it is the request's first.
+func (q *sequence) retrying(e requestRetrying) (first bool) {
+	first = q.retried == ""
+	q.retried = e.err.Error()
+	return first
 }
 
 // commandRunning reports whether a drain command is under way.
@@ -57,10 +66,18 @@ func (q *sequence) commandRunning() bool {
 	return q.running && q.reqs[q.next-1].Kind == drain.Exec
 }
 
-// unsent is what the summary says of the requests never started: the
-// workload exited (or was killed) before their turn came.
-func (q *sequence) unsent() []string {
+// unfinished is what the summary says of the requests that had not ended
+// when the workload did: the one under way, as far as it got (a reader
+// must not take it for done), and those never started, whose turn never
+// came.
+func (q *sequence) unfinished() []string {
 	var out []string
+	switch {
+	case q.running && q.retried != "":
+		out = append(out, q.reqs[q.next-1].String()+": still retrying (last error: "+q.retried+")")
+	case q.running:
+		out = append(out, q.reqs[q.next-1].String()+": under way, no outcome yet")
+	}
 	for _, r := range q.reqs[q.next:] {
 		out = append(out, r.String()+" not sent")
 	}

@@ -299,6 +299,14 @@ func (m machine) step(ev event, now time.Time) (machine, []action) {
 		if m.inDrain() {
 			acts = append(acts, m.nextRequest(now)...)
 		}
+	case requestRetrying:
+		// Said once where a user sees it: a request that never gets
+		// through must not look sent. The attempts after it are debug.
+		level := slog.LevelDebug
+		if m.seq.retrying(e) {
+			level = slog.LevelWarn
+		}
+		acts = append(acts, logAt(level, "drain request attempt failed, retrying", "request", e.req.String(), "err", e.err))
 	case fileWritten:
 		file := m.plan.File
 		if e.rewrite {
@@ -675,7 +683,7 @@ func (m machine) finish() (machine, []action) {
 	if slices.Contains(m.successCodes, code) {
 		final = 0
 	}
-	m.did = append(m.did, m.seq.unsent()...)
+	m.did = append(m.did, m.seq.unfinished()...)
 	var b strings.Builder
 	exitedIn := m.exitedIn
 	if exitedIn == stopping && !m.termSent {

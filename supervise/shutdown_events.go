@@ -68,6 +68,10 @@ type (
 		result string // "exit 0", "200 OK", "written"
 		err    error
 	}
+	requestRetrying struct { // a drain request under way could not be delivered yet, and is tried again; told again only when the error changes
+		req drain.Request
+		err error
+	}
 	lockClaimed struct{ note string } // the first answer to takeLock: no task can start any more
 	lockTaken   struct{ err error }   // the last answer to takeLock: drainit holds the busy lock
 	unreadable  struct {              // processes of the workload whose sockets drainit may not read, not told before
@@ -89,6 +93,7 @@ func (annotated) isEvent()       {}
 func (lockTaken) isEvent()       {}
 func (lockClaimed) isEvent()     {}
 func (requestDone) isEvent()     {}
+func (requestRetrying) isEvent() {}
 func (trafficSeen) isEvent()     {}
 func (unreadable) isEvent()      {}
 

@@ -572,7 +572,52 @@ func TestMachineTransitions(t *testing.T) {
 			phase: done,
 			want: []string{"log drain started", "record", "request write /run/fifo", "log drain request",
 				"log drain request done", "request exec nginx -s quit", "log drain request", "log drain request failed",
-				`exit 0 "drained in 3.0s, kill at 28s (deadline: --grace; write /run/fifo: 1 byte written, exec nginx -s quit failed): exit 0"`},
+				`exit 0 "drained in 3.0s, kill at 28s (deadline: --grace; write /run/fifo: 1 byte written, exec nginx -s quit failed (not found on PATH)): exit 0"`},
+		},
+		{
+			// Issue 32 review: a request still being retried when the
+			// workload exits is named with its last error, not left out.
+			name: "a request still retried when the workload exits is in the summary with its last error, the next as not sent",
+			rules: rules{plan: plan(func(p *drain.Plan) {
+				p.Signal = 0
+				p.Requests = []drain.Request{{Kind: drain.HTTP, Method: "POST", URL: "https://TOKEN@127.0.0.1:1/drain?token=T"}, {Kind: drain.HTTP, Method: "POST", URL: "http://127.0.0.1:1/x"}}
+			})},
+			script: []at{{0, sig(unix.SIGTERM)},
+				{100 * time.Millisecond, requestRetrying{req: drain.Request{Kind: drain.HTTP, Method: "POST", URL: "https://TOKEN@127.0.0.1:1/drain?token=T"}, err: errors.New("dial tcp 127.0.0.1:1: i/o timeout")}},
+				{300 * time.Millisecond, requestRetrying{req: drain.Request{Kind: drain.HTTP, Method: "POST", URL: "https://TOKEN@127.0.0.1:1/drain?token=T"}, err: errors.New("dial tcp 127.0.0.1:1: connect: connection refused")}},
+				{time.Second, exited(0, false)}},
+			phase: done,
+			want: []string{"log drain started", "record", "request POST https://xxxxx@127.0.0.1:1/drain?token=xxxxx", "log drain request",
+				"log drain request attempt failed, retrying", "log drain request attempt failed, retrying",
+				`exit 0 "drained in 1.0s, kill at 28s (deadline: --grace; POST https://xxxxx@127.0.0.1:1/drain?token=xxxxx: still retrying ` +
+					`(last error: dial tcp 127.0.0.1:1: connect: connection refused), POST http://127.0.0.1:1/x not sent): exit 0"`},
+		},
+		{
+			name: "a request under way with no outcome when the workload exits is named as such",
+			rules: rules{plan: plan(func(p *drain.Plan) {
+				p.Signal = 0
+				p.Requests = []drain.Request{{Kind: drain.Write, Path: "/run/fifo", Data: "q"}}
+			})},
+			script: []at{{0, sig(unix.SIGTERM)}, {time.Second, exited(0, false)}},
+			phase:  done,
+			want: []string{"log drain started", "record", "request write /run/fifo", "log drain request",
+				`exit 0 "drained in 1.0s, kill at 28s (deadline: --grace; write /run/fifo: under way, no outcome yet): exit 0"`},
+		},
+		{
+			name: "a request given up is in the summary with its error, and the next goes out",
+			rules: rules{plan: plan(func(p *drain.Plan) {
+				p.Signal = 0
+				p.Requests = []drain.Request{{Kind: drain.HTTP, Method: "POST", URL: "http://127.0.0.1:1/a"}, {Kind: drain.Write, Path: "/run/fifo", Data: "q"}}
+			})},
+			script: []at{{0, sig(unix.SIGTERM)},
+				{100 * time.Millisecond, requestRetrying{req: drain.Request{Kind: drain.HTTP, Method: "POST", URL: "http://127.0.0.1:1/a"}, err: errors.New("connection refused")}},
+				{2 * time.Second, requestDone{req: drain.Request{Kind: drain.HTTP, Method: "POST", URL: "http://127.0.0.1:1/a"}, err: errors.New("not delivered before the deadline: connection refused")}},
+				{2 * time.Second, requestDone{req: drain.Request{Kind: drain.Write, Path: "/run/fifo"}, result: "1 byte written"}},
+				{3 * time.Second, exited(0, false)}},
+			phase: done,
+			want: []string{"log drain started", "record", "request POST http://127.0.0.1:1/a", "log drain request",
+				"log drain request attempt failed, retrying", "log drain request failed", "request write /run/fifo", "log drain request", "log drain request done",
+				`exit 0 "drained in 3.0s, kill at 28s (deadline: --grace; POST http://127.0.0.1:1/a failed (not delivered before the deadline: connection refused), write /run/fifo: 1 byte written): exit 0"`},
 		},
 		{
 			name: "--wait-connections after a drain signal: the workload gets a second to end by itself, and then it drained",
