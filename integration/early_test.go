@@ -557,3 +557,60 @@ func TestExecAgainKeepsWhatDrainitStartedWith(t *testing.T) {
 		t.Errorf("after the exec again the workload has %q and drainit is named %q; want %q, as under tini, and %q", got, name, want, filepath.Base(drainitBin))
 	}
 }
+
+// What the exec again carries is what this drainit caught, all of it: a
+// variable of the same name set by someone else is not carried into the
+// new start as if caught (it became a TERM and a KILL forwarded), and a
+// TERM that comes after more than 32 other signals (order full) is not
+// left behind (no drain).
+func TestExecAgainCarriesWhatCameAndNothingElse(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skipf("drainit's entry is amd64's only")
+	}
+	for _, tc := range []struct {
+		name  string
+		env   []string
+		first []unix.Signal // sent in the held init, before the last
+		last  unix.Signal
+		want  []string // in the log
+		never []string
+	}{
+		{"someone else's variable", []string{"DRAINIT_EARLY_SIGNALS=OI/OI"}, nil, unix.SIGHUP,
+			[]string{`msg="forwarded signal" received=HUP`}, []string{"drain started", "received=KILL", "received=INT"}},
+		{"a TERM after 40 others", nil, slices.Repeat([]unix.Signal{34}, 40), unix.SIGTERM,
+			[]string{`msg="drain started" trigger=TERM`}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(drainitBin, "--log-level", "debug", "--drain-delay", "100ms", "--rewrite", "HUP:WINCH", "--rewrite", "34:WINCH", "--",
+				"/bin/sh", "-c", `trap 'exit 0' TERM; trap '' WINCH; sleep 3`)
+			cmd.Env = append(append(os.Environ(), "DRAINIT_TEST_START_DELAY=300"), tc.env...)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { procfs.KillTree(cmd.Process.Pid); cmd.Process.Kill() })
+			waitFor(t, 10*time.Second, "drainit's held init", func() bool {
+				b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", cmd.Process.Pid))
+				return strings.HasPrefix(string(b), strconv.Itoa(sysNanosleep)+" ")
+			})
+			for _, sig := range tc.first {
+				unix.Kill(cmd.Process.Pid, sig)
+			}
+			unix.Kill(cmd.Process.Pid, tc.last)
+			waitExit(t, cmd, &out, 15*time.Second)
+			log := out.String()
+			for _, w := range tc.want {
+				if !strings.Contains(log, w) {
+					t.Errorf("no %s in the log:\n%s", w, tail(log, 10))
+				}
+			}
+			for _, n := range tc.never {
+				if strings.Contains(log, n) {
+					t.Errorf("%s in the log, which no signal sent asked for:\n%s", n, tail(log, 10))
+				}
+			}
+		})
+	}
+}

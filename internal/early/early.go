@@ -94,6 +94,7 @@ func init() {
 		// entry's, for the runtime alone: not drainit's to pass on.
 		os.Unsetenv("GOMAXPROCS")
 	}
+	takeCarry()
 	for _, s := range ignoredByEntry() {
 		ignoredAtStart = append(ignoredAtStart, s)
 	}
@@ -110,6 +111,11 @@ func init() {
 	if free < ownDescriptors {
 		tooFew(free, errno)
 	}
+	// From here on drainit takes the signals itself (its relay, or
+	// os/signal): an exec again under way must not lose what they take,
+	// nor start a second drainit beside this one's workload. It replaces
+	// this start, which waits for it here.
+	closeGate()
 	forwarded := signals.Subscribed()
 	relaying := false
 	if signals.RelayBuilt {
@@ -129,17 +135,18 @@ func init() {
 			dropRTMIN()
 		}
 	}
-	// What entry's handler caught goes first: the relay writes to a pipe
-	// nobody reads yet, and nothing more can come to the handler (the
-	// runtime's handlers and the relay replaced it, and handler's exec
-	// covers the time until the stop signals are subscribed).
+	if !relaying {
+		signal.Notify(received, stopSignals...)
+		releaseHold()
+	}
+	// What entry's handler caught goes first, before what the relay
+	// writes to a pipe nobody reads yet; nothing more comes to the
+	// handler, which the relay (or the runtime's again, for os/signal)
+	// replaced.
 	for _, sig := range earlyCaught() {
 		received <- sig
 	}
 	nameAgain()
-	if !relaying {
-		signal.Notify(received, stopSignals...)
-	}
 	atomic.StoreUint64(&subscribed, 1)
 	// One P from here on: drainit has no parallel work, and every P the
 	// runtime starts with leaves its own partly used spans and idle

@@ -33,17 +33,21 @@ import (
 //   - The runtime keeps handler as the one it had found, and forwards to it
 //     as it dies of a signal nobody has taken yet. handler then execs the
 //     program again, from its first instruction, with the held signals
-//     still held. The signal, and what handler had caught before, go with
-//     the exec in the environment (carryName), in the order they came:
-//     systemd's TERM then HUP reach the supervisor both, TERM first. A
-//     burst reaches several of the runtime's threads at once, each dying
-//     of its own: one execs, once the others have made theirs pending for
-//     the whole process and blocked them (the new start catches them as
-//     above, by number, as tini's sigtimedwait takes them) and none more
-//     came for 5 ms. The caught signals that were ignored when drainit
-//     started are ignored again for the exec, so that the new start knows
-//     them (ignoredByEntry). A start costs a few milliseconds; no signal
-//     is lost.
+//     still held. What handler had caught goes with the exec in the
+//     environment (carryName), in the order it came, with the signals
+//     that were ignored when drainit started (the exec loses their
+//     SIG_IGN, which entry had replaced); the signal that made it exec,
+//     and any that came meanwhile, wait pending on the exec's thread or
+//     the whole process, blocked, and the new start catches them as
+//     above, by number, as tini's sigtimedwait takes them. Once the exec
+//     is under way every caught signal comes to handler directly (none
+//     dies in the runtime: QUIT included); a burst that several of the
+//     runtime's threads died of waits until each has made its signal
+//     pending and none more came for 5 ms. systemd's TERM then HUP reach
+//     the supervisor both, TERM first. init closes the gate (closeGate)
+//     before it takes the signals itself: an exec under way replaces it
+//     there, before anything is started. A start costs a few
+//     milliseconds; no signal is lost.
 //
 // SIGQUIT in the second gap is still the runtime's (it prints its
 // goroutines and exits 2, forwarding nothing), and so are SIGSTKFLT, SIGILL,
@@ -58,7 +62,8 @@ var (
 	carriedAt                 uintptr      // the slot of envp holding carryName, as the exec again left it; 0 if none
 	spareSlot                 uintptr      // the slot of envp entry added before envp's NULL
 	carry                     [96]byte     // carryName, what was carried, what this start caught, and a NUL: the exec again's
-	againTaken                uint64       // nonzero once a thread runs handler's exec again: the others' signals wait for it, pending
+	againTaken                uint64       // 1 once a thread runs handler's exec again, the others' signals pending for it; 2 once closeGate allows none
+	overflowed                uint64       // bit sig: caught when order was full, pending for an exec again
 	againEntered, againParked uint64       // threads that came to the exec again; those whose signal is pending for it
 	againStart                uint64       // nonzero when this start is handler's exec again (AT_EXECFN is /proc/self/exe)
 	subscribed                uint64       // nonzero once init has taken the signals: handler forwards no more
@@ -83,11 +88,11 @@ const heldSignals = 1<<(10-1) | 1<<(12-1) | 1<<(14-1) | 1<<(18-1) | 1<<(20-1) | 
 // caughtByEntry are the signals entry catches, in startActs' order.
 var caughtByEntry = [5]syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, 34}
 
-// ignoredByEntry are the signals entry caught that were ignored when the
-// program started (nohup's HUP, a shell's background job's INT and QUIT):
-// entry replaced their SIG_IGN, so only it knows. None when entry did not
-// run (go test, go install). The exec again puts their SIG_IGN back before
-// it execs, and the new start finds them as the first did.
+// ignoredByEntry are the signals entry caught that were ignored when
+// drainit started (nohup's HUP, a shell's background job's INT and QUIT):
+// entry replaced their SIG_IGN, so only it knows, and after an exec again
+// what the first start's knew, carried. None when entry did not run (go
+// test, go install).
 func ignoredByEntry() []syscall.Signal {
 	var out []syscall.Signal
 	for i, act := range startActs {
@@ -95,14 +100,42 @@ func ignoredByEntry() []syscall.Signal {
 			out = append(out, caughtByEntry[i])
 		}
 	}
-	return out
+	return append(out, carriedIgnored...)
 }
 
 // carryName names the variable in which the exec again carries what
-// handler had caught: one byte a signal, '@'+sig, in the order they came.
+// drainit knew: the signals ignored when it first started, '/', and the
+// signals caught, in the order they came; one byte a signal, '@'+sig.
 // Only the entry's start reads it (a build without the entry ignores it),
 // and init takes it out of the environment before anyone else reads it.
 const carryName = "DRAINIT_EARLY_SIGNALS"
+
+// What the exec again carried (takeCarry).
+var carriedIgnored, carriedCaught []syscall.Signal
+
+// takeCarry reads what the exec that started drainit carried, and takes
+// the variable out of the environment: set by anyone else, it is no
+// signal, and nobody else's to see.
+func takeCarry() {
+	v, ok := syscall.Getenv(carryName)
+	if !ok || argv == 0 {
+		return
+	}
+	syscall.Unsetenv(carryName)
+	if !startedAgain() {
+		return
+	}
+	into := &carriedIgnored
+	for i := 0; i < len(v); i++ {
+		if v[i] == '/' {
+			into = &carriedCaught
+			continue
+		}
+		if sig := syscall.Signal(v[i]) - '@'; sig >= 1 && sig < 64 {
+			*into = append(*into, sig)
+		}
+	}
+}
 
 // earlyCaught returns what handler caught before init took the signals,
 // in the order it came: first what an exec again carried, then this
@@ -115,21 +148,14 @@ func earlyCaught() []syscall.Signal {
 		out = append(out, sig)
 		seen |= 1 << sig
 	}
-	if v, ok := syscall.Getenv(carryName); ok && argv != 0 {
-		syscall.Unsetenv(carryName)
-		if !startedAgain() {
-			// Set by someone else: no signal came.
-			v = ""
-		}
-		for i := 0; i < len(v); i++ {
-			if sig := syscall.Signal(v[i]) - '@'; sig >= 1 && sig < 64 {
-				add(sig)
-			}
-		}
+	for _, sig := range carriedCaught {
+		add(sig)
 	}
 	n := atomic.LoadUint64(&norder)
 	for i := uint64(0); i < n && i < uint64(len(order)); i++ {
-		add(syscall.Signal(order[i]))
+		if sig := syscall.Signal(order[i]); sig != 0 {
+			add(sig)
+		}
 	}
 	bits := atomic.LoadUint64(&caught)
 	for sig := syscall.Signal(1); sig < 64; sig++ {
@@ -138,6 +164,63 @@ func earlyCaught() []syscall.Signal {
 		}
 	}
 	return out
+}
+
+// gateSaved are the actions hold replaced (the runtime's), in
+// caughtByEntry's order.
+var gateSaved [5][4]uint64
+
+// hold makes handler the caught signals' action again, from closeGate
+// until init's relay or os/signal takes them: a stop signal meanwhile is
+// caught and handed on as one before the runtime's start, where the
+// runtime would die of it with no exec again left to take it.
+func hold() {
+	if argv == 0 {
+		return
+	}
+	for i, sig := range caughtByEntry {
+		syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), lateActionAddr(), uintptr(unsafe.Pointer(&gateSaved[i])), 8, 0, 0)
+	}
+}
+
+// releaseHold gives the caught signals back the runtime's actions, for
+// os/signal, which takes them through the runtime's handler (and would
+// not install it again). 34 stays handler's: the runtime has none.
+func releaseHold() {
+	if argv == 0 {
+		return
+	}
+	for i, sig := range caughtByEntry {
+		if sig != 34 {
+			syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&gateSaved[i])), 0, 8, 0, 0)
+		}
+	}
+}
+
+// closeGate ends the time in which handler may exec drainit again: once
+// init takes the signals (what its relay took an exec would lose), and
+// before drainit starts anything (an exec would leave it behind and start
+// it a second time). One under way replaces this start: the caller waits
+// for it. A signal that reached the runtime's handler before and handler
+// only after (its thread held up meanwhile) is made pending for the
+// relay, and that thread waits for ever: it came from the runtime's
+// dieFromSignal, which must not go on.
+func closeGate() {
+	for {
+		switch atomic.LoadUint64(&againTaken) {
+		case 2:
+			return
+		case 0:
+			if atomic.CompareAndSwapUint64(&againTaken, 0, 2) {
+				hold()
+				return
+			}
+		default:
+			for {
+				syscall.RawSyscall(syscall.SYS_PAUSE, 0, 0, 0)
+			}
+		}
+	}
 }
 
 // startedAgain reports whether this start is handler's exec again, which
@@ -180,3 +263,4 @@ var cannotAgain = "drainit: a stop signal came while the Go runtime was starting
 func entry()
 func handler()
 func restorer()
+func lateActionAddr() uintptr

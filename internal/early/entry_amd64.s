@@ -19,6 +19,7 @@
 #define SYS_kill 62
 #define SYS_tgkill 234
 #define SA_SIGINFO_RESTORER 0x04000004
+#define SA_ONSTACK 0x08000000
 
 // The handler runs with every caught signal blocked, so that no two of them
 // interleave their update of caught.
@@ -30,6 +31,14 @@ DATA ·action+8(SB)/8, $SA_SIGINFO_RESTORER
 DATA ·action+16(SB)/8, $·restorer(SB)
 DATA ·action+24(SB)/8, $CAUGHT_SIGNALS
 GLOBL ·action(SB), RODATA|NOPTR, $32
+
+// handler's action while an exec again is under way: on the signal stack
+// the runtime gave each thread, for it may interrupt a goroutine's.
+DATA ·lateAction+0(SB)/8, $·handler(SB)
+DATA ·lateAction+8(SB)/8, $(SA_SIGINFO_RESTORER|SA_ONSTACK)
+DATA ·lateAction+16(SB)/8, $·restorer(SB)
+DATA ·lateAction+24(SB)/8, $CAUGHT_SIGNALS
+GLOBL ·lateAction(SB), RODATA|NOPTR, $32
 
 DATA ·heldMask+0(SB)/8, $const_heldSignals
 GLOBL ·heldMask(SB), RODATA|NOPTR, $8
@@ -52,12 +61,13 @@ GLOBL ·dflAction(SB), RODATA|NOPTR, $32
 #define CATCH(sig, slot) \
 	MOVQ $SYS_rt_sigaction, AX; MOVQ $sig, DI; MOVQ $·action(SB), SI; MOVQ $·startActs+slot(SB), DX; MOVQ $8, R10; SYSCALL
 
-// RESTORE_IGNORED puts back the action sig had when the program started
-// (startActs at slot) when that was SIG_IGN; done labels its end.
-#define RESTORE_IGNORED(sig, slot, done) \
-	CMPQ ·startActs+slot(SB), $1; JNE done; \
-	MOVQ $SYS_rt_sigaction, AX; MOVQ $sig, DI; MOVQ $·startActs+slot(SB), SI; MOVQ $0, DX; MOVQ $8, R10; SYSCALL; \
-	done:
+// LATE makes handler sig's action for the rest of an exec again, on the
+// signal stack (lateAction).
+#define LATE(sig) 	MOVQ $SYS_rt_sigaction, AX; MOVQ $sig, DI; MOVQ $·lateAction(SB), SI; MOVQ $0, DX; MOVQ $8, R10; SYSCALL
+
+// IGNORED writes '@'+sig at DI, and moves DI on, when sig was ignored when
+// the program started (startActs at slot).
+#define IGNORED(sig, slot) 	MOVQ ·startActs+slot(SB), AX; CMPQ AX, $1; SETEQ CX; MOVB $('@'+sig), 0(DI); MOVBQZX CX, CX; ADDQ CX, DI
 
 // GOMAXPROCS=1, what entry adds to the environment the runtime reads; its
 // first 11 bytes are the name entry looks for.
@@ -197,9 +207,17 @@ spare:
 // the callee may change (not BX, BP, R12-R15).
 TEXT ·handler(SB),NOSPLIT|NOFRAME,$0
 	MOVQ DI, R8
+	// A frame: 0 the action read back (32 bytes), 32 a mask, 40 the
+	// settle's count, 48 ctx, 56 info.
+	SUBQ $64, SP
+	MOVQ DX, 48(SP)
+	MOVQ SI, 56(SP)
+	// An exec again under way: this signal goes with it (late), also
+	// once init has taken the signals.
+	CMPQ ·againTaken(SB), $1
+	JEQ late
 	CMPQ ·subscribed(SB), $0
-	JNE done
-	SUBQ $48, SP
+	JNE recorded
 	// Whose handler is installed: still this one (the runtime has not
 	// started), or the runtime's, which forwards here as it dies of a
 	// signal nobody has subscribed to yet.
@@ -218,17 +236,56 @@ TEXT ·handler(SB),NOSPLIT|NOFRAME,$0
 	SHLQ CX, AX
 	LOCK
 	ORQ AX, ·caught(SB)
-	// And in order, while there is room.
+	// And in order, while there is room; past it, in overflowed, which
+	// an exec again makes pending.
 	MOVQ $1, AX
 	LOCK
 	XADDQ AX, ·norder(SB)
 	CMPQ AX, $32
-	JAE recorded
+	JAE full
 	MOVQ $·order(SB), CX
 	MOVB R8, 0(CX)(AX*1)
+	JMP recorded
+full:
+	MOVQ R8, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	LOCK
+	ORQ AX, ·overflowed(SB)
 recorded:
-	ADDQ $48, SP
+	ADDQ $64, SP
 done:
+	RET
+late:
+	// The runtime's dieFromSignal raises the signal on its own thread
+	// (SI_TKILL from drainit itself) and forwards it here: it must not
+	// return, for the runtime would then die of it (again, as a loser).
+	// Anything else the kernel delivered here directly (this handler is
+	// every caught signal's while the exec again is under way): made
+	// pending for the whole process and blocked on this thread from its
+	// return, it waits for the exec, which keeps it, and the thread goes
+	// on with its work.
+	MOVQ 56(SP), SI
+	MOVL 8(SI), AX // si_code
+	CMPL AX, $-6   // SI_TKILL
+	JNE lateDirect
+	MOVQ $SYS_getpid, AX
+	SYSCALL
+	MOVQ 56(SP), SI
+	MOVL 16(SI), CX // si_pid
+	CMPL CX, AX
+	JEQ again
+lateDirect:
+	MOVQ 48(SP), DX
+	MOVQ $CAUGHT_SIGNALS, AX
+	ORQ AX, 296(DX) // uc_sigmask, restored by the return
+	MOVQ $SYS_getpid, AX
+	SYSCALL
+	MOVQ AX, DI
+	MOVQ R8, SI
+	MOVQ $SYS_kill, AX
+	SYSCALL
+	ADDQ $64, SP
 	RET
 again:
 	LOCK
@@ -250,13 +307,39 @@ again:
 	MOVQ $0, DX
 	MOVQ $8, R10
 	SYSCALL
-	// One thread execs. A burst of stop signals reaches several of the
-	// runtime's threads at once, each dying of its own: the others'
-	// signals wait for the exec pending for the whole process (loser).
-	MOVQ $1, AX
-	XCHGQ AX, ·againTaken(SB)
-	TESTQ AX, AX
-	JNZ loser
+	// One thread execs, and none once init has closed the gate (2: it
+	// takes the signals from there on). A burst of stop signals reaches
+	// several of the runtime's threads at once, each dying of its own:
+	// the others' signals wait for the exec (or for init's relay),
+	// pending for the whole process (loser).
+	MOVQ $0, AX
+	MOVQ $1, CX
+	LOCK
+	CMPXCHGQ CX, ·againTaken(SB)
+	JNE loser
+	// From now on every caught signal comes here directly (late), on the
+	// signal stack, and none dies in the runtime: QUIT included.
+	LATE(15)
+	LATE(2)
+	LATE(1)
+	LATE(3)
+	LATE(34)
+	// This one's signal, and those caught when order was full, wait
+	// pending on this thread, blocked: the exec keeps them, and the new
+	// start catches them after what is carried.
+	CALL ·pendHere(SB)
+	MOVQ R8, 40(SP)
+	MOVQ $1, R8
+overflow:
+	MOVQ ·overflowed(SB), AX
+	BTQ R8, AX
+	JCC overflowNext
+	CALL ·pendHere(SB)
+overflowNext:
+	INCQ R8
+	CMPQ R8, $64
+	JNE overflow
+	MOVQ 40(SP), R8
 	// The others' first: until every thread that came here has made its
 	// signal pending, and none more came for 5 ms (for one still on its
 	// way through the runtime's handler, which a busy node can hold up),
@@ -287,33 +370,13 @@ nextRound:
 	DECQ R9
 	JNZ settle
 settled:
-	// This one's signal goes with the exec, after what came before it.
-	MOVQ R8, CX
-	MOVQ $1, AX
-	SHLQ CX, AX
-	LOCK
-	ORQ AX, ·caught(SB)
-	MOVQ $1, AX
-	LOCK
-	XADDQ AX, ·norder(SB)
-	CMPQ AX, $32
-	JAE ignoredAgain
-	MOVQ $·order(SB), CX
-	MOVB R8, 0(CX)(AX*1)
-ignoredAgain:
-	// A caught signal that was ignored when the program started is
-	// ignored again across the exec: the new entry finds it so
-	// (ignoredByEntry), and the workload is started ignoring it.
-	RESTORE_IGNORED(15, 0, keptTERM)
-	RESTORE_IGNORED(2, 32, keptINT)
-	RESTORE_IGNORED(1, 64, keptHUP)
-	RESTORE_IGNORED(3, 96, keptQUIT)
-	RESTORE_IGNORED(34, 128, kept34)
-	// What was caught before goes with the exec, in carry: carryName=,
-	// what the exec that started this one carried, and what this start
-	// caught, one byte '@'+sig each. It takes the carried variable's slot,
-	// or else the spare one; the spare slot's GOMAXPROCS=1 goes either
-	// way, for the new start adds it again.
+	// What goes with the exec, in carry: carryName=, the signals ignored
+	// when drainit first started, '/', and the signals caught, in order,
+	// one byte '@'+sig each. What the exec that started this one carried
+	// comes first, whole (this start's ignored ones are that start's);
+	// else this start's ignored ones (startActs), and '/'. It takes the
+	// carried variable's slot, or else the spare one; the spare slot's
+	// GOMAXPROCS=1 goes either way, for the new start adds it again.
 	MOVQ $·carry(SB), DI
 	MOVQ $·noCarry(SB), SI
 	MOVQ $CARRY_NAME_LEN, CX
@@ -324,12 +387,16 @@ name:
 	INCQ DI
 	DECQ CX
 	JNZ name
+	// (A carryName in any other start's environment is someone else's:
+	// its slot is taken, its value not carried.)
+	CMPQ ·againStart(SB), $0
+	JEQ ignored
 	MOVQ ·carriedAt(SB), SI
 	TESTQ SI, SI
-	JZ own
+	JZ ignored
 	MOVQ 0(SI), SI
 	ADDQ $CARRY_NAME_LEN, SI
-	MOVQ $32, CX
+	MOVQ $40, CX
 inherited:
 	MOVBLZX 0(SI), AX
 	TESTQ AX, AX
@@ -339,6 +406,15 @@ inherited:
 	INCQ DI
 	DECQ CX
 	JNZ inherited
+	JMP own
+ignored:
+	IGNORED(15, 0)
+	IGNORED(2, 32)
+	IGNORED(1, 64)
+	IGNORED(3, 96)
+	IGNORED(34, 128)
+	MOVB $'/', 0(DI)
+	INCQ DI
 own:
 	MOVQ ·norder(SB), CX
 	CMPQ CX, $32
@@ -390,15 +466,16 @@ exec:
 	MOVQ $0, DX
 	MOVQ $8, R10
 	SYSCALL
-	CALL ·pendHere(SB)
-	ADDQ $48, SP
+	ADDQ $64, SP
 	RET
 loser:
-	// Another thread execs. This signal waits for it, pending for the
-	// whole process: each thread it reaches comes here and blocks it, and
-	// pending where every thread blocks it, it goes through the exec and
-	// reaches the new start's handler. This thread waits to end with the
-	// exec (or with the signal, if the exec fails).
+	// Another thread execs, or init takes the signals. This signal waits
+	// for it, pending for the whole process: each thread it reaches comes
+	// here and blocks it (or, once the exec is under way, is handed it
+	// directly: late), and pending where every thread blocks it, it goes
+	// through the exec and reaches the new start's handler. This thread
+	// came through the runtime's dieFromSignal and must not return: it
+	// waits to end with the exec (or with the signal, if the exec fails).
 	MOVQ $SYS_getpid, AX
 	SYSCALL
 	MOVQ AX, DI
@@ -425,6 +502,12 @@ TEXT ·pendHere(SB),NOSPLIT|NOFRAME,$0
 	MOVQ R8, DX
 	MOVQ $SYS_tgkill, AX
 	SYSCALL
+	RET
+
+// lateActionAddr returns the address of lateAction, for hold.
+TEXT ·lateActionAddr(SB),NOSPLIT,$0-8
+	MOVQ $·lateAction(SB), AX
+	MOVQ AX, ret+0(FP)
 	RET
 
 // restorer returns from the handler: x86-64 needs one of the program's own.

@@ -82,6 +82,14 @@ func startRelay(forwarded []os.Signal) error {
 		}
 		relayed |= 1 << (sig - 1)
 	}
+	for i, sig := range caughtByEntry {
+		// What stopRelay gives back is the runtime's, which hold had
+		// replaced for the time from closeGate to here.
+		if argv != 0 && relayed&(1<<(sig-1)) != 0 {
+			a := gateSaved[i]
+			before[sig] = sigaction{handler: uintptr(a[0]), flags: uintptr(a[1]), restorer: uintptr(a[2]), mask: a[3]}
+		}
+	}
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, sigUnblock, uintptr(unsafe.Pointer(&relayed)), 0, 8, 0, 0)
 	relayPipe = os.NewFile(uintptr(fds[0]), "signal relay")
 	return nil
