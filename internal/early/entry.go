@@ -211,8 +211,10 @@ func closeGate() {
 		case 2:
 			return
 		case 0:
+			// Held first: a stop signal from here on is caught, never
+			// died of, whichever way the gate goes.
+			hold()
 			if atomic.CompareAndSwapUint64(&againTaken, 0, 2) {
-				hold()
 				return
 			}
 		default:
