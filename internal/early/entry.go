@@ -61,7 +61,7 @@ var (
 	norder                    uint64       // how many handler caught
 	carriedAt                 uintptr      // the slot of envp holding carryName, as the exec again left it; 0 if none
 	spareSlot                 uintptr      // the slot of envp entry added before envp's NULL
-	carry                     [96]byte     // carryName, what was carried, what this start caught, and a NUL: the exec again's
+	carry                     [96]byte     // the exec again's carryName=: the signals ignored at the first start, '/', those caught in order, and a NUL
 	againTaken                uint64       // 1 once a thread runs handler's exec again, the others' signals pending for it; 2 once closeGate allows none
 	overflowed                uint64       // bit sig: caught when order was full, pending for an exec again
 	againEntered, againParked uint64       // threads that came to the exec again; those whose signal is pending for it

@@ -254,7 +254,6 @@ full:
 	ORQ AX, ·overflowed(SB)
 recorded:
 	ADDQ $64, SP
-done:
 	RET
 late:
 	// The runtime's dieFromSignal raises the signal on its own thread
